@@ -1,0 +1,28 @@
+// Data sources by name. Loaders throw InputError naming the file (and line) or the Debian
+// package that provides a missing data set; generators are seeded and deterministic.
+#pragma once
+#include <string>
+
+#include "msweep/core/random.hpp"
+#include "msweep/data/dataset.hpp"
+
+namespace msweep {
+
+// A numeric CSV with a header row of column names; `target` names the target column.
+// The first line may be a sklearn-style count line ("506,13,,,") which is skipped.
+Dataset load_csv(const std::string& path, const std::string& target);
+
+// Boston Housing as shipped by Debian's python3-sklearn (506 x 13, target MEDV).
+std::string boston_csv_path();  // throws InputError naming the package when absent
+Dataset load_boston();
+
+// Synthetic sets of science.md section 4: x ~ N(0, I_n), w ~ N(0, I_n);
+// regression y ~ N(w^T x, noise^2); classification y ~ Bernoulli(sigmoid(w^T x)) in {0, 1}.
+Dataset make_synthetic_regression(Eigen::Index objects, Eigen::Index features, double noise, RandomStream& rng);
+Dataset make_synthetic_classification(Eigen::Index objects, Eigen::Index features, RandomStream& rng);
+
+// Polynomial set of science.md section 6: x, eps ~ N(0, 1), y = x + noise * eps; features
+// x, x^2, ..., x^degree, then sin x and cos x when `trigonometric` (the constant is the intercept).
+Dataset make_polynomial(Eigen::Index objects, int degree, bool trigonometric, double noise, RandomStream& rng);
+
+}  // namespace msweep

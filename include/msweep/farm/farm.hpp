@@ -1,0 +1,52 @@
+// Task farm over MPI: rank 0 schedules, every other rank computes. The farm moves task ids
+// and TaskResults only; what a task computes is the caller's TaskFunction.
+//
+// Scheduling is dynamic: each worker keeps several batches in flight, and the batch size
+// adapts to the measured task time (about target_batch_seconds of work per message, smaller
+// near the end so the tail balances). Neither the master nor an idle worker spins in a
+// blocking receive (Open MPI busy-polls there): they Iprobe and sleep with backoff.
+#pragma once
+#include <boost/mpi/communicator.hpp>
+#include <functional>
+#include <vector>
+
+#include "msweep/core/task.hpp"
+
+namespace msweep {
+
+struct FarmOptions {
+  int batches_in_flight = 3;            // per worker; >= 2 hides the round trip
+  double target_batch_seconds = 0.02;   // work per message once task times are known
+  std::size_t max_batch_tasks = 8192;
+  double max_poll_sleep_seconds = 0.002;  // cap of the idle backoff (latency vs CPU)
+  double stop_grace_seconds = 30.0;     // after should_stop: wait this long for in-flight tasks
+};
+
+struct FarmCallbacks {
+  std::function<void(std::vector<TaskResult>&&)> on_results;  // master: every result, once
+  std::function<void()> on_idle;                              // master: between polls
+  std::function<bool()> should_stop;                          // master: stop dispatching when true
+};
+
+struct FarmSummary {
+  std::uint64_t completed = 0;       // results received
+  std::uint64_t abandoned = 0;       // work messages not returned within the stop grace
+  bool stopped_early = false;        // should_stop() returned true before all tasks ran
+  int workers = 0;                   // 0 when run locally
+  double wall_seconds = 0.0;
+  double master_cpu_seconds = 0.0;   // CPU used by the master process during the farm
+  std::uint64_t messages = 0;        // work messages sent
+};
+
+using TaskFunction = std::function<TaskResult(TaskId)>;
+
+// Runs `pending` (meaningful on rank 0 only) over all ranks of `comm`. Every rank calls it.
+// With one rank the tasks run locally in order. The summary is meaningful on rank 0.
+FarmSummary run_farm(const boost::mpi::communicator& comm, std::vector<TaskId> pending, const TaskFunction& task,
+                     const FarmCallbacks& callbacks, const FarmOptions& options);
+
+// One-process executor with the same callbacks (used by run_farm for a single rank).
+FarmSummary run_local(const std::vector<TaskId>& pending, const TaskFunction& task, const FarmCallbacks& callbacks,
+                      const FarmOptions& options);
+
+}  // namespace msweep

@@ -1,0 +1,38 @@
+// The master/worker message protocol, in one place.
+//
+//   start:   master broadcasts the pending task ids once (a resumed run skips stored ids).
+//   work:    master -> worker, two uint64 [begin, end): a slice of the pending ids. Always a
+//            16-byte message, so it is sent eagerly and the master never blocks on a busy worker.
+//   results: worker -> master, std::vector<TaskResult> (Boost.Serialization), one per work message.
+//   stop:    master -> worker, empty: no more work; the worker returns.
+#pragma once
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <cstdint>
+
+#include "msweep/core/task.hpp"
+
+namespace msweep {
+
+enum class Tag : int { work = 1, results = 2, stop = 3 };
+
+constexpr int tag(Tag t) { return static_cast<int>(t); }
+
+}  // namespace msweep
+
+namespace boost::serialization {
+
+template <class Archive>
+void serialize(Archive& archive, msweep::TaskResult& result, const unsigned int /*version*/) {
+  archive & result.id;
+  auto status = static_cast<std::int8_t>(result.status);
+  archive & status;
+  result.status = static_cast<msweep::TaskStatus>(status);
+  archive & result.error;
+  archive & result.metrics;
+  archive & result.arrays;
+  archive & result.wall_seconds;
+  archive & result.rank;
+}
+
+}  // namespace boost::serialization

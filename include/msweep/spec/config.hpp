@@ -1,0 +1,57 @@
+// A read-only view of one table of a job file with typed, range-checked getters.
+// Every rejection is one line "FILE:LINE: [section] key: expected ..., got ...".
+// Keys that nobody asked for are reported by reject_unknown_keys(), so a typo never
+// silently falls back to a default. TOML stays behind this interface: experiments read
+// their keys through it without including toml++.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace msweep {
+
+class ConfigTable {
+ public:
+  struct Impl;
+  ConfigTable(std::shared_ptr<Impl> impl);
+  ConfigTable();  // an empty table (section absent from the file)
+
+  const std::string& section() const;
+  const std::string& file() const;
+  bool has(std::string_view key) const;
+
+  std::string get_string(std::string_view key) const;  // required
+  std::string get_string(std::string_view key, std::string_view fallback) const;
+  // One of `choices` (listed in the message when the value is not).
+  std::string get_choice(std::string_view key, std::string_view fallback, const std::vector<std::string>& choices) const;
+
+  std::int64_t get_int(std::string_view key, std::int64_t min, std::int64_t max) const;  // required
+  std::int64_t get_int(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
+  double get_double(std::string_view key, double fallback, double min, double max) const;  // integers accepted
+  double get_double(std::string_view key, double min, double max) const;                   // required
+  bool get_bool(std::string_view key, bool fallback) const;
+
+  std::vector<std::int64_t> get_int_list(std::string_view key, std::int64_t min, std::int64_t max) const;
+  std::vector<double> get_double_list(std::string_view key, double min, double max) const;
+  std::vector<std::string> get_string_list(std::string_view key) const;
+  // A list of lists of strings, e.g. structures = [["RM", "LSTAT"], []].
+  std::vector<std::vector<std::string>> get_string_list_list(std::string_view key) const;
+  // True when the key holds a string (as opposed to a number or list): for keys with several forms.
+  bool is_string(std::string_view key) const;
+  bool is_list(std::string_view key) const;
+
+  // Throws InputError located at the key (or at the table when the key is absent).
+  [[noreturn]] void fail(std::string_view key, std::string_view message) const;
+  // Throws InputError for the first key that no getter asked for.
+  void reject_unknown_keys() const;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace msweep

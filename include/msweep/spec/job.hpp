@@ -1,0 +1,32 @@
+// A parsed job file: the generic keys every job has, and a ConfigTable per section for
+// the keys an experiment reads itself. Parsing touches neither MPI nor HDF5 nor numerics.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "msweep/spec/config.hpp"
+
+namespace msweep {
+
+struct JobSpec {
+  std::string path;        // as given on the command line
+  std::string text;        // the whole file, stored verbatim in the results
+  std::string name;        // [job] name
+  std::string kind;        // [job] experiment
+  std::uint64_t seed = 0;  // [job] seed
+  std::int64_t folds = 1, restarts = 1, runs = 1;  // [sweep] standard axis sizes
+  std::string output_path;                         // [output] path
+  std::int64_t store_batch_rows = 0;               // [output] flush_rows (0: automatic)
+  double flush_seconds = 2.0;                      // [output] flush_seconds
+
+  ConfigTable job, data, model, sweep, output;
+
+  // Reports the first key of any section that neither the spec nor the experiment read.
+  void reject_unknown_keys() const;
+};
+
+// Reads and validates the generic part of a job file. Throws InputError (file:line: message).
+JobSpec load_job(const std::string& path);
+JobSpec parse_job(const std::string& text, const std::string& path);
+
+}  // namespace msweep

@@ -1,0 +1,98 @@
+// A small checked RAII layer over the HDF5 C API (HighFive is not packaged in Debian).
+// Every call that can fail goes through check(), which throws StoreError carrying the
+// innermost message of HDF5's error stack and what we were doing; handles close themselves.
+#pragma once
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep::h5 {
+
+// Silences HDF5's own stderr printing (we report errors ourselves); call once per process.
+void silence_library_errors();
+
+// The innermost message on HDF5's error stack (empty if none).
+std::string last_error_message();
+
+// Throws StoreError("<context>: <what> failed: <HDF5 message>") when status < 0.
+hid_t check(hid_t status, const char* what, const std::string& context);
+
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), closer_(other.closer_) {}
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      closer_ = other.closer_;
+    }
+    return *this;
+  }
+  ~Handle() { reset(); }
+
+  hid_t id() const { return id_; }
+  explicit operator bool() const { return id_ >= 0; }
+  void reset() noexcept {
+    if (id_ >= 0 && closer_) closer_(id_);  // destructors must not throw; closing errors surface at flush
+    id_ = H5I_INVALID_HID;
+  }
+  // Closes now and reports failure (used for files, where close writes data).
+  void close(const std::string& context);
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+};
+
+Handle create_file(const std::string& path);  // fails if the file exists
+Handle open_file(const std::string& path, bool writable);
+void flush(const Handle& file, const std::string& context);
+
+bool exists(const Handle& location, const std::string& name);
+Handle create_group(const Handle& location, const std::string& name, const std::string& context);
+Handle open_group(const Handle& location, const std::string& name, const std::string& context);
+Handle open_dataset(const Handle& location, const std::string& name, const std::string& context);
+void unlink(const Handle& location, const std::string& name, const std::string& context);
+
+// Attributes: scalars, strings, and string arrays (variable-length UTF-8, as h5py writes str).
+bool has_attribute(const Handle& object, const std::string& name);
+void write_attribute(const Handle& object, const std::string& name, const std::string& value, const std::string& context);
+void write_attribute(const Handle& object, const std::string& name, std::int64_t value, const std::string& context);
+void write_attribute(const Handle& object, const std::string& name, std::uint64_t value, const std::string& context);
+void write_attribute(const Handle& object, const std::string& name, double value, const std::string& context);
+void write_attribute(const Handle& object, const std::string& name, const std::vector<std::string>& values,
+                     const std::string& context);
+std::string read_string_attribute(const Handle& object, const std::string& name, const std::string& context);
+std::int64_t read_int_attribute(const Handle& object, const std::string& name, const std::string& context);
+std::uint64_t read_uint_attribute(const Handle& object, const std::string& name, const std::string& context);
+std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name, const std::string& context);
+
+// A 1-D dataset of variable-length UTF-8 strings.
+void write_string_dataset(const Handle& location, const std::string& name, const std::vector<std::string>& values,
+                          const std::string& context);
+std::vector<std::string> read_string_dataset(const Handle& location, const std::string& name, const std::string& context);
+
+// Datatypes.
+Handle variable_string_type(const std::string& context);
+Handle copy_type(hid_t type, const std::string& context);
+
+// Extendible chunked datasets along dimension 0 (the row dimension).
+Handle create_extendible(const Handle& location, const std::string& name, hid_t type, std::vector<hsize_t> row_shape,
+                         hsize_t chunk_rows, const std::string& context);
+hsize_t row_count(const Handle& dataset, const std::string& context);
+// Appends `rows` rows of memory type `memory_type` starting at data, after `at` existing rows.
+void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context);
+void read_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, const std::string& context);
+void set_extent(const Handle& dataset, hsize_t rows, const std::string& context);
+
+}  // namespace msweep::h5

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages msweep needs (only those missing) and builds it in build/.
+# Used by quickstart.sh and test.sh; safe to run again (both steps are incremental).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  openmpi-bin libopenmpi-dev libboost-mpi-dev libboost-serialization-dev
+  libeigen3-dev libhdf5-dev hdf5-tools libtomlplusplus-dev libcli11-dev zlib1g-dev
+  libgtest-dev
+  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-pytest python3-mpi4py
+  dataset-fashion-mnist
+)
+# Extra packages a caller needs (e.g. the Slurm tests): MSWEEP_EXTRA_PACKAGES="slurm-wlm munge".
+read -r -a EXTRA <<< "${MSWEEP_EXTRA_PACKAGES:-}"
+
+missing=()
+for package in "${PACKAGES[@]}" "${EXTRA[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "msweep setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+fi
+
+cmake --preset release > /dev/null
+cmake --build --preset release -j "$(nproc)"

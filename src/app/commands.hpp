@@ -1,0 +1,29 @@
+// The msweep subcommands. Each returns the process exit status (docs/cli.md).
+#pragma once
+#include <string>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep::app {
+
+struct RunOptions {
+  std::string job_path;
+  std::string output_path;   // empty: [output] path of the job
+  bool resume = false;       // continue an existing output file (create it if absent)
+  bool force = false;        // replace an existing output (without --resume), or resume another job's file
+  bool quiet = false;        // no progress line
+  double progress_seconds = 10.0;
+  int batches_in_flight = 3;
+  double batch_seconds = 0.02;
+  double stop_grace_seconds = 30.0;
+};
+
+int plan(const std::string& job_path);
+int run(RunOptions options, int& argc, char**& argv);
+int inspect(const std::string& results_path, bool show_summary, std::size_t rows);
+
+// True on the rank that should talk to the user: rank 0, known from the launcher's
+// environment even before MPI is initialized (so input errors print once, not N times).
+bool is_primary_rank();
+
+}  // namespace msweep::app

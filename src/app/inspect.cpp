@@ -1,0 +1,84 @@
+// msweep inspect: what a results file holds; safe on files being written or killed.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.hpp"
+#include "msweep/store/results.hpp"
+
+namespace msweep::app {
+
+int inspect(const std::string& results_path, bool show_summary, std::size_t rows) {
+  // A running writer holds HDF5's file lock; reading committed rows is safe without it.
+  setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
+  ResultReader reader(results_path);
+  const ResultLayout& layout = reader.layout();
+  std::uint64_t failed = 0;
+  double wall = 0;
+  reader.for_each_block([&](const std::vector<StoredRow>& block) {
+    for (const auto& row : block) {
+      failed += row.status == TaskStatus::failed;
+      wall += row.wall_seconds;
+    }
+  });
+  const std::uint64_t total = reader.task_count(), stored = reader.rows_committed();
+  std::printf("%s: job %s (%s), status %s\n", results_path.c_str(), layout.job_name.c_str(), layout.experiment.c_str(),
+              reader.attribute("status").c_str());
+  std::printf("tasks: %llu of %llu stored (%.1f%%), %llu failed, %.3g s of task time\n", static_cast<unsigned long long>(stored),
+              static_cast<unsigned long long>(total), total ? 100.0 * static_cast<double>(stored) / static_cast<double>(total) : 0.0,
+              static_cast<unsigned long long>(failed), wall);
+  std::printf("created %s, updated %s, finished %s; %lld ranks on %s; msweep %s\n", reader.attribute("created").c_str(),
+              reader.attribute("updated").c_str(), reader.attribute("finished").empty() ? "-" : reader.attribute("finished").c_str(),
+              static_cast<long long>(reader.ranks()), reader.attribute("hosts").c_str(), reader.attribute("msweep_version").c_str());
+  std::printf("axes:");
+  for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.labels.size());
+  std::printf("\nmetrics:");
+  for (const auto& name : layout.metric_names) std::printf(" %s", name.c_str());
+  std::printf("\narrays:");
+  if (layout.arrays.empty()) std::printf(" none");
+  for (const auto& array : layout.arrays) {
+    std::string shape;
+    for (auto d : array.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    std::printf(" %s[%s]", array.name.c_str(), shape.c_str());
+  }
+  std::printf("\n");
+
+  if (rows > 0) {
+    std::printf("\nid");
+    for (const auto& axis : layout.axes) std::printf("\t%s", axis.name.c_str());
+    std::printf("\tstatus\twall_time");
+    for (const auto& name : layout.metric_names) std::printf("\t%s", name.c_str());
+    std::printf("\n");
+    std::size_t printed = 0;
+    reader.for_each_block([&](const std::vector<StoredRow>& block) {
+      for (const auto& row : block) {
+        if (printed++ >= rows) return;
+        std::printf("%llu", static_cast<unsigned long long>(row.id));
+        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].labels[row.coordinates[a]].c_str());
+        std::printf("\t%s\t%.4g", row.status == TaskStatus::ok ? "ok" : ("failed: " + row.error).c_str(), row.wall_seconds);
+        for (double v : row.metrics) std::printf("\t%.6g", v);
+        std::printf("\n");
+      }
+    }, rows);
+  }
+  if (show_summary) {
+    const SummaryTable table = reader.summarize();
+    std::printf("\nsummary over run and fold (mean):\n");
+    for (const auto& axis : table.group_axes) std::printf("%s\t", axis.c_str());
+    std::printf("ok\tfailed");
+    for (const auto& name : table.metric_names) std::printf("\t%s", name.c_str());
+    std::printf("\n");
+    for (std::size_t g = 0; g < table.groups(); ++g) {
+      for (std::size_t a = 0; a < table.group_axes.size(); ++a) {
+        const auto& axis = *std::find_if(layout.axes.begin(), layout.axes.end(), [&](const Axis& x) { return x.name == table.group_axes[a]; });
+        std::printf("%s\t", axis.labels[table.group_coordinates[g][a]].c_str());
+      }
+      std::printf("%llu\t%llu", static_cast<unsigned long long>(table.ok_count[g]), static_cast<unsigned long long>(table.failed_count[g]));
+      for (std::size_t m = 0; m < table.metric_names.size(); ++m) std::printf("\t%.6g", table.mean_of(g, m));
+      std::printf("\n");
+    }
+  }
+  return 0;
+}
+
+}  // namespace msweep::app

@@ -1,0 +1,30 @@
+// Everything `plan` and `run` do before any MPI work: parse and validate the job, build the
+// experiment (loading its data), and check the output path. Every rank does this alone and
+// reaches the same verdict, so a bad input ends every rank with exit status 2 and the
+// primary rank prints one line.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "msweep/experiments/experiment.hpp"
+#include "msweep/spec/job.hpp"
+#include "msweep/store/results.hpp"
+
+namespace msweep::app {
+
+struct PreparedJob {
+  JobSpec spec;
+  std::unique_ptr<Experiment> experiment;
+  ResultLayout layout;
+};
+
+PreparedJob prepare_job(const std::string& job_path);
+
+enum class OutputMode { create, replace, resume, resume_or_create };
+
+// Validates the output path for the requested mode without creating anything: refuses an
+// existing file without --resume/--force, a directory, an unwritable location, and (with
+// --resume) a file that is not a results file of this job.
+OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force);
+
+}  // namespace msweep::app

@@ -1,0 +1,94 @@
+// msweep: model-selection sweeps on MPI ranks into one HDF5 file.
+//   msweep plan JOB.toml                       validate and show the task grid
+//   mpirun -n N msweep run JOB.toml [-o OUT]   run it (one rank runs locally)
+//   msweep inspect OUT.h5                      what a results file holds
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "commands.hpp"
+#include "msweep/core/version.hpp"
+#include "msweep/experiments/experiment.hpp"
+
+namespace msweep::app {
+
+bool is_primary_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* value = std::getenv(name)) return std::atoi(value) == 0;
+  return true;
+}
+
+}  // namespace msweep::app
+
+namespace {
+
+int report_error(const std::string& message, msweep::ExitStatus status) {
+  if (msweep::app::is_primary_rank()) std::fprintf(stderr, "msweep: error: %s\n", message.c_str());
+  return static_cast<int>(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace msweep;
+  std::string kinds;
+  for (const auto& kind : experiment_kinds()) kinds += (kinds.empty() ? "" : ", ") + kind;
+
+  CLI::App cli{"msweep " + std::string(kVersion) + ": model-selection sweeps on MPI ranks into one HDF5 file.\n"
+               "Experiment kinds: " + kinds + ". Exit statuses: 0 ok, 1 some tasks failed, 2 bad input,\n"
+               "3 runtime error, 4 interrupted (resumable). See docs/cli.md."};
+  cli.set_version_flag("--version", std::string(kVersion));
+  cli.require_subcommand(1);
+
+  std::string plan_job;
+  auto* plan_cmd = cli.add_subcommand("plan", "Validate a job file and print its task grid (no MPI, writes nothing)");
+  plan_cmd->add_option("job", plan_job, "Job file (TOML)")->required();
+
+  app::RunOptions run_options;
+  auto* run_cmd = cli.add_subcommand("run", "Run a job: under mpirun/srun rank 0 schedules and the others compute");
+  run_cmd->add_option("job", run_options.job_path, "Job file (TOML)")->required();
+  run_cmd->add_option("-o,--output", run_options.output_path, "Results file (default: [output] path of the job)");
+  run_cmd->add_flag("--resume", run_options.resume, "Continue an existing results file: run only the missing tasks");
+  run_cmd->add_flag("--force", run_options.force, "Replace an existing results file; with --resume, accept a changed job text");
+  run_cmd->add_flag("-q,--quiet", run_options.quiet, "No progress line");
+  run_cmd->add_option("--progress-seconds", run_options.progress_seconds, "Seconds between progress lines when stderr is not a terminal")
+      ->check(CLI::Range(0.1, 86400.0));
+  run_cmd->add_option("--in-flight", run_options.batches_in_flight, "Work messages kept in flight per worker")->check(CLI::Range(1, 64));
+  run_cmd->add_option("--batch-seconds", run_options.batch_seconds, "Target seconds of work per message")->check(CLI::Range(1e-4, 60.0));
+  run_cmd->add_option("--grace-seconds", run_options.stop_grace_seconds, "After a stop signal, wait this long for running tasks")
+      ->check(CLI::Range(0.0, 3600.0));
+
+  std::string inspect_path;
+  bool inspect_summary = false;
+  std::size_t inspect_rows = 0;
+  auto* inspect_cmd = cli.add_subcommand("inspect", "Show what a results file holds (works while it is being written)");
+  inspect_cmd->add_option("results", inspect_path, "Results file (HDF5)")->required();
+  inspect_cmd->add_flag("--summary", inspect_summary, "Print the summary table (mean and std over runs and folds)");
+  inspect_cmd->add_option("--rows", inspect_rows, "Print the first N task rows");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report_error(std::string(e.what()) + " (see msweep --help)", ExitStatus::bad_input);
+  }
+
+  try {
+    if (*plan_cmd) return app::plan(plan_job);
+    if (*run_cmd) return app::run(run_options, argc, argv);
+    if (*inspect_cmd) return app::inspect(inspect_path, inspect_summary, inspect_rows);
+  } catch (const Error& e) {
+    return report_error(e.what(), e.status());
+  } catch (const ArgumentError& e) {
+    return report_error(std::string("internal error: ") + e.what(), ExitStatus::runtime_error);
+  } catch (const std::exception& e) {
+    return report_error(e.what(), ExitStatus::runtime_error);
+  }
+  return 0;
+}

@@ -1,0 +1,67 @@
+#include "msweep/data/dataset.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+
+Eigen::MatrixXd take_rows(const Eigen::Ref<const Eigen::MatrixXd>& X, const Indices& rows) {
+  return X(rows, Eigen::all);
+}
+
+Eigen::VectorXd take_entries(const Eigen::Ref<const Eigen::VectorXd>& y, const Indices& rows) { return y(rows); }
+
+Standardizer Standardizer::fit(const Eigen::Ref<const Eigen::MatrixXd>& X) {
+  require(X.rows() > 0, "Standardizer::fit", "X", "at least one row");
+  Standardizer s;
+  s.mean = X.colwise().mean();
+  s.scale.resize(X.cols());
+  for (Eigen::Index j = 0; j < X.cols(); ++j) {
+    const double variance = (X.col(j).array() - s.mean(j)).square().sum() / static_cast<double>(X.rows());
+    const double sd = std::sqrt(variance);
+    s.scale(j) = sd > 1e-12 * (1.0 + std::abs(s.mean(j))) ? sd : 1.0;
+  }
+  return s;
+}
+
+Eigen::MatrixXd Standardizer::apply(const Eigen::Ref<const Eigen::MatrixXd>& X) const {
+  require(X.cols() == mean.size(), "Standardizer::apply", "X", "as many columns as the fitted data");
+  return (X.rowwise() - mean).array().rowwise() / scale.array();
+}
+
+HoldoutSplit holdout_split(Eigen::Index objects, double test_fraction, RandomStream& rng) {
+  require(objects >= 2 || test_fraction == 0.0, "holdout_split", "objects", "at least 2 objects to split");
+  require(test_fraction >= 0.0 && test_fraction < 1.0, "holdout_split", "test_fraction", "a value in [0, 1)");
+  Indices order(static_cast<std::size_t>(objects));
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  rng.shuffle(order.begin(), order.end());
+  auto test_size = static_cast<Eigen::Index>(std::llround(test_fraction * static_cast<double>(objects)));
+  if (test_fraction > 0.0) test_size = std::clamp<Eigen::Index>(test_size, 1, objects - 1);
+  HoldoutSplit split;
+  split.test.assign(order.begin(), order.begin() + test_size);
+  split.train.assign(order.begin() + test_size, order.end());
+  std::sort(split.test.begin(), split.test.end());
+  std::sort(split.train.begin(), split.train.end());
+  return split;
+}
+
+std::vector<int> fold_assignment(Eigen::Index objects, int folds, RandomStream& rng) {
+  require(folds >= 1, "fold_assignment", "folds", "at least 1");
+  require(objects >= folds, "fold_assignment", "objects", "at least one object per fold");
+  std::vector<int> assignment(static_cast<std::size_t>(objects));
+  for (std::size_t i = 0; i < assignment.size(); ++i) assignment[i] = static_cast<int>(i % static_cast<std::size_t>(folds));
+  rng.shuffle(assignment.begin(), assignment.end());
+  return assignment;
+}
+
+Indices fold_members(const std::vector<int>& assignment, int fold, bool inside) {
+  Indices members;
+  for (std::size_t i = 0; i < assignment.size(); ++i)
+    if ((assignment[i] == fold) == inside) members.push_back(static_cast<Eigen::Index>(i));
+  return members;
+}
+
+}  // namespace msweep

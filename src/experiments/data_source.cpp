@@ -1,0 +1,63 @@
+#include "msweep/experiments/data_source.hpp"
+
+#include <filesystem>
+
+#include "msweep/core/error.hpp"
+#include "msweep/data/fashion_mnist.hpp"
+#include "msweep/data/loaders.hpp"
+
+namespace msweep {
+
+DataOptions read_data_options(const ConfigTable& data) {
+  DataOptions options;
+  options.source = data.get_string("source");
+  const bool csv = options.source.rfind("csv:", 0) == 0;
+  if (csv) {
+    std::filesystem::path path = options.source.substr(4);
+    if (path.empty()) data.fail("source", "expected csv:PATH with a file path after the colon");
+    if (path.is_relative()) path = std::filesystem::path(data.file()).parent_path() / path;
+    options.source = "csv:" + path.lexically_normal().string();
+    options.target = data.get_string("target");
+  } else if (options.source == "synthetic-regression" || options.source == "synthetic-classification") {
+    options.objects = data.get_int("objects", 200, 4, 100'000'000);
+    options.features = data.get_int("features", 200, 1, 100'000);
+    if (options.source == "synthetic-regression") options.noise = data.get_double("noise", 1.0, 0.0, 1e6);
+  } else if (options.source == "polynomial") {
+    options.objects = data.get_int("objects", 40, 4, 100'000'000);
+    options.degree = static_cast<int>(data.get_int("degree", 9, 1, 30));
+    options.trigonometric = data.get_bool("trigonometric", true);
+    options.noise = data.get_double("noise", 1.0, 0.0, 1e6);
+  } else if (options.source == "fashion-mnist") {
+    options.train_objects = data.get_int("train_objects", 60000, 1, 60000);
+    options.test_objects = data.get_int("test_objects", 10000, 0, 10000);
+    options.scale_unit = data.get_bool("scale", true);
+  } else if (options.source != "boston") {
+    data.fail("source", "expected \"boston\", \"csv:PATH\", \"synthetic-regression\", \"synthetic-classification\", \"polynomial\" or \"fashion-mnist\", got \"" +
+                            options.source + "\"");
+  }
+  options.standardize = data.get_bool("standardize", true);
+  options.test_fraction = data.get_double("test_fraction", 0.2, 0.0, 0.9);
+  return options;
+}
+
+Dataset load_dataset(const DataOptions& options, std::uint64_t job_seed) {
+  RandomStream rng(derive_seed(job_seed, "data", {}));
+  if (options.source == "boston") return load_boston();
+  if (options.source.rfind("csv:", 0) == 0) return load_csv(options.source.substr(4), options.target);
+  if (options.source == "synthetic-regression")
+    return make_synthetic_regression(options.objects, options.features, options.noise, rng);
+  if (options.source == "synthetic-classification")
+    return make_synthetic_classification(options.objects, options.features, rng);
+  if (options.source == "polynomial")
+    return make_polynomial(options.objects, options.degree, options.trigonometric, options.noise, rng);
+  if (options.source == "fashion-mnist") {
+    FashionMnistOptions fashion;
+    fashion.train_objects = options.train_objects;
+    fashion.test_objects = options.test_objects;
+    fashion.scale_unit = options.scale_unit;
+    return load_fashion_mnist(fashion, rng);
+  }
+  throw ArgumentError("load_dataset: options.source: unknown source " + options.source);
+}
+
+}  // namespace msweep

@@ -1,0 +1,260 @@
+#include "msweep/experiments/subset_evidence.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <numeric>
+#include <sstream>
+
+#include "msweep/core/error.hpp"
+#include "msweep/criteria/information.hpp"
+#include "msweep/criteria/rank_correlation.hpp"
+
+namespace msweep {
+namespace {
+
+std::string subset_label(const std::vector<Eigen::Index>& columns, const std::vector<std::string>& names) {
+  if (columns.empty()) return "(intercept only)";
+  std::string label;
+  for (auto j : columns) label += (label.empty() ? "" : "+") + names[static_cast<std::size_t>(j)];
+  return label;
+}
+
+std::vector<std::vector<Eigen::Index>> read_structures(const ConfigTable& sweep, const Dataset& data) {
+  const auto n = static_cast<int>(data.features());
+  std::vector<std::vector<Eigen::Index>> structures;
+  if (!sweep.has("structures") || sweep.is_string("structures")) {
+    const std::string mode = sweep.get_choice("structures", "all", {"all", "nested"});
+    if (mode == "all") {
+      if (n > kMaxAllSubsetsFeatures)
+        sweep.fail("structures", "\"all\" would make 2^" + std::to_string(n) + " subsets; at most " +
+                                     std::to_string(kMaxAllSubsetsFeatures) +
+                                     " features are allowed (list the subsets instead, or use \"nested\")");
+      for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << n); ++mask) {
+        std::vector<Eigen::Index> columns;
+        for (int j = 0; j < n; ++j)
+          if (mask >> j & 1U) columns.push_back(j);
+        structures.push_back(std::move(columns));
+      }
+    } else {  // nested: the first k features, k = 0..n (polynomial degrees for the polynomial set)
+      for (int k = 0; k <= n; ++k) {
+        std::vector<Eigen::Index> columns(static_cast<std::size_t>(k));
+        std::iota(columns.begin(), columns.end(), Eigen::Index{0});
+        structures.push_back(std::move(columns));
+      }
+    }
+    return structures;
+  }
+  for (const auto& names : sweep.get_string_list_list("structures")) {
+    std::vector<Eigen::Index> columns;
+    for (const auto& name : names) {
+      auto it = std::find(data.feature_names.begin(), data.feature_names.end(), name);
+      if (it == data.feature_names.end()) {
+        std::string known;
+        for (const auto& f : data.feature_names) known += (known.empty() ? "" : ", ") + f;
+        sweep.fail("structures", "no feature named \"" + name + "\" (the data has " + known + ")");
+      }
+      const auto j = static_cast<Eigen::Index>(it - data.feature_names.begin());
+      if (std::find(columns.begin(), columns.end(), j) != columns.end())
+        sweep.fail("structures", "feature \"" + name + "\" appears twice in one subset");
+      columns.push_back(j);
+    }
+    std::sort(columns.begin(), columns.end());
+    structures.push_back(std::move(columns));
+  }
+  if (structures.empty()) sweep.fail("structures", "expected at least one subset");
+  return structures;
+}
+
+// Metric names in declaration order; indices below must follow it.
+enum Metric : std::size_t {
+  kFeatures, kParameters, kLogEvidence, kAlpha, kBeta, kGamma, kIterations, kConverged, kTrainMse, kAic, kBic,
+  kCvMse, kCvQ, kCvL, kTestMse, kTestLogLik, kMetricCount
+};
+
+const MetricInfo kMetricInfo[kMetricCount] = {
+    {"n_features", "features in the subset"},
+    {"n_params", "weights plus intercept"},
+    {"log_evidence", "ln p(y | alpha, beta) on the fit part, nats"},
+    {"alpha", "prior precision of the weights"},
+    {"beta", "noise precision"},
+    {"gamma", "effective number of parameters"},
+    {"iterations", "evidence fixed-point iterations"},
+    {"converged", "1 if the fixed point converged (or alpha, beta fixed), else 0"},
+    {"train_mse", "mean squared error on the fit part, squared target units"},
+    {"aic", "Akaike information criterion of the least-squares fit (k = n_params + 1)"},
+    {"bic", "Bayesian information criterion of the least-squares fit (k = n_params + 1)"},
+    {"cv_mse", "mean squared error on the validation fold"},
+    {"cv_q", "k ln p(y_q | X_q, w_q): its mean over folds is the score Q of section 2"},
+    {"cv_l", "-(k/(k-1) ln p(y without q | w_q) + ln p(w_q | alpha)): its fold mean is L"},
+    {"test_mse", "mean squared error on the held-out test part"},
+    {"test_log_lik", "mean ln N(y | x^T m_N, 1/beta) per held-out test object, nats"},
+};
+
+}  // namespace
+
+SubsetEvidenceExperiment::SubsetEvidenceExperiment(const JobSpec& spec)
+    : seed_(spec.seed), folds_(static_cast<int>(spec.folds)), data_options_(read_data_options(spec.data)) {
+  if (spec.restarts != 1)
+    spec.sweep.fail("restarts", "subset-evidence is deterministic given the split: expected 1, got " + std::to_string(spec.restarts));
+  const std::string prior = spec.model.get_choice("prior", "evidence", {"evidence", "fixed"});
+  model_.optimize_evidence = prior == "evidence";
+  model_.alpha = spec.model.get_double("alpha", 1.0, 1e-12, 1e12);
+  model_.beta = spec.model.get_double("beta", 1.0, 1e-12, 1e12);
+  model_.max_iterations = static_cast<int>(spec.model.get_int("max_iterations", 1000, 1, 1'000'000));
+  model_.tolerance = spec.model.get_double("tolerance", 1e-12, 0.0, 1.0);
+
+  data_ = load_dataset(data_options_, seed_);
+  structures_ = read_structures(spec.sweep, data_);
+  has_test_ = data_options_.test_fraction > 0.0;
+
+  const auto train_objects = data_.objects() - static_cast<Eigen::Index>(std::llround(data_options_.test_fraction * static_cast<double>(data_.objects())));
+  if (folds_ > 1 && train_objects < 2 * folds_)
+    spec.sweep.fail("folds", "expected at most " + std::to_string(train_objects / 2) + " folds for " +
+                                 std::to_string(train_objects) + " training objects, got " + std::to_string(folds_));
+  if (train_objects < 3) spec.data.fail("test_fraction", "leaves fewer than 3 training objects");
+
+  std::vector<std::string> labels;
+  labels.reserve(structures_.size());
+  for (const auto& s : structures_) labels.push_back(subset_label(s, data_.feature_names));
+  grid_ = TaskGrid(standard_axes(std::move(labels), spec.folds, spec.restarts, spec.runs));
+}
+
+std::vector<MetricInfo> SubsetEvidenceExperiment::metrics() const {
+  std::vector<MetricInfo> out;
+  for (std::size_t i = 0; i < kMetricCount; ++i) {
+    if (folds_ < 2 && (i == kCvMse || i == kCvQ || i == kCvL)) continue;
+    if (!has_test_ && (i == kTestMse || i == kTestLogLik)) continue;
+    out.push_back(kMetricInfo[i]);
+  }
+  return out;
+}
+
+const SubsetEvidenceExperiment::SplitStats& SubsetEvidenceExperiment::split_stats(std::uint32_t run, std::uint32_t fold) const {
+  const auto key = std::make_pair(run, fold);
+  if (auto it = split_cache_.find(key); it != split_cache_.end()) return it->second;
+
+  // The split depends on the run only, so every structure (and fold) of a run sees the same
+  // held-out part and the same fold assignment: comparisons between structures are paired.
+  RandomStream rng(derive_seed(seed_, "split", {{"run", run}}));
+  const HoldoutSplit holdout = holdout_split(data_.objects(), data_options_.test_fraction, rng);
+  Indices fit_rows = holdout.train, validation_rows;
+  if (folds_ > 1) {
+    const auto assignment = fold_assignment(static_cast<Eigen::Index>(holdout.train.size()), folds_, rng);
+    fit_rows.clear();
+    for (std::size_t i = 0; i < assignment.size(); ++i)
+      (assignment[i] == static_cast<int>(fold) ? validation_rows : fit_rows).push_back(holdout.train[i]);
+  }
+
+  // Centre (and scale) with fit-part statistics only: no information leaks from validation or test.
+  const Eigen::MatrixXd fit_X = take_rows(data_.X, fit_rows);
+  const Eigen::VectorXd fit_y = take_entries(data_.y, fit_rows);
+  Standardizer scaler = Standardizer::fit(fit_X);
+  if (!data_options_.standardize) scaler.scale.setOnes();
+  const double y_mean = fit_y.mean();
+  auto stats_of = [&](const Indices& rows) {
+    const Eigen::MatrixXd X = scaler.apply(take_rows(data_.X, rows));
+    const Eigen::VectorXd y = take_entries(data_.y, rows).array() - y_mean;
+    return GramStats::from(X, y);
+  };
+  SplitStats stats;
+  stats.fit = stats_of(fit_rows);
+  if (!validation_rows.empty()) stats.validation = stats_of(validation_rows);
+  if (!holdout.test.empty()) stats.test = stats_of(holdout.test);
+  return split_cache_.emplace(key, std::move(stats)).first->second;
+}
+
+TaskOutput SubsetEvidenceExperiment::run(std::span<const std::uint32_t> coordinates) const {
+  const auto& columns = structures_[coordinates[0]];
+  const SplitStats& stats = split_stats(coordinates[3], coordinates[1]);
+  const GramStats fit_part = stats.fit.subset(columns);
+  const BayesLinearFit fit = fit_bayes_linear(fit_part, model_);
+  const LeastSquaresFit least_squares = fit_least_squares(fit_part);
+
+  const double m = static_cast<double>(fit_part.objects);
+  const double k = static_cast<double>(columns.size()) + 1.0;  // weights + intercept
+  double values[kMetricCount];
+  values[kFeatures] = static_cast<double>(columns.size());
+  values[kParameters] = k;
+  values[kLogEvidence] = fit.log_evidence;
+  values[kAlpha] = fit.alpha;
+  values[kBeta] = fit.beta;
+  values[kGamma] = fit.gamma;
+  values[kIterations] = fit.iterations;
+  values[kConverged] = fit.status == FitStatus::max_iterations ? 0.0 : 1.0;
+  values[kTrainMse] = fit.rss / m;
+  values[kAic] = akaike_information(least_squares.max_log_likelihood, k + 1.0);
+  values[kBic] = bayesian_information(least_squares.max_log_likelihood, k + 1.0, m);
+  if (folds_ > 1) {
+    const GramStats validation = stats.validation.subset(columns);
+    const double kf = folds_;
+    values[kCvMse] = validation.residual_sum_of_squares(fit.mean) / static_cast<double>(validation.objects);
+    values[kCvQ] = kf * gaussian_log_likelihood(validation, fit.mean, fit.beta);
+    values[kCvL] = -(kf / (kf - 1.0) * gaussian_log_likelihood(fit_part, fit.mean, fit.beta) + fit.log_prior);
+  }
+  if (has_test_) {
+    const GramStats test = stats.test.subset(columns);
+    values[kTestMse] = test.residual_sum_of_squares(fit.mean) / static_cast<double>(test.objects);
+    values[kTestLogLik] = gaussian_log_likelihood(test, fit.mean, fit.beta) / static_cast<double>(test.objects);
+  }
+  TaskOutput out;
+  for (std::size_t i = 0; i < kMetricCount; ++i) {
+    if (folds_ < 2 && (i == kCvMse || i == kCvQ || i == kCvL)) continue;
+    if (!has_test_ && (i == kTestMse || i == kTestLogLik)) continue;
+    out.metrics.push_back(values[i]);
+  }
+  return out;
+}
+
+std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const {
+  // Groups are structures (restart has one value); rank them by each criterion.
+  if (summary.groups() == 0) return {};
+  struct Criterion {
+    std::string metric, title;
+    bool higher_is_better;
+  };
+  std::vector<Criterion> criteria = {{"log_evidence", "log evidence", true}};
+  if (folds_ > 1) criteria.push_back({"cv_mse", "cross-validation MSE", false});
+  if (has_test_) criteria.push_back({"test_mse", "test MSE", false});
+  criteria.push_back({"bic", "BIC", false});
+  criteria.push_back({"aic", "AIC", false});
+
+  const std::size_t groups = summary.groups();
+  auto scores = [&](const Criterion& c) {
+    std::vector<double> s(groups);
+    const std::size_t metric = summary.metric_index(c.metric);
+    for (std::size_t g = 0; g < groups; ++g) {
+      const double v = summary.mean_of(g, metric);
+      s[g] = c.higher_is_better ? v : -v;  // larger = better
+    }
+    return s;
+  };
+  auto label = [&](std::size_t g) { return grid_.axes()[0].labels[summary.group_coordinates[g][0]]; };
+
+  std::ostringstream out;
+  out << std::setprecision(5);
+  for (const auto& c : criteria) {
+    const auto s = scores(c);
+    std::vector<std::size_t> order(groups);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
+      const bool a_ok = std::isfinite(s[a]), b_ok = std::isfinite(s[b]);
+      return a_ok != b_ok ? a_ok : s[a] > s[b];
+    });
+    out << "best by " << c.title << ":";
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, groups); ++i)
+      out << (i ? "; " : " ") << label(order[i]) << " (" << summary.mean_of(order[i], summary.metric_index(c.metric)) << ")";
+    out << "\n";
+  }
+  if (groups >= 3) {
+    out << "agreement (Spearman rank correlation across " << groups << " structures):";
+    const auto reference = scores(criteria[0]);
+    for (std::size_t i = 1; i < criteria.size(); ++i)
+      out << (i > 1 ? "," : "") << " evidence~" << criteria[i].metric << " " << std::setprecision(3)
+          << spearman_correlation(reference, scores(criteria[i]));
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace msweep

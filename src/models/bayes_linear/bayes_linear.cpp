@@ -1,0 +1,144 @@
+#include "msweep/models/bayes_linear/bayes_linear.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+namespace {
+constexpr double kLog2Pi = 1.8378770664093454835606594728112;  // ln(2 pi)
+}
+
+GramStats GramStats::from(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y) {
+  require(X.rows() == y.size(), "GramStats::from", "y", "one target per row of X");
+  GramStats stats;
+  stats.gram = Eigen::MatrixXd(X.cols(), X.cols());
+  stats.gram.setZero();
+  stats.gram.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
+  stats.gram.triangularView<Eigen::StrictlyUpper>() = stats.gram.transpose();
+  stats.cross = X.transpose() * y;
+  stats.yy = y.squaredNorm();
+  stats.objects = X.rows();
+  return stats;
+}
+
+GramStats GramStats::subset(const std::vector<Eigen::Index>& columns) const {
+  GramStats out;
+  out.gram = gram(columns, columns);
+  out.cross = cross(columns);
+  out.yy = yy;
+  out.objects = objects;
+  return out;
+}
+
+double GramStats::residual_sum_of_squares(const Eigen::Ref<const Eigen::VectorXd>& w) const {
+  // ||y - Xw||^2 = y'y - 2 w'X'y + w'X'Xw; clamped because cancellation can dip below zero.
+  return std::max(0.0, yy - 2.0 * w.dot(cross) + w.dot(gram * w));
+}
+
+double gaussian_log_likelihood(const GramStats& stats, const Eigen::Ref<const Eigen::VectorXd>& w, double beta) {
+  const double m = static_cast<double>(stats.objects);
+  return 0.5 * m * (std::log(beta) - kLog2Pi) - 0.5 * beta * stats.residual_sum_of_squares(w);
+}
+
+BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions& options) {
+  require(options.alpha > 0 && options.beta > 0, "fit_bayes_linear", "options.alpha, options.beta", "positive precisions");
+  require(stats.objects > 0, "fit_bayes_linear", "stats", "at least one object");
+  const Eigen::Index n = stats.gram.rows();
+  const double m = static_cast<double>(stats.objects);
+
+  // In the eigenbasis of X^T X = V diag(l) V^T every quantity is a sum over eigenvalues:
+  // m_N = b V diag(1 / (a + b l)) V^T X^T y, so each fixed-point step is O(n).
+  Eigen::VectorXd eigenvalues = Eigen::VectorXd::Zero(n);
+  Eigen::MatrixXd eigenvectors = Eigen::MatrixXd::Identity(n, n);
+  if (n > 0) {
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(stats.gram);
+    eigenvalues = solver.eigenvalues().cwiseMax(0.0);
+    eigenvectors = solver.eigenvectors();
+  }
+  const Eigen::VectorXd z = eigenvectors.transpose() * stats.cross;
+
+  BayesLinearFit fit;
+  double a = options.alpha, b = options.beta;
+  Eigen::VectorXd rotated_mean(n);  // V^T m_N
+  auto posterior = [&](double alpha, double beta) {
+    rotated_mean = (beta * z.array() / (alpha + beta * eigenvalues.array())).matrix();
+  };
+  // rss = y'y - 2 m'X'y + m'X'X m, all in the eigenbasis.
+  auto residual = [&]() {
+    return std::max(0.0, stats.yy - 2.0 * rotated_mean.dot(z) + (eigenvalues.array() * rotated_mean.array().square()).sum());
+  };
+
+  if (options.optimize_evidence) {
+    fit.status = FitStatus::max_iterations;
+    for (fit.iterations = 1; fit.iterations <= options.max_iterations; ++fit.iterations) {
+      posterior(a, b);
+      const double gamma = n > 0 ? (b * eigenvalues.array() / (a + b * eigenvalues.array())).sum() : 0.0;
+      const double mm = rotated_mean.squaredNorm();
+      const double rss = residual();
+      // A mean that vanishes drives a to infinity: cap it, the subset then predicts zero.
+      const double new_a = n > 0 ? std::min(gamma / std::max(mm, 1e-300), 1e12) : a;
+      const double new_b = (m - gamma) > 0 && rss > 0 ? (m - gamma) / rss : b;
+      const double change = std::max(std::abs(new_a - a) / a, std::abs(new_b - b) / b);
+      a = std::max(new_a, 1e-12);
+      b = new_b;
+      if (change < options.tolerance) {
+        fit.status = FitStatus::converged;
+        break;
+      }
+    }
+    if (fit.status == FitStatus::max_iterations) {
+      fit.iterations = options.max_iterations;
+      fit.message = "evidence fixed point did not converge in " + std::to_string(options.max_iterations) + " iterations";
+    }
+  }
+  posterior(a, b);
+  fit.alpha = a;
+  fit.beta = b;
+  fit.gamma = n > 0 ? (b * eigenvalues.array() / (a + b * eigenvalues.array())).sum() : 0.0;
+  fit.rss = residual();
+  fit.mean = eigenvectors * rotated_mean;
+  const double mm = rotated_mean.squaredNorm();
+  const double log_det_a = (a + b * eigenvalues.array()).log().sum();
+  // ln p(y|a,b) = n/2 ln a + m/2 ln b - E(m_N) - 1/2 ln|A| - m/2 ln(2 pi)
+  fit.log_evidence = 0.5 * static_cast<double>(n) * std::log(a) + 0.5 * m * std::log(b) -
+                     (0.5 * b * fit.rss + 0.5 * a * mm) - 0.5 * log_det_a - 0.5 * m * kLog2Pi;
+  fit.log_prior = 0.5 * static_cast<double>(n) * (std::log(a) - kLog2Pi) - 0.5 * a * mm;
+  return fit;
+}
+
+double log_evidence_closed_form(const GramStats& stats, double alpha, double beta) {
+  const Eigen::Index n = stats.gram.rows();
+  const double m = static_cast<double>(stats.objects);
+  Eigen::MatrixXd A = beta * stats.gram;
+  A.diagonal().array() += alpha;
+  Eigen::LLT<Eigen::MatrixXd> llt(A);
+  require(llt.info() == Eigen::Success, "log_evidence_closed_form", "alpha", "a positive definite posterior precision");
+  const Eigen::VectorXd mean = beta * llt.solve(stats.cross);
+  const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
+  const double energy = 0.5 * beta * stats.residual_sum_of_squares(mean) + 0.5 * alpha * mean.squaredNorm();
+  return 0.5 * static_cast<double>(n) * std::log(alpha) + 0.5 * m * std::log(beta) - energy - 0.5 * log_det - 0.5 * m * kLog2Pi;
+}
+
+LeastSquaresFit fit_least_squares(const GramStats& stats) {
+  const Eigen::Index n = stats.gram.rows();
+  const double m = static_cast<double>(stats.objects);
+  LeastSquaresFit fit;
+  fit.weights = Eigen::VectorXd::Zero(n);
+  if (n > 0) {
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(stats.gram);
+    const double cutoff = 1e-10 * std::max(1.0, solver.eigenvalues().maxCoeff());
+    const Eigen::VectorXd z = solver.eigenvectors().transpose() * stats.cross;
+    Eigen::VectorXd scaled(n);
+    for (Eigen::Index i = 0; i < n; ++i) scaled(i) = solver.eigenvalues()(i) > cutoff ? z(i) / solver.eigenvalues()(i) : 0.0;
+    fit.weights = solver.eigenvectors() * scaled;
+  }
+  fit.rss = stats.residual_sum_of_squares(fit.weights);
+  // A perfect fit has rss 0 and an unbounded likelihood; floor it so criteria stay finite.
+  const double variance = std::max(fit.rss / m, 1e-300);
+  fit.max_log_likelihood = -0.5 * m * (std::log(2.0 * std::numbers::pi * variance) + 1.0);
+  return fit;
+}
+
+}  // namespace msweep

@@ -1,0 +1,210 @@
+#include "msweep/spec/config.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "config_impl.hpp"
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+namespace {
+
+std::string describe(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "the string \"" + std::string(*node.value<std::string_view>()) + "\"";
+    case toml::node_type::integer: return "the integer " + std::to_string(*node.value<std::int64_t>());
+    case toml::node_type::floating_point: {
+      std::ostringstream out;
+      out << "the number " << *node.value<double>();
+      return out.str();
+    }
+    case toml::node_type::boolean: return *node.value<bool>() ? "true" : "false";
+    case toml::node_type::array: return "a list";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+  }
+}
+
+std::string range_text(std::int64_t min, std::int64_t max) {
+  if (max == std::numeric_limits<std::int64_t>::max()) return "an integer >= " + std::to_string(min);
+  return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+std::string range_text(double min, double max) {
+  std::ostringstream out;
+  out.precision(10);
+  if (std::isinf(max) && std::isinf(min)) out << "a number";
+  else if (std::isinf(max)) out << "a number >= " << min;
+  else out << "a number from " << min << " to " << max;
+  return out.str();
+}
+
+}  // namespace
+
+ConfigTable::ConfigTable(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ConfigTable::ConfigTable() : impl_(std::make_shared<Impl>()) {}
+
+const std::string& ConfigTable::section() const { return impl_->section; }
+const std::string& ConfigTable::file() const { return impl_->file; }
+
+bool ConfigTable::has(std::string_view key) const {
+  impl_->read_keys.emplace(key);
+  return impl_->table && impl_->table->contains(key);
+}
+
+void ConfigTable::fail(std::string_view key, std::string_view message) const {
+  std::size_t line = impl_->line;
+  if (impl_->table) {
+    if (const toml::node* node = impl_->table->get(key)) line = node->source().begin.line;
+  }
+  std::string where = impl_->file;
+  if (line > 0) where += ":" + std::to_string(line);
+  throw InputError(where + ": [" + impl_->section + "] " + std::string(key) + ": " + std::string(message));
+}
+
+namespace {
+const toml::node* lookup(const ConfigTable::Impl& impl, std::string_view key) {
+  impl.read_keys.emplace(key);
+  return impl.table ? impl.table->get(key) : nullptr;
+}
+}  // namespace
+
+std::string ConfigTable::get_string(std::string_view key) const {
+  const toml::node* node = lookup(*impl_, key);
+  if (!node) fail(key, "required key missing (expected a string)");
+  if (!node->is_string()) fail(key, "expected a string, got " + describe(*node));
+  return std::string(*node->value<std::string_view>());
+}
+
+std::string ConfigTable::get_string(std::string_view key, std::string_view fallback) const {
+  return has(key) ? get_string(key) : std::string(fallback);
+}
+
+std::string ConfigTable::get_choice(std::string_view key, std::string_view fallback,
+                                    const std::vector<std::string>& choices) const {
+  std::string value = get_string(key, fallback);
+  for (const auto& choice : choices)
+    if (choice == value) return value;
+  std::string list;
+  for (const auto& choice : choices) list += (list.empty() ? "\"" : ", \"") + choice + "\"";
+  fail(key, "expected one of " + list + ", got \"" + value + "\"");
+}
+
+std::int64_t ConfigTable::get_int(std::string_view key, std::int64_t min, std::int64_t max) const {
+  const toml::node* node = lookup(*impl_, key);
+  if (!node) fail(key, "required key missing (expected " + range_text(min, max) + ")");
+  if (!node->is_integer()) fail(key, "expected " + range_text(min, max) + ", got " + describe(*node));
+  const std::int64_t value = *node->value<std::int64_t>();
+  if (value < min || value > max) fail(key, "expected " + range_text(min, max) + ", got " + std::to_string(value));
+  return value;
+}
+
+std::int64_t ConfigTable::get_int(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) const {
+  return has(key) ? get_int(key, min, max) : fallback;
+}
+
+double ConfigTable::get_double(std::string_view key, double min, double max) const {
+  const toml::node* node = lookup(*impl_, key);
+  if (!node) fail(key, "required key missing (expected " + range_text(min, max) + ")");
+  if (!node->is_number()) fail(key, "expected " + range_text(min, max) + ", got " + describe(*node));
+  const double value = *node->value<double>();
+  if (!std::isfinite(value) || value < min || value > max)
+    fail(key, "expected " + range_text(min, max) + ", got " + describe(*node));
+  return value;
+}
+
+double ConfigTable::get_double(std::string_view key, double fallback, double min, double max) const {
+  return has(key) ? get_double(key, min, max) : fallback;
+}
+
+bool ConfigTable::get_bool(std::string_view key, bool fallback) const {
+  const toml::node* node = lookup(*impl_, key);
+  if (!node) return fallback;
+  if (!node->is_boolean()) fail(key, "expected true or false, got " + describe(*node));
+  return *node->value<bool>();
+}
+
+bool ConfigTable::is_string(std::string_view key) const {
+  const toml::node* node = lookup(*impl_, key);
+  return node && node->is_string();
+}
+
+bool ConfigTable::is_list(std::string_view key) const {
+  const toml::node* node = lookup(*impl_, key);
+  return node && node->is_array();
+}
+
+namespace {
+const toml::array& require_array(const ConfigTable& table, const toml::node* node, std::string_view key,
+                                 const std::string& expected) {
+  if (!node) table.fail(key, "required key missing (expected " + expected + ")");
+  if (!node->is_array()) table.fail(key, "expected " + expected + ", got " + describe(*node));
+  return *node->as_array();
+}
+}  // namespace
+
+std::vector<std::int64_t> ConfigTable::get_int_list(std::string_view key, std::int64_t min, std::int64_t max) const {
+  const std::string expected = "a list of " + range_text(min, max).substr(3) + "s";
+  const auto& array = require_array(*this, lookup(*impl_, key), key, "a list of integers");
+  std::vector<std::int64_t> values;
+  for (const auto& element : array) {
+    if (!element.is_integer()) fail(key, "expected a list of integers, found " + describe(element));
+    const std::int64_t value = *element.value<std::int64_t>();
+    if (value < min || value > max)
+      fail(key, "every element must be " + range_text(min, max) + ", found " + std::to_string(value));
+    values.push_back(value);
+  }
+  return values;
+}
+
+std::vector<double> ConfigTable::get_double_list(std::string_view key, double min, double max) const {
+  const auto& array = require_array(*this, lookup(*impl_, key), key, "a list of numbers");
+  std::vector<double> values;
+  for (const auto& element : array) {
+    if (!element.is_number()) fail(key, "expected a list of numbers, found " + describe(element));
+    const double value = *element.value<double>();
+    if (!std::isfinite(value) || value < min || value > max)
+      fail(key, "every element must be " + range_text(min, max) + ", found " + describe(element));
+    values.push_back(value);
+  }
+  return values;
+}
+
+std::vector<std::string> ConfigTable::get_string_list(std::string_view key) const {
+  const auto& array = require_array(*this, lookup(*impl_, key), key, "a list of strings");
+  std::vector<std::string> values;
+  for (const auto& element : array) {
+    if (!element.is_string()) fail(key, "expected a list of strings, found " + describe(element));
+    values.emplace_back(*element.value<std::string_view>());
+  }
+  return values;
+}
+
+std::vector<std::vector<std::string>> ConfigTable::get_string_list_list(std::string_view key) const {
+  const std::string expected = "a list of lists of strings";
+  const auto& array = require_array(*this, lookup(*impl_, key), key, expected);
+  std::vector<std::vector<std::string>> values;
+  for (const auto& element : array) {
+    if (!element.is_array()) fail(key, "expected " + expected + ", found " + describe(element));
+    std::vector<std::string> inner;
+    for (const auto& item : *element.as_array()) {
+      if (!item.is_string()) fail(key, "expected " + expected + ", found " + describe(item));
+      inner.emplace_back(*item.value<std::string_view>());
+    }
+    values.push_back(std::move(inner));
+  }
+  return values;
+}
+
+void ConfigTable::reject_unknown_keys() const {
+  if (!impl_->table) return;
+  for (auto&& [key, node] : *impl_->table) {
+    if (!impl_->read_keys.contains(key.str())) {
+      std::string where = impl_->file + ":" + std::to_string(key.source().begin.line);
+      throw InputError(where + ": [" + impl_->section + "] " + std::string(key.str()) +
+                       ": unknown key (docs/job-spec.md lists the keys of each section)");
+    }
+  }
+}
+
+}  // namespace msweep

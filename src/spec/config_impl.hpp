@@ -1,0 +1,22 @@
+// Private: the toml++ side of ConfigTable, shared by config.cpp and job.cpp only.
+#pragma once
+#include <toml++/toml.h>
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "msweep/spec/config.hpp"
+
+namespace msweep {
+
+struct ConfigTable::Impl {
+  std::shared_ptr<const toml::table> document;  // keeps the parsed file alive
+  const toml::table* table = nullptr;           // null when the section is absent
+  std::string file;
+  std::string section;
+  std::size_t line = 0;                         // where the section starts (0: unknown)
+  mutable std::set<std::string, std::less<>> read_keys;
+};
+
+}  // namespace msweep

@@ -1,0 +1,96 @@
+#include "msweep/spec/job.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config_impl.hpp"
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+namespace {
+
+constexpr const char* kSections[] = {"job", "data", "model", "sweep", "output"};
+
+ConfigTable section_of(const std::shared_ptr<const toml::table>& document, const std::string& path,
+                       const std::string& name) {
+  auto impl = std::make_shared<ConfigTable::Impl>();
+  impl->document = document;
+  impl->file = path;
+  impl->section = name;
+  if (const toml::node* node = document->get(name)) {
+    impl->table = node->as_table();
+    impl->line = node->source().begin.line;
+  }
+  return ConfigTable(std::move(impl));
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.')) return false;
+  return name[0] != '.';
+}
+
+}  // namespace
+
+JobSpec parse_job(const std::string& text, const std::string& path) {
+  std::shared_ptr<const toml::table> document;
+  try {
+    document = std::make_shared<const toml::table>(toml::parse(text, path));
+  } catch (const toml::parse_error& error) {
+    throw InputError(path + ":" + std::to_string(error.source().begin.line) + ": not valid TOML: " +
+                     std::string(error.description()));
+  }
+  for (auto&& [key, node] : *document) {
+    bool known = false;
+    for (const char* section : kSections) known = known || key.str() == section;
+    const std::string where = path + ":" + std::to_string(key.source().begin.line);
+    if (!known)
+      throw InputError(where + ": " + std::string(key.str()) +
+                       ": unknown section (expected [job], [data], [model], [sweep] or [output])");
+    if (!node.is_table())
+      throw InputError(where + ": " + std::string(key.str()) + ": expected a table [" + std::string(key.str()) + "]");
+  }
+
+  JobSpec spec;
+  spec.path = path;
+  spec.text = text;
+  spec.job = section_of(document, path, "job");
+  spec.data = section_of(document, path, "data");
+  spec.model = section_of(document, path, "model");
+  spec.sweep = section_of(document, path, "sweep");
+  spec.output = section_of(document, path, "output");
+
+  spec.name = spec.job.get_string("name");
+  if (!valid_name(spec.name)) spec.job.fail("name", "expected letters, digits, '-', '_' or '.' (at most 100), got \"" + spec.name + "\"");
+  spec.kind = spec.job.get_string("experiment");
+  spec.seed = static_cast<std::uint64_t>(spec.job.get_int("seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+
+  spec.folds = spec.sweep.get_int("folds", 1, 1, 1000);
+  spec.restarts = spec.sweep.get_int("restarts", 1, 1, 100000);
+  spec.runs = spec.sweep.get_int("runs", 1, 1, 100000);
+
+  spec.output_path = spec.output.get_string("path", "results/" + spec.name + ".h5");
+  if (spec.output_path.empty()) spec.output.fail("path", "expected a file path, got an empty string");
+  spec.store_batch_rows = spec.output.get_int("flush_rows", 0, 0, 10'000'000);
+  spec.flush_seconds = spec.output.get_double("flush_seconds", 2.0, 0.0, 3600.0);
+  return spec;
+}
+
+JobSpec load_job(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": job file not found");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": expected a job file (.toml), got a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read the job file (permission denied?)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return parse_job(buffer.str(), path);
+}
+
+void JobSpec::reject_unknown_keys() const {
+  for (const ConfigTable* table : {&job, &data, &model, &sweep, &output}) table->reject_unknown_keys();
+}
+
+}  // namespace msweep

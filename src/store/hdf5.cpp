@@ -1,0 +1,283 @@
+#include "msweep/store/hdf5.hpp"
+
+#include <memory>
+
+namespace msweep::h5 {
+namespace {
+
+herr_t innermost_message(unsigned n, const H5E_error2_t* error, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  if (n == 0 && error && error->desc) *out = error->desc;  // n = 0 is where the error was raised
+  return 0;
+}
+
+std::vector<hsize_t> dimensions_of(const Handle& space, const std::string& context) {
+  const int rank = static_cast<int>(check(H5Sget_simple_extent_ndims(space.id()), "H5Sget_simple_extent_ndims", context));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) check(H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr), "H5Sget_simple_extent_dims", context);
+  return dims;
+}
+
+Handle string_type_for(bool variable, std::size_t size, const std::string& context) {
+  Handle type(check(H5Tcopy(H5T_C_S1), "H5Tcopy", context), H5Tclose);
+  check(H5Tset_size(type.id(), variable ? H5T_VARIABLE : size), "H5Tset_size", context);
+  check(H5Tset_cset(type.id(), H5T_CSET_UTF8), "H5Tset_cset", context);
+  return type;
+}
+
+template <class T>
+void write_scalar_attribute(const Handle& object, const std::string& name, hid_t type, const T& value,
+                            const std::string& context) {
+  // Rewriting in place (rather than delete + create) keeps the object header's layout
+  // unchanged, so a kill between flushes cannot leave it half-edited.
+  Handle attribute;
+  if (has_attribute(object, name)) {
+    attribute = Handle(check(H5Aopen(object.id(), name.c_str(), H5P_DEFAULT), "H5Aopen", context + ": attribute " + name), H5Aclose);
+  } else {
+    Handle space(check(H5Screate(H5S_SCALAR), "H5Screate", context), H5Sclose);
+    attribute = Handle(check(H5Acreate2(object.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", context + ": attribute " + name), H5Aclose);
+  }
+  check(H5Awrite(attribute.id(), type, &value), "H5Awrite", context + ": attribute " + name);
+}
+
+template <class T>
+T read_scalar_attribute(const Handle& object, const std::string& name, hid_t type, const std::string& context) {
+  if (!has_attribute(object, name)) throw StoreError(context + ": attribute " + name + " is missing");
+  Handle attribute(check(H5Aopen(object.id(), name.c_str(), H5P_DEFAULT), "H5Aopen", context + ": attribute " + name), H5Aclose);
+  T value{};
+  check(H5Aread(attribute.id(), type, &value), "H5Aread", context + ": attribute " + name);
+  return value;
+}
+
+// Frees the strings HDF5 allocated while reading variable-length data.
+struct ReclaimStrings {
+  hid_t type, space;
+  std::vector<char*>* data;
+  ~ReclaimStrings() { H5Dvlen_reclaim(type, space, H5P_DEFAULT, data->data()); }
+};
+
+}  // namespace
+
+void silence_library_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+std::string last_error_message() {
+  std::string message;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_message, &message);
+  return message;
+}
+
+hid_t check(hid_t status, const char* what, const std::string& context) {
+  if (status < 0) {
+    std::string message = last_error_message();
+    H5Eclear2(H5E_DEFAULT);
+    throw StoreError(context + ": " + what + " failed" + (message.empty() ? "" : ": " + message));
+  }
+  return status;
+}
+
+void Handle::close(const std::string& context) {
+  if (id_ < 0 || !closer_) return;
+  const herr_t status = closer_(std::exchange(id_, H5I_INVALID_HID));
+  check(status, "close", context);
+}
+
+Handle create_file(const std::string& path) {
+  // The 1.8 format is readable by every HDF5 >= 1.8 and h5py; EXCL never clobbers a file.
+  Handle access(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path), H5Pclose);
+  check(H5Pset_libver_bounds(access.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), "H5Pset_libver_bounds", path);
+  return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.id()), "creating the results file", path), H5Fclose);
+}
+
+Handle open_file(const std::string& path, bool writable) {
+  return Handle(check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), "opening as HDF5", path), H5Fclose);
+}
+
+void flush(const Handle& file, const std::string& context) { check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush", context); }
+
+bool exists(const Handle& location, const std::string& name) {
+  return H5Lexists(location.id(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+Handle create_group(const Handle& location, const std::string& name, const std::string& context) {
+  return Handle(check(H5Gcreate2(location.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2", context + ": /" + name), H5Gclose);
+}
+
+Handle open_group(const Handle& location, const std::string& name, const std::string& context) {
+  if (!exists(location, name)) throw StoreError(context + ": group " + name + " is missing");
+  return Handle(check(H5Gopen2(location.id(), name.c_str(), H5P_DEFAULT), "H5Gopen2", context + ": " + name), H5Gclose);
+}
+
+Handle open_dataset(const Handle& location, const std::string& name, const std::string& context) {
+  if (!exists(location, name)) throw StoreError(context + ": dataset " + name + " is missing");
+  return Handle(check(H5Dopen2(location.id(), name.c_str(), H5P_DEFAULT), "H5Dopen2", context + ": " + name), H5Dclose);
+}
+
+void unlink(const Handle& location, const std::string& name, const std::string& context) {
+  check(H5Ldelete(location.id(), name.c_str(), H5P_DEFAULT), "H5Ldelete", context + ": " + name);
+}
+
+bool has_attribute(const Handle& object, const std::string& name) {
+  return H5Aexists(object.id(), name.c_str()) > 0;
+}
+
+void write_attribute(const Handle& object, const std::string& name, const std::string& value, const std::string& context) {
+  Handle type = variable_string_type(context);
+  const char* pointer = value.c_str();
+  write_scalar_attribute(object, name, type.id(), pointer, context);
+}
+
+void write_attribute(const Handle& object, const std::string& name, std::int64_t value, const std::string& context) {
+  write_scalar_attribute(object, name, H5T_NATIVE_INT64, value, context);
+}
+
+void write_attribute(const Handle& object, const std::string& name, std::uint64_t value, const std::string& context) {
+  write_scalar_attribute(object, name, H5T_NATIVE_UINT64, value, context);
+}
+
+void write_attribute(const Handle& object, const std::string& name, double value, const std::string& context) {
+  write_scalar_attribute(object, name, H5T_NATIVE_DOUBLE, value, context);
+}
+
+void write_attribute(const Handle& object, const std::string& name, const std::vector<std::string>& values,
+                     const std::string& context) {
+  if (has_attribute(object, name)) check(H5Adelete(object.id(), name.c_str()), "H5Adelete", context);
+  Handle type = variable_string_type(context);
+  const hsize_t size = values.size();
+  Handle space(check(H5Screate_simple(1, &size, nullptr), "H5Screate_simple", context), H5Sclose);
+  Handle attribute(check(H5Acreate2(object.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", context + ": attribute " + name), H5Aclose);
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  const char* none = nullptr;  // HDF5 rejects a null buffer even for zero elements
+  check(H5Awrite(attribute.id(), type.id(), pointers.empty() ? &none : pointers.data()), "H5Awrite", context + ": attribute " + name);
+}
+
+std::string read_string_attribute(const Handle& object, const std::string& name, const std::string& context) {
+  if (!has_attribute(object, name)) throw StoreError(context + ": attribute " + name + " is missing");
+  Handle attribute(check(H5Aopen(object.id(), name.c_str(), H5P_DEFAULT), "H5Aopen", context + ": attribute " + name), H5Aclose);
+  Handle file_type(check(H5Aget_type(attribute.id()), "H5Aget_type", context), H5Tclose);
+  if (H5Tget_class(file_type.id()) != H5T_STRING) throw StoreError(context + ": attribute " + name + " is not a string");
+  if (H5Tis_variable_str(file_type.id()) > 0) {
+    Handle type = variable_string_type(context);
+    char* value = nullptr;
+    check(H5Aread(attribute.id(), type.id(), &value), "H5Aread", context + ": attribute " + name);
+    std::string out = value ? value : "";
+    H5free_memory(value);
+    return out;
+  }
+  const std::size_t size = H5Tget_size(file_type.id());
+  Handle type = string_type_for(false, size, context);
+  std::string out(size, '\0');
+  check(H5Aread(attribute.id(), type.id(), out.data()), "H5Aread", context + ": attribute " + name);
+  out.resize(out.find('\0') == std::string::npos ? size : out.find('\0'));
+  return out;
+}
+
+std::int64_t read_int_attribute(const Handle& object, const std::string& name, const std::string& context) {
+  return read_scalar_attribute<std::int64_t>(object, name, H5T_NATIVE_INT64, context);
+}
+
+std::uint64_t read_uint_attribute(const Handle& object, const std::string& name, const std::string& context) {
+  return read_scalar_attribute<std::uint64_t>(object, name, H5T_NATIVE_UINT64, context);
+}
+
+std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name, const std::string& context) {
+  if (!has_attribute(object, name)) throw StoreError(context + ": attribute " + name + " is missing");
+  Handle attribute(check(H5Aopen(object.id(), name.c_str(), H5P_DEFAULT), "H5Aopen", context + ": attribute " + name), H5Aclose);
+  Handle space(check(H5Aget_space(attribute.id()), "H5Aget_space", context), H5Sclose);
+  const auto dims = dimensions_of(space, context);
+  if (dims.size() != 1) throw StoreError(context + ": attribute " + name + " is not a 1-D array");
+  if (dims[0] == 0) return {};
+  Handle type = variable_string_type(context);
+  std::vector<char*> raw(dims[0], nullptr);
+  check(H5Aread(attribute.id(), type.id(), raw.data()), "H5Aread", context + ": attribute " + name);
+  ReclaimStrings reclaim{type.id(), space.id(), &raw};
+  std::vector<std::string> out;
+  for (char* s : raw) out.emplace_back(s ? s : "");
+  return out;
+}
+
+void write_string_dataset(const Handle& location, const std::string& name, const std::vector<std::string>& values,
+                          const std::string& context) {
+  Handle type = variable_string_type(context);
+  const hsize_t size = values.size();
+  Handle space(check(H5Screate_simple(1, &size, nullptr), "H5Screate_simple", context), H5Sclose);
+  Handle dataset(check(H5Dcreate2(location.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate2", context + ": " + name), H5Dclose);
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  if (size > 0) check(H5Dwrite(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dwrite", context + ": " + name);
+}
+
+std::vector<std::string> read_string_dataset(const Handle& location, const std::string& name, const std::string& context) {
+  Handle dataset = open_dataset(location, name, context);
+  Handle space(check(H5Dget_space(dataset.id()), "H5Dget_space", context), H5Sclose);
+  const auto dims = dimensions_of(space, context);
+  if (dims.size() != 1) throw StoreError(context + ": " + name + " is not a 1-D dataset");
+  Handle type = variable_string_type(context);
+  std::vector<char*> raw(dims[0], nullptr);
+  if (dims[0] > 0) check(H5Dread(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()), "H5Dread", context + ": " + name);
+  ReclaimStrings reclaim{type.id(), space.id(), &raw};
+  std::vector<std::string> out;
+  for (char* s : raw) out.emplace_back(s ? s : "");
+  return out;
+}
+
+Handle variable_string_type(const std::string& context) { return string_type_for(true, 0, context); }
+
+Handle copy_type(hid_t type, const std::string& context) { return Handle(check(H5Tcopy(type), "H5Tcopy", context), H5Tclose); }
+
+Handle create_extendible(const Handle& location, const std::string& name, hid_t type, std::vector<hsize_t> row_shape,
+                         hsize_t chunk_rows, const std::string& context) {
+  std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, chunk{chunk_rows};
+  for (hsize_t d : row_shape) {
+    dims.push_back(d);
+    max_dims.push_back(d);
+    chunk.push_back(d);
+  }
+  Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()), "H5Screate_simple", context), H5Sclose);
+  Handle properties(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", context), H5Pclose);
+  check(H5Pset_chunk(properties.id(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk", context + ": " + name);
+  return Handle(check(H5Dcreate2(location.id(), name.c_str(), type, space.id(), H5P_DEFAULT, properties.id(), H5P_DEFAULT), "H5Dcreate2", context + ": " + name), H5Dclose);
+}
+
+hsize_t row_count(const Handle& dataset, const std::string& context) {
+  Handle space(check(H5Dget_space(dataset.id()), "H5Dget_space", context), H5Sclose);
+  const auto dims = dimensions_of(space, context);
+  return dims.empty() ? 0 : dims[0];
+}
+
+void set_extent(const Handle& dataset, hsize_t rows, const std::string& context) {
+  Handle space(check(H5Dget_space(dataset.id()), "H5Dget_space", context), H5Sclose);
+  auto dims = dimensions_of(space, context);
+  dims[0] = rows;
+  check(H5Dset_extent(dataset.id(), dims.data()), "H5Dset_extent", context);
+}
+
+namespace {
+void transfer_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, bool write,
+                   const std::string& context) {
+  Handle file_space(check(H5Dget_space(dataset.id()), "H5Dget_space", context), H5Sclose);
+  auto dims = dimensions_of(file_space, context);
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = at;
+  count[0] = rows;
+  check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), "H5Sselect_hyperslab", context);
+  Handle memory_space(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple", context), H5Sclose);
+  if (write)
+    check(H5Dwrite(dataset.id(), memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dwrite", context);
+  else
+    check(H5Dread(dataset.id(), memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dread", context);
+}
+}  // namespace
+
+void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context) {
+  if (rows == 0) return;
+  set_extent(dataset, at + rows, context);
+  transfer_rows(dataset, memory_type, at, rows, const_cast<void*>(data), true, context);
+}
+
+void read_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, const std::string& context) {
+  if (rows == 0) return;
+  transfer_rows(dataset, memory_type, at, rows, data, false, context);
+}
+
+}  // namespace msweep::h5

@@ -1,0 +1,47 @@
+"""Shared helpers for the end-to-end tests: they run the real msweep binary, alone or
+under mpirun, and read the results with h5py (Debian's python3-h5py, /usr/bin/python3)."""
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+MSWEEP = os.environ.get("MSWEEP_BIN", str(Path(__file__).resolve().parents[2] / "build" / "bin" / "msweep"))
+SOURCE = Path(__file__).resolve().parents[2]
+
+
+def mpirun(ranks):
+    """The launcher prefix for `ranks` processes on this machine (root allowed, oversubscribed)."""
+    return ["mpirun", "-n", str(ranks), "--oversubscribe"]
+
+
+def run(args, ranks=None, timeout=300, **kwargs):
+    """Runs msweep with `args`, under mpirun when ranks is given; returns CompletedProcess."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    command = (mpirun(ranks) if ranks else []) + [MSWEEP] + [str(a) for a in args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+
+
+def write_job(directory, name, text):
+    path = Path(directory) / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def load_tasks(path):
+    """Committed rows of /tasks as a numpy structured array sorted by task id."""
+    with h5py.File(path, "r") as f:
+        rows = f["tasks"][: f.attrs["rows_committed"]]
+    return np.sort(rows, order="id")
+
+
+def metric_names(path):
+    with h5py.File(path, "r") as f:
+        return [str(m) for m in f["tasks"].attrs["metrics"]]
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path

@@ -1,0 +1,53 @@
+"""A task's result depends only on the job file and its coordinates: bitwise the same with
+1 to 4 ranks, whatever the scheduling order (which differs between rank counts and runs)."""
+import numpy as np
+import pytest
+
+from conftest import load_tasks, metric_names, run, write_job
+
+SUBSETS = """[job]
+name = "det"
+experiment = "subset-evidence"
+seed = 11
+[data]
+source = "synthetic-regression"
+objects = 80
+features = 6
+[sweep]
+folds = 4
+runs = 3
+"""
+
+LOAD = """[job]
+name = "load"
+experiment = "synthetic-load"
+seed = 4
+[model]
+array_size = 5
+[sweep]
+structures = 500
+runs = 4
+"""
+
+
+@pytest.mark.parametrize("text", [SUBSETS, LOAD], ids=["subset-evidence", "synthetic-load"])
+def test_results_identical_for_1_to_4_ranks(tmp, text):
+    reference = None
+    for ranks in [1, 2, 3, 4]:
+        output = tmp / f"r{ranks}.h5"
+        # Small batches and few in flight on purpose: more interleaving between workers.
+        result = run(["run", write_job(tmp, "job", text), "-o", output, "-q", "--batch-seconds", "0.0001", "--in-flight", "2"],
+                     ranks=None if ranks == 1 else ranks)
+        assert result.returncode == 0, result.stderr
+        rows = load_tasks(output)
+        metrics = metric_names(output)
+        values = np.stack([rows[m] for m in metrics], axis=1)
+        assert len(np.unique(rows["id"])) == len(rows)
+        if ranks > 2:
+            assert len(np.unique(rows["rank"])) == ranks - 1, "every worker should have run tasks"
+        if reference is None:
+            reference = (rows["id"], values)
+        else:
+            np.testing.assert_array_equal(rows["id"], reference[0])
+            # Bitwise: compare the raw bytes, not within a tolerance.
+            assert values.tobytes() == reference[1].tobytes(), f"{ranks} ranks differ from 1 rank"

@@ -1,0 +1,80 @@
+#include "msweep/data/loaders.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("msweep_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string error_of(const std::string& path, const std::string& target) {
+  try {
+    load_csv(path, target);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LoadCsv, ReadsHeaderAndTarget) {
+  const auto path = write_temp("ok.csv", "a,y,b\n1,2,3\n4,5,6\n");
+  const Dataset d = load_csv(path, "y");
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(d.X(1, 1), 6.0);
+  EXPECT_EQ(d.y(0), 2.0);
+}
+
+TEST(LoadCsv, ErrorsNameFileLineAndColumn) {
+  const auto bad = write_temp("bad.csv", "a,y\n1,2\n3,x\n");
+  EXPECT_EQ(error_of(bad, "y"), bad + ":3: column \"y\": expected a finite number, got \"x\"");
+  const auto ragged = write_temp("ragged.csv", "a,y\n1,2,3\n");
+  EXPECT_EQ(error_of(ragged, "y"), ragged + ":2: expected 2 fields like the header, got 3");
+  EXPECT_EQ(error_of(bad, "z"), bad + ":1: no column named \"z\" (the [data] target key)");
+  EXPECT_EQ(error_of("/nonexistent.csv", "y"), "/nonexistent.csv: data file not found");
+}
+
+TEST(Boston, LoadsFromDebianPackage) {
+  const Dataset d = load_boston();
+  EXPECT_EQ(d.objects(), 506);
+  EXPECT_EQ(d.features(), 13);
+  EXPECT_EQ(d.feature_names.front(), "CRIM");
+  EXPECT_EQ(d.target_name, "MEDV");
+}
+
+TEST(Splits, HoldoutAndFoldsPartitionTheObjects) {
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    RandomStream rng(seed);
+    const auto split = holdout_split(101, 0.2, rng);
+    EXPECT_EQ(split.test.size(), 20u);
+    std::set<Eigen::Index> all(split.train.begin(), split.train.end());
+    all.insert(split.test.begin(), split.test.end());
+    EXPECT_EQ(all.size(), 101u);
+    const auto folds = fold_assignment(81, 5, rng);
+    std::vector<int> sizes(5, 0);
+    for (int f : folds) ++sizes[static_cast<std::size_t>(f)];
+    for (int s : sizes) EXPECT_TRUE(s == 16 || s == 17);
+  }
+}
+
+TEST(Standardizer, ConstantColumnsStayFinite) {
+  Eigen::MatrixXd X(3, 2);
+  X << 1, 5, 2, 5, 3, 5;
+  const auto s = Standardizer::fit(X);
+  const Eigen::MatrixXd Z = s.apply(X);
+  EXPECT_TRUE(Z.allFinite());
+  EXPECT_NEAR(Z.col(0).mean(), 0.0, 1e-15);
+  EXPECT_EQ(Z.col(1).squaredNorm(), 0.0);
+}
+
+}  // namespace
+}  // namespace msweep

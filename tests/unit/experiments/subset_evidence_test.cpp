@@ -1,0 +1,111 @@
+#include "msweep/experiments/subset_evidence.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+namespace {
+
+std::string job_text(const std::string& sweep_extra = "", const std::string& data_extra = "") {
+  return "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\nseed = 5\n"
+         "[data]\nsource = \"synthetic-regression\"\nobjects = 60\nfeatures = 4\n" + data_extra +
+         "[sweep]\nfolds = 3\nruns = 2\n" + sweep_extra;
+}
+
+TEST(SubsetEvidence, GridIsAllSubsetsTimesFoldsTimesRuns) {
+  const JobSpec spec = parse_job(job_text(), "t.toml");
+  auto experiment = make_experiment(spec);
+  spec.reject_unknown_keys();
+  EXPECT_EQ(experiment->grid().size(), 16u * 3 * 1 * 2);
+  EXPECT_EQ(experiment->grid().axes()[0].labels[0], "(intercept only)");
+  EXPECT_EQ(experiment->grid().axes()[0].labels[5], "x0+x2");
+}
+
+TEST(SubsetEvidence, TasksAreDeterministicAndIndependentOfOrder) {
+  const JobSpec spec = parse_job(job_text(), "t.toml");
+  auto a = make_experiment(spec);
+  auto b = make_experiment(spec);
+  const TaskId n = a->grid().size();
+  // b runs the tasks backwards: caches fill in another order, numbers must not change.
+  std::vector<TaskResult> forward, backward(n);
+  for (TaskId id = 0; id < n; ++id) forward.push_back(execute_task(*a, id, 0));
+  for (TaskId id = n; id-- > 0;) backward[id] = execute_task(*b, id, 3);
+  for (TaskId id = 0; id < n; ++id) {
+    ASSERT_EQ(forward[id].status, TaskStatus::ok) << forward[id].error;
+    EXPECT_EQ(forward[id].metrics, backward[id].metrics) << "task " << id;  // bitwise
+  }
+}
+
+TEST(SubsetEvidence, MetricsMatchADirectComputation) {
+  // Fixed alpha and beta, no test part, one fold: log evidence and train MSE by hand.
+  const std::string text =
+      "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\nseed = 5\n"
+      "[data]\nsource = \"synthetic-regression\"\nobjects = 60\nfeatures = 4\ntest_fraction = 0.0\nstandardize = false\n"
+      "[model]\nprior = \"fixed\"\nalpha = 2.0\nbeta = 0.5\n";
+  const JobSpec spec = parse_job(text, "t.toml");
+  SubsetEvidenceExperiment experiment(spec);
+  spec.reject_unknown_keys();
+  const auto& data = experiment.data();
+  const std::vector<Eigen::Index> columns = {1, 3};
+  const std::uint32_t structure = 0b1010;  // features x1 and x3
+  ASSERT_EQ(experiment.structures()[structure], columns);
+  Eigen::MatrixXd X = data.X(Eigen::all, columns);
+  X.rowwise() -= X.colwise().mean();
+  const Eigen::VectorXd y = data.y.array() - data.y.mean();
+  const double a = 2.0, b = 0.5;
+  const auto m = static_cast<double>(X.rows());
+  Eigen::MatrixXd C = X * X.transpose() / a;
+  C.diagonal().array() += 1.0 / b;
+  Eigen::LLT<Eigen::MatrixXd> llt(C);
+  const double direct = -0.5 * (m * std::log(2 * M_PI) + 2.0 * Eigen::MatrixXd(llt.matrixL()).diagonal().array().log().sum() +
+                                y.dot(llt.solve(y)));
+  const std::uint32_t coords[4] = {structure, 0, 0, 0};
+  const TaskOutput out = experiment.run(coords);
+  const auto metrics = experiment.metrics();
+  ASSERT_EQ(metrics[2].name, "log_evidence");
+  EXPECT_NEAR(out.metrics[2], direct, 1e-9 * std::abs(direct));
+  Eigen::MatrixXd A = b * X.transpose() * X;
+  A.diagonal().array() += a;
+  const Eigen::VectorXd mean = b * A.ldlt().solve(X.transpose() * y);
+  ASSERT_EQ(metrics[8].name, "train_mse");
+  EXPECT_NEAR(out.metrics[8], (y - X * mean).squaredNorm() / m, 1e-10);
+}
+
+TEST(SubsetEvidence, BadStructuresAreInputErrors) {
+  EXPECT_THROW(make_experiment(parse_job(job_text("structures = [[\"x0\", \"nope\"]]\n"), "t.toml")), InputError);
+  EXPECT_THROW(make_experiment(parse_job(job_text("structures = \"some\"\n"), "t.toml")), InputError);
+  EXPECT_THROW(make_experiment(parse_job(job_text("restarts = 2\n"), "t.toml")), InputError);
+  const std::string many = "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"synthetic-regression\"\nfeatures = 21\n";
+  try {
+    make_experiment(parse_job(many, "t.toml"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("2^21 subsets; at most 20 features"), std::string::npos);
+  }
+}
+
+TEST(SubsetEvidence, ExplicitAndNestedStructures) {
+  auto listed = make_experiment(parse_job(job_text("structures = [[\"x3\", \"x0\"], []]\n"), "t.toml"));
+  EXPECT_EQ(listed->grid().axes()[0].labels, (std::vector<std::string>{"x0+x3", "(intercept only)"}));
+  auto nested = make_experiment(parse_job(job_text("structures = \"nested\"\n"), "t.toml"));
+  EXPECT_EQ(nested->grid().axes()[0].labels.size(), 5u);
+}
+
+TEST(ExecuteTask, NonFiniteMetricsAndExceptionsBecomeFailedRows) {
+  const std::string text = "[job]\nname = \"t\"\nexperiment = \"synthetic-load\"\n[model]\nfail_every = 3\nnan_every = 2\n[sweep]\nstructures = 7\n";
+  auto experiment = make_experiment(parse_job(text, "t.toml"));
+  const TaskResult thrown = execute_task(*experiment, 3 * 1, 0);  // structure 3: throws
+  EXPECT_EQ(thrown.status, TaskStatus::failed);
+  EXPECT_EQ(thrown.error, "synthetic failure of structure 3");
+  const TaskResult nan = execute_task(*experiment, 2, 0);  // structure 2: NaN
+  EXPECT_EQ(nan.status, TaskStatus::failed);
+  EXPECT_EQ(nan.error, "metric normal is not finite");
+  EXPECT_TRUE(nan.metrics.empty());
+  EXPECT_EQ(execute_task(*experiment, 1, 0).status, TaskStatus::ok);
+}
+
+}  // namespace
+}  // namespace msweep

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include "msweep/core/error.hpp"
+#include "msweep/spec/grid.hpp"
+#include "msweep/spec/job.hpp"
+
+namespace msweep {
+namespace {
+
+const char* kValid = R"([job]
+name = "t"
+experiment = "subset-evidence"
+seed = 3
+[sweep]
+folds = 4
+runs = 2
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    JobSpec spec = parse_job(text, "jobs/x.toml");
+    spec.sweep.get_string("structures", "all");
+    spec.reject_unknown_keys();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(JobSpec, ParsesStandardKeys) {
+  JobSpec spec = parse_job(kValid, "jobs/x.toml");
+  EXPECT_EQ(spec.name, "t");
+  EXPECT_EQ(spec.kind, "subset-evidence");
+  EXPECT_EQ(spec.seed, 3u);
+  EXPECT_EQ(spec.folds, 4);
+  EXPECT_EQ(spec.restarts, 1);
+  EXPECT_EQ(spec.runs, 2);
+  EXPECT_EQ(spec.output_path, "results/t.h5");
+}
+
+TEST(JobSpec, SyntaxErrorNamesFileAndLine) {
+  EXPECT_EQ(error_of("[job]\nname = \"t\"\nseed = = 3\n").rfind("jobs/x.toml:3: not valid TOML", 0), 0u);
+}
+
+TEST(JobSpec, UnknownKeyNamesFileLineSectionKey) {
+  std::string text = std::string(kValid) + "fodls = 3\n";
+  EXPECT_EQ(error_of(text), "jobs/x.toml:8: [sweep] fodls: unknown key (docs/job-spec.md lists the keys of each section)");
+}
+
+TEST(JobSpec, UnknownSection) {
+  EXPECT_NE(error_of(std::string(kValid) + "[modle]\nx = 1\n").find("modle: unknown section"), std::string::npos);
+}
+
+TEST(JobSpec, WrongTypeAndRange) {
+  std::string text = kValid;
+  EXPECT_EQ(error_of(text.replace(text.find("folds = 4"), 9, "folds = \"4\"")),
+            "jobs/x.toml:6: [sweep] folds: expected an integer from 1 to 1000, got the string \"4\"");
+  text = kValid;
+  EXPECT_EQ(error_of(text.replace(text.find("runs = 2"), 8, "runs = 0")),
+            "jobs/x.toml:7: [sweep] runs: expected an integer from 1 to 100000, got 0");
+}
+
+TEST(JobSpec, MissingRequiredKey) {
+  EXPECT_EQ(error_of("[job]\nname = \"t\"\n"), "jobs/x.toml:1: [job] experiment: required key missing (expected a string)");
+}
+
+TEST(JobSpec, BadJobName) {
+  EXPECT_NE(error_of("[job]\nname = \"a b\"\nexperiment = \"x\"\n").find("[job] name: expected letters"), std::string::npos);
+}
+
+TEST(JobSpec, MissingFile) {
+  EXPECT_THROW(load_job("/nonexistent/job.toml"), InputError);
+}
+
+TEST(ConfigTable, ChoiceListsAlternatives) {
+  JobSpec spec = parse_job(std::string(kValid) + "[model]\nprior = \"evidnce\"\n", "j.toml");
+  try {
+    spec.model.get_choice("prior", "evidence", {"evidence", "fixed"});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "j.toml:9: [model] prior: expected one of \"evidence\", \"fixed\", got \"evidnce\"");
+  }
+}
+
+TEST(ConfigTable, ListsOfListsAndNumbers) {
+  JobSpec spec = parse_job(std::string(kValid) + "s = [[\"a\", \"b\"], []]\nd = [1, 2.5]\n", "j.toml");
+  const auto lists = spec.sweep.get_string_list_list("s");
+  ASSERT_EQ(lists.size(), 2u);
+  EXPECT_EQ(lists[0], (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(lists[1].empty());
+  EXPECT_EQ(spec.sweep.get_double_list("d", 0, 10), (std::vector<double>{1, 2.5}));
+  EXPECT_THROW(spec.sweep.get_double_list("d", 0, 2), InputError);
+}
+
+TEST(TaskGrid, RowMajorRoundTrip) {
+  TaskGrid grid({{"a", index_labels(3)}, {"b", index_labels(4)}, {"c", index_labels(5)}});
+  EXPECT_EQ(grid.size(), 60u);
+  for (TaskId id = 0; id < grid.size(); ++id) {
+    const auto c = grid.coordinates(id);
+    EXPECT_EQ(grid.id_of(c), id);
+  }
+  EXPECT_EQ(grid.coordinates(1), (std::vector<std::uint32_t>{0, 0, 1}));  // last axis fastest
+  EXPECT_EQ(grid.coordinates(5), (std::vector<std::uint32_t>{0, 1, 0}));
+  EXPECT_THROW(TaskGrid({{"a", index_labels(2)}, {"a", index_labels(2)}}), ArgumentError);
+}
+
+}  // namespace
+}  // namespace msweep
