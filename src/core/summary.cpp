@@ -70,8 +70,9 @@ SummaryTable SummaryBuilder::finish() const {
       const std::size_t at = g * metric_names_.size() + m;
       const double n = static_cast<double>(ok_[g]);
       table.mean[at] = ok_[g] ? mean_[at] : nan;
-      // Sample standard deviation (n - 1); zero for a single value so tables stay finite.
-      table.stddev[at] = ok_[g] > 1 ? std::sqrt(m2_[at] / (n - 1.0)) : (ok_[g] ? 0.0 : nan);
+      // Sample standard deviation (n - 1): undefined for a single value, so NaN rather than a
+      // zero that would read as certainty in tables and error bars.
+      table.stddev[at] = ok_[g] > 1 ? std::sqrt(m2_[at] / (n - 1.0)) : nan;
     }
   }
   return table;

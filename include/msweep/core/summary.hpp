@@ -20,7 +20,7 @@ struct SummaryTable {
   std::vector<std::string> metric_names;
   std::vector<std::vector<std::uint32_t>> group_coordinates;  // [group][kept axis]
   std::vector<std::uint64_t> ok_count, failed_count;          // [group]
-  std::vector<double> mean, stddev;                           // [group * metrics + metric]; NaN when ok_count == 0
+  std::vector<double> mean, stddev;                           // [group * metrics + metric]; mean NaN when ok_count == 0, stddev when < 2
 
   std::size_t groups() const { return group_coordinates.size(); }
   std::size_t metric_index(const std::string& name) const;  // throws ArgumentError if absent

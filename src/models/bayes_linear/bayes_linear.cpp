@@ -1,6 +1,7 @@
 #include "msweep/models/bayes_linear/bayes_linear.hpp"
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "msweep/core/error.hpp"
@@ -70,13 +71,31 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions
     return std::max(0.0, stats.yy - 2.0 * rotated_mean.dot(z) + (eigenvalues.array() * rotated_mean.array().square()).sum());
   };
 
+  // ln p(y|a,b) = n/2 ln a + m/2 ln b - E(m_N) - 1/2 ln|A| - m/2 ln(2 pi), O(n) in the eigenbasis.
+  auto log_evidence = [&](double alpha, double beta, double rss, double mm) {
+    return 0.5 * static_cast<double>(n) * std::log(alpha) + 0.5 * m * std::log(beta) - (0.5 * beta * rss + 0.5 * alpha * mm) -
+           0.5 * (alpha + beta * eigenvalues.array()).log().sum() - 0.5 * m * kLog2Pi;
+  };
+
   if (options.optimize_evidence) {
     fit.status = FitStatus::max_iterations;
+    double previous_evidence = -std::numeric_limits<double>::infinity();
+    int flat_steps = 0;
     for (fit.iterations = 1; fit.iterations <= options.max_iterations; ++fit.iterations) {
       posterior(a, b);
       const double gamma = n > 0 ? (b * eigenvalues.array() / (a + b * eigenvalues.array())).sum() : 0.0;
       const double mm = rotated_mean.squaredNorm();
       const double rss = residual();
+      // When a weight direction carries no signal the maximum lies at a = infinity and a
+      // creeps there ever more slowly; the evidence, though, stops changing. Three steps
+      // flat to rounding level count as converged.
+      const double evidence = log_evidence(a, b, rss, mm);
+      flat_steps = std::abs(evidence - previous_evidence) <= 1e-15 * std::max(1.0, std::abs(evidence)) ? flat_steps + 1 : 0;
+      previous_evidence = evidence;
+      if (flat_steps >= 3) {
+        fit.status = FitStatus::converged;
+        break;
+      }
       // A mean that vanishes drives a to infinity: cap it, the subset then predicts zero.
       const double new_a = n > 0 ? std::min(gamma / std::max(mm, 1e-300), 1e12) : a;
       const double new_b = (m - gamma) > 0 && rss > 0 ? (m - gamma) / rss : b;
@@ -100,10 +119,7 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions
   fit.rss = residual();
   fit.mean = eigenvectors * rotated_mean;
   const double mm = rotated_mean.squaredNorm();
-  const double log_det_a = (a + b * eigenvalues.array()).log().sum();
-  // ln p(y|a,b) = n/2 ln a + m/2 ln b - E(m_N) - 1/2 ln|A| - m/2 ln(2 pi)
-  fit.log_evidence = 0.5 * static_cast<double>(n) * std::log(a) + 0.5 * m * std::log(b) -
-                     (0.5 * b * fit.rss + 0.5 * a * mm) - 0.5 * log_det_a - 0.5 * m * kLog2Pi;
+  fit.log_evidence = log_evidence(a, b, fit.rss, mm);
   fit.log_prior = 0.5 * static_cast<double>(n) * (std::log(a) - kLog2Pi) - 0.5 * a * mm;
   return fit;
 }

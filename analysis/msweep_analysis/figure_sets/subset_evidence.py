@@ -1,0 +1,367 @@
+"""Figure set of the "subset-evidence" experiment: which feature subsets (structures)
+each model-selection criterion prefers, and how far the criteria agree.
+
+Every structure is summarised by its mean over runs and folds first; criteria are
+then compared across structures. Works from 2 to 8192+ structures: everything is
+vectorised over structures and the scatter is rasterised inside the PDF.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import plots
+from ..registry import register
+from ..summary import aggregate
+
+INTERCEPT_ONLY = "(intercept only)"
+TOP_BARS = 15
+SHOWN_ROWS = 20
+BEST_PER_CRITERION = 5
+MAX_FEATURE_ROWS = 40
+
+
+@dataclass(frozen=True)
+class Criterion:
+    metric: str
+    title: str
+    unit: str
+    higher_is_better: bool
+
+    @property
+    def direction(self):
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+# In the order the paper discusses them; metrics the file lacks (no cv_* with one fold,
+# no test_* without a test part) are skipped.
+CRITERIA = (
+    Criterion("log_evidence", "log evidence", "nats", True),
+    Criterion("cv_mse", "cross-validation MSE", "target units²", False),
+    Criterion("test_mse", "test MSE", "target units²", False),
+    Criterion("aic", "AIC", "", False),
+    Criterion("bic", "BIC", "", False),
+)
+
+
+# --------------------------------------------------------------------------- structure statistics
+
+def available_criteria(context):
+    return [c for c in CRITERIA if context.has_metric(c.metric)]
+
+
+def structure_summary(context):
+    """One row per structure: aggregate over run, fold and restart."""
+    return aggregate(context.tasks, over=("run", "fold", "restart"))
+
+
+def score(summary, criterion):
+    """Criterion means oriented so that larger is better (NaN for structures without ok tasks)."""
+    values = summary[f"{criterion.metric}_mean"].to_numpy(dtype=np.float64)
+    return values if criterion.higher_is_better else -values
+
+
+def ranking(summary, criterion):
+    """Row positions of structures from best to worst by ``criterion``; NaN scores last."""
+    s = score(summary, criterion)
+    return np.argsort(np.where(np.isfinite(s), -s, np.inf), kind="stable")
+
+
+def structure_features(labels):
+    """Feature names of each '+'-joined structure label; the intercept-only model has none."""
+    return [[] if label == INTERCEPT_ONLY or not label else label.split("+") for label in labels]
+
+
+def feature_order(feature_lists):
+    """Every feature once, in order of first appearance (i.e. the data's column order for 'all')."""
+    seen = {}
+    for features in feature_lists:
+        for feature in features:
+            seen.setdefault(feature, len(seen))
+    return list(seen)
+
+
+def membership(feature_lists, features):
+    """Boolean matrix (structures x features): does structure i include feature j."""
+    column = {f: j for j, f in enumerate(features)}
+    matrix = np.zeros((len(feature_lists), len(features)), dtype=bool)
+    for i, present in enumerate(feature_lists):
+        matrix[i, [column[f] for f in present]] = True
+    return matrix
+
+
+def wrap_structure(label, width):
+    """Break a '+'-joined label into lines of about ``width`` characters, only after a '+'."""
+    lines, line = [], ""
+    for i, token in enumerate(label.split("+")):
+        piece = token if i == 0 else "+" + token
+        if line and len(line) + len(piece) > width:
+            lines.append(line)
+            line = piece
+        else:
+            line += piece
+    return "\n".join(lines + [line])
+
+
+def top_k(structure_count):
+    """How many best structures count as 'top': 5% of them, at least 5, at most 100."""
+    return min(structure_count, max(5, min(100, math.ceil(0.05 * structure_count))))
+
+
+def sizes(summary):
+    if "n_features_mean" in summary:
+        return summary["n_features_mean"].to_numpy(dtype=np.float64)
+    return np.array([len(f) for f in structure_features(summary["structure"])], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- tables
+
+def mean_pm_sem(mean, sem):
+    if not np.isfinite(mean):
+        return "–"
+    return f"{mean:.5g} ± {sem:.2g}" if np.isfinite(sem) else f"{mean:.5g}"
+
+
+def add_structure_table(context, summary, criteria):
+    """All structures (CSV) and the best ones by the first criterion (HTML, Markdown)."""
+    order = ranking(summary, criteria[0])
+    shown = pd.DataFrame({"rank": np.arange(1, min(SHOWN_ROWS, len(order)) + 1)})
+    top = summary.iloc[order[:SHOWN_ROWS]].reset_index(drop=True)
+    shown["structure"] = top["structure"]
+    shown["features"] = sizes(top).astype(int)
+    for c in criteria:
+        shown[f"{c.title}{' [' + c.unit + ']' if c.unit else ''}"] = [
+            mean_pm_sem(m, s) for m, s in zip(top[f"{c.metric}_mean"], top[f"{c.metric}_sem"])]
+    shown["ok / failed"] = [f"{o} / {f}" for o, f in zip(top["ok_count"], top["failed_count"])]
+    full = summary.drop(columns=[c for c in summary.columns if c.endswith("_index")])
+    context.add_table(
+        "structures", f"Structures ranked by {criteria[0].title}", full,
+        "Mean ± standard error over runs and folds. "
+        + (f"All {len(summary)} structures" if len(shown) == len(summary)
+           else f"The {len(shown)} best of {len(summary)} structures")
+        + f" by {criteria[0].title}; the CSV lists every structure with mean, std and sem of every metric.",
+        shown=shown)
+
+
+def add_best_table(context, summary, criteria):
+    """The few best structures by each criterion, one row per (criterion, rank)."""
+    rows = []
+    size = sizes(summary)
+    for c in criteria:
+        for rank, i in enumerate(ranking(summary, c)[:BEST_PER_CRITERION], start=1):
+            rows.append({"criterion": c.title, "rank": rank, "structure": summary["structure"].iloc[i],
+                         "features": int(size[i]), "mean": summary[f"{c.metric}_mean"].iloc[i],
+                         "sem": summary[f"{c.metric}_sem"].iloc[i], "direction": c.direction})
+    context.add_table("best_structures", "Best structures by each criterion", pd.DataFrame(rows),
+                      "Mean and standard error over runs and folds.")
+
+
+# --------------------------------------------------------------------------- figures
+
+def draw_criterion_panel(ax, summary, criterion, size, jitter):
+    """All structures as faint points, the best of each size as a line, the best overall as a star."""
+    values = summary[f"{criterion.metric}_mean"].to_numpy(dtype=np.float64)
+    sems = summary[f"{criterion.metric}_sem"].to_numpy(dtype=np.float64)
+    ax.scatter(size + jitter, values, s=7 if len(values) > 500 else 16, color="0.55",
+               alpha=0.35 if len(values) > 500 else 0.7, linewidths=0, rasterized=True, label="each structure")
+    s = score(summary, criterion)
+    best_of_size = []
+    for k in np.unique(size[np.isfinite(s)]):
+        members = np.flatnonzero((size == k) & np.isfinite(s))
+        best_of_size.append(members[np.argmax(s[members])])
+    best_of_size = np.array(best_of_size, dtype=int)
+    if best_of_size.size:
+        ax.errorbar(size[best_of_size], values[best_of_size], yerr=np.nan_to_num(sems[best_of_size]),
+                    color=plots.COLORS[0], marker="o", markersize=4.5, linewidth=1.6, capsize=3,
+                    label="best of each size (± sem)")
+        best = best_of_size[np.argmax(s[best_of_size])]
+        ax.scatter([size[best]], [values[best]], marker="*", s=220, color=plots.COLORS[3], zorder=5,
+                   edgecolors="black", linewidths=0.6, label="best overall")
+        # In the title, where it cannot hide points; long subsets wrap onto more lines.
+        best_line = wrap_structure(f"best: {summary['structure'].iloc[best]}", 40)
+        ax.set_title(f"{criterion.title} ({criterion.direction})\n{best_line}", fontsize=10.5)
+    else:
+        ax.set_title(f"{criterion.title} ({criterion.direction})", fontsize=11)
+    ax.set_xlabel("structure size [features]")
+    ax.set_ylabel(plots.axis_label(criterion.title, criterion.unit))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+def add_criteria_figure(context, summary, criteria):
+    """Every criterion against structure size, best structures marked."""
+    ncols = 2 if len(criteria) == 4 else min(3, len(criteria))  # 2x2 rather than 3+1
+    nrows = math.ceil(len(criteria) / ncols)
+    fig, axes = plots.figure(ncols, nrows, panel_width=4.6, panel_height=3.7)
+    size = sizes(summary)
+    # Deterministic jitter separates structures of equal size without implying an order.
+    jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(size)) if len(size) > 1 else np.zeros(len(size))
+    for ax, criterion in zip(axes, criteria):
+        draw_criterion_panel(ax, summary, criterion, size, jitter)
+    handles, labels = axes[0].get_legend_handles_labels()
+    spare = axes[len(criteria):]
+    for ax in spare:
+        ax.set_axis_off()
+    if spare:
+        spare[0].legend(handles, labels, loc="center", frameon=False, fontsize=11)
+    else:
+        fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.04))
+    fig.suptitle(f"Criteria against structure size ({len(summary)} structures, mean over runs and folds)",
+                 fontsize=13)
+    fig.tight_layout()
+    context.add_figure(fig, "criteria_vs_size", "Criteria against structure size",
+                       "Grey: every structure (jittered horizontally). Blue: the best structure of each size, "
+                       "error bars ± 1 standard error over runs and folds. Star: the best structure overall.")
+
+
+def agreement_matrix(summary, criteria):
+    """Spearman rank correlation between criteria over structures, all oriented larger = better."""
+    scores = pd.DataFrame({c.title: score(summary, c) for c in criteria}).dropna()
+    return scores.corr(method="spearman"), len(scores)
+
+
+def add_agreement_figure(context, summary, criteria):
+    if len(criteria) < 2 or len(summary) < 3:
+        context.add_note("Agreement between criteria not shown: it needs at least 2 criteria and 3 structures.")
+        return
+    matrix, count = agreement_matrix(summary, criteria)
+    context.add_table("criteria_agreement", "Agreement between criteria (Spearman ρ)", matrix.reset_index(
+        names="criterion"), f"Rank correlation over {count} structures, every criterion oriented so larger is better.")
+    fig, (ax,) = plots.figure(panel_width=5.8, panel_height=4.6)
+    plots.plot_matrix(ax, matrix.to_numpy(), list(matrix.index), list(matrix.columns),
+                      cbar_label="Spearman ρ", cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_title(f"Agreement between criteria\n(rank correlation over {count} structures)")
+    context.add_figure(fig, "criteria_agreement", "Agreement between criteria",
+                       "Spearman rank correlation between the structure rankings of each pair of criteria "
+                       "(oriented so that larger is better for all: 1 = identical rankings).")
+
+
+def inclusion_frequencies(summary, criteria, k):
+    """DataFrame features x criteria: share of the top-k structures that include the feature."""
+    feature_lists = structure_features(summary["structure"])
+    features = feature_order(feature_lists)
+    member = membership(feature_lists, features)
+    columns = {c.title: member[ranking(summary, c)[:k]].mean(axis=0) for c in criteria}
+    columns[f"all {len(summary)} structures"] = member.mean(axis=0)  # baseline to compare against
+    return pd.DataFrame(columns, index=pd.Index(features, name="feature"))
+
+
+def add_inclusion_figure(context, summary, criteria):
+    k = top_k(len(summary))
+    frequencies = inclusion_frequencies(summary, criteria, k)
+    if frequencies.empty:
+        context.add_note("Feature inclusion not shown: no structure has a feature.")
+        return
+    context.add_table("feature_inclusion", f"Feature inclusion in the top {k} structures",
+                      frequencies.reset_index(), "Share of the top-k structures by each criterion that include "
+                      "the feature; last column: share among all structures, the baseline.")
+    if len(frequencies) > MAX_FEATURE_ROWS:  # keep the heatmap readable: the most selected features
+        frequencies = frequencies.loc[frequencies.iloc[:, :-1].mean(axis=1).nlargest(MAX_FEATURE_ROWS).index]
+    fig, (ax,) = plots.figure(panel_width=1.1 * frequencies.shape[1] + 2.5,
+                              panel_height=0.38 * len(frequencies) + 2.0)
+    plots.plot_matrix(ax, frequencies.to_numpy(), list(frequencies.index), list(frequencies.columns),
+                      cbar_label=f"share of top {k} structures", cmap="viridis", vmin=0, vmax=1)
+    ax.set_xlabel("criterion")
+    ax.set_ylabel("feature")
+    ax.set_title(f"Feature inclusion in the top {k} structures by each criterion")
+    context.add_figure(fig, "feature_inclusion", "Feature inclusion in the top structures",
+                       f"Share of the {k} best structures by each criterion that contain each feature; "
+                       "the last column is the share among all structures, for comparison.")
+
+
+def prediction_criterion(context):
+    """The out-of-sample error available for this file, best first: test, then CV, then training."""
+    for metric, title in (("test_mse", "test MSE"), ("cv_mse", "cross-validation MSE"), ("train_mse", "training MSE")):
+        if context.has_metric(metric):
+            return metric, title
+    return None, None
+
+
+def paired_gaps(context, summary, criterion, order):
+    """Mean and sem of (structure - best) over the runs and folds both were evaluated on.
+
+    Structures of one run and fold share the data split, so the paired difference has far
+    less spread than either mean: its standard error is the one that says whether the
+    best structure is really better.
+    """
+    tasks = context.tasks
+    chosen = summary["structure_index"].to_numpy()[order]
+    ok = tasks[(tasks["status"] == "ok") & tasks["structure_index"].isin(chosen)]
+    pairs = [c for c in ("run_index", "fold_index", "restart_index") if c in ok.columns]
+    if not pairs:
+        pairs = ["id"]
+    table = ok.pivot_table(index=pairs, columns="structure_index", values=criterion.metric, aggfunc="mean")
+    table = table.reindex(columns=chosen)
+    differences = table.sub(table[chosen[0]], axis=0)
+    if not criterion.higher_is_better:
+        differences = -differences  # gaps <= 0 mean worse, whatever the direction of the criterion
+    count = differences.count()
+    return differences.mean().to_numpy(), (differences.std(ddof=1) / np.sqrt(count)).to_numpy()
+
+
+def add_top_structures_figure(context, summary, criteria):
+    """The best structures by the first criterion: their evidence gap and how well they predict."""
+    lead = criteria[0]
+    order = ranking(summary, lead)[:TOP_BARS]
+    order = order[np.isfinite(score(summary, lead)[order])]
+    if order.size == 0:
+        return
+    labels = list(summary["structure"].iloc[order])
+    metric, title = prediction_criterion(context)
+    label_inches = 0.085 * max(len(label) for label in labels)  # tick labels at 10 pt
+    fig, axes = plots.figure(2 if metric else 1, 1, panel_width=4.2 + label_inches / 2,
+                             panel_height=0.32 * len(order) + 2.2, sharey=True)
+    gap, gap_sem = paired_gaps(context, summary, lead, order)
+    positions = np.arange(len(order))
+    axes[0].errorbar(gap, positions, xerr=np.nan_to_num(gap_sem), fmt="o", color=plots.COLORS[0], capsize=3,
+                     label="± 1 sem of the paired difference")
+    axes[0].axvline(0, color="0.4", linewidth=1)
+    axes[0].set_yticks(positions, labels)
+    if not axes[0].yaxis_inverted():
+        axes[0].invert_yaxis()
+    axes[0].set_xlabel(plots.axis_label(f"{lead.title} − best", lead.unit))
+    axes[0].set_title(f"Top {len(order)} by {lead.title}")
+    axes[0].legend(frameon=False, loc="lower left")
+    if metric:
+        plots.plot_bars(axes[1], labels, summary[f"{metric}_mean"].to_numpy()[order],
+                        summary[f"{metric}_sem"].to_numpy()[order], highlight=[0],
+                        value_label=plots.axis_label(title, "target units²"), error_label=None)
+        axes[1].set_title(f"their {title} (± 1 standard error)")
+    fig.tight_layout()
+    context.add_figure(fig, "top_structures", f"Top structures by {lead.title}",
+                       f"Left: {lead.title} of the best structures relative to the best one "
+                       f"({'a log Bayes factor' if lead.metric == 'log_evidence' else 'difference'}), "
+                       "averaged over the runs and folds, which share data splits across structures; "
+                       "error bars: ± 1 standard error of these paired differences. "
+                       + (f"Right: their {title} (mean ± 1 standard error over runs and folds); red: the "
+                          f"structure {lead.title} prefers." if metric else ""))
+
+
+def add_convergence_note(context):
+    if not context.has_metric("converged"):
+        return
+    ok = context.tasks[context.tasks["status"] == "ok"]
+    stalled = int((ok["converged"] < 0.5).sum())
+    if stalled:
+        context.add_note(f"{stalled} of {len(ok)} fits stopped at the iteration limit before the evidence "
+                         "fixed point converged; their alpha, beta and log evidence are approximate.")
+
+
+@register("subset-evidence")
+def build(context):
+    """Criteria against size, agreement between criteria, feature inclusion, top structures."""
+    summary = structure_summary(context)
+    criteria = available_criteria(context)
+    if not criteria or "structure" not in summary or summary["ok_count"].sum() == 0:
+        context.add_note("No structure has a finished task with criteria yet: falling back to the generic report.")
+        from .generic import build as generic_build
+        generic_build(context)
+        return
+    add_convergence_note(context)
+    add_structure_table(context, summary, criteria)
+    add_best_table(context, summary, criteria)
+    add_criteria_figure(context, summary, criteria)
+    add_agreement_figure(context, summary, criteria)
+    add_inclusion_figure(context, summary, criteria)
+    add_top_structures_figure(context, summary, criteria)

@@ -1,0 +1,195 @@
+"""General plotting pieces shared by the figure sets of every experiment kind.
+
+Each ``plot_*`` function draws on a matplotlib Axes it is given and returns what it
+drew, so figure sets compose them into panels; ``figure()`` and ``save()`` give every
+figure the same readable style and write it as PNG and PDF.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports run on headless cluster nodes; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
+
+# Sized for a paper column read at 100%: 10-12 pt text at the saved size.
+STYLE = {
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9.5,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,  # TrueType in PDFs: editable text, accepted by journals
+}
+matplotlib.rcParams.update(STYLE)
+
+COLORS = plt.get_cmap("tab10").colors
+
+
+def figure(ncols=1, nrows=1, panel_width=5.0, panel_height=3.8, **kwargs):
+    """A figure with a grid of panels; returns (fig, flat list of Axes)."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_width * ncols, panel_height * nrows),
+                             squeeze=False, **kwargs)
+    return fig, list(axes.ravel())
+
+
+def save(fig, directory, name):
+    """Write ``name``.png and ``name``.pdf in ``directory``; close the figure; return both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    png, pdf = directory / f"{name}.png", directory / f"{name}.pdf"
+    fig.savefig(png)
+    fig.savefig(pdf)
+    plt.close(fig)
+    return png, pdf
+
+
+def axis_label(name, unit=None):
+    """'name [unit]', or the name alone when there is no unit."""
+    return f"{name} [{unit}]" if unit else name
+
+
+# --------------------------------------------------------------------------- statistics for bands
+
+def mean_over_runs(frame, x, y, group=None):
+    """Mean, sem and count of ``y`` at each ``x`` (and ``group``) over the remaining rows.
+
+    The rows averaged are typically runs (and folds). Returns a DataFrame with columns
+    [group,] x, mean, sem, n, sorted by group then x.
+    """
+    keys = [group, x] if group is not None else [x]
+    grouped = frame.dropna(subset=[y]).groupby(keys, sort=True)[y]
+    stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1), "n": grouped.count()})
+    stats["sem"] = stats["std"] / np.sqrt(stats["n"])
+    return stats.reset_index()
+
+
+# --------------------------------------------------------------------------- plot pieces
+
+def plot_curves(ax, frame, x, y, group=None, band="sem", group_title=None, markers=True):
+    """Curves of ``y`` against ``x`` averaged over runs, one per ``group`` value, with bands.
+
+    band: 'sem' (standard error of the mean) or 'std'; drawn only where at least two
+    rows were averaged, since one run gives no spread. Example: loss against the
+    fraction of frozen parameters, one curve per order.
+    """
+    stats = mean_over_runs(frame, x, y, group)
+    groups = [None] if group is None else list(pd.unique(stats[group]))
+    lines = []
+    for i, value in enumerate(groups):
+        part = stats if value is None else stats[stats[group] == value]
+        color = COLORS[i % len(COLORS)]
+        label = None if value is None else (f"{group_title or group} = {value}")
+        (line,) = ax.plot(part[x], part["mean"], color=color, label=label,
+                          marker="o" if markers else None, markersize=3.5, linewidth=1.6)
+        spread = part["sem"] if band == "sem" else part["std"]
+        if (part["n"] >= 2).any():
+            ax.fill_between(part[x], part["mean"] - spread, part["mean"] + spread,
+                            color=color, alpha=0.2, linewidth=0)
+        lines.append(line)
+    if group is not None:
+        ax.legend(frameon=False)
+    return lines
+
+
+def plot_mask_heatmap(ax, masks, cbar_label="fraction of runs", xlabel="column", ylabel="row",
+                      vmin=0.0, vmax=1.0, cmap="viridis"):
+    """Heatmap of masks averaged over their first dimension (the runs), NaN rows ignored.
+
+    masks: array (runs, rows, columns), or (runs, length) drawn as a single row.
+    Returns the averaged 2-D matrix.
+    """
+    masks = np.asarray(masks, dtype=np.float64)
+    if masks.ndim == 2:
+        masks = masks[:, None, :]
+    if masks.ndim != 3:
+        raise ValueError(f"plot_mask_heatmap: masks: expected 2 or 3 dimensions, got shape {masks.shape}")
+    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as quiet:
+        quiet.filter(RuntimeWarning)  # all-NaN cells (every run failed) stay NaN on purpose
+        average = np.nanmean(masks, axis=0)
+    image = ax.imshow(average, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label=cbar_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(False)
+    return average
+
+
+def plot_bars(ax, labels, means, errors=None, highlight=None, value_label="", horizontal=True,
+              color=None, error_label="± 1 standard error"):
+    """Bars (one per structure or group) with error bars; ``highlight`` indices drawn darker.
+
+    Horizontal by default because structure labels are long. The first label is drawn
+    at the top, so pass them best first. error_label=None leaves the legend out (say it
+    in the title instead when the legend would cover a bar).
+    """
+    labels = [str(label) for label in labels]
+    means = np.asarray(means, dtype=np.float64)
+    if errors is not None:
+        errors = np.asarray(errors, dtype=np.float64)
+        # One run gives no spread (NaN); matplotlib fails on all-NaN error bars, so draw none there.
+        errors = np.nan_to_num(errors) if np.isfinite(errors).any() else None
+    positions = np.arange(len(labels))
+    base = color or COLORS[0]
+    colors = [base] * len(labels)
+    for i in highlight or []:
+        colors[i] = COLORS[3]
+    draw = ax.barh if horizontal else ax.bar
+    bars = draw(positions, means, color=colors, alpha=0.85,
+                **({"xerr": errors} if horizontal else {"yerr": errors}), error_kw={"capsize": 2.5, "elinewidth": 1})
+    if horizontal:
+        ax.set_yticks(positions, labels)
+        if not ax.yaxis_inverted():  # a shared y axis may have been inverted already
+            ax.invert_yaxis()
+        ax.set_xlabel(value_label)
+        ax.grid(axis="y", visible=False)
+    else:
+        ax.set_xticks(positions, labels, rotation=45, ha="right")
+        ax.set_ylabel(value_label)
+        ax.grid(axis="x", visible=False)
+    if error_label and errors is not None:
+        ax.plot([], [], color="black", linewidth=1, label=error_label)
+        ax.legend(frameon=False, loc="best")
+    return bars
+
+
+def plot_points_with_circles(ax, points, circles, point_label="points", circle_label="fitted circle",
+                             xlabel="x", ylabel="y"):
+    """Scatter of 2-D points with fitted circles (cx, cy, r) overlaid, equal aspect."""
+    points = np.asarray(points, dtype=np.float64)
+    ax.scatter(points[:, 0], points[:, 1], s=14, color=COLORS[0], alpha=0.8, label=point_label, zorder=3)
+    for i, (cx, cy, radius) in enumerate(circles):
+        ax.add_patch(Circle((cx, cy), radius, fill=False, linewidth=1.6, color=COLORS[(i + 1) % len(COLORS)],
+                            label=circle_label if i == 0 else None))
+        ax.plot([cx], [cy], marker="+", color=COLORS[(i + 1) % len(COLORS)], markersize=8)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, loc="best")
+
+
+def plot_matrix(ax, matrix, row_labels, col_labels, cbar_label="", fmt="{:.2f}", cmap="viridis",
+                vmin=None, vmax=None):
+    """Annotated heatmap of a small matrix (correlations, frequencies); NaN cells left blank."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label=cbar_label)
+    ax.set_xticks(np.arange(len(col_labels)), col_labels, rotation=30, ha="right")
+    ax.set_yticks(np.arange(len(row_labels)), row_labels)
+    ax.grid(False)
+    if matrix.size <= 400:  # beyond that the numbers would be unreadable anyway
+        for (i, j), value in np.ndenumerate(matrix):
+            if np.isfinite(value):
+                red, green, blue, _ = image.cmap(image.norm(value))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # text must contrast with its cell
+                ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=9,
+                        color="white" if dark else "black")
+    return image

@@ -1,0 +1,275 @@
+"""Reading msweep results files (docs/results-format.md, format_version 1) into pandas.
+
+Every reader here opens the file read-only *without* the HDF5 file lock, because a
+run that is still writing holds the lock and researchers want to look at partial
+results; it then reads only the first ``rows_committed`` rows, the ones the writer
+has flushed completely.
+"""
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .errors import ResultsFileError
+
+FORMAT_NAME = "msweep-results"
+FORMAT_VERSION = 1
+EXPECTED = f"expected an msweep results file (format '{FORMAT_NAME}', format_version {FORMAT_VERSION})"
+
+# Fields of /tasks that are neither axes nor metrics, in file order.
+FIXED_FIELDS = ("id", "status", "error", "wall_time", "rank")
+STATUS_LABELS = {0: "ok", 1: "failed"}
+
+
+# --------------------------------------------------------------------------- opening
+
+def _open_unlocked(path):
+    """h5py.File in read mode without the HDF5 lock (a live writer holds it)."""
+    try:
+        return h5py.File(path, "r", locking=False)
+    except TypeError:  # h5py older than 3.5 has no locking argument; the variable works there
+        import os
+        os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+        return h5py.File(path, "r")
+
+
+@contextmanager
+def open_results(path):
+    """Open ``path`` as an msweep results file after checking its format and version.
+
+    Raises ResultsFileError (one line, naming the file) for a missing file, a file that
+    is not HDF5, an HDF5 file without the msweep attributes, or another format_version.
+    Errors from h5py while reading inside the block are reported the same way, since
+    they mean a damaged file (or one a writer changed under us).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ResultsFileError(path, f"no such file ({EXPECTED})")
+    if path.is_dir():
+        raise ResultsFileError(path, f"is a directory ({EXPECTED})")
+    try:
+        is_hdf5 = h5py.is_hdf5(str(path))
+    except OSError as error:
+        raise ResultsFileError(path, f"cannot read: {error}") from None
+    if not is_hdf5:
+        raise ResultsFileError(path, f"not an HDF5 file ({EXPECTED})")
+    try:
+        handle = _open_unlocked(str(path))
+    except OSError as error:
+        raise ResultsFileError(path, f"cannot open as HDF5: {error}") from None
+    try:
+        check_format(path, handle)
+        yield handle
+    except (OSError, KeyError, ValueError) as error:
+        raise ResultsFileError(path, f"damaged or incomplete results file: {error}") from None
+    finally:
+        handle.close()
+
+
+def check_format(path, handle):
+    """Refuse anything but format 'msweep-results' version 1, naming both versions."""
+    attrs = handle.attrs
+    if "format" not in attrs and "format_version" not in attrs:
+        raise ResultsFileError(path, f"HDF5 file without the msweep root attributes 'format' and 'format_version' ({EXPECTED})")
+    name = text(attrs.get("format", ""))
+    if name != FORMAT_NAME:
+        raise ResultsFileError(path, f"root attribute format is '{name}' ({EXPECTED})")
+    if "format_version" not in attrs:
+        raise ResultsFileError(path, f"no root attribute format_version ({EXPECTED})")
+    version = int(attrs["format_version"])
+    if version != FORMAT_VERSION:
+        raise ResultsFileError(
+            path, f"format_version {version} is not supported: this reader knows format_version {FORMAT_VERSION} only")
+    for required in ("experiment", "task_count", "rows_committed", "status"):
+        if required not in attrs:
+            raise ResultsFileError(path, f"no root attribute {required} ({EXPECTED})")
+    for required in ("axes", "tasks"):
+        if required not in handle:
+            raise ResultsFileError(path, f"no /{required} in the file ({EXPECTED})")
+
+
+# --------------------------------------------------------------------------- small decoders
+
+def text(value):
+    """An HDF5 string attribute or element as str (h5py gives str, bytes or np.bytes_)."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode("utf-8", "replace").rstrip("\x00")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return text(value[()])
+    return str(value)
+
+
+def text_list(value):
+    """An HDF5 array of strings (attribute or dataset contents) as a list of str."""
+    if isinstance(value, (str, bytes, np.bytes_)):
+        return [text(value)]
+    return [text(v) for v in np.asarray(value).ravel()]
+
+
+def _attr(attrs, name, default=None, kind=text):
+    return kind(attrs[name]) if name in attrs else default
+
+
+# --------------------------------------------------------------------------- provenance
+
+def _read_info(path, handle):
+    """Everything about the file except its rows, as a plain dict (see info())."""
+    attrs = handle.attrs
+    axes_group = handle["axes"]
+    order = text_list(axes_group.attrs["order"]) if "order" in axes_group.attrs else sorted(axes_group)
+    axes = {name: text_list(axes_group[name][()]) for name in order}
+    tasks = handle["tasks"]
+    metrics = text_list(tasks.attrs["metrics"]) if "metrics" in tasks.attrs else _guess_metrics(tasks.dtype.names, order)
+    descriptions = text_list(tasks.attrs["metric_descriptions"]) if "metric_descriptions" in tasks.attrs else []
+    descriptions = dict(zip(metrics, descriptions + [""] * (len(metrics) - len(descriptions))))
+    arrays = {}
+    if "arrays" in handle:
+        for name, dataset in handle["arrays"].items():
+            arrays[name] = {"shape": tuple(dataset.shape[1:]),
+                            "description": _attr(dataset.attrs, "description", "")}
+    rows_committed = int(attrs["rows_committed"])
+    rows_stored = int(tasks.shape[0])
+    if rows_committed > rows_stored:
+        raise ResultsFileError(path, f"rows_committed is {rows_committed} but /tasks holds only {rows_stored} rows")
+    hosts = _attr(attrs, "hosts", "")
+    return {
+        "path": str(path),
+        "format_version": int(attrs["format_version"]),
+        "msweep_version": _attr(attrs, "msweep_version", ""),
+        "job_name": _attr(attrs, "job_name", ""),
+        "experiment": text(attrs["experiment"]),
+        "job_path": _attr(attrs, "job_path", ""),
+        "job_text": _attr(attrs, "job_text", ""),
+        "job_hash": _attr(attrs, "job_hash", ""),
+        "job_seed": _attr(attrs, "job_seed", None, int),
+        "task_count": int(attrs["task_count"]),
+        "rows_committed": rows_committed,
+        "rows_stored": rows_stored,
+        "status": text(attrs["status"]),
+        "created": _attr(attrs, "created", ""),
+        "updated": _attr(attrs, "updated", ""),
+        "finished": _attr(attrs, "finished", ""),
+        "ranks": _attr(attrs, "ranks", None, int),
+        "hosts": [h for h in hosts.split(",") if h],
+        "wall_seconds": _attr(attrs, "wall_seconds", None, float),
+        "axes": axes,
+        "metrics": metrics,
+        "metric_descriptions": descriptions,
+        "arrays": arrays,
+        "has_summaries": "summaries" in handle and "table" in handle["summaries"],
+    }
+
+
+def _guess_metrics(fields, axes):
+    """Metric fields when the 'metrics' attribute is missing: whatever is not fixed or an axis."""
+    return [f for f in fields if f not in FIXED_FIELDS and f not in axes]
+
+
+def info(path):
+    """Provenance and progress of a results file, without reading its rows.
+
+    Returns a dict with: path, format_version, msweep_version, job_name, experiment,
+    job_path, job_text, job_hash, job_seed, task_count, rows_committed, rows_stored,
+    status ('running', 'complete' or 'interrupted'), created, updated, finished,
+    ranks, hosts (list), wall_seconds, axes (name -> list of labels, in grid order),
+    metrics (names), metric_descriptions (name -> text with units), arrays
+    (name -> {shape, description}) and has_summaries.
+    """
+    with open_results(path) as handle:
+        return _read_info(path, handle)
+
+
+# --------------------------------------------------------------------------- rows
+
+def _row_order(ids):
+    """Rows are stored in finishing order; every reader returns them by task id instead."""
+    return np.argsort(ids, kind="stable")
+
+
+def _tasks_frame(path, rows, meta):
+    """The structured /tasks rows as a DataFrame with axis labels, sorted by task id."""
+    rows = rows[_row_order(rows["id"])]
+    columns = {"id": rows["id"].astype(np.int64)}
+    for axis, labels in meta["axes"].items():
+        index = rows[axis].astype(np.int64)
+        if index.size and (index.min() < 0 or index.max() >= len(labels)):
+            raise ResultsFileError(path, f"/tasks field {axis} holds index {index.max()} but /axes/{axis} has {len(labels)} labels")
+        columns[axis] = np.asarray(labels, dtype=object)[index]
+        columns[f"{axis}_index"] = index
+    status = rows["status"].astype(np.int64)
+    columns["status"] = np.where(status == 0, "ok", "failed")
+    columns["error"] = [text(e) for e in rows["error"]]
+    columns["wall_time"] = rows["wall_time"].astype(np.float64)
+    columns["rank"] = rows["rank"].astype(np.int64)
+    for metric in meta["metrics"]:
+        columns[metric] = rows[metric].astype(np.float64)
+    frame = pd.DataFrame(columns)
+    frame.attrs.update(meta)
+    return frame
+
+
+def load(path):
+    """One row per finished task: the DataFrame researchers start from.
+
+    Columns: id; for every axis, its label (``structure``) and its index
+    (``structure_index``); status ('ok' or 'failed'); error (empty when ok);
+    wall_time (s); rank; one float column per scalar metric (NaN in failed rows).
+    Rows are sorted by task id and limited to the committed rows, so files still
+    being written or interrupted load fine. ``frame.attrs`` holds everything
+    info() returns (status, task_count, rows_committed, axes, metrics, ...).
+    """
+    with open_results(path) as handle:
+        meta = _read_info(path, handle)
+        rows = handle["tasks"][: meta["rows_committed"]]
+    return _tasks_frame(path, rows, meta)
+
+
+def load_array(path, name):
+    """The array ``/arrays/<name>`` as numpy, row i belonging to row i of load(path).
+
+    Shape (rows_committed, d1, d2, ...), float64, NaN in failed rows.
+    Raises KeyError naming the arrays the file has when ``name`` is not one of them.
+    """
+    with open_results(path) as handle:
+        meta = _read_info(path, handle)
+        known = sorted(meta["arrays"])
+        if name in known:
+            rows = meta["rows_committed"]
+            ids = handle["tasks"].fields("id")[:rows]
+            values = handle["arrays"][name][:rows]
+    if name not in known:  # raised outside the block, which reports file damage, not caller mistakes
+        raise KeyError(f"{path}: no array named '{name}' (arrays in the file: {', '.join(known) or 'none'})")
+    return np.asarray(values, dtype=np.float64)[_row_order(ids)]
+
+
+def load_summaries(path):
+    """The summaries the engine wrote at the end of a run (``/summaries/table``), or None.
+
+    Columns: label and index of every kept axis, ok_count, failed_count,
+    ``<metric>_mean`` and ``<metric>_std``. Useful to cross-check aggregate(); the
+    report computes its own summaries so that running files work too.
+    """
+    with open_results(path) as handle:
+        meta = _read_info(path, handle)
+        if not meta["has_summaries"]:
+            return None
+        dataset = handle["summaries"]["table"]
+        table = dataset[()]
+        # The format leaves open whether group_axes sits on the table or on its group; take either.
+        holder = next((h.attrs for h in (dataset, handle["summaries"]) if "group_axes" in h.attrs), None)
+        kept = text_list(holder["group_axes"]) if holder is not None else [
+            a for a in meta["axes"] if a in table.dtype.names]
+    columns = {}
+    for axis in kept:
+        index = table[axis].astype(np.int64)
+        columns[axis] = np.asarray(meta["axes"][axis], dtype=object)[index]
+        columns[f"{axis}_index"] = index
+    for field in table.dtype.names:
+        if field not in kept:
+            columns[field] = table[field]
+    frame = pd.DataFrame(columns)
+    frame.attrs.update(meta)
+    return frame

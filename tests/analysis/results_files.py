@@ -1,0 +1,199 @@
+"""Hand-made results files for the analysis tests, written with h5py exactly as
+docs/results-format.md (format_version 1) describes them.
+
+The synthetic subset-evidence sweep has known structure: the "true" features are
+the first two, so every criterion should favour subsets containing them.
+"""
+
+import itertools
+
+import h5py
+import numpy as np
+
+STRING = h5py.string_dtype("utf-8")
+
+SUBSET_METRICS = [
+    ("n_features", "features in the subset"),
+    ("n_params", "weights plus intercept"),
+    ("log_evidence", "ln p(y | alpha, beta) on the fit part, nats"),
+    ("alpha", "prior precision of the weights"),
+    ("beta", "noise precision"),
+    ("gamma", "effective number of parameters"),
+    ("iterations", "evidence fixed-point iterations"),
+    ("converged", "1 if the fixed point converged (or alpha, beta fixed), else 0"),
+    ("train_mse", "mean squared error on the fit part, squared target units"),
+    ("aic", "Akaike information criterion of the least-squares fit (k = n_params + 1)"),
+    ("bic", "Bayesian information criterion of the least-squares fit (k = n_params + 1)"),
+    ("cv_mse", "mean squared error on the validation fold"),
+    ("cv_q", "k ln p(y_q | X_q, w_q): its mean over folds is the score Q of section 2"),
+    ("cv_l", "-(k/(k-1) ln p(y without q | w_q) + ln p(w_q | alpha)): its fold mean is L"),
+    ("test_mse", "mean squared error on the held-out test part"),
+    ("test_log_lik", "mean ln N(y | x^T m_N, 1/beta) per held-out test object, nats"),
+]
+
+JOB_TEXT = """[job]
+name = "synthetic"
+experiment = "subset-evidence"
+seed = 7
+[data]
+source = "synthetic-regression"
+[sweep]
+structures = "all"
+folds = 3
+runs = 2
+"""
+
+
+def subset_labels(features):
+    """Labels of every subset in the engine's order (bit j of the mask = feature j)."""
+    labels = []
+    for mask in range(1 << len(features)):
+        chosen = [f for j, f in enumerate(features) if mask >> j & 1]
+        labels.append("+".join(chosen) if chosen else "(intercept only)")
+    return labels
+
+
+def task_dtype(axes, metrics):
+    fields = [("id", "<u8")] + [(a, "<u4") for a in axes]
+    fields += [("status", "i1"), ("error", "S256"), ("wall_time", "<f8"), ("rank", "<i4")]
+    fields += [(m, "<f8") for m in metrics]
+    return np.dtype(fields)
+
+
+def grid(axes):
+    """(task id, coordinates) of every task, row-major over the axes (the last varies fastest)."""
+    sizes = [len(labels) for labels in axes.values()]
+    return list(enumerate(itertools.product(*[range(s) for s in sizes])))
+
+
+def subset_evidence_rows(features=("x0", "x1", "x2", "x3"), folds=3, runs=2, cv=True, test=True,
+                         failed_ids=(), seed=0):
+    """(axes, metric list, rows in a shuffled finishing order) of a synthetic subset-evidence sweep.
+
+    Vectorised over tasks so that 8192 structures take a fraction of a second.
+    """
+    labels = subset_labels(features)
+    axes = {"structure": labels, "fold": [str(i) for i in range(folds)], "restart": ["0"],
+            "run": [str(i) for i in range(runs)]}
+    metrics = [m for m in SUBSET_METRICS
+               if (cv or not m[0].startswith("cv_")) and (test or not m[0].startswith("test_"))]
+    names = [m[0] for m in metrics]
+    rng = np.random.default_rng(seed)
+    sizes = [len(v) for v in axes.values()]
+    count = int(np.prod(sizes))
+    coordinates = np.stack(np.unravel_index(np.arange(count), sizes), axis=1)  # row-major: last fastest
+    structure = coordinates[:, 0]
+    bits = (structure[:, None] >> np.arange(len(features))) & 1
+    chosen = bits.sum(axis=1)
+    # The first two features carry signal; the others only add parameters.
+    missing_signal = 2 - bits[:, :2].sum(axis=1)
+    mse = 1.0 + 2.0 * missing_signal + 0.05 * (chosen - bits[:, :2].sum(axis=1)) + rng.normal(0, 0.05, count)
+    values = {
+        "n_features": chosen, "n_params": chosen + 1,
+        "log_evidence": -50 * np.log(mse) - 2.0 * chosen + rng.normal(0, 0.5, count),
+        "alpha": rng.uniform(0.1, 2, count), "beta": 1 / mse, "gamma": 0.9 * chosen,
+        "iterations": rng.integers(3, 20, count), "converged": np.ones(count), "train_mse": 0.95 * mse,
+        "aic": 100 * np.log(mse) + 2 * (chosen + 2), "bic": 100 * np.log(mse) + 4.6 * (chosen + 2),
+        "cv_mse": 1.05 * mse + rng.normal(0, 0.02, count), "cv_q": -30 * mse, "cv_l": 30 * mse,
+        "test_mse": 1.1 * mse + rng.normal(0, 0.02, count), "test_log_lik": -np.log(mse) - 1.4,
+    }
+    rows = np.zeros(count, dtype=task_dtype(axes, names))
+    rows["id"] = np.arange(count)
+    for j, axis in enumerate(axes):
+        rows[axis] = coordinates[:, j]
+    rows["wall_time"] = rng.uniform(0.001, 0.01, count)
+    rows["rank"] = 1 + np.arange(count) % 2
+    failed = np.isin(np.arange(count), list(failed_ids))
+    rows["status"] = failed
+    rows["error"][failed] = b"fit: Cholesky factorization failed (matrix not positive definite)"
+    for name in names:
+        rows[name] = np.where(failed, np.nan, values[name])
+    return axes, metrics, rows[rng.permutation(count)]
+
+
+def summaries_table(axes, metrics, rows, reduced=("run", "fold")):
+    """/summaries/table as the engine writes it, computed with numpy loops (the reference)."""
+    kept = [a for a in axes if a not in reduced]
+    names = [m[0] for m in metrics]
+    fields = [(a, "<u4") for a in kept] + [("ok_count", "<u8"), ("failed_count", "<u8")]
+    for name in names:
+        fields += [(f"{name}_mean", "<f8"), (f"{name}_std", "<f8")]
+    groups = list(itertools.product(*[range(len(axes[a])) for a in kept]))
+    table = np.zeros(len(groups), dtype=fields)
+    for out, coordinates in zip(table, groups):
+        member = np.ones(len(rows), dtype=bool)
+        for axis, index in zip(kept, coordinates):
+            member &= rows[axis] == index
+            out[axis] = index
+        ok = member & (rows["status"] == 0)
+        out["ok_count"], out["failed_count"] = ok.sum(), (member & ~ok).sum()
+        for name in names:
+            values = rows[name][ok]
+            out[f"{name}_mean"] = values.mean() if values.size else np.nan
+            out[f"{name}_std"] = values.std(ddof=1) if values.size > 1 else np.nan
+    return table, kept
+
+
+def write_results(path, axes, metrics, rows, *, experiment="subset-evidence", status="complete",
+                  rows_committed=None, garbage_rows=0, arrays=None, format_version=1, summaries=True,
+                  job_text=JOB_TEXT, job_name="synthetic", variable_length_error=False):
+    """Write a results file; rows past ``rows_committed`` plus ``garbage_rows`` junk rows model a cut batch.
+
+    arrays: name -> (values of shape (len(rows), ...), description).
+    variable_length_error: store /tasks error as a variable-length string (what the engine
+    writes today) instead of the fixed 256 bytes the format document specifies.
+    """
+    rows_committed = len(rows) if rows_committed is None else rows_committed
+    names = [m[0] for m in metrics]
+    stored = np.concatenate([rows, np.zeros(garbage_rows, dtype=rows.dtype)])
+    if garbage_rows:  # an incomplete batch: ids and coordinates out of range, as a torn write might leave
+        stored["id"][len(rows):] = 2**63
+        for axis in axes:
+            stored[axis][len(rows):] = 4_000_000_000
+    with h5py.File(path, "w") as f:
+        attrs = f.attrs
+        attrs["format"] = "msweep-results"
+        attrs["format_version"] = np.int64(format_version)
+        attrs["msweep_version"] = "0.1.0"
+        attrs["job_name"] = job_name
+        attrs["experiment"] = experiment
+        attrs["job_path"] = "jobs/synthetic.toml"
+        attrs["job_text"] = job_text
+        attrs["job_hash"] = "0123456789abcdef"
+        attrs["job_seed"] = np.uint64(7)
+        attrs["task_count"] = np.uint64(int(np.prod([len(v) for v in axes.values()])))
+        attrs["rows_committed"] = np.uint64(rows_committed)
+        attrs["status"] = status
+        attrs["created"] = "2026-11-21T10:00:00Z"
+        attrs["updated"] = "2026-11-21T10:05:00Z"
+        attrs["finished"] = "" if status == "running" else "2026-11-21T10:05:00Z"
+        attrs["ranks"] = np.int64(3)
+        attrs["hosts"] = "node1,node1,node2"
+        attrs["wall_seconds"] = np.float64(300.5)
+
+        axes_group = f.create_group("axes")
+        axes_group.attrs.create("order", data=list(axes), dtype=STRING)
+        for name, labels in axes.items():
+            axes_group.create_dataset(name, data=np.array(labels, dtype=object), dtype=STRING)
+
+        if variable_length_error:
+            dtype = np.dtype([(n, STRING if n == "error" else stored.dtype[n]) for n in stored.dtype.names])
+            converted = np.empty(len(stored), dtype=dtype)
+            for name in stored.dtype.names:
+                converted[name] = [e.decode() for e in stored[name]] if name == "error" else stored[name]
+            stored = converted
+        tasks = f.create_dataset("tasks", data=stored, chunks=(64,), maxshape=(None,))
+        tasks.attrs.create("metrics", data=names, dtype=STRING)
+        tasks.attrs.create("metric_descriptions", data=[m[1] for m in metrics], dtype=STRING)
+
+        for name, (values, description) in (arrays or {}).items():
+            padded = np.concatenate([values, np.full((garbage_rows, *values.shape[1:]), 7.0)])
+            dataset = f.create_dataset(f"arrays/{name}", data=padded.astype(np.float64),
+                                       chunks=(64, *values.shape[1:]), maxshape=(None, *values.shape[1:]))
+            dataset.attrs["description"] = description
+
+        if summaries and status != "running":
+            table, kept = summaries_table(axes, metrics, rows[:rows_committed])
+            dataset = f.create_dataset("summaries/table", data=table)
+            dataset.attrs.create("reduced_axes", data=["run", "fold"], dtype=STRING)
+            dataset.attrs.create("group_axes", data=kept, dtype=STRING)
