@@ -168,8 +168,9 @@ TaskOutput SubsetEvidenceExperiment::run(std::span<const std::uint32_t> coordina
   const auto& columns = structures_[coordinates[0]];
   const SplitStats& stats = split_stats(coordinates[3], coordinates[1]);
   const GramStats fit_part = stats.fit.subset(columns);
-  const BayesLinearFit fit = fit_bayes_linear(fit_part, model_);
-  const LeastSquaresFit least_squares = fit_least_squares(fit_part);
+  const GramSpectrum spectrum = GramSpectrum::of(fit_part);
+  const BayesLinearFit fit = fit_bayes_linear(fit_part, spectrum, model_);
+  const LeastSquaresFit least_squares = fit_least_squares(fit_part, spectrum);
 
   const double m = static_cast<double>(fit_part.objects);
   const double k = static_cast<double>(columns.size()) + 1.0;  // weights + intercept

@@ -43,7 +43,25 @@ double gaussian_log_likelihood(const GramStats& stats, const Eigen::Ref<const Ei
   return 0.5 * m * (std::log(beta) - kLog2Pi) - 0.5 * beta * stats.residual_sum_of_squares(w);
 }
 
+GramSpectrum GramSpectrum::of(const GramStats& stats) {
+  const Eigen::Index n = stats.gram.rows();
+  GramSpectrum spectrum;
+  spectrum.eigenvalues = Eigen::VectorXd::Zero(n);
+  spectrum.eigenvectors = Eigen::MatrixXd::Identity(n, n);
+  if (n > 0) {
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(stats.gram);
+    spectrum.eigenvalues = solver.eigenvalues().cwiseMax(0.0);
+    spectrum.eigenvectors = solver.eigenvectors();
+  }
+  spectrum.rotated_cross = spectrum.eigenvectors.transpose() * stats.cross;
+  return spectrum;
+}
+
 BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions& options) {
+  return fit_bayes_linear(stats, GramSpectrum::of(stats), options);
+}
+
+BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spectrum, const BayesLinearOptions& options) {
   require(options.alpha > 0 && options.beta > 0, "fit_bayes_linear", "options.alpha, options.beta", "positive precisions");
   require(stats.objects > 0, "fit_bayes_linear", "stats", "at least one object");
   const Eigen::Index n = stats.gram.rows();
@@ -51,14 +69,9 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions
 
   // In the eigenbasis of X^T X = V diag(l) V^T every quantity is a sum over eigenvalues:
   // m_N = b V diag(1 / (a + b l)) V^T X^T y, so each fixed-point step is O(n).
-  Eigen::VectorXd eigenvalues = Eigen::VectorXd::Zero(n);
-  Eigen::MatrixXd eigenvectors = Eigen::MatrixXd::Identity(n, n);
-  if (n > 0) {
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(stats.gram);
-    eigenvalues = solver.eigenvalues().cwiseMax(0.0);
-    eigenvectors = solver.eigenvectors();
-  }
-  const Eigen::VectorXd z = eigenvectors.transpose() * stats.cross;
+  const Eigen::VectorXd& eigenvalues = spectrum.eigenvalues;
+  const Eigen::MatrixXd& eigenvectors = spectrum.eigenvectors;
+  const Eigen::VectorXd& z = spectrum.rotated_cross;
 
   BayesLinearFit fit;
   double a = options.alpha, b = options.beta;
@@ -137,18 +150,20 @@ double log_evidence_closed_form(const GramStats& stats, double alpha, double bet
   return 0.5 * static_cast<double>(n) * std::log(alpha) + 0.5 * m * std::log(beta) - energy - 0.5 * log_det - 0.5 * m * kLog2Pi;
 }
 
-LeastSquaresFit fit_least_squares(const GramStats& stats) {
+LeastSquaresFit fit_least_squares(const GramStats& stats) { return fit_least_squares(stats, GramSpectrum::of(stats)); }
+
+LeastSquaresFit fit_least_squares(const GramStats& stats, const GramSpectrum& spectrum) {
   const Eigen::Index n = stats.gram.rows();
   const double m = static_cast<double>(stats.objects);
   LeastSquaresFit fit;
   fit.weights = Eigen::VectorXd::Zero(n);
   if (n > 0) {
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(stats.gram);
-    const double cutoff = 1e-10 * std::max(1.0, solver.eigenvalues().maxCoeff());
-    const Eigen::VectorXd z = solver.eigenvectors().transpose() * stats.cross;
+    // Pseudo-inverse: directions with (numerically) zero variance get no weight.
+    const double cutoff = 1e-10 * std::max(1.0, spectrum.eigenvalues.maxCoeff());
     Eigen::VectorXd scaled(n);
-    for (Eigen::Index i = 0; i < n; ++i) scaled(i) = solver.eigenvalues()(i) > cutoff ? z(i) / solver.eigenvalues()(i) : 0.0;
-    fit.weights = solver.eigenvectors() * scaled;
+    for (Eigen::Index i = 0; i < n; ++i)
+      scaled(i) = spectrum.eigenvalues(i) > cutoff ? spectrum.rotated_cross(i) / spectrum.eigenvalues(i) : 0.0;
+    fit.weights = spectrum.eigenvectors * scaled;
   }
   fit.rss = stats.residual_sum_of_squares(fit.weights);
   // A perfect fit has rss 0 and an unbounded likelihood; floor it so criteria stay finite.

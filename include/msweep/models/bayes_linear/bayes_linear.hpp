@@ -25,6 +25,15 @@ struct GramStats {
   double residual_sum_of_squares(const Eigen::Ref<const Eigen::VectorXd>& w) const;
 };
 
+// Eigendecomposition X^T X = V diag(l) V^T and V^T X^T y: computed once per subset and shared
+// by the evidence fit and the least-squares fit. O(n^3).
+struct GramSpectrum {
+  Eigen::VectorXd eigenvalues;   // l, clamped at 0
+  Eigen::MatrixXd eigenvectors;  // V
+  Eigen::VectorXd rotated_cross; // V^T X^T y
+  static GramSpectrum of(const GramStats& stats);
+};
+
 struct BayesLinearOptions {
   bool optimize_evidence = true;  // MacKay fixed point; false keeps alpha and beta as given
   double alpha = 1.0;             // prior precision a: the start of the iteration, or fixed
@@ -48,6 +57,7 @@ struct BayesLinearFit {
 };
 
 BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions& options);
+BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spectrum, const BayesLinearOptions& options);
 
 // ln p(y | a, b) by the closed form of section 1 (Cholesky of A), for checking the sweep path.
 double log_evidence_closed_form(const GramStats& stats, double alpha, double beta);
@@ -64,5 +74,6 @@ struct LeastSquaresFit {
 // Maximum-likelihood (least squares) fit from the statistics; rank-deficient Gram matrices
 // use the pseudo-inverse.
 LeastSquaresFit fit_least_squares(const GramStats& stats);
+LeastSquaresFit fit_least_squares(const GramStats& stats, const GramSpectrum& spectrum);
 
 }  // namespace msweep
