@@ -3,6 +3,7 @@
 
 #include "msweep/core/error.hpp"
 #include "msweep/experiments/experiment.hpp"
+#include "msweep/experiments/mixture_em.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
 #include "msweep/experiments/synthetic_load.hpp"
 
@@ -19,6 +20,7 @@ std::unique_ptr<Experiment> make(const JobSpec& spec) {
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
       {"subset-evidence", &make<SubsetEvidenceExperiment>},
+      {"mixture-em", &make<MixtureEmExperiment>},
       {"synthetic-load", &make<SyntheticLoadExperiment>},
   };
   return kinds;

@@ -1,0 +1,137 @@
+// Multimodels (science.md section 7): K local linear experts y ~ N(w_k^T x, 1/b) with Gaussian
+// priors w_k ~ N(w0_k, A_k), combined either by constant weights with a Dirichlet prior
+// (mixture of models) or by the two-layer softmax gate pi(x, V) = softmax(V1^T sigma(V2^T x))
+// (mixture of experts). Trained by variational EM with q(Z) q(W) (q(pi)); the optional prior
+// regularizer eps_kk' = w0_k - w0_k' ~ N(0, Xi) ties the prior means across experts.
+//
+// Every step is a coordinate ascent on one variational lower bound (plus ln p(W0) with the
+// regularizer), so with a constant gate the traced bound never decreases; the softmax gate is
+// trained by a few full-batch Adam steps per M step and a step is kept only if it raises the
+// gate's part of the bound, which keeps the trace monotone there too.
+// Cost per EM iteration: O(N K d^2 + K d^3), plus O(epochs N h (d + K)) for the softmax gate.
+#pragma once
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+#include "msweep/core/random.hpp"
+
+namespace msweep {
+
+enum class GateKind {
+  dirichlet,  // mixture of models: constant weights pi ~ Dir(mu, ..., mu)
+  softmax,    // mixture of experts: pi(x, V) = softmax(V1^T [sigma(V2^T x); 1])
+};
+
+struct MixtureOptions {
+  int experts = 2;                     // K
+  GateKind gate = GateKind::dirichlet;
+
+  // Priors w_k ~ N(w0_k, A_k). Sizes are checked against the data at fit().
+  Eigen::MatrixXd prior_means;         // K x d, row k = w0_k; empty: zeros
+  Eigen::MatrixXd prior_covariance;    // d x d, the initial A_k of every expert; empty: identity
+  bool learn_prior_means = false;      // M step re-estimates w0_k (with the regularizer when given)
+  bool learn_prior_covariance = true;  // M step re-estimates A_k = E[(w_k - w0_k)(w_k - w0_k)^T]
+  // Xi (d x d, a covariance: small entries tie that component across experts); empty: no
+  // regularizer. Only used when learn_prior_means.
+  Eigen::MatrixXd regularizer;
+
+  double noise_precision = 1.0;        // initial b
+  bool learn_noise_precision = true;
+  double max_noise_precision = 1e12;   // b is capped here so an expert owning a few exact points stays finite
+
+  double dirichlet_concentration = 1.0;  // mu of the symmetric Dirichlet prior (dirichlet gate)
+
+  int gate_hidden = 8;                 // h, hidden units of the softmax gate (logistic sigma)
+  int gate_steps = 20;                 // full-batch Adam steps per M step (0 keeps the gate fixed)
+  double gate_learning_rate = 0.05;    // Adam step size on the mean weighted log gate probability
+  double gate_init_scale = 1.0;        // V2 ~ N(0, scale^2 / d) at the start; V1 starts at zero (uniform gate)
+
+  double initial_scale = 1.0;          // initial posterior means m_k = w0_k + scale * z_k, z_k ~ N(0, I)
+  int max_iterations = 100;            // EM iteration budget
+  bool trace_log_likelihood = false;   // also record the plug-in log-likelihood per iteration (one more pass over the data)
+  double tolerance = 1e-8;             // converged when |L_t - L_{t-1}| <= tolerance * max(1, |L_t|)
+};
+
+enum class MixtureStatus {
+  converged,           // bound change below tolerance
+  max_iterations,      // budget spent first: a status, not an error
+  numerical_failure,   // responsibilities or the bound became non-finite; the fit holds that iteration's state
+};
+
+const char* to_string(MixtureStatus status);
+
+// What fit() reports (Ceres style).
+struct MixtureSummary {
+  MixtureStatus status = MixtureStatus::max_iterations;
+  std::string message;
+  int iterations = 0;
+  double final_bound = 0.0;                 // variational lower bound (+ ln p(W0) with the regularizer), nats
+  double final_log_likelihood = 0.0;        // plug-in sum_i ln sum_k pi_k(x_i) N(y_i | x_i^T m_k, 1/b) at the end
+  double seconds = 0.0;
+  std::vector<double> bound_trace;          // one entry per iteration
+  std::vector<double> log_likelihood_trace; // one entry per iteration when options.trace_log_likelihood
+};
+
+// Two-layer softmax gate; V2 is d x h, V1 is (h + 1) x K (the last row a bias).
+struct SoftmaxGate {
+  Eigen::MatrixXd hidden_weights;  // V2
+  Eigen::MatrixXd output_weights;  // V1
+  // ln pi(x_i, V), N x K, by log-sum-exp. O(N h (d + K)).
+  Eigen::MatrixXd log_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
+};
+
+class LinearMixture {
+ public:
+  explicit LinearMixture(MixtureOptions options = {});  // throws ArgumentError on invalid options
+
+  // Initial posterior means m_k = w0_k + initial_scale * z_k (z_k ~ N(0, I); the same draws for any
+  // prior, so fits differing only in their prior start from paired points) and the gate come from `rng`.
+  MixtureSummary fit(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y,
+                     RandomStream& rng);
+  // Starts from the given K x d posterior means; `rng` only initializes a softmax gate.
+  MixtureSummary fit(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y,
+                     const Eigen::Ref<const Eigen::MatrixXd>& initial_means, RandomStream& rng);
+
+  const MixtureOptions& options() const { return options_; }
+  bool fitted() const { return !means_.empty(); }
+  int experts() const { return options_.experts; }
+  const std::vector<Eigen::VectorXd>& means() const { return means_; }              // m_k
+  const std::vector<Eigen::MatrixXd>& covariances() const { return covariances_; }  // B_k
+  const std::vector<Eigen::VectorXd>& prior_means() const { return prior_means_; }  // w0_k
+  const std::vector<Eigen::MatrixXd>& prior_covariances() const { return prior_covariances_; }  // A_k
+  double noise_precision() const { return noise_precision_; }
+  const Eigen::VectorXd& dirichlet_posterior() const { return dirichlet_; }  // mu + g_k (dirichlet gate)
+  const SoftmaxGate& gate() const { return gate_; }
+  // E pi_k for the dirichlet gate; the mean of pi(x_i, V) over the training objects for softmax.
+  const Eigen::VectorXd& mixing_weights() const { return mixing_weights_; }
+  // The responsibilities z_ik of the last E step (N x K, rows sum to 1).
+  const Eigen::MatrixXd& responsibilities() const { return responsibilities_; }
+
+  // ln pi_k(x_i), N x K: E ln pi_k under q(pi) broadcast for the dirichlet gate.
+  Eigen::MatrixXd log_gate(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
+  // Responsibilities for new data with the fitted q(W), b and gate, by log-sum-exp. O(N K d^2).
+  Eigen::MatrixXd responsibilities(const Eigen::Ref<const Eigen::MatrixXd>& X,
+                                   const Eigen::Ref<const Eigen::VectorXd>& y) const;
+  // sum_k pi_k(x) x^T m_k.
+  Eigen::VectorXd predict(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
+  // Plug-in mixture log-likelihood sum_i ln sum_k pi_k(x_i) N(y_i | x_i^T m_k, 1/b).
+  double log_likelihood(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y) const;
+
+ private:
+  void check_fitted(const char* function) const;
+  Eigen::MatrixXd log_gate_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
+
+  MixtureOptions options_;
+  std::vector<Eigen::VectorXd> means_, prior_means_;
+  std::vector<Eigen::MatrixXd> covariances_, prior_covariances_;
+  double noise_precision_ = 1.0;
+  Eigen::VectorXd dirichlet_, mixing_weights_;
+  SoftmaxGate gate_;
+  Eigen::MatrixXd responsibilities_;
+};
+
+// ln Gamma'(x) / Gamma(x) for x > 0 (recurrence up to 10, then the asymptotic series; ~1e-13).
+double digamma(double x);
+
+}  // namespace msweep

@@ -1,0 +1,270 @@
+// Experiment "mixture-em" built from job texts: grid, determinism, declared shapes, pairing of
+// data and initial points, the S score, conic and image sources, and file:line key errors.
+#include "msweep/experiments/mixture_em.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "msweep/core/error.hpp"
+
+namespace msweep {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const char* kSmallJob = R"([job]
+name = "t"
+experiment = "mixture-em"
+seed = 7
+
+[data]
+source = "circles"
+
+[model]
+max_iterations = 30
+
+[sweep]
+experts = [2, 3]
+restarts = 2
+runs = 2
+)";
+
+std::unique_ptr<Experiment> build(const std::string& text, const std::string& path = "test.toml") {
+  const JobSpec spec = parse_job(text, path);
+  auto experiment = make_experiment(spec);
+  spec.reject_unknown_keys();
+  return experiment;
+}
+
+std::vector<std::uint32_t> coords(std::uint32_t k, std::uint32_t restart, std::uint32_t run, std::uint32_t method, std::uint32_t noise) {
+  return {k, 0, restart, run, method, noise};
+}
+
+void expect_in_shape(const Experiment& experiment, const TaskOutput& out) {
+  ASSERT_EQ(out.metrics.size(), experiment.metrics().size());
+  const auto arrays = experiment.arrays();
+  ASSERT_EQ(out.arrays.size(), arrays.size());
+  for (std::size_t a = 0; a < arrays.size(); ++a) {
+    std::size_t size = 1;
+    for (auto s : arrays[a].shape) size *= s;
+    EXPECT_EQ(out.arrays[a].size(), size) << arrays[a].name;
+    for (double v : out.arrays[a]) EXPECT_TRUE(std::isfinite(v)) << arrays[a].name;
+  }
+  for (double v : out.metrics) EXPECT_TRUE(std::isfinite(v));
+}
+
+TEST(MixtureEm, GridAndDeclarations) {
+  const auto experiment = build(kSmallJob);
+  const auto& axes = experiment->grid().axes();
+  ASSERT_EQ(axes.size(), 6u);
+  EXPECT_EQ(axes[0].labels, (std::vector<std::string>{"K=2", "K=3"}));
+  EXPECT_EQ(axes[4].name, "method");
+  EXPECT_EQ(axes[4].labels, (std::vector<std::string>{"no-prior", "prior", "prior-regularizer"}));
+  EXPECT_EQ(axes[5].name, "noise");
+  EXPECT_EQ(axes[5].labels, (std::vector<std::string>{"none", "noisy-radius", "uniform"}));
+  EXPECT_EQ(experiment->grid().size(), 2u * 2 * 2 * 3 * 3);
+  const auto arrays = experiment->arrays();
+  ASSERT_EQ(arrays.size(), 4u);
+  EXPECT_EQ(arrays[0].shape, (std::vector<std::size_t>{3, 3}));
+  EXPECT_EQ(arrays[1].shape, (std::vector<std::size_t>{3}));
+  EXPECT_EQ(arrays[2].shape, (std::vector<std::size_t>{3, 3}));
+  EXPECT_EQ(arrays[3].shape, (std::vector<std::size_t>{30}));
+  for (const auto& m : experiment->metrics()) EXPECT_FALSE(m.description.empty()) << m.name;
+}
+
+TEST(MixtureEm, SameCoordinatesGiveBitwiseEqualResults) {
+  const auto first = build(kSmallJob), second = build(kSmallJob);
+  for (const auto& c : {coords(0, 0, 0, 0, 0), coords(1, 1, 1, 2, 2), coords(0, 1, 0, 1, 1)}) {
+    const TaskOutput a = first->run(c);
+    // Another instance, and the first instance again after other tasks ran: no hidden state.
+    first->run(coords(1, 0, 1, 1, 0));
+    const TaskOutput b = second->run(c), again = first->run(c);
+    expect_in_shape(*first, a);
+    EXPECT_EQ(a.metrics, b.metrics);
+    EXPECT_EQ(a.arrays, b.arrays);
+    EXPECT_EQ(a.metrics, again.metrics);
+    EXPECT_EQ(a.arrays, again.arrays);
+  }
+}
+
+TEST(MixtureEm, ExecuteTaskSucceedsEverywhere) {
+  const auto experiment = build(kSmallJob);
+  for (TaskId id = 0; id < experiment->grid().size(); id += 5) {
+    SCOPED_TRACE("task " + std::to_string(id));
+    const TaskResult result = execute_task(*experiment, id, 0);
+    EXPECT_EQ(result.status, TaskStatus::ok) << result.error;
+  }
+}
+
+TEST(MixtureEm, DataDependOnRunAndNoiseOnly) {
+  const auto experiment = build(kSmallJob);
+  const auto& mixture = dynamic_cast<const MixtureEmExperiment&>(*experiment);
+  EXPECT_EQ(mixture.image(0, 0).points, mixture.image(0, 0).points);
+  EXPECT_NE(mixture.image(0, 0).points, mixture.image(1, 0).points);
+  EXPECT_NE(mixture.image(0, 0).points.rows(), mixture.image(0, 2).points.rows());  // uniform adds 200
+  // Noise variants are seeded by value: the same variant in another list position gives the same data.
+  std::string reordered = kSmallJob;
+  reordered.replace(reordered.find("runs = 2"), 8, "runs = 2\nnoise = [\"uniform\", \"none\"]");
+  const auto other = build(reordered);
+  EXPECT_EQ(dynamic_cast<const MixtureEmExperiment&>(*other).image(0, 1).points, mixture.image(0, 0).points);
+}
+
+TEST(MixtureEm, MethodsShareTheInitialPoint) {
+  // With no EM step to speak of (one iteration, prior means ignored by no-prior), the prior and
+  // prior-regularizer methods start from w0 + z and coincide after their first, identical, update.
+  std::string text = kSmallJob;
+  text.replace(text.find("max_iterations = 30"), 19, "max_iterations = 1");
+  const auto experiment = build(text);
+  const TaskOutput prior = experiment->run(coords(0, 0, 0, 1, 0)), regularized = experiment->run(coords(0, 0, 0, 2, 0));
+  EXPECT_EQ(prior.arrays[0], regularized.arrays[0]);
+  const TaskOutput other_restart = experiment->run(coords(0, 1, 0, 1, 0));
+  EXPECT_NE(prior.arrays[0], other_restart.arrays[0]);
+}
+
+TEST(MixtureEm, PriorFindsTheCirclesOnCleanData) {
+  const auto experiment = build(read_text(MSWEEP_SOURCE_DIR "/jobs/mixture-circles-small.toml"), "mixture-circles-small.toml");
+  int good = 0, total = 0;
+  for (std::uint32_t run = 0; run < 3; ++run)
+    for (std::uint32_t restart = 0; restart < 2; ++restart) {
+      const TaskOutput out = experiment->run(coords(0, restart, run, 1, 0));
+      expect_in_shape(*experiment, out);
+      ++total;
+      good += out.metrics[0] < 0.01;
+      if (out.metrics[0] < 0.01) {
+        // Rows are matched to the true circles: radius 0.5 first, then 1.5.
+        EXPECT_NEAR(out.arrays[0][2], 0.5, 0.05);
+        EXPECT_NEAR(out.arrays[0][5], 1.5, 0.05);
+        EXPECT_LT(out.arrays[2][1], 0.5);  // the two experts are distinguishable
+      }
+    }
+  EXPECT_GE(good, total - 2);
+}
+
+TEST(MixtureEm, CurvesJob) {
+  const auto experiment = build(read_text(MSWEEP_SOURCE_DIR "/jobs/mixture-curves.toml"), "mixture-curves.toml");
+  EXPECT_EQ(experiment->arrays()[0].shape, (std::vector<std::size_t>{3, 5}));
+  for (std::uint32_t k = 0; k < 2; ++k) {
+    const TaskOutput out = experiment->run(coords(k, 0, 0, 1, 0));
+    expect_in_shape(*experiment, out);
+    EXPECT_EQ(out.metrics[6], k == 0 ? 2.0 : 3.0);
+  }
+}
+
+TEST(MixtureEm, SoftmaxGate) {
+  std::string text = kSmallJob;
+  text.replace(text.find("max_iterations = 30"), 19, "max_iterations = 30\ngate = \"softmax\"\ngate_steps = 5");
+  const auto first = build(text), second = build(text);
+  for (const auto& c : {coords(0, 0, 0, 2, 1), coords(1, 1, 1, 0, 2)}) {
+    const TaskOutput a = first->run(c), b = second->run(c);
+    expect_in_shape(*first, a);
+    EXPECT_EQ(a.arrays, b.arrays);
+    double weight = 0.0;
+    for (double w : a.arrays[1]) weight += w;
+    EXPECT_NEAR(weight, 1.0, 1e-12);  // mean gate over the points
+  }
+}
+
+TEST(MixtureEm, FewerExpertsThanCirclesPaysForTheMissingOne) {
+  std::string text = kSmallJob;
+  text.replace(text.find("experts = [2, 3]"), 16, "experts = [1]");
+  const auto experiment = build(text);
+  const TaskOutput out = experiment->run(coords(0, 0, 0, 1, 0));
+  expect_in_shape(*experiment, out);
+  EXPECT_EQ(out.metrics[9], 1.0);   // unmatched_truth
+  EXPECT_GT(out.metrics[0], 0.2);   // at least the smaller circle's squared radius
+}
+
+TEST(MixtureEm, ImageSource) {
+  const auto dir = std::filesystem::temp_directory_path() / ("msweep_mixture_em_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // A 41 x 41 PBM with a ring of radius ~15 pixels: one circle of radius ~1.5 at scale 0.1.
+  std::ostringstream pbm;
+  pbm << "P1\n41 41\n";
+  for (int r = 0; r < 41; ++r) {
+    for (int c = 0; c < 41; ++c) pbm << (std::abs(std::hypot(r - 20, c - 20) - 15.0) < 0.5 ? "1 " : "0 ");
+    pbm << "\n";
+  }
+  std::ofstream(dir / "ring.pbm") << pbm.str();
+  const std::string text = R"([job]
+name = "img"
+experiment = "mixture-em"
+seed = 1
+[data]
+source = "image"
+path = "ring.pbm"
+scale = 0.1
+circles = [0.0, 0.0, 1.5]
+[model]
+prior_means = [0.0, 0.0, 2.0]
+[sweep]
+experts = [1]
+methods = ["prior"]
+)";
+  const auto experiment = build(text, (dir / "job.toml").string());
+  EXPECT_EQ(experiment->grid().size(), 1u);
+  const TaskOutput out = experiment->run(coords(0, 0, 0, 0, 0));
+  EXPECT_LT(out.metrics[0], 0.01);
+  std::string noisy = text;
+  noisy.replace(noisy.find("methods"), 7, "noise = [\"uniform\"]\nmethods");
+  EXPECT_THROW(build(noisy, (dir / "job.toml").string()), InputError);
+  std::filesystem::remove_all(dir);
+}
+
+void expect_input_error(const std::string& text, const std::string& located) {
+  try {
+    build(text);
+    ADD_FAILURE() << "expected InputError at " << located;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(located), std::string::npos) << e.what();
+  }
+}
+
+TEST(MixtureEm, BadKeysAreInputErrorsWithFileAndLine) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string text = kSmallJob;
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  expect_input_error(with("max_iterations = 30", "max_iterations = 30\nmax_iteration = 5"), "test.toml:11");
+  expect_input_error(with("runs = 2", "runs = 2\nmethods = [\"prior\", \"magic\"]"), "test.toml:16");
+  expect_input_error(with("runs = 2", "runs = 2\nnoise = [\"loud\"]"), "test.toml:16");
+  expect_input_error(with("runs = 2", "runs = 2\nfolds = 2"), "test.toml:16");
+  expect_input_error(with("experts = [2, 3]", "experts = [2, 9]"), "test.toml:13");
+  expect_input_error(with("max_iterations = 30", "prior_means = [0.0, 0.0, 0.1]"), "test.toml:10");
+  expect_input_error(with("max_iterations = 30", "regularizer = [1.0, 1.0]"), "test.toml:10");
+  expect_input_error(with("source = \"circles\"", "source = \"squares\""), "test.toml:7");
+  expect_input_error(with("source = \"circles\"", "source = \"circles\"\ncircles = [0.0, 0.0]"), "test.toml:8");
+  expect_input_error(with("source = \"circles\"", "source = \"image\"\npath = \"absent.pbm\""), "absent.pbm");
+  expect_input_error(with("max_iterations = 30", "gate = \"neural\""), "test.toml:10");
+}
+
+TEST(MixtureEm, ReportListsMethodsAndNoise) {
+  const auto experiment = build(kSmallJob);
+  const auto& axes = experiment->grid().axes();
+  std::vector<AxisShape> shapes;
+  for (const auto& a : axes) shapes.push_back({a.name, a.labels.size()});
+  std::vector<std::string> names;
+  for (const auto& m : experiment->metrics()) names.push_back(m.name);
+  SummaryBuilder builder(shapes, {"run", "fold"}, names);
+  std::vector<std::uint32_t> c(axes.size());
+  for (TaskId id = 0; id < experiment->grid().size(); id += 7) {
+    experiment->grid().coordinates(id, c);
+    const TaskResult r = execute_task(*experiment, id, 0);
+    builder.add(c, r.status == TaskStatus::ok, r.metrics);
+  }
+  const std::string report = experiment->report(builder.finish());
+  EXPECT_NE(report.find("prior-regularizer"), std::string::npos) << report;
+  EXPECT_NE(report.find("noisy-radius"), std::string::npos) << report;
+}
+
+}  // namespace
+}  // namespace msweep
