@@ -193,3 +193,47 @@ def plot_matrix(ax, matrix, row_labels, col_labels, cbar_label="", fmt="{:.2f}",
                 ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=9,
                         color="white" if dark else "black")
     return image
+
+
+def plot_grouped_bars(ax, groups, series, means, errors=None, points=None, value_label="",
+                      series_title=None, colors=None, error_label="± 1 standard error", log=False):
+    """Vertical bars grouped on the x axis: one group per ``groups`` entry, one bar per ``series``.
+
+    means, errors: arrays (len(series), len(groups)); NaN errors draw no error bar (one run
+    gives no spread). points: optional nested list points[s][g] of the values behind each
+    bar (e.g. one per run), drawn as small dots over the bar so bimodal results show.
+    Example: score by noise variant (groups), one bar per method (series).
+    """
+    groups, series = [str(g) for g in groups], [str(s) for s in series]
+    means = np.asarray(means, dtype=np.float64).reshape(len(series), len(groups))
+    errors = None if errors is None else np.asarray(errors, dtype=np.float64).reshape(means.shape)
+    colors = colors or [COLORS[i % len(COLORS)] for i in range(len(series))]
+    width = 0.8 / max(1, len(series))
+    centres = np.arange(len(groups))
+    jitter = np.random.default_rng(0)
+    bars = []
+    for i, name in enumerate(series):
+        x = centres - 0.4 + width * (i + 0.5)
+        error = None
+        if errors is not None and np.isfinite(errors[i]).any():
+            error = np.nan_to_num(errors[i])
+        label = f"{series_title} = {name}" if series_title else name
+        bars.append(ax.bar(x, means[i], width=width * 0.92, color=colors[i], alpha=0.8, label=label,
+                           yerr=error, error_kw={"capsize": 3, "elinewidth": 1}))
+        if points is not None:
+            for g in range(len(groups)):
+                values = np.asarray(points[i][g], dtype=np.float64)
+                values = values[np.isfinite(values)]
+                if values.size:
+                    ax.scatter(x[g] + jitter.uniform(-0.3, 0.3, values.size) * width, values, s=9,
+                               color="black", alpha=0.55, linewidths=0, zorder=4,
+                               label="each run" if (i == 0 and g == 0) else None)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xticks(centres, groups)
+    ax.set_ylabel(value_label)
+    ax.grid(axis="x", visible=False)
+    if error_label and errors is not None and np.isfinite(errors).any():
+        ax.plot([], [], color="black", linewidth=1, label=error_label)
+    ax.legend(frameon=False, loc="best")
+    return bars

@@ -197,3 +197,198 @@ def write_results(path, axes, metrics, rows, *, experiment="subset-evidence", st
             dataset = f.create_dataset("summaries/table", data=table)
             dataset.attrs.create("reduced_axes", data=["run", "fold"], dtype=STRING)
             dataset.attrs.create("group_axes", data=kept, dtype=STRING)
+
+
+# --------------------------------------------------------------------------- mixture-em
+
+MIXTURE_METRICS = [
+    ("score", "S = sum over matched pairs of squared parameter errors (circles: dx0^2 + dy0^2 + dr^2); optimal matching"),
+    ("final_bound", "variational lower bound at the last iteration (+ ln p(W0) with the regularizer), nats"),
+    ("final_log_likelihood", "plug-in mixture log-likelihood of the points at the last iteration, nats"),
+    ("iterations", "EM iterations run"),
+    ("converged", "1 if the bound converged within the tolerance, else 0 (budget spent)"),
+    ("noise_sd", "fitted noise standard deviation 1/sqrt(b), target units"),
+    ("experts", "number of experts K"),
+    ("distinct_experts", "experts left after merging pairs with s-score above similarity_threshold"),
+    ("max_similarity", "largest s-score between two different experts (0 when K = 1)"),
+    ("unmatched_truth", "true curves left without an expert (K smaller than their number); each adds its squared norm to S"),
+]
+
+MIXTURE_JOB_TEXT = """[job]
+name = "mixture-synthetic"
+experiment = "mixture-em"
+seed = 11
+[data]
+source = "{source}"
+{truth}
+radius_noise = 0.1
+[model]
+max_iterations = {iterations}
+[sweep]
+experts = {experts}
+restarts = {restarts}
+runs = {runs}
+"""
+
+
+def mixture_em_rows(runs=4, restarts=3, experts=(2,), methods=("no-prior", "prior", "prior-regularizer"),
+                    noises=("none", "noisy-radius", "uniform"), circles=True, iterations=20, failed_ids=(), seed=0):
+    """(axes, metrics, rows in finishing order, arrays aligned with the rows, job text) of a mixture-em sweep.
+
+    The "prior" method finds the truth (small S) far more often than "no-prior", and the
+    restart with the highest final bound has the smallest S more often than not, as in the
+    engine's results; the truth is circles (0, 0, 0.5) and (0, 0, 1.5) or two conics.
+    """
+    axes = {"structure": [f"K={k}" for k in experts], "fold": ["0"], "restart": [str(i) for i in range(restarts)],
+            "run": [str(i) for i in range(runs)], "method": list(methods), "noise": list(noises)}
+    names = [m[0] for m in MIXTURE_METRICS]
+    rng = np.random.default_rng(seed)
+    sizes = [len(v) for v in axes.values()]
+    count = int(np.prod(sizes))
+    coordinates = np.stack(np.unravel_index(np.arange(count), sizes), axis=1)
+    k_values = np.asarray(experts)[coordinates[:, 0]]
+    method, noise = coordinates[:, 4], coordinates[:, 5]
+    found_probability = np.array([0.3, 0.9, 0.7, 0.5, 0.5])[method] * np.array([1.0, 0.8, 0.0, 0.5])[noise]
+    found = rng.uniform(size=count) < found_probability
+    score = np.where(found, rng.uniform(1e-5, 5e-3, count), rng.uniform(0.2, 1.6, count))
+    bound = -300.0 - 100.0 * noise - 40.0 * score + rng.normal(0, 5, count)
+    values = {
+        "score": score, "final_bound": bound, "final_log_likelihood": bound + 3.0,
+        "iterations": np.full(count, float(iterations)), "converged": (rng.uniform(size=count) < 0.3).astype(float),
+        "noise_sd": rng.uniform(0.05, 0.5, count), "experts": k_values.astype(float),
+        "distinct_experts": k_values - (rng.uniform(size=count) < 0.2), "max_similarity": rng.uniform(0, 1, count),
+        "unmatched_truth": np.zeros(count),
+    }
+    k_max, d = max(experts), (3 if circles else 5)
+    truth = (np.array([[0.0, 0.0, 0.5], [0.0, 0.0, 1.5]]) if circles
+             else np.array([[0.0, -4.0, 0.0, 0.0, 4.0], [0.0, 0.0, 0.0, 2.0, 0.0]]))
+    fitted = np.zeros((count, k_max, d))
+    weights = np.zeros((count, k_max))
+    similarity = np.zeros((count, k_max, k_max))
+    for i in range(count):
+        k = k_values[i]
+        for t in range(k):
+            base = truth[t] if t < len(truth) else rng.normal(0, 1, d) * [1, 1, 0.3][:d] if circles else rng.normal(0, 1, d)
+            spread = np.sqrt(score[i] / max(1, min(k, len(truth))) / d)
+            fitted[i, t] = base + rng.normal(0, spread, d)
+            if circles:
+                fitted[i, t, 2] = abs(fitted[i, t, 2])
+        w = rng.dirichlet(np.ones(k))
+        weights[i, :k] = w
+        similarity[i, :k, :k] = np.eye(k) + (1 - np.eye(k)) * rng.uniform(0, 0.5)
+    steps = np.arange(1, iterations + 1)
+    traces = bound[:, None] - 200.0 * (np.exp(-steps[None, :] / 4.0) - np.exp(-iterations / 4.0))  # ends at the bound
+    rows = np.zeros(count, dtype=task_dtype(axes, names))
+    rows["id"] = np.arange(count)
+    for j, axis in enumerate(axes):
+        rows[axis] = coordinates[:, j]
+    rows["wall_time"] = rng.uniform(0.001, 0.01, count)
+    failed = np.isin(np.arange(count), list(failed_ids))
+    rows["status"] = failed
+    rows["error"][failed] = b"mixture-em: non-finite lower bound"
+    for name in names:
+        rows[name] = np.where(failed, np.nan, values[name])
+    arrays = {
+        "experts": (fitted, "fitted circles [x0, y0, r]; row t is the expert matched to true circle t, then the "
+                            "unmatched; zero rows beyond K" if circles else "fitted conic coefficients [a, b, c, d, e]"),
+        "mixing_weights": (weights, "mixing weight of each expert (rows as in experts)"),
+        "similarity": (similarity, "pairwise s-scores of the experts' posteriors (rows as in experts); zero beyond K"),
+        "bound_trace": (traces, "lower bound per EM iteration, padded with the last value"),
+    }
+    order = rng.permutation(count)
+    arrays = {name: (np.where(failed[:, *([None] * (v.ndim - 1))], np.nan, v)[order], text)
+              for name, (v, text) in arrays.items()}
+    truth_text = ("circles = [0.0, 0.0, 0.5, 0.0, 0.0, 1.5]" if circles
+                  else "conics = [0.0, -4.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0, 0.0]")
+    job_text = MIXTURE_JOB_TEXT.format(source="circles" if circles else "conics", truth=truth_text,
+                                       iterations=iterations, experts=list(experts), restarts=restarts, runs=runs)
+    return axes, MIXTURE_METRICS, rows[order], arrays, job_text
+
+
+# --------------------------------------------------------------------------- param-ordering
+
+PARAM_ORDERING_METRICS = [
+    ("n_params", "parameters of the network"),
+    ("train_loss_t0", "training loss at t0, before freezing (MSE, standardized target units)"),
+    ("test_loss_t0", "test loss at t0, before freezing (MSE, standardized target units)"),
+    ("train_loss_mean", "training loss averaged over the fraction grid (area under the curve) (MSE, standardized target units)"),
+    ("test_loss_mean", "test loss averaged over the fraction grid (area under the curve) (MSE, standardized target units)"),
+    ("diverged_fractions", "fractions whose continuation stopped on a non-finite loss"),
+]
+
+PARAM_ORDERING_JOB_TEXT = """[job]
+name = "param-ordering-synthetic"
+experiment = "param-ordering"
+seed = 3
+[data]
+source = "boston"
+test_fraction = 0.2
+[model]
+hidden = [{hidden}]
+[sweep]
+runs = {runs}
+fractions = {fractions}
+"""
+
+
+def param_ordering_rows(runs=5, fractions=(0.0, 0.25, 0.5, 0.75, 1.0), hidden=4, features=13,
+                        orders=("variance", "random"), masks=True, failed_ids=(), seed=0,
+                        array_names=("frozen_count", "train_loss", "test_loss", "variance", "mask")):
+    """(axes, metrics, rows in finishing order, arrays aligned with the rows, job text) of a param-ordering sweep.
+
+    Network features-hidden-1 with biases. The variance order loses less than the random one
+    between the ends of the grid, where both are equal (as the engine guarantees); the
+    variance order freezes the last hidden-layer block last, every run alike.
+    array_names: the names to store the arrays under (to test a rename in the engine).
+    """
+    structure = f"{features}-{hidden}-1"
+    params = features * hidden + hidden + hidden + 1
+    axes = {"structure": [structure], "fold": ["0"], "restart": ["0"], "run": [str(i) for i in range(runs)],
+            "order": list(orders)}
+    names = [m[0] for m in PARAM_ORDERING_METRICS]
+    rng = np.random.default_rng(seed)
+    sizes = [len(v) for v in axes.values()]
+    count = int(np.prod(sizes))
+    coordinates = np.stack(np.unravel_index(np.arange(count), sizes), axis=1)
+    run, order = coordinates[:, 3], coordinates[:, 4]
+    grid = np.asarray(fractions, dtype=np.float64)
+    frozen = np.round(grid * params)
+    run_level = rng.normal(0, 0.05, runs)  # shared by both orders of a run: the pairing
+    noise = rng.normal(0, 0.01, (runs, len(grid)))
+    shape = grid * (1 - grid)
+    train = 0.1 + 0.2 * grid[None, :] + run_level[run][:, None] + noise[run] + 0.05 * shape[None, :] * (order[:, None] == 1)
+    train += rng.normal(0, 0.004, train.shape) * shape[None, :]
+    test = train + 0.1 + rng.normal(0, 0.01, train.shape) * shape[None, :]
+    variance = rng.uniform(0, 1, (count, params))
+    mask = np.ones((count, len(grid), params))
+    for i in range(count):
+        ranking = np.argsort(variance[i] if orders[order[i]] == "variance" else rng.permutation(params))
+        if orders[order[i]] == "variance":
+            ranking = np.concatenate([np.arange(params - hidden - 1), np.arange(params - hidden - 1, params)])
+            ranking = np.concatenate([rng.permutation(ranking[: params - hidden - 1]), ranking[params - hidden - 1:]])
+        for k, z in enumerate(frozen.astype(int)):
+            mask[i, k, ranking[:z]] = 0.0
+    values = {"n_params": np.full(count, float(params)), "train_loss_t0": train[:, -1], "test_loss_t0": test[:, -1],
+              "train_loss_mean": train.mean(axis=1), "test_loss_mean": test.mean(axis=1),
+              "diverged_fractions": np.zeros(count)}
+    rows = np.zeros(count, dtype=task_dtype(axes, names))
+    rows["id"] = np.arange(count)
+    for j, axis in enumerate(axes):
+        rows[axis] = coordinates[:, j]
+    rows["wall_time"] = rng.uniform(0.01, 0.1, count)
+    failed = np.isin(np.arange(count), list(failed_ids))
+    rows["status"] = failed
+    rows["error"][failed] = b"warm-up Adam diverged: non-finite loss"
+    for name in names:
+        rows[name] = np.where(failed, np.nan, values[name])
+    stored = [np.tile(frozen, (count, 1)), train, test, variance] + ([mask] if masks else [])
+    descriptions = ["parameters frozen at each fraction of the grid", "training loss after the continuation, per fraction frozen",
+                    "test loss after the continuation, per fraction frozen", "diagonal of the gradient covariance C_t0",
+                    "alpha per fraction and parameter: 1 trained, 0 frozen"]
+    order_rows = rng.permutation(count)
+    arrays = {}
+    for name, value, text in zip(array_names, stored, descriptions):
+        value = np.where(failed.reshape(-1, *([1] * (value.ndim - 1))), np.nan, value)
+        arrays[name] = (value[order_rows], text)
+    job_text = PARAM_ORDERING_JOB_TEXT.format(hidden=hidden, runs=runs, fractions=list(fractions))
+    return axes, PARAM_ORDERING_METRICS, rows[order_rows], arrays, job_text

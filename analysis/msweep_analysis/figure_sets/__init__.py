@@ -4,4 +4,4 @@ To add one for a new experiment kind, put a module here with a function decorate
 ``@register("<kind>")`` and import it below.
 """
 
-from . import generic, subset_evidence  # noqa: F401
+from . import generic, mixture_em, param_ordering, subset_evidence  # noqa: F401
