@@ -4,6 +4,7 @@
 #include "msweep/core/error.hpp"
 #include "msweep/experiments/experiment.hpp"
 #include "msweep/experiments/mixture_em.hpp"
+#include "msweep/experiments/param_ordering.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
 #include "msweep/experiments/synthetic_load.hpp"
 
@@ -21,6 +22,7 @@ const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
       {"subset-evidence", &make<SubsetEvidenceExperiment>},
       {"mixture-em", &make<MixtureEmExperiment>},
+      {"param-ordering", &make<ParamOrderingExperiment>},
       {"synthetic-load", &make<SyntheticLoadExperiment>},
   };
   return kinds;

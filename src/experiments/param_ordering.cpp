@@ -1,0 +1,287 @@
+// Experiment "param-ordering": see param_ordering.hpp and docs/experiments/param-ordering.md.
+#include "msweep/experiments/param_ordering.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "msweep/core/error.hpp"
+#include "msweep/optim/gradient_variance.hpp"
+
+namespace msweep {
+namespace {
+
+// Metric names in declaration order; indices below must follow it.
+enum Metric : std::size_t {
+  kParams, kTrainT0, kTestT0, kTrainNone, kTestNone, kTrainHalf, kTestHalf, kTrainMean, kTestMean, kDiverged, kMetricCount
+};
+
+bool is_classification_source(const std::string& source) {
+  return source == "synthetic-classification" || source == "fashion-mnist";
+}
+
+std::string fraction_text(double f) {
+  std::ostringstream out;
+  out << f;
+  return out.str();
+}
+
+MlpOptions read_model(const ConfigTable& model, const DataOptions& data_options, const Dataset& data) {
+  MlpOptions options;
+  const std::string loss = model.get_choice("loss", is_classification_source(data_options.source) ? "cross-entropy" : "mse",
+                                            {"mse", "cross-entropy"});
+  options.loss = loss_from_string(loss);
+  options.activation = activation_from_string(
+      model.get_choice("activation", "tanh", {"tanh", "relu", "sigmoid", "softplus", "identity"}));
+  options.bias = model.get_bool("bias", true);
+  options.init_gain = model.get_double("init_gain", 1.0, 0.0, 100.0);
+  std::vector<std::int64_t> hidden = {20};
+  if (model.has("hidden")) hidden = model.get_int_list("hidden", 1, 100'000);
+  options.layers.push_back(data.features());
+  for (auto h : hidden) options.layers.push_back(h);
+  if (options.loss == Loss::mse) {
+    options.layers.push_back(1);
+  } else {
+    double top = -1.0;
+    for (Eigen::Index i = 0; i < data.y.size(); ++i) {
+      const double label = data.y(i);
+      if (label < 0.0 || label != std::floor(label) || label > 1e6)
+        model.fail("loss", "cross-entropy needs class indices 0, 1, ... as targets; the data have " + fraction_text(label));
+      top = std::max(top, label);
+    }
+    if (top < 1.0) model.fail("loss", "cross-entropy needs at least two classes in the data");
+    const auto classes = static_cast<Eigen::Index>(top) + 1;
+    options.layers.push_back(classes == 2 ? 1 : classes);  // two classes: one logit (logistic)
+  }
+  return options;
+}
+
+}  // namespace
+
+ParamOrderingExperiment::ParamOrderingExperiment(const JobSpec& spec)
+    : seed_(spec.seed),
+      data_options_(read_data_options(spec.data)),
+      data_(load_dataset(data_options_, seed_)),
+      fixed_test_(data_options_.source == "fashion-mnist"),
+      model_(read_model(spec.model, data_options_, data_)) {
+  if (spec.folds != 1) spec.sweep.fail("folds", "param-ordering uses a held-out test part, not folds: expected 1, got " + std::to_string(spec.folds));
+  if (fixed_test_ ? data_options_.test_objects == 0 : data_options_.test_fraction <= 0.0)
+    spec.data.fail(fixed_test_ ? "test_objects" : "test_fraction", "param-ordering needs a held-out test part (> 0)");
+
+  options_.batch_size = spec.model.get_int("batch_size", 32, 1, 1'000'000);
+  options_.learning_rate = spec.model.get_double("learning_rate", 1e-3, 1e-12, 10.0);
+  options_.t0 = spec.sweep.get_int("t0", 200, 0, 100'000'000);
+  options_.continue_iterations = spec.sweep.get_int("continue_iterations", 200, 0, 100'000'000);
+  options_.store_masks = spec.sweep.get_bool("store_masks", true);
+  if (spec.sweep.has("fractions")) {
+    options_.fractions = spec.sweep.get_double_list("fractions", 0.0, 1.0);
+    if (options_.fractions.empty()) spec.sweep.fail("fractions", "expected at least one fraction");
+  } else {
+    for (int k = 0; k <= 20; ++k) options_.fractions.push_back(k / 20.0);
+  }
+  options_.orders = {"variance", "random"};
+  if (spec.sweep.has("orders")) {
+    options_.orders = spec.sweep.get_string_list("orders");
+    if (options_.orders.empty()) spec.sweep.fail("orders", "expected at least one of \"variance\", \"random\"");
+    for (std::size_t i = 0; i < options_.orders.size(); ++i) {
+      const auto& o = options_.orders[i];
+      if (o != "variance" && o != "random") spec.sweep.fail("orders", "expected \"variance\" or \"random\", got \"" + o + "\"");
+      if (std::find(options_.orders.begin(), options_.orders.begin() + static_cast<std::ptrdiff_t>(i), o) !=
+          options_.orders.begin() + static_cast<std::ptrdiff_t>(i))
+        spec.sweep.fail("orders", "\"" + o + "\" appears twice");
+    }
+  }
+
+  auto nearest = [&](double target) {
+    std::size_t best = 0;
+    for (std::size_t k = 1; k < options_.fractions.size(); ++k)
+      if (std::abs(options_.fractions[k] - target) < std::abs(options_.fractions[best] - target)) best = k;
+    return best;
+  };
+  zero_index_ = nearest(0.0);
+  half_index_ = nearest(0.5);
+  grid_ = TaskGrid(standard_axes({model_.label()}, spec.folds, spec.restarts, spec.runs, {Axis{"order", options_.orders}}));
+}
+
+std::vector<MetricInfo> ParamOrderingExperiment::metrics() const {
+  const std::string zero = fraction_text(options_.fractions[zero_index_]), half = fraction_text(options_.fractions[half_index_]);
+  const std::string units = model_.options().loss == Loss::mse ? " (MSE, standardized target units)" : " (cross-entropy, nats per object)";
+  return {
+      {"n_params", "parameters of the network"},
+      {"train_loss_t0", "training loss at t0, before freezing" + units},
+      {"test_loss_t0", "test loss at t0, before freezing" + units},
+      {"train_loss_frozen_0", "training loss after the continuation with fraction " + zero + " frozen" + units},
+      {"test_loss_frozen_0", "test loss after the continuation with fraction " + zero + " frozen" + units},
+      {"train_loss_frozen_50", "training loss after the continuation with fraction " + half + " frozen" + units},
+      {"test_loss_frozen_50", "test loss after the continuation with fraction " + half + " frozen" + units},
+      {"train_loss_mean", "training loss averaged over the fraction grid (area under the curve)" + units},
+      {"test_loss_mean", "test loss averaged over the fraction grid (area under the curve)" + units},
+      {"diverged_fractions", "fractions whose continuation stopped on a non-finite loss"},
+  };
+}
+
+std::vector<ArrayInfo> ParamOrderingExperiment::arrays() const {
+  const std::size_t F = options_.fractions.size(), P = static_cast<std::size_t>(model_.parameter_count());
+  std::vector<ArrayInfo> out = {
+      {"frozen_count", {F}, "parameters frozen at each fraction of the grid, round(fraction * n_params)"},
+      {"train_loss", {F}, "training loss after the continuation, per fraction frozen"},
+      {"test_loss", {F}, "test loss after the continuation, per fraction frozen"},
+      {"variance", {P}, "diagonal of the gradient covariance C_t0 per parameter (flat layout of models/mlp)"},
+  };
+  if (options_.store_masks)
+    out.push_back({"mask", {F, P}, "alpha per fraction and parameter: 1 trained, 0 frozen; its run mean is alpha-hat"});
+  return out;
+}
+
+ParamOrderingExperiment::Split& ParamOrderingExperiment::split(std::uint32_t run) const {
+  const std::uint32_t key = fixed_test_ ? 0 : run;  // a fixed test part makes every run share one split
+  if (auto it = split_cache_.find(key); it != split_cache_.end()) return it->second;
+  HoldoutSplit holdout;
+  if (fixed_test_) {
+    const Eigen::Index train = data_.objects() - data_options_.test_objects;
+    for (Eigen::Index i = 0; i < data_.objects(); ++i) (i < train ? holdout.train : holdout.test).push_back(i);
+  } else {
+    RandomStream rng(derive_seed(seed_, "split", {{"run", run}}));
+    holdout = holdout_split(data_.objects(), data_options_.test_fraction, rng);
+  }
+  Eigen::MatrixXd train_X = take_rows(data_.X, holdout.train), test_X = take_rows(data_.X, holdout.test);
+  Eigen::VectorXd train_y = take_entries(data_.y, holdout.train), test_y = take_entries(data_.y, holdout.test);
+  if (data_options_.standardize) {
+    // Training-part statistics only; for MSE the target too, so losses are in units of its spread.
+    const Standardizer scaler = Standardizer::fit(train_X);
+    train_X = scaler.apply(train_X);
+    test_X = scaler.apply(test_X);
+    if (model_.options().loss == Loss::mse) {
+      const double mean = train_y.mean();
+      const double spread = std::sqrt((train_y.array() - mean).square().mean());
+      const double scale = spread > 0.0 ? spread : 1.0;
+      train_y = (train_y.array() - mean) / scale;
+      test_y = (test_y.array() - mean) / scale;
+    }
+  }
+  Split s;
+  s.train = std::make_unique<MlpObjective>(model_, train_X, train_y);
+  s.test = std::make_unique<MlpObjective>(model_, test_X, test_y);
+  return split_cache_.emplace(key, std::move(s)).first->second;
+}
+
+const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(std::uint32_t run, std::uint32_t restart) const {
+  // The order axis varies fastest, so consecutive tasks share (run, restart): one cached state
+  // saves the warm-up of every order after the first. It is recomputed bit for bit otherwise.
+  if (warm_cache_ && warm_cache_->run == run && warm_cache_->restart == restart) return *warm_cache_;
+  Split& data = split(run);
+  WarmState state;
+  state.run = run;
+  state.restart = restart;
+  RandomStream init(derive_seed(seed_, "init", {{"run", run}, {"restart", restart}}));
+  state.w = model_.initial_parameters(init);
+  RandomStream c0(derive_seed(seed_, "variance-init", {{"run", run}, {"restart", restart}}));
+  GradientVarianceTracker tracker(model_.parameter_count(), c0);
+  AdamOptions adam_options;
+  adam_options.max_iterations = options_.t0;
+  adam_options.batch_size = options_.batch_size;
+  adam_options.learning_rate = options_.learning_rate;
+  adam_options.seed = derive_seed(seed_, "minibatch-warmup", {{"run", run}, {"restart", restart}});
+  adam_options.evaluate_final = true;
+  const OptimSummary summary = adam(*data.train, state.w, adam_options, state.adam, track_gradient_variance(*data.train, tracker));
+  if (summary.status == OptimStatus::diverged) throw std::runtime_error("warm-up Adam diverged: " + summary.message);
+  state.variance = tracker.variance();
+  state.train_loss = summary.objective;
+  state.test_loss = data.test->evaluate(state.w);
+  warm_cache_ = std::move(state);
+  return *warm_cache_;
+}
+
+TaskOutput ParamOrderingExperiment::run(std::span<const std::uint32_t> coordinates) const {
+  const std::uint32_t restart = coordinates[2], run_index = coordinates[3];
+  const std::string& order_name = options_.orders[coordinates[4]];
+  Split& data = split(run_index);
+  const WarmState& warm = warm_state(run_index, restart);
+  const Eigen::Index P = model_.parameter_count();
+
+  std::vector<Eigen::Index> order;
+  if (order_name == "variance") {
+    order = ascending_order(warm.variance);
+  } else {
+    RandomStream rng(derive_seed(seed_, "random-order", {{"run", run_index}, {"restart", restart}}));
+    order = random_order(P, rng);
+  }
+
+  const std::size_t F = options_.fractions.size();
+  TaskOutput out;
+  std::vector<double> frozen(F), train_loss(F), test_loss(F), mask;
+  if (options_.store_masks) mask.reserve(F * static_cast<std::size_t>(P));
+  double diverged = 0.0;
+  AdamOptions adam_options;
+  adam_options.max_iterations = options_.continue_iterations;
+  adam_options.batch_size = options_.batch_size;
+  adam_options.learning_rate = options_.learning_rate;
+  // The same minibatches after t0 for every fraction and order: only the mask differs.
+  const std::uint64_t continue_seed = derive_seed(seed_, "minibatch-continue", {{"run", run_index}, {"restart", restart}});
+  for (std::size_t k = 0; k < F; ++k) {
+    const Eigen::Index zeta = frozen_count(options_.fractions[k], P);
+    adam_options.trainable = trainable_mask(order, zeta);
+    adam_options.seed = continue_seed;
+    Eigen::VectorXd w = warm.w;
+    AdamState state = warm.adam;
+    const OptimSummary summary = adam(*data.train, w, adam_options, state);
+    if (summary.status == OptimStatus::diverged) diverged += 1.0;
+    frozen[k] = static_cast<double>(zeta);
+    train_loss[k] = summary.objective;
+    test_loss[k] = data.test->evaluate(w);
+    if (options_.store_masks)
+      for (Eigen::Index j = 0; j < P; ++j) mask.push_back(adam_options.trainable(j) ? 1.0 : 0.0);
+  }
+
+  auto mean_of = [](const std::vector<double>& v) {
+    double s = 0.0;
+    for (double x : v) s += x;
+    return s / static_cast<double>(v.size());
+  };
+  out.metrics.resize(kMetricCount);
+  out.metrics[kParams] = static_cast<double>(P);
+  out.metrics[kTrainT0] = warm.train_loss;
+  out.metrics[kTestT0] = warm.test_loss;
+  out.metrics[kTrainNone] = train_loss[zero_index_];
+  out.metrics[kTestNone] = test_loss[zero_index_];
+  out.metrics[kTrainHalf] = train_loss[half_index_];
+  out.metrics[kTestHalf] = test_loss[half_index_];
+  out.metrics[kTrainMean] = mean_of(train_loss);
+  out.metrics[kTestMean] = mean_of(test_loss);
+  out.metrics[kDiverged] = diverged;
+  out.arrays.push_back(std::move(frozen));
+  out.arrays.push_back(std::move(train_loss));
+  out.arrays.push_back(std::move(test_loss));
+  out.arrays.emplace_back(warm.variance.data(), warm.variance.data() + P);
+  if (options_.store_masks) out.arrays.push_back(std::move(mask));
+  return out;
+}
+
+std::string ParamOrderingExperiment::report(const SummaryTable& summary) const {
+  // Groups are (structure, restart, order) after averaging over runs: compare the orders.
+  if (summary.groups() == 0) return {};
+  const auto order_axis = grid_.axis_index("order"), restart_axis = grid_.axis_index("restart");
+  std::size_t order_pos = 0, restart_pos = 0;
+  for (std::size_t i = 0; i < summary.group_axes.size(); ++i) {
+    if (summary.group_axes[i] == "order") order_pos = i;
+    if (summary.group_axes[i] == "restart") restart_pos = i;
+  }
+  std::ostringstream out;
+  out << std::setprecision(4);
+  out << "network " << model_.label() << " (" << model_.parameter_count() << " parameters), t0 " << options_.t0
+      << ", continuation " << options_.continue_iterations << " steps; mean over runs:\n";
+  const auto t0 = summary.metric_index("test_loss_t0"), none = summary.metric_index("test_loss_frozen_0"),
+             half = summary.metric_index("test_loss_frozen_50"), area = summary.metric_index("test_loss_mean");
+  for (std::size_t g = 0; g < summary.groups(); ++g) {
+    const auto& c = summary.group_coordinates[g];
+    out << "  order " << std::setw(8) << std::left << grid_.axes()[order_axis].labels[c[order_pos]] << std::right << " restart "
+        << grid_.axes()[restart_axis].labels[c[restart_pos]] << ": test loss at t0 " << summary.mean_of(g, t0)
+        << ", none frozen " << summary.mean_of(g, none) << ", " << fraction_text(options_.fractions[half_index_])
+        << " frozen " << summary.mean_of(g, half) << " (sd " << summary.stddev_of(g, half) << "), grid mean "
+        << summary.mean_of(g, area) << " (" << summary.ok_count[g] << " runs)\n";
+  }
+  return out.str();
+}
+
+}  // namespace msweep

@@ -1,0 +1,260 @@
+// Experiment "param-ordering" built from job text: grid and declared shapes, determinism of a
+// task from its coordinates alone, the paired comparison between orders, mask semantics, the
+// job files in jobs/, and file:line errors for bad keys.
+#include "msweep/experiments/param_ordering.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "msweep/core/error.hpp"
+#include "msweep/data/fashion_mnist.hpp"
+#include "msweep/spec/job.hpp"
+
+namespace msweep {
+namespace {
+
+std::string job_text(const std::string& data, const std::string& model, const std::string& sweep) {
+  return "[job]\nname = \"t\"\nexperiment = \"param-ordering\"\nseed = 7\n\n[data]\n" + data + "\n[model]\n" + model +
+         "\n[sweep]\n" + sweep + "\n";
+}
+
+const std::string kData = "source = \"synthetic-regression\"\nobjects = 120\nfeatures = 5\n";
+const std::string kModel = "hidden = [4]\nlearning_rate = 0.01\nbatch_size = 16\n";
+const std::string kSweep = "runs = 2\nrestarts = 2\nt0 = 60\ncontinue_iterations = 40\nfractions = [0.0, 0.25, 0.5, 1.0]\n";
+
+std::unique_ptr<Experiment> build(const std::string& text) {
+  const JobSpec spec = parse_job(text, "test.toml");
+  auto experiment = make_experiment(spec);
+  spec.reject_unknown_keys();
+  return experiment;
+}
+
+std::vector<std::uint32_t> coords(std::uint32_t restart, std::uint32_t run, std::uint32_t order) {
+  return {0, 0, restart, run, order};
+}
+
+bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+// Finds the index of a declared array by name.
+std::size_t array_index(const Experiment& e, const std::string& name) {
+  const auto arrays = e.arrays();
+  for (std::size_t i = 0; i < arrays.size(); ++i)
+    if (arrays[i].name == name) return i;
+  ADD_FAILURE() << "no array " << name;
+  return 0;
+}
+
+std::size_t metric_index(const Experiment& e, const std::string& name) {
+  const auto metrics = e.metrics();
+  for (std::size_t i = 0; i < metrics.size(); ++i)
+    if (metrics[i].name == name) return i;
+  ADD_FAILURE() << "no metric " << name;
+  return 0;
+}
+
+TEST(ParamOrdering, GridAxesAndDeclaredShapes) {
+  auto e = build(job_text(kData, kModel, kSweep));
+  const auto& axes = e->grid().axes();
+  ASSERT_EQ(axes.size(), 5u);
+  EXPECT_EQ(axes[0].name, "structure");
+  EXPECT_EQ(axes[0].labels, std::vector<std::string>{"5-4-1"});
+  EXPECT_EQ(axes[4].name, "order");
+  EXPECT_EQ(axes[4].labels, (std::vector<std::string>{"variance", "random"}));
+  EXPECT_EQ(e->grid().size(), 1u * 1u * 2u * 2u * 2u);
+  const std::size_t P = 5 * 4 + 4 + 4 + 1;
+  const auto output = e->run(coords(1, 1, 0));
+  ASSERT_EQ(output.metrics.size(), e->metrics().size());
+  const auto arrays = e->arrays();
+  ASSERT_EQ(output.arrays.size(), arrays.size());
+  for (std::size_t i = 0; i < arrays.size(); ++i) {
+    std::size_t size = 1;
+    for (auto d : arrays[i].shape) size *= d;
+    EXPECT_EQ(output.arrays[i].size(), size) << arrays[i].name;
+  }
+  EXPECT_EQ(arrays[array_index(*e, "mask")].shape, (std::vector<std::size_t>{4, P}));
+  EXPECT_EQ(arrays[array_index(*e, "train_loss")].shape, (std::vector<std::size_t>{4}));
+  EXPECT_EQ(output.metrics[metric_index(*e, "n_params")], static_cast<double>(P));
+  for (double m : output.metrics) EXPECT_TRUE(std::isfinite(m));
+}
+
+TEST(ParamOrdering, TaskDependsOnlyOnItsCoordinates) {
+  const std::string text = job_text(kData, kModel, kSweep);
+  auto a = build(text), b = build(text);
+  const auto first = a->run(coords(1, 0, 1));
+  // Other tasks in between (different warm-up state in the cache), then the same coordinates.
+  a->run(coords(0, 1, 0));
+  a->run(coords(1, 1, 1));
+  const auto again = a->run(coords(1, 0, 1));
+  const auto fresh = b->run(coords(1, 0, 1));
+  for (const auto* other : {&again, &fresh}) {
+    EXPECT_TRUE(bitwise_equal(first.metrics, other->metrics));
+    ASSERT_EQ(first.arrays.size(), other->arrays.size());
+    for (std::size_t i = 0; i < first.arrays.size(); ++i) EXPECT_TRUE(bitwise_equal(first.arrays[i], other->arrays[i])) << i;
+  }
+  // Different runs and restarts give different numbers.
+  EXPECT_NE(first.metrics[metric_index(*a, "train_loss_t0")], a->run(coords(0, 0, 1)).metrics[metric_index(*a, "train_loss_t0")]);
+  EXPECT_NE(first.metrics[metric_index(*a, "train_loss_t0")], a->run(coords(1, 1, 1)).metrics[metric_index(*a, "train_loss_t0")]);
+}
+
+TEST(ParamOrdering, OrdersArePairedAndShareFractionZero) {
+  auto e = build(job_text(kData, kModel, kSweep));
+  for (std::uint32_t run = 0; run < 2; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    const auto variance = e->run(coords(0, run, 0));
+    const auto random = e->run(coords(0, run, 1));
+    const auto train = array_index(*e, "train_loss"), test = array_index(*e, "test_loss");
+    // Same warm-up, same minibatches after t0, nothing frozen: bitwise the same state.
+    EXPECT_EQ(variance.arrays[train][0], random.arrays[train][0]);
+    EXPECT_EQ(variance.arrays[test][0], random.arrays[test][0]);
+    EXPECT_EQ(variance.metrics[metric_index(*e, "test_loss_t0")], random.metrics[metric_index(*e, "test_loss_t0")]);
+    EXPECT_TRUE(bitwise_equal(variance.arrays[array_index(*e, "variance")], random.arrays[array_index(*e, "variance")]));
+    // Everything frozen: the weights stay at t0, so the losses are those at t0.
+    EXPECT_EQ(variance.arrays[train][3], variance.metrics[metric_index(*e, "train_loss_t0")]);
+    EXPECT_EQ(random.arrays[test][3], random.metrics[metric_index(*e, "test_loss_t0")]);
+    // The orders differ in between.
+    EXPECT_NE(variance.arrays[train][2], random.arrays[train][2]);
+  }
+}
+
+TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
+  auto e = build(job_text(kData, kModel, kSweep));
+  const auto out = e->run(coords(0, 1, 0));
+  const auto& variance = out.arrays[array_index(*e, "variance")];
+  const auto& mask = out.arrays[array_index(*e, "mask")];
+  const auto& frozen = out.arrays[array_index(*e, "frozen_count")];
+  const std::size_t P = variance.size();
+  EXPECT_EQ(frozen, (std::vector<double>{0, 7, 15, 29}));  // round(f * 29)
+  for (std::size_t k = 0; k < 4; ++k) {
+    SCOPED_TRACE("fraction " + std::to_string(k));
+    double largest_frozen = -1.0, smallest_trained = 1e300;
+    std::size_t zeros = 0;
+    for (std::size_t j = 0; j < P; ++j) {
+      const double alpha = mask[k * P + j];
+      ASSERT_TRUE(alpha == 0.0 || alpha == 1.0);
+      if (alpha == 0.0) {
+        ++zeros;
+        largest_frozen = std::max(largest_frozen, variance[j]);
+      } else {
+        smallest_trained = std::min(smallest_trained, variance[j]);
+      }
+    }
+    EXPECT_EQ(static_cast<double>(zeros), frozen[k]);
+    EXPECT_LE(largest_frozen, smallest_trained);
+  }
+  // Masks are nested: a parameter frozen at a smaller fraction stays frozen at larger ones.
+  for (std::size_t j = 0; j < P; ++j)
+    for (std::size_t k = 1; k < 4; ++k) EXPECT_LE(mask[k * P + j], mask[(k - 1) * P + j]);
+}
+
+TEST(ParamOrdering, ClassificationAndLinearModels) {
+  // Two classes give one logit (logistic); no hidden layer and no bias: 5 parameters.
+  auto e = build(job_text("source = \"synthetic-classification\"\nobjects = 100\nfeatures = 5\n",
+                          "hidden = []\nbias = false\nlearning_rate = 0.01\n",
+                          "runs = 1\nt0 = 30\ncontinue_iterations = 20\nfractions = [0.0, 1.0]\norders = [\"random\"]\nstore_masks = false\n"));
+  EXPECT_EQ(e->grid().axes()[0].labels, std::vector<std::string>{"5-1"});
+  EXPECT_EQ(e->grid().axes()[4].labels, std::vector<std::string>{"random"});
+  for (const auto& a : e->arrays()) EXPECT_NE(a.name, "mask");
+  const auto out = e->run(coords(0, 0, 0));
+  EXPECT_EQ(out.metrics[metric_index(*e, "n_params")], 5.0);
+  EXPECT_GT(out.metrics[metric_index(*e, "test_loss_t0")], 0.0);
+  EXPECT_LT(out.metrics[metric_index(*e, "train_loss_t0")], 2.0);
+}
+
+void expect_input_error(const std::string& text, const std::string& fragment) {
+  SCOPED_TRACE(fragment);
+  try {
+    build(text);
+    ADD_FAILURE() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("test.toml:"), std::string::npos) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << message;
+  }
+}
+
+TEST(ParamOrdering, BadKeysGiveInputErrorsWithFileAndLine) {
+  expect_input_error(job_text(kData, kModel, "t0 = -1\n"), "t0");
+  expect_input_error(job_text(kData, kModel, "fractions = [0.0, 1.5]\n"), "fractions");
+  expect_input_error(job_text(kData, kModel, "fractions = []\n"), "fractions");
+  expect_input_error(job_text(kData, kModel, "orders = [\"variance\", \"sorted\"]\n"), "orders");
+  expect_input_error(job_text(kData, kModel, "orders = [\"random\", \"random\"]\n"), "orders");
+  expect_input_error(job_text(kData, kModel, "folds = 3\n"), "folds");
+  expect_input_error(job_text(kData, "activation = \"gelu\"\n", ""), "activation");
+  expect_input_error(job_text(kData, "hidden = [0]\n", ""), "hidden");
+  expect_input_error(job_text(kData, "learning_rate = 0\n", ""), "learning_rate");
+  expect_input_error(job_text(kData, "loss = \"cross-entropy\"\n", ""), "loss");  // real-valued targets
+  expect_input_error(job_text(kData + "test_fraction = 0\n", "", ""), "test_fraction");
+  expect_input_error(job_text(kData, kModel, "t_0 = 5\n"), "t_0");  // a typo is an unknown key
+}
+
+TEST(ParamOrdering, JobFilesInTheRepositoryAreValid) {
+  const std::filesystem::path jobs = std::filesystem::path(MSWEEP_SOURCE_DIR) / "jobs";
+  const bool fashion = std::filesystem::is_directory(kFashionMnistDirectory);
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(jobs)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("param-ordering-", 0) != 0 || entry.path().extension() != ".toml") continue;
+    if (name.find("fashion") != std::string::npos && !fashion) continue;
+    SCOPED_TRACE(name);
+    const JobSpec spec = load_job(entry.path().string());
+    auto e = make_experiment(spec);
+    spec.reject_unknown_keys();
+    const bool small = name.find("-small") != std::string::npos;
+    EXPECT_EQ(e->grid().axes()[3].labels.size(), small ? 2u : 25u);
+    if (small) {
+      const auto out = e->run(coords(0, 0, 0));
+      for (double m : out.metrics) EXPECT_TRUE(std::isfinite(m));
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, fashion ? 10 : 8);
+}
+
+TEST(FashionMnist, LoadsSubsamplesScaledWithClassIndices) {
+  if (!std::filesystem::is_directory(kFashionMnistDirectory)) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  FashionMnistOptions options;
+  options.train_objects = 300;
+  options.test_objects = 100;
+  RandomStream a(1), b(1);
+  const Dataset data = load_fashion_mnist(options, a);
+  EXPECT_EQ(data.objects(), 400);
+  EXPECT_EQ(data.features(), 784);
+  EXPECT_GE(data.X.minCoeff(), 0.0);
+  EXPECT_LE(data.X.maxCoeff(), 1.0);
+  EXPECT_GT(data.X.maxCoeff(), 0.9);
+  EXPECT_EQ(data.y.minCoeff(), 0.0);
+  EXPECT_EQ(data.y.maxCoeff(), 9.0);
+  EXPECT_EQ(data.y, data.y.array().floor().matrix());
+  EXPECT_EQ(data.X, load_fashion_mnist(options, b).X);
+  const auto labels = read_idx_labels(std::string(kFashionMnistDirectory) + "/t10k-labels-idx1-ubyte.gz");
+  EXPECT_EQ(labels.size(), 10000);
+  for (int c = 0; c < 10; ++c) EXPECT_EQ((labels.array() == c).count(), 1000);  // the test set is balanced
+}
+
+TEST(FashionMnist, MissingFilesNameThePackage) {
+  FashionMnistOptions options;
+  options.directory = "/nonexistent/fashion-mnist";
+  RandomStream rng(1);
+  try {
+    load_fashion_mnist(options, rng);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos) << e.what();
+  }
+  const std::string text = "[job]\nname = \"t\"\nexperiment = \"param-ordering\"\nseed = 1\n[data]\nsource = \"fashion-mnist\"\n"
+                           "train_objects = 70000\n";
+  try {
+    build(text);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("test.toml:7"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace msweep
