@@ -18,7 +18,8 @@ namespace msweep {
 namespace {
 
 enum Metric : std::size_t {
-  kScore, kBound, kLogLik, kIterations, kConverged, kNoiseSd, kExperts, kDistinct, kMaxSimilarity, kUnmatched, kMetricCount
+  kScore, kBound, kLogLik, kIterations, kConverged, kNoiseSd, kExperts, kDistinct, kMaxSimilarity, kUnmatched, kPoints,
+  kMetricCount
 };
 
 const MetricInfo kMetricInfo[kMetricCount] = {
@@ -32,7 +33,13 @@ const MetricInfo kMetricInfo[kMetricCount] = {
     {"distinct_experts", "experts left after merging pairs with s-score above similarity_threshold"},
     {"max_similarity", "largest s-score between two different experts (0 when K = 1)"},
     {"unmatched_truth", "true curves left without an expert (K smaller than their number); each adds its squared norm to S"},
+    {"n_points", "points fitted: the leading rows of the points array that are data (the rest are zero)"},
 };
+
+// Labels in the points array. Generated images know which curve drew each point (0, 1, ...) or
+// that it is background (-1, as in PointImage); an image read from a file does not, and NaN would
+// fail the task (arrays must be finite), so its points get their own finite label.
+constexpr double kUnknownLabel = -2.0;
 
 // w0 = [0, 0, 0.1] and [0, 0, 2] for the first two circle experts (science.md), zero otherwise.
 std::vector<double> default_prior_means(bool circles, int experts) {
@@ -185,6 +192,17 @@ MixtureEmExperiment::MixtureEmExperiment(const JobSpec& spec) : seed_(spec.seed)
     noises_.push_back(*noise);
   }
   if (noises_.empty()) sweep.fail("noise", "expected at least one noise variant");
+  // Array shapes are fixed before the run, so the points array has as many rows as the largest
+  // image of the job: every curve's points plus the background when "uniform" is swept.
+  if (source_ == Source::image) {
+    max_points_ = static_cast<std::size_t>(file_image_.points.rows());
+  } else {
+    const auto curves = family_circles_ ? circle_options_.circles.size() : static_cast<std::size_t>(conic_options_.curves.rows());
+    const int per_curve = family_circles_ ? circle_options_.points_per_circle : conic_options_.points_per_curve;
+    const int background = family_circles_ ? circle_options_.uniform_points : conic_options_.uniform_points;
+    const bool uniform = std::find(noises_.begin(), noises_.end(), ImageNoise::uniform) != noises_.end();
+    max_points_ = curves * static_cast<std::size_t>(per_curve) + (uniform ? static_cast<std::size_t>(background) : 0);
+  }
 
   // [model]
   const ConfigTable& model = spec.model;
@@ -217,6 +235,10 @@ MixtureEmExperiment::MixtureEmExperiment(const JobSpec& spec) : seed_(spec.seed)
   base_.tolerance = model.get_double("tolerance", 1e-8, 0.0, 1.0);
   similarity_threshold_ = model.get_double("similarity_threshold", 0.9, 0.0, 1.0);
 
+  // [output]: the points are 9.6 KB per task for the protocol's images (400 rows); a job with many tasks or
+  // large images can leave them out (n_points is still a metric).
+  store_points_ = spec.output.get_bool("store_points", true);
+
   std::vector<std::string> structure_labels, method_labels, noise_labels;
   for (int k : experts_) structure_labels.push_back("K=" + std::to_string(k));
   for (auto m : methods_) method_labels.push_back(to_string(m));
@@ -229,7 +251,7 @@ std::vector<MetricInfo> MixtureEmExperiment::metrics() const { return {std::begi
 
 std::vector<ArrayInfo> MixtureEmExperiment::arrays() const {
   const auto K = static_cast<std::size_t>(max_experts_);
-  return {
+  std::vector<ArrayInfo> arrays = {
       {"experts", {K, static_cast<std::size_t>(parameters_)},
        family_circles_ ? "fitted circles [x0, y0, r]; row t is the expert matched to true circle t, then the unmatched; zero rows beyond K"
                        : "fitted conic coefficients [a, b, c, d, e]; row t is the expert matched to true curve t, then the unmatched; zero rows beyond K"},
@@ -237,6 +259,11 @@ std::vector<ArrayInfo> MixtureEmExperiment::arrays() const {
       {"similarity", {K, K}, "pairwise s-scores of the experts' posteriors (rows as in experts); zero beyond K"},
       {"bound_trace", {static_cast<std::size_t>(base_.max_iterations)}, "lower bound per EM iteration, padded with the last value"},
   };
+  if (store_points_)
+    arrays.push_back({"points", {max_points_, 3},
+                      "the fitted points [x, y, label]; label: index of the true curve that drew the point, -1 background "
+                      "(uniform noise), -2 unknown (image file); rows beyond the metric n_points are zero"});
+  return arrays;
 }
 
 const PointImage& MixtureEmExperiment::image(std::uint32_t run, std::uint32_t noise) const {
@@ -326,6 +353,7 @@ TaskOutput MixtureEmExperiment::run(std::span<const std::uint32_t> coordinates) 
   out.metrics[kDistinct] = static_cast<double>(reduced.experts.size());
   out.metrics[kMaxSimilarity] = max_similarity;
   out.metrics[kUnmatched] = matching.unmatched;
+  out.metrics[kPoints] = static_cast<double>(img.points.rows());
 
   const auto Kmax = static_cast<std::size_t>(max_experts_), p = static_cast<std::size_t>(parameters_);
   std::vector<double> experts(Kmax * p, 0.0), weights(Kmax, 0.0), sim(Kmax * Kmax, 0.0);
@@ -338,6 +366,19 @@ TaskOutput MixtureEmExperiment::run(std::span<const std::uint32_t> coordinates) 
   std::vector<double> trace(static_cast<std::size_t>(base_.max_iterations), summary.bound_trace.back());
   std::copy(summary.bound_trace.begin(), summary.bound_trace.end(), trace.begin());
   out.arrays = {std::move(experts), std::move(weights), std::move(sim), std::move(trace)};
+  if (store_points_) {
+    const auto n = static_cast<std::size_t>(img.points.rows());
+    if (n > max_points_)  // max_points_ counts what the generators draw; a mismatch is a bug here
+      throw std::logic_error("mixture-em: image of " + std::to_string(n) + " points, declared " + std::to_string(max_points_));
+    const bool known = img.labels.size() == n && source_ != Source::image;
+    std::vector<double> points(max_points_ * 3, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+      points[3 * i] = img.points(static_cast<Eigen::Index>(i), 0);
+      points[3 * i + 1] = img.points(static_cast<Eigen::Index>(i), 1);
+      points[3 * i + 2] = known ? static_cast<double>(img.labels[i]) : kUnknownLabel;
+    }
+    out.arrays.push_back(std::move(points));
+  }
   return out;
 }
 

@@ -213,6 +213,7 @@ MIXTURE_METRICS = [
     ("max_similarity", "largest s-score between two different experts (0 when K = 1)"),
     ("unmatched_truth", "true curves left without an expert (K smaller than their number); each adds its squared norm to S"),
 ]
+MIXTURE_POINTS_METRIC = ("n_points", "points fitted: the leading rows of the points array that are data (the rest are zero)")
 
 MIXTURE_JOB_TEXT = """[job]
 name = "mixture-synthetic"
@@ -231,13 +232,42 @@ runs = {runs}
 """
 
 
+def mixture_points(truth, circles, noise, per_curve, background, rng):
+    """[x, y, label] rows as the engine's generators draw them: per_curve points per true curve
+    (label t), then for noise "uniform" the background points in [-2, 2]^2 (label -1)."""
+    rows = []
+    for t, curve in enumerate(truth):
+        if circles:
+            angle = rng.uniform(0, 2 * np.pi, per_curve)
+            radius = curve[2] + (rng.normal(0, 0.1, per_curve) if noise == "noisy-radius" else 0.0)
+            x, y = curve[0] + radius * np.cos(angle), curve[1] + radius * np.sin(angle)
+        else:  # x^2 - (a y + c) x - (b y^2 + d y + e) = 0 for y in [-2, 2], where a real x exists
+            a, b, c, d, e = curve
+            y = rng.uniform(-2, 2, 50 * per_curve)
+            p, q = a * y + c, b * y * y + d * y + e
+            real = p * p + 4 * q >= 0
+            y, p, q = y[real][:per_curve], p[real][:per_curve], q[real][:per_curve]
+            x = 0.5 * (p + rng.choice([-1.0, 1.0], y.size) * np.sqrt(p * p + 4 * q))
+            if noise == "noisy-radius":
+                x, y = x + rng.normal(0, 0.1, y.size), y + rng.normal(0, 0.1, y.size)
+        x, y = x + rng.uniform(-0.05, 0.05, x.size), y + rng.uniform(-0.05, 0.05, y.size)
+        rows.append(np.column_stack([x, y, np.full(x.size, float(t))]))
+    if noise == "uniform":
+        rows.append(np.column_stack([rng.uniform(-2, 2, (background, 2)), np.full(background, -1.0)]))
+    return np.concatenate(rows)
+
+
 def mixture_em_rows(runs=4, restarts=3, experts=(2,), methods=("no-prior", "prior", "prior-regularizer"),
-                    noises=("none", "noisy-radius", "uniform"), circles=True, iterations=20, failed_ids=(), seed=0):
+                    noises=("none", "noisy-radius", "uniform"), circles=True, iterations=20, failed_ids=(), seed=0,
+                    points=False, per_curve=40, background=60):
     """(axes, metrics, rows in finishing order, arrays aligned with the rows, job text) of a mixture-em sweep.
 
     The "prior" method finds the truth (small S) far more often than "no-prior", and the
     restart with the highest final bound has the smallest S more often than not, as in the
     engine's results; the truth is circles (0, 0, 0.5) and (0, 0, 1.5) or two conics.
+    points: also the metric n_points and the array "points" (N_max, 3) [x, y, label] of the
+    engine, zero rows beyond n_points; the points depend on (run, noise) only. Without it the
+    file looks like one written before the engine stored points.
     """
     axes = {"structure": [f"K={k}" for k in experts], "fold": ["0"], "restart": [str(i) for i in range(restarts)],
             "run": [str(i) for i in range(runs)], "method": list(methods), "noise": list(noises)}
@@ -262,6 +292,19 @@ def mixture_em_rows(runs=4, restarts=3, experts=(2,), methods=("no-prior", "prio
     k_max, d = max(experts), (3 if circles else 5)
     truth = (np.array([[0.0, 0.0, 0.5], [0.0, 0.0, 1.5]]) if circles
              else np.array([[0.0, -4.0, 0.0, 0.0, 4.0], [0.0, 0.0, 0.0, 2.0, 0.0]]))
+    metrics = MIXTURE_METRICS
+    if points:
+        metrics = MIXTURE_METRICS + [MIXTURE_POINTS_METRIC]
+        names.append(MIXTURE_POINTS_METRIC[0])
+        n_max = len(truth) * per_curve + (background if "uniform" in noises else 0)
+        images = {(r, n): mixture_points(truth, circles, noises[n], per_curve, background,
+                                         np.random.default_rng([seed, r, n]))
+                  for r in range(runs) for n in range(len(noises))}
+        stored_points = np.zeros((count, n_max, 3))
+        for i in range(count):
+            image = images[(coordinates[i, 3], coordinates[i, 5])]
+            stored_points[i, :len(image)] = image
+        values["n_points"] = np.array([len(images[(c[3], c[5])]) for c in coordinates], dtype=float)
     fitted = np.zeros((count, k_max, d))
     weights = np.zeros((count, k_max))
     similarity = np.zeros((count, k_max, k_max))
@@ -295,6 +338,10 @@ def mixture_em_rows(runs=4, restarts=3, experts=(2,), methods=("no-prior", "prio
         "similarity": (similarity, "pairwise s-scores of the experts' posteriors (rows as in experts); zero beyond K"),
         "bound_trace": (traces, "lower bound per EM iteration, padded with the last value"),
     }
+    if points:
+        arrays["points"] = (stored_points, "the fitted points [x, y, label]; label: index of the true curve that drew "
+                                           "the point, -1 background (uniform noise), -2 unknown (image file); rows "
+                                           "beyond the metric n_points are zero")
     order = rng.permutation(count)
     arrays = {name: (np.where(failed[:, *([None] * (v.ndim - 1))], np.nan, v)[order], text)
               for name, (v, text) in arrays.items()}
@@ -302,7 +349,7 @@ def mixture_em_rows(runs=4, restarts=3, experts=(2,), methods=("no-prior", "prio
                   else "conics = [0.0, -4.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0, 0.0]")
     job_text = MIXTURE_JOB_TEXT.format(source="circles" if circles else "conics", truth=truth_text,
                                        iterations=iterations, experts=list(experts), restarts=restarts, runs=runs)
-    return axes, MIXTURE_METRICS, rows[order], arrays, job_text
+    return axes, metrics, rows[order], arrays, job_text
 
 
 # --------------------------------------------------------------------------- param-ordering

@@ -1,4 +1,5 @@
-"""The mixture-em figure set on hand-made files: figures written, S table against numpy."""
+"""The mixture-em figure set on hand-made files: figures written, S table against numpy, the
+stored points drawn under the curves (and the fallback for files without them)."""
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ def assert_figure(output, name, min_png=30_000):
 @pytest.fixture(scope="module")
 def circles_report(tmp_path_factory):
     directory = tmp_path_factory.mktemp("mixture")
-    path, axes, rows, arrays = write(directory, "circles", runs=5, restarts=3, failed_ids=FAILED, seed=1)
+    path, axes, rows, arrays = write(directory, "circles", runs=5, restarts=3, failed_ids=FAILED, seed=1, points=True)
     output = directory / "report"
     assert main([str(path), "-o", str(output)]) == 0
     return path, axes, rows, arrays, output
@@ -51,7 +52,7 @@ def test_circles_report_has_every_figure_and_table(circles_report):
     for name in ("fitted_curves", "score_by_method", "bound_traces"):
         assert_figure(output, name)
     page = (output / "index.html").read_text(encoding="utf-8")
-    assert "are not in the results file" in page  # the fit figure says the points are missing
+    assert "Dots: the points the task fitted" in page and "are not in the results file" not in page
     assert "3 of 135 tasks failed" in page
     shown = (output / "tables" / "score_by_method.md").read_text()
     assert "noise: uniform" in shown and "prior-regularizer" in shown
@@ -92,6 +93,53 @@ def test_winners_follow_the_bound_and_keep_array_rows(circles_report):
         np.testing.assert_allclose(traces[line["_row"]][-1], expected["final_bound"], rtol=1e-12)
 
 
+def test_each_panel_draws_its_winners_stored_points(circles_report, monkeypatch):
+    import msweep_analysis as ma
+    path, axes, rows, arrays, _ = circles_report
+    drawn = []
+    original = mixture_em.draw_points
+    monkeypatch.setattr(mixture_em, "draw_points", lambda ax, points: (drawn.append(points), original(ax, points)))
+    assert main([str(path), "-o", str(path.parent / "again")]) == 0
+    assert len(drawn) == len(axes["method"]) * len(axes["noise"])
+    tasks = ma.load(path)
+    best = mixture_em.winners(tasks)
+    run = mixture_em.representative_run(best, ["structure", "method", "noise"])
+    stored = ma.load_array(path, mixture_em.POINTS)
+    panels = best[best["run_index"] == run].sort_values(["method_index", "noise_index"]).to_dict("records")
+    for points, line in zip(drawn, panels):
+        assert len(points) == line["n_points"]  # padding rows are not drawn
+        np.testing.assert_array_equal(points, stored[line["_row"]][: int(line["n_points"])])
+        uniform = axes["noise"][line["noise_index"]] == "uniform"
+        assert set(points[:, 2]) == ({0.0, 1.0, -1.0} if uniform else {0.0, 1.0})
+
+
+def test_files_without_points_fall_back_to_the_curves(tmp_path):
+    path, *_ = write(tmp_path, "old", runs=3, restarts=2, seed=3)
+    output = tmp_path / "report"
+    assert main([str(path), "-o", str(output)]) == 0
+    assert_figure(output, "fitted_curves")
+    page = (output / "index.html").read_text(encoding="utf-8")
+    assert "are not in the results file" in page  # the fit figure says the points are missing
+
+
+def test_fit_panel_scatters_the_points_by_label():
+    from msweep_analysis import plots
+    truth = np.array([[0.0, 0.0, 0.5], [0.0, 0.0, 1.5]])
+    points = results_files.mixture_points(truth, True, "uniform", 30, 20, np.random.default_rng(0))
+    padded = np.concatenate([points, np.zeros((15, 3))])
+    np.testing.assert_array_equal(mixture_em.task_points(padded, 80.0), points)
+    np.testing.assert_array_equal(mixture_em.task_points(padded), points)  # without n_points: the non-zero rows
+    fig, (ax,) = plots.figure()
+    mixture_em.draw_fit_panel(ax, truth, np.array([0.5, 0.5]), truth, True, {}, "uniform", 2, points)
+    scattered = [c for c in ax.collections if len(c.get_offsets())]
+    assert sorted(len(c.get_offsets()) for c in scattered) == [20, 30, 30]
+    background = next(c for c in scattered if len(c.get_offsets()) == 20)
+    np.testing.assert_allclose(background.get_facecolor()[0][:3], [0.62] * 3)  # background in grey
+    np.testing.assert_array_equal(np.asarray(background.get_offsets()), points[points[:, 2] == -1][:, :2])
+    assert ax.get_xlim()[1] >= np.abs(points[:, :2]).max()  # no point outside the panel
+    assert not any(isinstance(p, mixture_em.Rectangle) for p in ax.patches)  # the points replace the square
+
+
 def test_representative_run_is_the_median_like_one():
     frame = pd.DataFrame({"structure_index": 0, "method_index": 0, "noise_index": [0, 0, 0, 1, 1, 1],
                           "run_index": [0, 1, 2, 0, 1, 2], "score": [0.1, 0.5, 0.9, 3.0, 2.0, 1.0]})
@@ -101,7 +149,7 @@ def test_representative_run_is_the_median_like_one():
 
 def test_conics_with_two_k_values_draw_one_fit_figure_per_k(tmp_path):
     path, *_ = write(tmp_path, "curves", runs=3, restarts=2, experts=(2, 3), methods=("prior",),
-                     noises=("none", "uniform"), circles=False, iterations=12, seed=2)
+                     noises=("none", "uniform"), circles=False, iterations=12, seed=2, points=True)
     output = tmp_path / "report"
     assert main([str(path), "-o", str(output)]) == 0
     for name in ("fitted_curves_K2", "fitted_curves_K3", "score_by_method", "bound_traces"):

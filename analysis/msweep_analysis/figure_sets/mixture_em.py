@@ -5,9 +5,10 @@ second-order curves) under each noise variant.
 Restarts are multistart initial points: for every (K, method, noise, run) the restart
 with the highest final variational bound (the lower bound on the log-likelihood) is the
 winner, as a practitioner without the truth would pick it; S of the winners is compared
-over runs. The data points are not in the results file (the engine stores the fitted
-experts, mixing weights, s-scores and bound trace only), so the fit figure draws the true
-curves next to the fitted ones.
+over runs. The fit figure draws each task's data points (array "points", coloured by the
+true curve that drew them, background in grey) under the true and the fitted curves; files
+without the array (older ones, or [output] store_points = false) get the true and fitted
+curves with the regions the noise puts points in.
 
 Array and metric names are the constants below: a rename in the engine is a one-line fix.
 """
@@ -28,6 +29,9 @@ WINNER_METRIC = "final_bound"  # restarts are compared by the final lower bound 
 EXPERTS = "experts"            # (K_max, 3) circles [x0, y0, r] or (K_max, 5) conics; row t matched to truth t
 MIXING_WEIGHTS = "mixing_weights"
 BOUND_TRACE = "bound_trace"
+POINTS = "points"              # (N_max, 3) [x, y, label]; the first n_points rows are data, the rest zero
+N_POINTS = "n_points"
+BACKGROUND, UNKNOWN = -1, -2   # labels: uniform-noise points, pixels of an image file (curve unknown)
 CELL_AXES = ("structure", "method", "noise")  # kept axes; run and restart are reduced
 FOUND = 0.01  # S below this counts as "the curves were found" (docs/experiments/mixture-em.md)
 
@@ -150,11 +154,12 @@ def draw_conic(ax, coefficients, extent, **style):
         field = x * x - (a * x * y + b * y * y + c * x + d * y + e)
     if np.nanmin(field) < 0 < np.nanmax(field):
         ax.contour(x, y, field, levels=[0.0], colors=[style.get("color", "black")],
-                   linewidths=style.get("linewidth", 1.6), linestyles=style.get("linestyle", "solid"))
+                   linewidths=style.get("linewidth", 1.6), linestyles=style.get("linestyle", "solid"),
+                   zorder=style.get("zorder", 2))
 
 
-def panel_extent(true_curves, circles, data, noise):
-    """Square plot limits covering the true curves (and the uniform-noise square)."""
+def panel_extent(true_curves, circles, data, noise, points=None):
+    """Square plot limits covering the true curves, the uniform-noise square and the points."""
     if circles:
         reach = float(np.max(np.abs(true_curves[:, :2]) + true_curves[:, 2:3])) if len(true_curves) else 2.0
     else:
@@ -162,8 +167,40 @@ def panel_extent(true_curves, circles, data, noise):
         reach = max(reach, 2.0)
     if noise == "uniform":
         reach = max(reach, float(data.get("half_width", DEFAULTS["half_width"])))
+    if points is not None and len(points):
+        reach = max(reach, float(np.max(np.abs(points[:, :2]))))
     reach *= 1.2
     return (-reach, reach, -reach, reach)
+
+
+def task_points(values, n_points=None):
+    """The data rows of one task's points array: the first n_points (without the metric, the non-zero rows)."""
+    if n_points is not None and np.isfinite(n_points):
+        return values[: int(n_points)]
+    return values[np.any(values != 0, axis=1)]
+
+
+def tint(color, amount):
+    """``color`` mixed with white: points in a pale shade of their curve's colour stay under its line."""
+    return tuple(1 - amount * (1 - np.asarray(color[:3])))
+
+
+def point_style(label):
+    """(colour, size, label text stem) of the points with one label."""
+    if label == BACKGROUND:
+        return "0.62", 5, "background points (uniform noise)"
+    if label == UNKNOWN:
+        return "0.3", 5, "image pixels"
+    return tint(expert_color(int(label)), 0.6), 8, f"points drawn from true curve {int(label) + 1}"
+
+
+def draw_points(ax, points):
+    """Scatter the points, background first, each true curve's points in a pale shade of its expert colour."""
+    labels = points[:, 2]
+    for label in sorted(set(labels.tolist())):  # -2, -1, then the curves: curves on top of the background
+        chosen = points[labels == label]
+        color, size, _ = point_style(label)
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=size, color=color, linewidths=0, zorder=1, rasterized=True)
 
 
 def expert_color(t):
@@ -171,35 +208,37 @@ def expert_color(t):
     return plots.COLORS[(t + 3) % len(plots.COLORS)]
 
 
-def draw_fit_panel(ax, fitted, weights, true_curves, circles, data, noise, k):
-    """True curves (grey, dashed), the noise region, the K fitted experts in colours."""
-    extent = panel_extent(true_curves, circles, data, noise)
-    if noise == "uniform":
+def draw_fit_panel(ax, fitted, weights, true_curves, circles, data, noise, k, points=None):
+    """The points (when stored, else the noise region), true curves (grey, dashed), the K fitted experts in colours."""
+    extent = panel_extent(true_curves, circles, data, noise, points)
+    if points is not None:
+        draw_points(ax, points)
+    elif noise == "uniform":
         h = float(data.get("half_width", DEFAULTS["half_width"]))
         ax.add_patch(Rectangle((-h, -h), 2 * h, 2 * h, fill=True, facecolor="0.93", edgecolor="0.6",
                                linestyle=":", linewidth=1.0, zorder=0))
     for curve in true_curves:
         if circles:
-            if noise == "noisy-radius":
+            if noise == "noisy-radius" and points is None:
                 sd = float(data.get("radius_noise", DEFAULTS["radius_noise"]))
                 ax.add_patch(Circle(curve[:2], curve[2] + 2 * sd, fill=False, edgecolor="0.8",
                                     linewidth=0.8, linestyle=":"))
                 ax.add_patch(Circle(curve[:2], max(curve[2] - 2 * sd, 0.0), fill=False, edgecolor="0.8",
                                     linewidth=0.8, linestyle=":"))
-            ax.add_patch(Circle(curve[:2], curve[2], fill=False, edgecolor="0.35", linewidth=2.6,
-                                linestyle="--", alpha=0.8))
+            ax.add_patch(Circle(curve[:2], curve[2], fill=False, edgecolor="0.25", linewidth=2.6,
+                                linestyle="--", alpha=0.8, zorder=0.5))
         else:
-            draw_conic(ax, curve, extent, color="0.35", linewidth=2.6, linestyle="dashed")
+            draw_conic(ax, curve, extent, color="0.25", linewidth=2.6, linestyle="dashed", zorder=0.5)
     for t in range(k):
         expert = fitted[t]
         if not np.all(np.isfinite(expert)):
             continue
         color = expert_color(t)
         if circles:
-            ax.add_patch(Circle(expert[:2], expert[2], fill=False, edgecolor=color, linewidth=1.8))
-            ax.plot([expert[0]], [expert[1]], marker="+", color=color, markersize=8)
+            ax.add_patch(Circle(expert[:2], expert[2], fill=False, edgecolor=color, linewidth=1.6, zorder=3))
+            ax.plot([expert[0]], [expert[1]], marker="+", color=color, markersize=8, zorder=3)
         else:
-            draw_conic(ax, expert, extent, color=color, linewidth=1.8)
+            draw_conic(ax, expert, extent, color=color, linewidth=1.6, zorder=3)
     if weights is not None:
         text = "π = " + ", ".join(f"{w:.2f}" for w in weights[:k])
         ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=9, va="bottom", ha="left",
@@ -209,19 +248,39 @@ def draw_fit_panel(ax, fitted, weights, true_curves, circles, data, noise, k):
     ax.set_aspect("equal", adjustable="box")
 
 
-def fit_legend(fig, true_count, k, circles, noises):
+def fit_legend(fig, true_count, k, circles, noises, point_labels=None):
+    """point_labels: the labels of the points drawn, or None when the file has no points."""
     curve = "circle" if circles else "curve"
-    handles = [Line2D([], [], color="0.35", linestyle="--", linewidth=2.6, label=f"true {curve}s")]
-    for t in range(k):
-        label = f"expert matched to true {curve} {t + 1}" if t < true_count else f"expert {t + 1} (unmatched)"
-        handles.append(Line2D([], [], color=expert_color(t), linewidth=1.8, label=label))
-    if circles and "noisy-radius" in noises:
-        handles.append(Line2D([], [], color="0.8", linestyle=":", label="true r ± 2 sd (noisy-radius)"))
-    if "uniform" in noises:
-        handles.append(Rectangle((0, 0), 1, 1, facecolor="0.93", edgecolor="0.6", linestyle=":",
-                                 label="uniform background square"))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False,
-               bbox_to_anchor=(0.5, -0.01))
+    truth_line = Line2D([], [], color="0.25", linestyle="--", linewidth=2.6, label=f"true {curve}s")
+    experts = [Line2D([], [], color=expert_color(t), linewidth=1.6,
+                      label=f"expert matched to true {curve} {t + 1}" if t < true_count else f"expert {t + 1} (unmatched)")
+               for t in range(k)]
+    if point_labels is None:
+        handles = [truth_line, *experts]
+        if circles and "noisy-radius" in noises:
+            handles.append(Line2D([], [], color="0.8", linestyle=":", label="true r ± 2 sd (noisy-radius)"))
+        if "uniform" in noises:
+            handles.append(Rectangle((0, 0), 1, 1, facecolor="0.93", edgecolor="0.6", linestyle=":",
+                                     label="uniform background square"))
+        columns = min(len(handles), 4)
+    else:
+        # Two rows, filled column by column: the true curves over the background, each expert over
+        # the points of the curve it is matched to, so a column pairs a line with its dots.
+        def dots(label):
+            color, _, text = point_style(label)
+            return Line2D([], [], linestyle="none", marker="o", markersize=5, markerfacecolor=color,
+                          markeredgewidth=0, label=text.replace("curve", curve) if label >= 0 else text)
+
+        blank = Line2D([], [], linestyle="none", label=" ")
+        drawn = sorted(int(v) for v in point_labels if v >= 0)
+        others = [dots(v) for v in (BACKGROUND, UNKNOWN) if v in point_labels]
+        pairs = [(truth_line, others[0] if others else blank)]
+        for t in range(max(k, drawn[-1] + 1 if drawn else 0)):
+            pairs.append((experts[t] if t < k else blank, dots(t) if t in drawn else blank))
+        pairs += [(h, blank) for h in others[1:]]
+        handles = [h for pair in pairs for h in pair]
+        columns = len(pairs)
+    fig.legend(handles=handles, loc="lower center", ncol=columns, frameon=False, bbox_to_anchor=(0.5, -0.01))
 
 
 def add_fit_figures(context, tasks, best, axes):
@@ -231,6 +290,7 @@ def add_fit_figures(context, tasks, best, axes):
     true_curves = truth(info, circles)
     fitted_all = context.array(EXPERTS)
     weights_all = context.array(MIXING_WEIGHTS) if MIXING_WEIGHTS in info["arrays"] else None
+    points_all = context.array(POINTS) if POINTS in info["arrays"] else None
     run = representative_run(best, axes)
     run_label = info["axes"]["run"][run]
     methods = info["axes"].get("method", ["(one method)"])
@@ -243,6 +303,7 @@ def add_fit_figures(context, tasks, best, axes):
         k = int(part["experts"].iloc[0]) if "experts" in part else fitted_all.shape[1]
         fig, panels = plots.figure(len(noises), len(methods), panel_width=3.5, panel_height=3.5,
                                    sharex="col", sharey="col")
+        seen = set()  # labels of the points drawn, for the legend
         for m, method in enumerate(methods):
             for n, noise in enumerate(noises):
                 ax = panels[m * len(noises) + n]
@@ -252,27 +313,39 @@ def add_fit_figures(context, tasks, best, axes):
                     continue
                 position = int(row["_row"].iloc[0])
                 weights = None if weights_all is None else weights_all[position]
-                draw_fit_panel(ax, fitted_all[position], weights, true_curves, circles, data, noise, k)
+                points = None
+                if points_all is not None:
+                    points = task_points(points_all[position], row[N_POINTS].iloc[0] if N_POINTS in row else None)
+                    seen.update(points[:, 2].tolist())
+                draw_fit_panel(ax, fitted_all[position], weights, true_curves, circles, data, noise, k, points)
                 restart = info["axes"]["restart"][int(row["restart_index"].iloc[0])]
                 ax.set_title(f"{method} / {noise}\nS = {row[SCORE].iloc[0]:.3g} (restart {restart})", fontsize=10.5)
                 if m == len(methods) - 1:
                     ax.set_xlabel("x [image units]")
                 if n == 0:
                     ax.set_ylabel("y [image units]")
-        fit_legend(fig, len(true_curves), k, circles, noises)
+        with_points = points_all is not None
+        fit_legend(fig, len(true_curves), k, circles, noises, seen if with_points else None)
         curve = "circles" if circles else "curves"
+        detail = (f"dots: the fitted points, true {curve} dashed" if with_points else
+                  f"data points are not stored in the results file: true {curve} dashed")
         fig.suptitle(f"Fitted {curve} ({structure}), run {run_label}, best-bound restart; rows: method, "
-                     f"columns: noise\n(data points are not stored in the results file: true {curve} dashed)",
-                     fontsize=12)
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
+                     f"columns: noise\n({detail})", fontsize=12)
+        fig.tight_layout(rect=(0, 0.055, 1, 1))
         name = "fitted_curves" if len(structures) == 1 else f"fitted_curves_{safe(structure)}"
+        if with_points:
+            drawn = (f"Dots: the points the task fitted (the same in every row of a column: the data depend on run "
+                     f"and noise only), in a pale shade of the expert matched to the true {curve[:-1]} that drew "
+                     "them; grey: uniform background points.")
+        else:
+            drawn = ("The data points themselves are not in the results file, so they are not drawn: the dotted "
+                     "lines mark where the noise puts them.")
         context.add_figure(
             fig, name, f"Fitted {curve} of a representative run ({structure})",
             f"Run {run_label}, the run whose S ranks closest to the median over runs (averaged over panels). "
             f"Each panel: the restart with the highest final bound for that method and noise variant; "
             f"dashed grey: the true {curve}; colours: the fitted experts, each matched to the true {curve[:-1]} "
-            "it is scored against; π: mixing weights. The data points themselves are not in the results file, "
-            "so they are not drawn: the dotted lines mark where the noise puts them.")
+            f"it is scored against; π: mixing weights. {drawn}")
 
 
 def safe(label):

@@ -6,7 +6,8 @@
 // Axes: structure (number of experts K), fold (1), restart, run, method, noise.
 // Data depend on (run, noise) only and the initial draws on (run, restart) only, so tasks that
 // differ in method or K are paired. Each restart's final bound is a metric: the winner among
-// restarts is picked in analysis.
+// restarts is picked in analysis. The fitted points are stored too (array "points", zero rows
+// beyond the metric n_points), so the report can draw the data under the curves.
 #pragma once
 #include <map>
 #include <string>
@@ -39,6 +40,9 @@ class MixtureEmExperiment final : public Experiment {
   int max_iterations() const { return base_.max_iterations; }
   // The point image of a (run, noise) pair, as every task of that pair sees it.
   const PointImage& image(std::uint32_t run, std::uint32_t noise) const;
+  // Rows of the "points" array: the most points any (run, noise) pair of the job has; 0 when
+  // [output] store_points = false (the array is then not declared).
+  std::size_t max_points() const { return store_points_ ? max_points_ : 0; }
 
  private:
   enum class Source { circles, conics, image };
@@ -58,6 +62,8 @@ class MixtureEmExperiment final : public Experiment {
   Eigen::MatrixXd prior_means_;  // max_experts x d
   Eigen::MatrixXd regularizer_;
   double similarity_threshold_ = 0.9;
+  bool store_points_ = true;
+  std::size_t max_points_ = 0;
   TaskGrid grid_;
   mutable std::map<std::pair<std::uint32_t, std::uint32_t>, PointImage> image_cache_;
 };

@@ -1,5 +1,6 @@
 // Experiment "mixture-em" built from job texts: grid, determinism, declared shapes, pairing of
-// data and initial points, the S score, conic and image sources, and file:line key errors.
+// data and initial points, the stored points, the S score, conic and image sources, and
+// file:line key errors.
 #include "msweep/experiments/mixture_em.hpp"
 
 #include <gtest/gtest.h>
@@ -49,6 +50,8 @@ std::vector<std::uint32_t> coords(std::uint32_t k, std::uint32_t restart, std::u
   return {k, 0, restart, run, method, noise};
 }
 
+constexpr std::size_t kNPoints = 10, kPointsArray = 4;  // metric and array positions
+
 void expect_in_shape(const Experiment& experiment, const TaskOutput& out) {
   ASSERT_EQ(out.metrics.size(), experiment.metrics().size());
   const auto arrays = experiment.arrays();
@@ -73,11 +76,15 @@ TEST(MixtureEm, GridAndDeclarations) {
   EXPECT_EQ(axes[5].labels, (std::vector<std::string>{"none", "noisy-radius", "uniform"}));
   EXPECT_EQ(experiment->grid().size(), 2u * 2 * 2 * 3 * 3);
   const auto arrays = experiment->arrays();
-  ASSERT_EQ(arrays.size(), 4u);
+  ASSERT_EQ(arrays.size(), 5u);
   EXPECT_EQ(arrays[0].shape, (std::vector<std::size_t>{3, 3}));
   EXPECT_EQ(arrays[1].shape, (std::vector<std::size_t>{3}));
   EXPECT_EQ(arrays[2].shape, (std::vector<std::size_t>{3, 3}));
   EXPECT_EQ(arrays[3].shape, (std::vector<std::size_t>{30}));
+  // Two default circles of 100 points, plus 200 background points because "uniform" is swept.
+  EXPECT_EQ(arrays[4].name, "points");
+  EXPECT_EQ(arrays[4].shape, (std::vector<std::size_t>{400, 3}));
+  EXPECT_EQ(experiment->metrics()[kNPoints].name, "n_points");
   for (const auto& m : experiment->metrics()) EXPECT_FALSE(m.description.empty()) << m.name;
 }
 
@@ -118,6 +125,54 @@ TEST(MixtureEm, DataDependOnRunAndNoiseOnly) {
   EXPECT_EQ(dynamic_cast<const MixtureEmExperiment&>(*other).image(0, 1).points, mixture.image(0, 0).points);
 }
 
+TEST(MixtureEm, PointsAreTheFittedImageWithLabelsAndZeroPadding) {
+  std::string text = kSmallJob;
+  text.replace(text.find("source = \"circles\""), 18,
+               "source = \"circles\"\ncircles = [0.5, 0.0, 0.4, -0.5, 0.2, 1.0, 0.0, 0.0, 1.7]\n"
+               "points_per_curve = 30\nuniform_points = 50");
+  const auto experiment = build(text);
+  const auto& mixture = dynamic_cast<const MixtureEmExperiment&>(*experiment);
+  EXPECT_EQ(mixture.max_points(), 3u * 30 + 50);
+  EXPECT_EQ(experiment->arrays()[kPointsArray].shape, (std::vector<std::size_t>{140, 3}));
+  for (std::uint32_t noise = 0; noise < 3; ++noise) {
+    SCOPED_TRACE("noise " + std::to_string(noise));
+    const TaskOutput out = experiment->run(coords(1, 1, 1, 2, noise));
+    expect_in_shape(*experiment, out);
+    const PointImage& img = mixture.image(1, noise);
+    const auto n = static_cast<std::size_t>(img.points.rows());
+    EXPECT_EQ(n, noise == 2 ? 140u : 90u);  // the background only in "uniform"
+    EXPECT_EQ(out.metrics[kNPoints], static_cast<double>(n));
+    const std::vector<double>& points = out.arrays[kPointsArray];
+    std::vector<int> per_label(4, 0);  // background, circles 0-2
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(points[3 * i], img.points(static_cast<Eigen::Index>(i), 0));
+      EXPECT_EQ(points[3 * i + 1], img.points(static_cast<Eigen::Index>(i), 1));
+      EXPECT_EQ(points[3 * i + 2], static_cast<double>(img.labels[i]));
+      ++per_label[static_cast<std::size_t>(img.labels[i] + 1)];
+    }
+    EXPECT_EQ(per_label, (std::vector<int>{noise == 2 ? 50 : 0, 30, 30, 30}));
+    for (std::size_t i = 3 * n; i < points.size(); ++i) ASSERT_EQ(points[i], 0.0) << "padding at " << i;
+    // Data are paired: another K, method and restart of the same run and noise stores the same points.
+    EXPECT_EQ(experiment->run(coords(0, 0, 1, 0, noise)).arrays[kPointsArray], points);
+  }
+  EXPECT_NE(experiment->run(coords(0, 0, 0, 0, 0)).arrays[kPointsArray], experiment->run(coords(0, 0, 1, 0, 0)).arrays[kPointsArray]);
+}
+
+TEST(MixtureEm, PointsLeftOutOnRequestOrWithoutUniformNoise) {
+  std::string text = kSmallJob;
+  text += "\n[output]\nstore_points = false\n";
+  const auto experiment = build(text);
+  EXPECT_EQ(experiment->arrays().size(), 4u);
+  EXPECT_EQ(dynamic_cast<const MixtureEmExperiment&>(*experiment).max_points(), 0u);
+  const TaskOutput out = experiment->run(coords(0, 0, 0, 1, 2));
+  expect_in_shape(*experiment, out);
+  EXPECT_EQ(out.metrics[kNPoints], 400.0);  // still a metric
+  // Without the "uniform" variant no image has background points: no rows are reserved for them.
+  std::string clean = kSmallJob;
+  clean.replace(clean.find("runs = 2"), 8, "runs = 2\nnoise = [\"none\", \"noisy-radius\"]");
+  EXPECT_EQ(build(clean)->arrays()[kPointsArray].shape, (std::vector<std::size_t>{200, 3}));
+}
+
 TEST(MixtureEm, MethodsShareTheInitialPoint) {
   // With no EM step to speak of (one iteration, prior means ignored by no-prior), the prior and
   // prior-regularizer methods start from w0 + z and coincide after their first, identical, update.
@@ -152,10 +207,13 @@ TEST(MixtureEm, PriorFindsTheCirclesOnCleanData) {
 TEST(MixtureEm, CurvesJob) {
   const auto experiment = build(read_text(MSWEEP_SOURCE_DIR "/jobs/mixture-curves.toml"), "mixture-curves.toml");
   EXPECT_EQ(experiment->arrays()[0].shape, (std::vector<std::size_t>{3, 5}));
+  const auto rows = experiment->arrays()[kPointsArray].shape[0];
   for (std::uint32_t k = 0; k < 2; ++k) {
     const TaskOutput out = experiment->run(coords(k, 0, 0, 1, 0));
     expect_in_shape(*experiment, out);
     EXPECT_EQ(out.metrics[6], k == 0 ? 2.0 : 3.0);
+    EXPECT_LE(out.metrics[kNPoints], static_cast<double>(rows));
+    EXPECT_GE(out.arrays[kPointsArray][2], 0.0);  // the first point lies on a true curve
   }
 }
 
@@ -213,6 +271,11 @@ methods = ["prior"]
   EXPECT_EQ(experiment->grid().size(), 1u);
   const TaskOutput out = experiment->run(coords(0, 0, 0, 0, 0));
   EXPECT_LT(out.metrics[0], 0.01);
+  // A file's pixels have no known curve: every stored point is labelled -2, none padded.
+  const auto pixels = static_cast<std::size_t>(dynamic_cast<const MixtureEmExperiment&>(*experiment).image(0, 0).points.rows());
+  EXPECT_EQ(experiment->arrays()[kPointsArray].shape, (std::vector<std::size_t>{pixels, 3}));
+  EXPECT_EQ(out.metrics[kNPoints], static_cast<double>(pixels));
+  for (std::size_t i = 0; i < pixels; ++i) ASSERT_EQ(out.arrays[kPointsArray][3 * i + 2], -2.0);
   std::string noisy = text;
   noisy.replace(noisy.find("methods"), 7, "noise = [\"uniform\"]\nmethods");
   EXPECT_THROW(build(noisy, (dir / "job.toml").string()), InputError);
