@@ -10,9 +10,11 @@ PACKAGES=(
   libeigen3-dev libhdf5-dev hdf5-tools libtomlplusplus-dev libcli11-dev zlib1g-dev
   libgtest-dev
   python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-sklearn python3-pytest python3-mpi4py
+  slurm-wlm munge
   dataset-fashion-mnist
 )
-# Extra packages a caller needs (e.g. the Slurm tests): MSWEEP_EXTRA_PACKAGES="slurm-wlm munge".
+# Extra packages a caller needs: MSWEEP_EXTRA_PACKAGES="pkg1 pkg2". (slurm-wlm and munge are in
+# the list above: the slurm-labelled tests start a private one-node Slurm; no daemon is enabled.)
 read -r -a EXTRA <<< "${MSWEEP_EXTRA_PACKAGES:-}"
 
 missing=()

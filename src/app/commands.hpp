@@ -1,6 +1,7 @@
 // The msweep subcommands. Each returns the process exit status (docs/cli.md).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "msweep/core/error.hpp"
 
@@ -16,11 +17,21 @@ struct RunOptions {
   int batches_in_flight = 3;
   double batch_seconds = 0.02;
   double stop_grace_seconds = 30.0;
+  std::string shard;         // "I/N", "auto" (from the Slurm array), or empty: the whole grid
+  double worker_timeout_seconds = 0.0;  // 0: wait for workers forever
+};
+
+struct MergeOptions {
+  std::vector<std::string> inputs;
+  std::string output_path;
+  bool force = false;        // replace an existing output file
+  bool quiet = false;
 };
 
 int plan(const std::string& job_path);
 int run(RunOptions options, int& argc, char**& argv);
 int inspect(const std::string& results_path, bool show_summary, std::size_t rows);
+int merge(const MergeOptions& options);
 
 // True on the rank that should talk to the user: rank 0, known from the launcher's
 // environment even before MPI is initialized (so input errors print once, not N times).

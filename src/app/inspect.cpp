@@ -21,9 +21,15 @@ int inspect(const std::string& results_path, bool show_summary, std::size_t rows
       wall += row.wall_seconds;
     }
   });
-  const std::uint64_t total = reader.task_count(), stored = reader.rows_committed();
-  std::printf("%s: job %s (%s), status %s\n", results_path.c_str(), layout.job_name.c_str(), layout.experiment.c_str(),
+  // A shard file is complete when it holds its own share of the grid, so count against that.
+  const bool shard = layout.shard_count > 1;
+  const std::uint64_t total = shard ? shard_task_count(layout) : reader.task_count(), stored = reader.rows_committed();
+  std::printf("%s: job %s (%s), status %s", results_path.c_str(), layout.job_name.c_str(), layout.experiment.c_str(),
               reader.attribute("status").c_str());
+  if (shard)
+    std::printf(", shard %llu/%llu of a %llu-task grid", static_cast<unsigned long long>(layout.shard_index),
+                static_cast<unsigned long long>(layout.shard_count), static_cast<unsigned long long>(reader.task_count()));
+  std::printf("\n");
   std::printf("tasks: %llu of %llu stored (%.1f%%), %llu failed, %.3g s of task time\n", static_cast<unsigned long long>(stored),
               static_cast<unsigned long long>(total), total ? 100.0 * static_cast<double>(stored) / static_cast<double>(total) : 0.0,
               static_cast<unsigned long long>(failed), wall);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "msweep/core/error.hpp"
@@ -34,13 +35,24 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   std::error_code ec;
   const fs::path output(path);
   if (fs::is_directory(output, ec)) throw InputError(path + ": output path is a directory (expected a file name ending in .h5)");
+  const bool journal = fs::exists(journal_path(path), ec);
+  if (resume && journal && rebuildable_from_journal(path, job.layout.job_text)) {
+    // The file is missing or HDF5 cannot open it, but its journal holds this job's rows.
+    if (access(journal_path(path).c_str(), R_OK) != 0) throw InputError(journal_path(path) + ": journal is not readable");
+    return OutputMode::resume;
+  }
   if (fs::exists(output, ec)) {
     if (resume) {
-      // Validate now, before MPI starts: same job (unless --force) and same schema.
+      // Validate now, before MPI starts: same job (unless --force), same shard, and the schema.
       ResultReader existing(path);
       if (existing.attribute("job_hash") != job_hash(job.layout.job_text) && !force)
         throw InputError(path + ": belongs to another job (its job text differs from " + job.spec.path +
                          "); use --force to resume it anyway");
+      const ResultLayout& stored = existing.layout();
+      if (stored.shard_index != job.layout.shard_index || stored.shard_count != job.layout.shard_count)
+        throw InputError(path + ": holds shard " + std::to_string(stored.shard_index) + "/" + std::to_string(stored.shard_count) +
+                         ", not the requested shard " + std::to_string(job.layout.shard_index) + "/" +
+                         std::to_string(job.layout.shard_count) + " (pass the same --shard as the run that created it)");
       if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": results file is not writable");
       return OutputMode::resume;
     }
@@ -48,6 +60,10 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
     if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": existing output file is not writable");
     return OutputMode::replace;
   }
+  // A journal without its file holds finished tasks: only --resume (rebuild) or --force may touch it.
+  if (journal && !force)
+    throw InputError(journal_path(path) + ": a journal of finished tasks exists but " + path +
+                     " does not; use --resume to rebuild the file from it (or --force to discard it)");
   // The nearest existing ancestor must be a writable directory; missing ones are made later.
   fs::path ancestor = fs::absolute(output, ec).parent_path();
   while (!ancestor.empty() && !fs::exists(ancestor, ec)) ancestor = ancestor.parent_path();
@@ -56,6 +72,44 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   if (access(ancestor.c_str(), W_OK) != 0)
     throw InputError(path + ": cannot create the output file: directory " + ancestor.string() + " is not writable");
   return resume ? OutputMode::resume_or_create : OutputMode::create;
+}
+
+void apply_shard(const std::string& shard, PreparedJob& job) {
+  if (shard.empty()) return;
+  auto number = [&](const std::string& text, const std::string& what) -> std::uint64_t {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 18)
+      throw InputError("--shard " + shard + ": " + what + " '" + text + "' is not a non-negative integer");
+    return std::stoull(text);
+  };
+  std::uint64_t index = 0, count = 1;
+  if (shard == "auto") {
+    auto env = [&](const char* name) -> std::string {
+      const char* value = std::getenv(name);
+      if (!value) throw InputError(std::string("--shard auto: ") + name + " is not set (not inside a Slurm job array?)");
+      return value;
+    };
+    const std::uint64_t id = number(env("SLURM_ARRAY_TASK_ID"), "SLURM_ARRAY_TASK_ID");
+    const std::uint64_t min = number(env("SLURM_ARRAY_TASK_MIN"), "SLURM_ARRAY_TASK_MIN");
+    const char* step_text = std::getenv("SLURM_ARRAY_TASK_STEP");
+    const std::uint64_t step = step_text ? number(step_text, "SLURM_ARRAY_TASK_STEP") : 1;
+    count = number(env("SLURM_ARRAY_TASK_COUNT"), "SLURM_ARRAY_TASK_COUNT");
+    if (step == 0 || id < min || (id - min) % step != 0)
+      throw InputError("--shard auto: SLURM_ARRAY_TASK_ID " + std::to_string(id) + " is not on the array's range");
+    // Arrays with gaps (--array=0,3,7) cannot be mapped to shards: their COUNT misses the gaps.
+    index = (id - min) / step;
+  } else {
+    const auto slash = shard.find('/');
+    if (slash == std::string::npos) throw InputError("--shard " + shard + ": expected I/N (e.g. 0/4) or auto");
+    index = number(shard.substr(0, slash), "index");
+    count = number(shard.substr(slash + 1), "count");
+  }
+  if (count == 0 || index >= count)
+    throw InputError("--shard " + shard + ": expected 0 <= I < N, got " + std::to_string(index) + "/" + std::to_string(count));
+  if (count > job.experiment->grid().size())
+    throw InputError("--shard " + shard + ": " + std::to_string(count) + " shards for a grid of only " +
+                     std::to_string(job.experiment->grid().size()) + " tasks");
+  job.layout.shard_index = index;
+  job.layout.shard_count = count;
 }
 
 }  // namespace msweep::app

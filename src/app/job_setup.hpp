@@ -24,7 +24,13 @@ enum class OutputMode { create, replace, resume, resume_or_create };
 
 // Validates the output path for the requested mode without creating anything: refuses an
 // existing file without --resume/--force, a directory, an unwritable location, and (with
-// --resume) a file that is not a results file of this job.
+// --resume) a file that is not a results file of this job and shard. A file HDF5 cannot
+// open passes with --resume when its journal belongs to this job (resume rebuilds it).
 OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force);
+
+// "I/N" (0 <= I < N), or "auto": from SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN,
+// SLURM_ARRAY_TASK_STEP and SLURM_ARRAY_TASK_COUNT of a Slurm job array. Sets the shard of
+// job.layout; throws InputError naming the option.
+void apply_shard(const std::string& shard, PreparedJob& job);
 
 }  // namespace msweep::app

@@ -2,6 +2,7 @@
 //   msweep plan JOB.toml                       validate and show the task grid
 //   mpirun -n N msweep run JOB.toml [-o OUT]   run it (one rank runs locally)
 //   msweep inspect OUT.h5                      what a results file holds
+//   msweep merge A.h5 B.h5 ... -o ALL.h5       combine shards of one job
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +59,21 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--batch-seconds", run_options.batch_seconds, "Target seconds of work per message")->check(CLI::Range(1e-4, 60.0));
   run_cmd->add_option("--grace-seconds", run_options.stop_grace_seconds, "After a stop signal, wait this long for running tasks")
       ->check(CLI::Range(0.0, 3600.0));
+  run_cmd->add_option("--shard", run_options.shard,
+                      "Run only shard I/N of the grid (tasks with id % N == I) into its own file; 'auto' takes I and N "
+                      "from the Slurm job array (SLURM_ARRAY_TASK_ID/_COUNT). Combine shards with msweep merge");
+
+  run_cmd->add_option("--worker-timeout", run_options.worker_timeout_seconds,
+                      "Abort (exit 3, file resumable) when a worker holding work sends nothing for this many seconds; "
+                      "0 waits forever. Set it well above the longest batch of tasks")
+      ->check(CLI::Range(0.0, 1e7));
+
+  app::MergeOptions merge_options;
+  auto* merge_cmd = cli.add_subcommand("merge", "Combine results files of one job (e.g. shards) into one file");
+  merge_cmd->add_option("inputs", merge_options.inputs, "Results files of the same job (HDF5)")->required();
+  merge_cmd->add_option("-o,--output", merge_options.output_path, "Merged results file")->required();
+  merge_cmd->add_flag("--force", merge_options.force, "Replace an existing output file");
+  merge_cmd->add_flag("-q,--quiet", merge_options.quiet, "Only errors");
 
   std::string inspect_path;
   bool inspect_summary = false;
@@ -83,6 +99,7 @@ int main(int argc, char** argv) {
     if (*plan_cmd) return app::plan(plan_job);
     if (*run_cmd) return app::run(run_options, argc, argv);
     if (*inspect_cmd) return app::inspect(inspect_path, inspect_summary, inspect_rows);
+    if (*merge_cmd) return app::merge(merge_options);
   } catch (const Error& e) {
     return report_error(e.what(), e.status());
   } catch (const ArgumentError& e) {

@@ -64,6 +64,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   OutputMode mode;
   try {
     job = prepare_job(options.job_path);
+    apply_shard(options.shard, job);
     output = options.output_path.empty() ? job.spec.output_path : options.output_path;
     mode = check_output(output, job, options.resume, options.force);
   } catch (const InputError& error) {
@@ -100,8 +101,14 @@ int run(RunOptions options, int& argc, char**& argv) {
                             : ResultWriter::create(output, job.layout, provenance, writer_options, mode == OutputMode::replace));
       std::vector<bool> stored(job.experiment->grid().size(), false);
       for (TaskId id : writer->stored_ids()) stored[id] = true;
-      for (TaskId id = 0; id < stored.size(); ++id)
+      // A shard runs every shard_count-th task: deterministic, and each shard gets a share
+      // of every structure (ids vary fastest along run and fold), so shards take similar times.
+      for (TaskId id = job.layout.shard_index; id < stored.size(); id += job.layout.shard_count)
         if (!stored[id]) pending.push_back(id);
+      if (writer->rebuilt() || writer->rows_restored() > 0)
+        std::fprintf(stderr, "msweep: %s: restored %llu finished task%s from %s\n", output.c_str(),
+                     static_cast<unsigned long long>(writer->rows_restored()), writer->rows_restored() == 1 ? "" : "s",
+                     journal_path(output).c_str());
     } catch (const Error& error) {
       open_error = error.what();
       open_status = static_cast<int>(error.status());
@@ -123,22 +130,26 @@ int run(RunOptions options, int& argc, char**& argv) {
   farm_options.batches_in_flight = options.batches_in_flight;
   farm_options.target_batch_seconds = options.batch_seconds;
   farm_options.stop_grace_seconds = options.stop_grace_seconds;
+  farm_options.worker_timeout_seconds = options.worker_timeout_seconds;
 
   if (!master) {
     run_farm(world, {}, task, {}, farm_options);
     return 0;
   }
 
-  const std::uint64_t total = experiment.grid().size();
+  const std::uint64_t total = shard_task_count(job.layout);
   const std::uint64_t already = writer->rows_committed();
   ProgressOptions progress_options;
   progress_options.enabled = !options.quiet;
   progress_options.interval_seconds = options.progress_seconds;
   ProgressReporter progress(total, already, progress_options);
+  const std::string shard_text = job.layout.shard_count > 1 ? " (shard " + std::to_string(job.layout.shard_index) + "/" +
+                                                                   std::to_string(job.layout.shard_count) + ")"
+                                                             : "";
   if (!options.quiet)
-    std::fprintf(stderr, "msweep: job %s (%s): %llu tasks, %llu to run on %d rank%s -> %s\n", job.spec.name.c_str(),
-                 job.spec.kind.c_str(), static_cast<unsigned long long>(total), static_cast<unsigned long long>(pending.size()),
-                 world.size(), world.size() > 1 ? "s" : "", output.c_str());
+    std::fprintf(stderr, "msweep: job %s (%s): %llu tasks%s, %llu to run on %d rank%s -> %s\n", job.spec.name.c_str(),
+                 job.spec.kind.c_str(), static_cast<unsigned long long>(total), shard_text.c_str(),
+                 static_cast<unsigned long long>(pending.size()), world.size(), world.size() > 1 ? "s" : "", output.c_str());
 
   std::uint64_t failed_now = 0;
   FarmCallbacks callbacks;
@@ -182,17 +193,24 @@ int run(RunOptions options, int& argc, char**& argv) {
   std::uint64_t failed_total = 0;
   for (auto f : summary.failed_count) failed_total += f;
 
+  // Throughput and the master's CPU share are those of the farm phase (results stored as they
+  // arrive); the total includes the end-of-run summaries computed from the file.
   const double seconds = std::max(wall.seconds(), 1e-9);
-  std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%.0f tasks/s, master CPU %.1f%%)\n",
+  const double farm_seconds = std::max(farm.wall_seconds, 1e-9);
+  std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%.0f tasks/s while farming, %s %.1f%%)\n",
               complete ? "wrote" : "interrupted,", output.c_str(), static_cast<unsigned long long>(stored),
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(failed_total),
               static_cast<unsigned long long>(farm.completed), ProgressReporter::format_duration(seconds).c_str(), world.size(),
-              world.size() > 1 ? "s" : "", static_cast<double>(farm.completed) / seconds, 100.0 * farm.master_cpu_seconds / seconds);
+              world.size() > 1 ? "s" : "", static_cast<double>(farm.completed) / farm_seconds,
+              world.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm_seconds);
   if (complete) {
     const std::string report = experiment.report(summary);
     if (!report.empty()) std::printf("%s", report.c_str());
   } else {
-    std::printf("msweep: resume with: msweep run %s -o %s --resume\n", job.spec.path.c_str(), output.c_str());
+    const std::string shard_option = job.layout.shard_count > 1 ? " --shard " + std::to_string(job.layout.shard_index) + "/" +
+                                                                     std::to_string(job.layout.shard_count)
+                                                               : "";
+    std::printf("msweep: resume with: msweep run %s -o %s --resume%s\n", job.spec.path.c_str(), output.c_str(), shard_option.c_str());
   }
   std::fflush(stdout);
   if (interrupted && farm.abandoned > 0 && world.size() > 1) world.abort(static_cast<int>(ExitStatus::interrupted));

@@ -20,9 +20,9 @@ std::unique_ptr<Experiment> make(const JobSpec& spec) {
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
+      {"param-ordering", &make<ParamOrderingExperiment>},
       {"subset-evidence", &make<SubsetEvidenceExperiment>},
       {"mixture-em", &make<MixtureEmExperiment>},
-      {"param-ordering", &make<ParamOrderingExperiment>},
       {"synthetic-load", &make<SyntheticLoadExperiment>},
   };
   return kinds;

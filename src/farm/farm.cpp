@@ -78,7 +78,13 @@ void worker_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>
     backoff.reset();
     sending_active = false;
   };
+  bool cancelled = false;
   for (;;) {
+    // A cancel is looked for ahead of queued work messages: work not yet started is skipped.
+    if (!cancelled && comm.iprobe(0, tag(Tag::cancel))) {
+      comm.recv(0, tag(Tag::cancel));
+      cancelled = true;
+    }
     auto status = comm.iprobe(0, boost::mpi::any_tag);
     if (!status) {
       backoff.wait();
@@ -87,16 +93,19 @@ void worker_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>
     backoff.reset();
     if (status->tag() == tag(Tag::stop)) {
       complete_send();
-      comm.recv(0, tag(Tag::stop));
+      int cancel_sent = 0;
+      comm.recv(0, tag(Tag::stop), cancel_sent);
+      if (cancel_sent && !cancelled) comm.recv(0, tag(Tag::cancel));
       return;
     }
+    if (status->tag() == tag(Tag::cancel)) continue;  // received by the look-ahead above
     if (status->tag() != tag(Tag::work)) throw FarmError("worker " + std::to_string(comm.rank()) + ": unexpected message tag " + std::to_string(status->tag()));
     std::uint64_t slice[2];
     comm.recv(0, tag(Tag::work), slice, 2);
     if (slice[0] > slice[1] || slice[1] > pending.size()) throw FarmError("worker: work slice outside the pending list");
     results.clear();
     results.reserve(slice[1] - slice[0]);
-    for (std::uint64_t i = slice[0]; i < slice[1]; ++i) results.push_back(task(pending[i]));
+    for (std::uint64_t i = slice[0]; i < slice[1] && !cancelled; ++i) results.push_back(task(pending[i]));
     complete_send();
     sending = comm.isend(0, tag(Tag::results), results);
     sending_active = true;
@@ -113,6 +122,8 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
 
   BatchSizer sizer(options, workers);
   std::vector<int> in_flight(static_cast<std::size_t>(comm.size()), 0);
+  // Per worker: time since it last returned results (or was given work while idle).
+  std::vector<WallTimer> last_heard(static_cast<std::size_t>(comm.size()));
   std::uint64_t next = 0, outstanding = 0;
   bool stopping = false;
   WallTimer since_stop;
@@ -120,6 +131,7 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
   auto dispatch = [&](int worker) {
     const std::size_t size = sizer.next(pending.size() - next);
     std::uint64_t slice[2] = {next, next + size};
+    if (in_flight[static_cast<std::size_t>(worker)] == 0) last_heard[static_cast<std::size_t>(worker)].reset();
     comm.send(worker, tag(Tag::work), slice, 2);
     next += size;
     ++in_flight[static_cast<std::size_t>(worker)];
@@ -136,6 +148,7 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
     while (auto status = comm.iprobe(boost::mpi::any_source, tag(Tag::results))) {
       const int worker = status->source();
       comm.recv(worker, tag(Tag::results), results);
+      last_heard[static_cast<std::size_t>(worker)].reset();
       --in_flight[static_cast<std::size_t>(worker)];
       --outstanding;
       sizer.observe(results);
@@ -149,8 +162,16 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
     if (!stopping && callbacks.should_stop && callbacks.should_stop()) {
       stopping = true;
       since_stop.reset();
+      // Workers skip the batches queued behind the one they are computing.
+      for (int w = 1; w <= workers; ++w) comm.send(w, tag(Tag::cancel));
     }
     if (stopping && outstanding > 0 && since_stop.seconds() > options.stop_grace_seconds) break;
+    if (options.worker_timeout_seconds > 0 && !received)
+      for (int w = 1; w <= workers; ++w)
+        if (in_flight[static_cast<std::size_t>(w)] > 0 && last_heard[static_cast<std::size_t>(w)].seconds() > options.worker_timeout_seconds)
+          throw FarmError("worker rank " + std::to_string(w) + " returned nothing for " +
+                          std::to_string(static_cast<long long>(last_heard[static_cast<std::size_t>(w)].seconds())) +
+                          " s while holding work (hung? see --worker-timeout)");
     if (received) {
       backoff.reset();
     } else {
@@ -158,12 +179,15 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
       backoff.wait();
     }
   }
-  summary.stopped_early = next < pending.size() || outstanding > 0;
+  // Counted, not inferred from dispatch: cancelled workers return fewer results than sent.
+  summary.stopped_early = summary.completed < pending.size();
   // Workers still computing after the grace cannot be told to stop mid-task: the caller
   // aborts them. Otherwise every worker is idle and is released.
   summary.abandoned = outstanding;
-  if (outstanding == 0)
-    for (int w = 1; w <= workers; ++w) comm.send(w, tag(Tag::stop));
+  if (outstanding == 0) {
+    const int cancel_sent = stopping ? 1 : 0;
+    for (int w = 1; w <= workers; ++w) comm.send(w, tag(Tag::stop), cancel_sent);
+  }
   summary.wall_seconds = wall.seconds();
   summary.master_cpu_seconds = process_cpu_seconds() - cpu_start;
   return summary;

@@ -1,6 +1,7 @@
 #include "msweep/store/results.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -9,10 +10,15 @@
 #include <numeric>
 #include <set>
 
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
+
 #include "msweep/core/error.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/core/version.hpp"
 #include "msweep/store/hdf5.hpp"
+#include "msweep/store/journal.hpp"
 
 namespace msweep {
 namespace {
@@ -140,6 +146,13 @@ OpenedFile open_results(const std::string& path, bool writable) {
     layout.job_seed = h5::read_uint_attribute(f, "job_seed", path);
     opened.task_count = h5::read_uint_attribute(f, "task_count", path);
     opened.rows_committed = h5::read_uint_attribute(f, "rows_committed", path);
+    // Files written before shards existed hold the whole grid.
+    if (h5::has_attribute(f, "shard_count")) {
+      layout.shard_index = h5::read_uint_attribute(f, "shard_index", path);
+      layout.shard_count = h5::read_uint_attribute(f, "shard_count", path);
+      if (layout.shard_count == 0 || layout.shard_index >= layout.shard_count)
+        throw InputError(path + ": damaged msweep results file: shard attributes out of range");
+    }
     h5::Handle axes = h5::open_group(f, "axes", path);
     for (const auto& name : h5::read_string_array_attribute(axes, "order", path + ": /axes"))
       layout.axes.push_back({name, h5::read_string_dataset(axes, name, path + ": /axes")});
@@ -190,6 +203,20 @@ std::uint64_t grid_size(const std::vector<Axis>& axes) {
   std::uint64_t n = 1;
   for (const auto& axis : axes) n *= axis.labels.size();
   return n;
+}
+
+JournalHeader journal_header_of(const ResultLayout& layout) {
+  return {job_hash(layout.job_text), layout.shard_index, layout.shard_count};
+}
+
+// Makes a finished file durable before its journal goes: H5Fflush and close do not fsync.
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw StoreError(path + ": cannot open to fsync: " + std::strerror(errno));
+  const int status = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);  // read-only descriptor: closing it cannot lose data; the fsync result is what counts
+  if (status != 0) throw StoreError(path + ": cannot fsync: " + std::strerror(saved));
 }
 
 void for_each_block_of(const OpenedFile& opened, const std::string& path, std::size_t block_rows,
@@ -265,6 +292,32 @@ void write_summaries(const h5::Handle& file, const SummaryTable& table, const st
 
 }  // namespace
 
+std::uint64_t shard_task_count(const ResultLayout& layout) {
+  const std::uint64_t total = grid_size(layout.axes);
+  return total / layout.shard_count + (layout.shard_index < total % layout.shard_count ? 1 : 0);
+}
+
+std::string journal_path(const std::string& results_path) { return results_path + ".journal"; }
+
+bool rebuildable_from_journal(const std::string& path, const std::string& job_text) {
+  h5::silence_library_errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(journal_path(path), ec)) return false;
+  if (std::filesystem::exists(path, ec)) {
+    try {
+      ResultReader intact(path);
+      return false;  // the file opens: resume uses it (and restores from the journal only what it lacks)
+    } catch (const InputError&) {
+      // Damaged: the journal decides, below.
+    }
+  }
+  try {
+    return read_journal_header(journal_path(path)).job_hash == job_hash(job_text);
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
 std::string job_hash(const std::string& job_text) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char c : job_text) {
@@ -315,6 +368,18 @@ std::vector<double> ResultReader::read_array(const std::string& name) const {
   return values;
 }
 
+std::vector<double> ResultReader::read_array(const std::string& name, std::uint64_t first, std::uint64_t rows) const {
+  const auto& arrays = state_->opened.layout.arrays;
+  auto it = std::find_if(arrays.begin(), arrays.end(), [&](const ArrayLayout& a) { return a.name == name; });
+  if (it == arrays.end()) throw InputError(state_->path + ": no array named " + name);
+  if (first + rows > state_->opened.rows_committed) throw ArgumentError("ResultReader::read_array: rows past rows_committed");
+  h5::Handle group = h5::open_group(state_->opened.file, "arrays", state_->path);
+  h5::Handle dataset = h5::open_dataset(group, name, state_->path);
+  std::vector<double> values(rows * elements_of(it->shape));
+  if (rows > 0) h5::read_rows(dataset, H5T_NATIVE_DOUBLE, first, rows, values.data(), state_->path + ": /arrays/" + name);
+  return values;
+}
+
 SummaryTable ResultReader::summarize() const { return summarize_opened(state_->opened, state_->path); }
 
 // ---------------------------------------------------------------- writer
@@ -330,6 +395,9 @@ struct ResultWriter::State {
   std::vector<std::uint64_t> array_elements;
   std::uint64_t committed = 0;
   std::vector<TaskId> stored;
+  JournalWriter journal;          // empty when options.journal is off
+  std::uint64_t restored = 0;     // rows resume took from the journal
+  bool rebuilt = false;
 
   // Buffered rows: encoded bytes, error texts (a deque never moves its strings, so the
   // pointers inside the encoded rows stay valid), and array values.
@@ -349,6 +417,73 @@ struct ResultWriter::State {
     }
     array_rows.assign(layout.arrays.size(), {});
     coordinates.resize(layout.axes.size());
+  }
+
+  // Encodes one result into the buffered rows (the journal is the caller's business).
+  void buffer(const TaskResult& result) {
+    if (buffered == 0) oldest_buffered.reset();
+    const bool ok = result.status == TaskStatus::ok;
+    if (ok && result.metrics.size() != layout.metric_names.size())
+      throw StoreError(path + ": task " + std::to_string(result.id) + " returned " + std::to_string(result.metrics.size()) +
+                       " metrics, the experiment declared " + std::to_string(layout.metric_names.size()));
+    if (result.id >= grid.size()) throw StoreError(path + ": task id " + std::to_string(result.id) + " outside the grid");
+    grid.coordinates(result.id, coordinates);
+    errors.push_back(result.error);
+    const std::size_t at = rows.size();
+    const std::size_t row_size = codec->row_size();
+    rows.resize(at + row_size);
+    codec->encode(rows.data() + at, result.id, coordinates.data(), result.status, errors.back().c_str(), result.wall_seconds,
+                  result.rank, ok ? result.metrics.data() : nullptr);
+    for (std::size_t a = 0; a < arrays.size(); ++a) {
+      auto& out = array_rows[a];
+      const std::size_t n = array_elements[a];
+      if (ok && a < result.arrays.size() && result.arrays[a].size() == n)
+        out.insert(out.end(), result.arrays[a].begin(), result.arrays[a].end());
+      else if (ok)
+        throw StoreError(path + ": task " + std::to_string(result.id) + " returned array " + layout.arrays[a].name +
+                         " with the wrong number of values");
+      else
+        out.insert(out.end(), n, kNaN);
+    }
+    ++buffered;
+  }
+
+  // Writes every committed row into a new journal: a resumed file without one (finished, or
+  // made by merge) must not leave its old rows outside the record a rebuild starts from.
+  void seed_journal() {
+    journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
+    constexpr std::uint64_t kBlock = 65536;
+    std::vector<unsigned char> bytes;
+    std::vector<std::vector<double>> values(arrays.size());
+    for (std::uint64_t at = 0; at < committed; at += kBlock) {
+      const std::uint64_t count = std::min(kBlock, committed - at);
+      bytes.resize(count * codec->row_size());
+      h5::read_rows(tasks, codec->type(), at, count, bytes.data(), path + ": /tasks");
+      for (std::size_t a = 0; a < arrays.size(); ++a) {
+        values[a].resize(count * array_elements[a]);
+        if (array_elements[a] > 0)
+          h5::read_rows(arrays[a], H5T_NATIVE_DOUBLE, at, count, values[a].data(), path + ": /arrays");
+      }
+      for (std::uint64_t r = 0; r < count; ++r) {
+        const unsigned char* row = bytes.data() + r * codec->row_size();
+        StoredRow stored_row = codec->decode(row);
+        TaskResult result;
+        result.id = stored_row.id;
+        result.status = stored_row.status;
+        result.error = stored_row.error;
+        result.wall_seconds = stored_row.wall_seconds;
+        result.rank = stored_row.rank;
+        result.metrics = std::move(stored_row.metrics);
+        for (std::size_t a = 0; a < arrays.size(); ++a)
+          result.arrays.emplace_back(values[a].begin() + static_cast<std::ptrdiff_t>(r * array_elements[a]),
+                                     values[a].begin() + static_cast<std::ptrdiff_t>((r + 1) * array_elements[a]));
+        journal.add(result);
+      }
+      // Variable-length error strings were allocated by HDF5 when the block was read.
+      h5::Handle space(h5::check(H5Screate_simple(1, std::array<hsize_t, 1>{count}.data(), nullptr), "H5Screate_simple", path), H5Sclose);
+      h5::check(H5Dvlen_reclaim(codec->type(), space.id(), H5P_DEFAULT, bytes.data()), "H5Dvlen_reclaim", path);
+      journal.commit();
+    }
   }
 };
 
@@ -387,6 +522,8 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   h5::write_attribute(f, "job_seed", layout.job_seed, path);
   h5::write_attribute(f, "task_count", grid_size(layout.axes), path);
   h5::write_attribute(f, "rows_committed", std::uint64_t{0}, path);
+  h5::write_attribute(f, "shard_index", layout.shard_index, path);
+  h5::write_attribute(f, "shard_count", layout.shard_count, path);
   h5::write_attribute(f, "created", iso8601_utc(unix_time_now()), path);
   h5::write_attribute(f, "wall_seconds", 0.0, path);
   write_run_attributes(f, path, run);
@@ -431,19 +568,82 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   state->codec = std::make_unique<RowCodec>(layout.axes, layout.metric_names, path);
   state->file = h5::open_file(path, true);
   state->open_handles();
+  if (options.journal) state->journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
   return ResultWriter(std::move(state));
+}
+
+// Rebuilds a results file HDF5 cannot open from its journal. Safe against a kill at any
+// step: the journal is only read; the damaged file is moved aside (never deleted: it may
+// still matter to someone); the new file is built under PATH.rebuilding and renamed into
+// place only when complete. A kill before the rename leaves no PATH and the journal intact,
+// so the next resume rebuilds again; after it, the next resume finds an intact file.
+ResultWriter ResultWriter::rebuild(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
+                                   const WriterOptions& options, const std::string& open_error) {
+  const std::string journal = journal_path(path);
+  const JournalHeader header = read_journal_header(journal);
+  if (header.shard_index != layout.shard_index || header.shard_count != layout.shard_count)
+    throw InputError(journal + ": journal of shard " + std::to_string(header.shard_index) + "/" + std::to_string(header.shard_count) +
+                     ", not of the requested shard " + std::to_string(layout.shard_index) + "/" + std::to_string(layout.shard_count));
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    std::string aside = path + ".damaged";
+    for (int n = 2; std::filesystem::exists(aside, ec); ++n) aside = path + ".damaged-" + std::to_string(n);
+    std::filesystem::rename(path, aside, ec);
+    if (ec) throw StoreError(path + ": cannot move the damaged results file aside: " + ec.message());
+    std::fprintf(stderr, "msweep: %s; rebuilding %s from %s (the old file is kept as %s)\n", open_error.c_str(), path.c_str(),
+                 journal.c_str(), aside.c_str());
+  } else {
+    std::fprintf(stderr, "msweep: %s: missing; rebuilding it from %s\n", path.c_str(), journal.c_str());
+  }
+
+  const std::string building = path + ".rebuilding";
+  std::uint64_t restored = 0;
+  {
+    WriterOptions building_options = options;
+    building_options.journal = false;  // PATH.journal already holds every row
+    building_options.flush_rows = 65536;
+    ResultWriter writer = ResultWriter::create(building, layout, run, building_options, true);
+    std::vector<bool> seen(grid_size(layout.axes), false);
+    std::vector<TaskResult> batch;
+    scan_journal(journal, [&](TaskResult&& row) {
+      if (row.id >= seen.size() || seen[row.id] || !in_shard(layout, row.id)) return;
+      seen[row.id] = true;
+      ++restored;
+      writer.append({std::move(row)});
+    });
+    writer.finish("interrupted", 0.0);
+  }
+  sync_file(building);
+  std::filesystem::rename(building, path, ec);
+  if (ec) throw StoreError(path + ": cannot move the rebuilt results file into place: " + ec.message());
+  ResultWriter writer = resume(path, layout, run, options, false);
+  writer.state_->rebuilt = true;
+  writer.state_->restored = restored;
+  return writer;
 }
 
 ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                                   const WriterOptions& options, bool force) {
   h5::silence_library_errors();
-  OpenedFile opened = open_results(path, true);
+  OpenedFile opened;
+  try {
+    opened = open_results(path, true);
+  } catch (const InputError& error) {
+    // Only a journal of this very job may stand in for the file (force cannot vouch for it).
+    if (options.journal && rebuildable_from_journal(path, layout.job_text))
+      return rebuild(path, layout, run, options, error.what());
+    throw;
+  }
   const std::string stored_hash = h5::read_string_attribute(opened.file, "job_hash", path);
   if (stored_hash != job_hash(layout.job_text) && !force)
     throw InputError(path + ": belongs to another job (job text differs from " + layout.job_path +
                      "); use --force to resume it anyway when only harmless keys changed");
   if (!same_schema(opened.layout, layout))
     throw InputError(path + ": its axes, metrics or arrays differ from those of " + layout.job_path + " (cannot resume)");
+  if (opened.layout.shard_index != layout.shard_index || opened.layout.shard_count != layout.shard_count)
+    throw InputError(path + ": holds shard " + std::to_string(opened.layout.shard_index) + "/" +
+                     std::to_string(opened.layout.shard_count) + ", not the requested shard " + std::to_string(layout.shard_index) +
+                     "/" + std::to_string(layout.shard_count) + " (pass the same --shard as the run that created it)");
 
   auto state = std::make_unique<State>();
   state->path = path;
@@ -452,11 +652,32 @@ ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& l
   state->options = options;
   state->codec = std::make_unique<RowCodec>(layout.axes, layout.metric_names, path);
   state->committed = opened.rows_committed;
-  for_each_block_of(opened, path, 65536, [&](const std::vector<StoredRow>& rows) {
-    for (const auto& row : rows) state->stored.push_back(row.id);
-  });
-  state->file = std::move(opened.file);
-  state->open_handles();
+  std::vector<bool> seen(state->grid.size(), false);
+  try {
+    // A file HDF5 opens can still be damaged inside (a kill while HDF5 evicted metadata):
+    // unreadable rows, or ids that make no sense. The journal then stands in, as above.
+    for_each_block_of(opened, path, 65536, [&](const std::vector<StoredRow>& rows) {
+      for (const auto& row : rows) {
+        if (row.id >= seen.size() || seen[row.id])
+          throw StoreError(path + ": damaged rows (task id " + std::to_string(row.id) + " out of the grid or stored twice)");
+        state->stored.push_back(row.id);
+        seen[row.id] = true;
+      }
+    });
+    state->file = std::move(opened.file);
+    state->open_handles();
+  } catch (const StoreError& error) {
+    if (!options.journal || !std::filesystem::exists(journal_path(path))) throw;
+    bool same_job = false;
+    try {
+      same_job = read_journal_header(journal_path(path)).job_hash == job_hash(layout.job_text);
+    } catch (const InputError&) {
+    }
+    if (!same_job) throw;
+    state.reset();  // close every handle before the file is moved aside
+    opened.file.reset();
+    return rebuild(path, layout, run, options, error.what());
+  }
   // Rows past the commit mark come from a batch a kill cut short: drop them.
   h5::set_extent(state->tasks, state->committed, path + ": /tasks");
   for (auto& array : state->arrays) h5::set_extent(array, state->committed, path + ": /arrays");
@@ -466,40 +687,57 @@ ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& l
   }
   write_run_attributes(state->file, path, run);
   h5::flush(state->file, path);
-  return ResultWriter(std::move(state));
+
+  if (options.journal) {
+    // The journal was fsync'd before each HDF5 flush, so it may hold rows the kill kept
+    // from the file: restore them instead of running those tasks again.
+    const std::string journal = journal_path(path);
+    std::error_code ec;
+    bool usable = false;
+    if (std::filesystem::exists(journal, ec)) {
+      try {
+        const JournalHeader header = read_journal_header(journal);
+        usable = header.job_hash == stored_hash && header.shard_index == layout.shard_index &&
+                 header.shard_count == layout.shard_count;
+      } catch (const InputError&) {
+        usable = false;  // a damaged header holds nothing we can trust; it is rewritten below
+      }
+    }
+    std::uint64_t valid_bytes = 0;
+    if (usable) {
+      valid_bytes = scan_journal(journal, [&](TaskResult&& row) {
+        if (row.id >= seen.size() || seen[row.id] || !in_shard(layout, row.id)) return;
+        seen[row.id] = true;
+        state->stored.push_back(row.id);
+        state->buffer(row);
+        ++state->restored;
+      }).valid_bytes;
+    }
+    ResultWriter writer(std::move(state));
+    writer.flush();  // restored rows are already in the journal (none is open yet): HDF5 only
+    State& s = *writer.state_;
+    const bool finished = s.committed >= shard_task_count(layout);
+    if (usable && stored_hash == job_hash(layout.job_text))
+      s.journal = JournalWriter::reopen(journal, valid_bytes);
+    else if (!finished)  // no journal, or one under the old job text (--force): start one from the file
+      s.seed_journal();
+    return writer;
+  }
+  ResultWriter writer(std::move(state));
+  return writer;
 }
 
 const std::vector<TaskId>& ResultWriter::stored_ids() const { return state_->stored; }
 std::uint64_t ResultWriter::rows_committed() const { return state_->committed; }
 std::uint64_t ResultWriter::rows_buffered() const { return state_->buffered; }
+std::uint64_t ResultWriter::rows_restored() const { return state_->restored; }
+bool ResultWriter::rebuilt() const { return state_->rebuilt; }
 
 void ResultWriter::append(const std::vector<TaskResult>& results) {
   State& s = *state_;
-  if (s.buffered == 0) s.oldest_buffered.reset();
-  const std::size_t row_size = s.codec->row_size();
   for (const auto& result : results) {
-    const bool ok = result.status == TaskStatus::ok;
-    if (ok && result.metrics.size() != s.layout.metric_names.size())
-      throw StoreError(s.path + ": task " + std::to_string(result.id) + " returned " + std::to_string(result.metrics.size()) +
-                       " metrics, the experiment declared " + std::to_string(s.layout.metric_names.size()));
-    s.grid.coordinates(result.id, s.coordinates);
-    s.errors.push_back(result.error);
-    const std::size_t at = s.rows.size();
-    s.rows.resize(at + row_size);
-    s.codec->encode(s.rows.data() + at, result.id, s.coordinates.data(), result.status, s.errors.back().c_str(),
-                    result.wall_seconds, result.rank, ok ? result.metrics.data() : nullptr);
-    for (std::size_t a = 0; a < s.arrays.size(); ++a) {
-      auto& buffer = s.array_rows[a];
-      const std::size_t n = s.array_elements[a];
-      if (ok && a < result.arrays.size() && result.arrays[a].size() == n)
-        buffer.insert(buffer.end(), result.arrays[a].begin(), result.arrays[a].end());
-      else if (ok)
-        throw StoreError(s.path + ": task " + std::to_string(result.id) + " returned array " + s.layout.arrays[a].name +
-                         " with the wrong number of values");
-      else
-        buffer.insert(buffer.end(), n, kNaN);
-    }
-    ++s.buffered;
+    s.buffer(result);
+    if (s.journal) s.journal.add(result);
   }
   if (s.options.flush_rows > 0 && s.buffered >= s.options.flush_rows) flush();
 }
@@ -511,6 +749,9 @@ bool ResultWriter::flush_due() const {
 void ResultWriter::flush() {
   State& s = *state_;
   if (s.buffered == 0) return;
+  // Step 0: the journal record, fsync'd. From here on the rows survive whatever happens to
+  // the HDF5 file (a resume restores them from the journal).
+  if (s.journal) s.journal.commit();
   // Step 1: the rows themselves, made durable before anything points at them.
   h5::write_rows(s.tasks, s.codec->type(), s.committed, s.buffered, s.rows.data(), s.path + ": /tasks");
   for (std::size_t a = 0; a < s.arrays.size(); ++a)
@@ -545,6 +786,17 @@ SummaryTable ResultWriter::finish(const std::string& status, double wall_seconds
   s.tasks.reset();
   s.arrays.clear();
   s.file.close(s.path);
+  if (s.journal) {
+    s.journal.close();
+    // A complete file no longer needs its journal (which would double the disk used); an
+    // interrupted one keeps it for the next resume.
+    if (status == "complete") {
+      sync_file(s.path);
+      std::error_code ec;
+      std::filesystem::remove(journal_path(s.path), ec);
+      if (ec) throw StoreError(journal_path(s.path) + ": cannot remove the journal of the complete file: " + ec.message());
+    }
+  }
   return table;
 }
 

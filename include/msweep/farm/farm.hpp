@@ -20,6 +20,10 @@ struct FarmOptions {
   std::size_t max_batch_tasks = 8192;
   double max_poll_sleep_seconds = 0.002;  // cap of the idle backoff (latency vs CPU)
   double stop_grace_seconds = 30.0;     // after should_stop: wait this long for in-flight tasks
+  // A worker holding work that sends nothing for this long is taken as hung: run_farm throws
+  // FarmError (the caller saves and aborts). 0: wait forever. A dead worker needs no timeout:
+  // the MPI runtime aborts the whole job when a rank dies.
+  double worker_timeout_seconds = 0.0;
 };
 
 struct FarmCallbacks {

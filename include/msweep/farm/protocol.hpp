@@ -4,7 +4,12 @@
 //   work:    master -> worker, two uint64 [begin, end): a slice of the pending ids. Always a
 //            16-byte message, so it is sent eagerly and the master never blocks on a busy worker.
 //   results: worker -> master, std::vector<TaskResult> (Boost.Serialization), one per work message.
-//   stop:    master -> worker, empty: no more work; the worker returns.
+//   cancel:  master -> worker, empty, sent once when the master stops early (a stop signal):
+//            the worker answers every work message it has not started with an empty results
+//            message, so only the batch it is computing delays the stop (bounded grace).
+//   stop:    master -> worker, one int: no more work; the worker returns. The int is 1 when a
+//            cancel was sent before it, so the worker receives that cancel if it has not yet
+//            (the two tags may be matched in either order) and leaves no message unreceived.
 #pragma once
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
@@ -14,7 +19,7 @@
 
 namespace msweep {
 
-enum class Tag : int { work = 1, results = 2, stop = 3 };
+enum class Tag : int { work = 1, results = 2, stop = 3, cancel = 4 };
 
 constexpr int tag(Tag t) { return static_cast<int>(t); }
 

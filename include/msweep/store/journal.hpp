@@ -1,0 +1,65 @@
+// The journal of a results file (docs/results-format.md, "Journal"): an append-only file of
+// checksummed records holding every row a flush commits, fsync'd before the HDF5 file is
+// touched. HDF5 files can be left unopenable by a kill or a crash mid-write; the journal is
+// plain appends, so at worst its last record is torn, and the valid prefix rebuilds the file.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "msweep/core/task.hpp"
+
+namespace msweep {
+
+// What a journal belongs to: resume refuses a journal of another job or shard.
+struct JournalHeader {
+  std::string job_hash;
+  std::uint64_t shard_index = 0, shard_count = 1;
+};
+
+// Appends rows to a journal. Not copyable; closes its descriptor when destroyed.
+class JournalWriter {
+ public:
+  JournalWriter() = default;
+  // Creates (or truncates) the journal and writes its header, durably (file and directory fsync'd).
+  static JournalWriter create(const std::string& path, const JournalHeader& header);
+  // Opens an existing journal for appending after its first valid_bytes (a torn tail is cut off).
+  static JournalWriter reopen(const std::string& path, std::uint64_t valid_bytes);
+  ~JournalWriter();
+  JournalWriter(JournalWriter&& other) noexcept;
+  JournalWriter& operator=(JournalWriter&& other) noexcept;
+  JournalWriter(const JournalWriter&) = delete;
+  JournalWriter& operator=(const JournalWriter&) = delete;
+
+  explicit operator bool() const { return fd_ >= 0; }
+  // Encodes one row into the pending record (nothing is written yet).
+  void add(const TaskResult& row);
+  std::uint64_t pending_rows() const { return pending_rows_; }
+  // Writes the pending rows as one record and fsyncs. Throws StoreError (e.g. disk full);
+  // a partly written record is then ignored by readers and cut off by the next reopen.
+  void commit();
+  void close();
+
+ private:
+  JournalWriter(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_ = -1;
+  std::vector<unsigned char> pending_;
+  std::uint64_t pending_rows_ = 0;
+};
+
+struct JournalScan {
+  JournalHeader header;
+  std::uint64_t rows = 0;         // rows in valid records
+  std::uint64_t valid_bytes = 0;  // length of the valid prefix (header and whole records)
+  std::uint64_t file_bytes = 0;   // length on disk; more than valid_bytes after a torn write
+};
+
+// Reads a journal, calling visit for each row of each valid record, and stops at the first
+// torn or corrupt record. Throws InputError when the file is missing or its header is bad.
+JournalScan scan_journal(const std::string& path, const std::function<void(TaskResult&&)>& visit);
+// Only the header (cheap): throws InputError like scan_journal.
+JournalHeader read_journal_header(const std::string& path);
+
+}  // namespace msweep

@@ -1,0 +1,28 @@
+// msweep merge: combine results files of one job (the shards of a job array) into one file.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "msweep/store/merge.hpp"
+
+namespace msweep::app {
+
+int merge(const MergeOptions& options) {
+  const MergeReport report = merge_results(options.inputs, options.output_path, options.force);
+  for (const auto& input : report.unfinished_inputs)
+    std::fprintf(stderr, "msweep: warning: %s did not finish (status is not complete); its committed rows are merged\n", input.c_str());
+  if (!options.quiet)
+    std::printf("msweep: merged %zu file%s into %s: %llu of %llu tasks, %llu missing, status %s\n", options.inputs.size(),
+                options.inputs.size() == 1 ? "" : "s", options.output_path.c_str(), static_cast<unsigned long long>(report.rows),
+                static_cast<unsigned long long>(report.task_count), static_cast<unsigned long long>(report.missing),
+                report.status.c_str());
+  if (report.missing == 0) return 0;
+  std::string examples;
+  for (TaskId id : report.missing_examples) examples += (examples.empty() ? "" : ", ") + std::to_string(id);
+  std::fprintf(stderr, "msweep: %s: %llu task%s missing (ids %s%s); run them with: msweep run %s -o %s --resume\n",
+               options.output_path.c_str(), static_cast<unsigned long long>(report.missing), report.missing == 1 ? "" : "s",
+               examples.c_str(), report.missing > report.missing_examples.size() ? ", ..." : "", report.job_path.c_str(),
+               options.output_path.c_str());
+  return static_cast<int>(ExitStatus::interrupted);
+}
+
+}  // namespace msweep::app

@@ -1,0 +1,158 @@
+#include "msweep/store/merge.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "msweep/core/error.hpp"
+#include "msweep/store/results.hpp"
+
+namespace msweep {
+namespace {
+
+constexpr std::size_t kBlockRows = 65536;
+
+std::string canonical_or_same(const std::string& path) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : canonical.string();
+}
+
+void require_same_schema(const ResultReader& first, const ResultReader& other) {
+  const ResultLayout &a = first.layout(), &b = other.layout();
+  bool same = a.axes.size() == b.axes.size() && a.metric_names == b.metric_names && a.arrays.size() == b.arrays.size();
+  for (std::size_t i = 0; same && i < a.axes.size(); ++i) same = a.axes[i].name == b.axes[i].name && a.axes[i].labels == b.axes[i].labels;
+  for (std::size_t i = 0; same && i < a.arrays.size(); ++i) same = a.arrays[i].name == b.arrays[i].name && a.arrays[i].shape == b.arrays[i].shape;
+  if (!same)
+    throw InputError(other.path() + ": its axes, metrics or arrays differ from those of " + first.path() +
+                     " (written by another msweep version?); cannot merge");
+}
+
+TaskResult to_result(StoredRow&& row) {
+  TaskResult result;
+  result.id = row.id;
+  result.status = row.status;
+  result.error = std::move(row.error);
+  result.metrics = std::move(row.metrics);
+  result.wall_seconds = row.wall_seconds;
+  result.rank = row.rank;
+  return result;
+}
+
+}  // namespace
+
+MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output, bool overwrite) {
+  if (inputs.empty()) throw InputError("merge: no input files");
+  const std::string output_canonical = canonical_or_same(output);
+  std::set<std::string> seen_paths;
+  for (const auto& input : inputs) {
+    if (canonical_or_same(input) == output_canonical)
+      throw InputError(input + ": is also the merge output; write the merged file elsewhere");
+    if (!seen_paths.insert(canonical_or_same(input)).second) throw InputError(input + ": given twice");
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(output, ec) && !overwrite)
+    throw InputError(output + ": output file exists (use --force to replace it)");
+
+  // Every input is opened and checked before anything is written.
+  std::vector<ResultReader> readers;
+  for (const auto& input : inputs) readers.emplace_back(input);
+  const ResultReader& first = readers.front();
+  const std::string hash = first.attribute("job_hash");
+  for (std::size_t i = 1; i < readers.size(); ++i) {
+    if (readers[i].attribute("job_hash") != hash)
+      throw InputError(readers[i].path() + ": belongs to another job than " + first.path() + " (job hash " +
+                       readers[i].attribute("job_hash") + ", expected " + hash + "); cannot merge");
+    require_same_schema(first, readers[i]);
+  }
+
+  MergeReport report;
+  report.task_count = first.task_count();
+  report.job_path = first.layout().job_path;
+  // owner[id]: 1 + the index of the input holding task id (0: none yet). Finds overlaps
+  // before the output exists, so a refused merge writes nothing.
+  std::vector<std::uint32_t> owner(report.task_count, 0);
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    if (readers[i].attribute("status") != "complete") report.unfinished_inputs.push_back(readers[i].path());
+    readers[i].for_each_block([&](const std::vector<StoredRow>& rows) {
+      for (const auto& row : rows) {
+        if (row.id >= owner.size())
+          throw InputError(readers[i].path() + ": task id " + std::to_string(row.id) + " outside the grid (damaged file)");
+        if (owner[row.id] != 0)
+          throw InputError(readers[i].path() + ": task " + std::to_string(row.id) + " is also stored in " +
+                           readers[owner[row.id] - 1].path() + " (overlapping inputs: merge each shard once)");
+        owner[row.id] = static_cast<std::uint32_t>(i + 1);
+      }
+    });
+  }
+  for (TaskId id = 0; id < owner.size(); ++id) {
+    if (owner[id] != 0) continue;
+    ++report.missing;
+    if (report.missing_examples.size() < 10) report.missing_examples.push_back(id);
+  }
+
+  ResultLayout layout = first.layout();
+  layout.shard_index = 0;
+  layout.shard_count = 1;
+  std::set<std::string> hosts;
+  std::int64_t ranks = 0;
+  const double wall_seconds = 0.0;  // a merge has no run of its own (docs/results-format.md)
+  for (const auto& reader : readers) {
+    ranks = std::max(ranks, reader.ranks());
+    const std::string list = reader.attribute("hosts");
+    for (std::size_t at = 0; at <= list.size();) {
+      const std::size_t comma = std::min(list.find(',', at), list.size());
+      if (comma > at) hosts.insert(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  RunProvenance provenance{static_cast<int>(ranks), ""};
+  for (const auto& host : hosts) provenance.hosts += (provenance.hosts.empty() ? "" : ",") + host;
+
+  // No journal: the output is rebuilt from the inputs if anything goes wrong.
+  const std::string building = output + ".merging";
+  std::filesystem::remove(building, ec);
+  WriterOptions options;
+  options.flush_rows = kBlockRows;
+  options.flush_seconds = 1e9;
+  options.journal = false;
+  try {
+    ResultWriter writer = ResultWriter::create(building, layout, provenance, options, true);
+    for (const auto& reader : readers) {
+      std::uint64_t at = 0;
+      reader.for_each_block(
+          [&](const std::vector<StoredRow>& rows) {
+            std::vector<std::vector<double>> values;
+            for (const auto& array : layout.arrays) values.push_back(reader.read_array(array.name, at, rows.size()));
+            std::vector<TaskResult> batch;
+            batch.reserve(rows.size());
+            for (std::size_t r = 0; r < rows.size(); ++r) {
+              TaskResult result = to_result(StoredRow(rows[r]));
+              for (std::size_t a = 0; a < layout.arrays.size(); ++a) {
+                const std::size_t n = values[a].size() / rows.size();
+                result.arrays.emplace_back(values[a].begin() + static_cast<std::ptrdiff_t>(r * n),
+                                           values[a].begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
+              }
+              batch.push_back(std::move(result));
+            }
+            writer.append(batch);
+            at += rows.size();
+          },
+          kBlockRows);
+    }
+    report.rows = writer.rows_committed() + writer.rows_buffered();
+    report.status = report.missing == 0 ? "complete" : "interrupted";
+    report.summary = writer.finish(report.status, wall_seconds);
+  } catch (...) {
+    std::filesystem::remove(building, ec);
+    throw;
+  }
+  std::filesystem::rename(building, output, ec);
+  if (ec) {
+    std::filesystem::remove(building, ec);
+    throw StoreError(output + ": cannot move the merged file into place: " + ec.message());
+  }
+  return report;
+}
+
+}  // namespace msweep
