@@ -29,8 +29,12 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Packed compound row: id, one uint32 per axis, status, error, wall_time, rank, metrics.
 class RowCodec {
  public:
-  RowCodec(const std::vector<Axis>& axes, const std::vector<std::string>& metrics, const std::string& context)
-      : axis_count_(axes.size()), metric_count_(metrics.size()) {
+  // Without the error field the type has only fixed-size members, and HDF5 reads (and
+  // writes) such rows without its per-element conversion of variable-length strings:
+  // summaries and the resume scan, which never look at error texts, read this way.
+  RowCodec(const std::vector<Axis>& axes, const std::vector<std::string>& metrics, const std::string& context,
+           bool with_error = true)
+      : axis_count_(axes.size()), metric_count_(metrics.size()), with_error_(with_error) {
     std::set<std::string> names = {"id", "status", "error", "wall_time", "rank"};
     for (const auto& axis : axes)
       if (!names.insert(axis.name).second) throw ArgumentError("RowCodec: axis name '" + axis.name + "' collides with another field");
@@ -57,8 +61,10 @@ class RowCodec {
     insert("id", 0, H5T_NATIVE_UINT64);
     for (std::size_t a = 0; a < axes.size(); ++a) insert(axes[a].name, coordinate_offsets_[a], H5T_NATIVE_UINT32);
     insert("status", status_offset_, H5T_NATIVE_INT8);
-    h5::Handle string_type = h5::variable_string_type(context);
-    insert("error", error_offset_, string_type.id());
+    if (with_error) {
+      h5::Handle string_type = h5::variable_string_type(context);
+      insert("error", error_offset_, string_type.id());
+    }
     insert("wall_time", wall_offset_, H5T_NATIVE_DOUBLE);
     insert("rank", rank_offset_, H5T_NATIVE_INT32);
     for (std::size_t m = 0; m < metrics.size(); ++m) insert(metrics[m], metric_offsets_[m], H5T_NATIVE_DOUBLE);
@@ -90,9 +96,11 @@ class RowCodec {
     std::int8_t status = 0;
     std::memcpy(&status, row + status_offset_, 1);
     out.status = static_cast<TaskStatus>(status);
-    const char* error = nullptr;
-    std::memcpy(&error, row + error_offset_, sizeof error);
-    out.error = error ? error : "";
+    if (with_error_) {
+      const char* error = nullptr;
+      std::memcpy(&error, row + error_offset_, sizeof error);
+      out.error = error ? error : "";
+    }
     std::memcpy(&out.wall_seconds, row + wall_offset_, sizeof(double));
     std::memcpy(&out.rank, row + rank_offset_, sizeof(std::int32_t));
     out.metrics.resize(metric_count_);
@@ -102,6 +110,7 @@ class RowCodec {
 
  private:
   std::size_t axis_count_, metric_count_;
+  bool with_error_;
   std::vector<std::size_t> coordinate_offsets_, metric_offsets_;
   std::size_t status_offset_ = 0, error_offset_ = 0, wall_offset_ = 0, rank_offset_ = 0, row_size_ = 0;
   h5::Handle type_;
@@ -220,8 +229,8 @@ void sync_file(const std::string& path) {
 }
 
 void for_each_block_of(const OpenedFile& opened, const std::string& path, std::size_t block_rows,
-                       const std::function<void(const std::vector<StoredRow>&)>& visit) {
-  RowCodec codec(opened.layout.axes, opened.layout.metric_names, path);
+                       const std::function<void(const std::vector<StoredRow>&)>& visit, bool with_errors = true) {
+  RowCodec codec(opened.layout.axes, opened.layout.metric_names, path, with_errors);
   h5::Handle tasks = h5::open_dataset(opened.file, "tasks", path);
   std::vector<unsigned char> buffer;
   std::vector<StoredRow> rows;
@@ -231,10 +240,11 @@ void for_each_block_of(const OpenedFile& opened, const std::string& path, std::s
     h5::read_rows(tasks, codec.type(), at, count, buffer.data(), path + ": /tasks");
     rows.clear();
     for (std::uint64_t r = 0; r < count; ++r) rows.push_back(codec.decode(buffer.data() + r * codec.row_size()));
-    // HDF5 allocated the error strings: free them through the library that made them.
-    const hsize_t n = count;
-    h5::Handle space(h5::check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", path), H5Sclose);
-    H5Dvlen_reclaim(codec.type(), space.id(), H5P_DEFAULT, buffer.data());
+    if (with_errors) {  // HDF5 allocated the error strings: free them through the library that made them
+      const hsize_t n = count;
+      h5::Handle space(h5::check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", path), H5Sclose);
+      H5Dvlen_reclaim(codec.type(), space.id(), H5P_DEFAULT, buffer.data());
+    }
     visit(rows);
   }
 }
@@ -243,9 +253,12 @@ SummaryTable summarize_opened(const OpenedFile& opened, const std::string& path)
   std::vector<AxisShape> shapes;
   for (const auto& axis : opened.layout.axes) shapes.push_back({axis.name, axis.labels.size()});
   SummaryBuilder builder(shapes, {"run", "fold"}, opened.layout.metric_names);
-  for_each_block_of(opened, path, 65536, [&](const std::vector<StoredRow>& rows) {
-    for (const auto& row : rows) builder.add(row.coordinates, row.status == TaskStatus::ok, row.metrics);
-  });
+  for_each_block_of(
+      opened, path, 65536,
+      [&](const std::vector<StoredRow>& rows) {
+        for (const auto& row : rows) builder.add(row.coordinates, row.status == TaskStatus::ok, row.metrics);
+      },
+      false);
   return builder.finish();
 }
 
@@ -656,14 +669,17 @@ ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& l
   try {
     // A file HDF5 opens can still be damaged inside (a kill while HDF5 evicted metadata):
     // unreadable rows, or ids that make no sense. The journal then stands in, as above.
-    for_each_block_of(opened, path, 65536, [&](const std::vector<StoredRow>& rows) {
-      for (const auto& row : rows) {
-        if (row.id >= seen.size() || seen[row.id])
-          throw StoreError(path + ": damaged rows (task id " + std::to_string(row.id) + " out of the grid or stored twice)");
-        state->stored.push_back(row.id);
-        seen[row.id] = true;
-      }
-    });
+    for_each_block_of(
+        opened, path, 65536,
+        [&](const std::vector<StoredRow>& rows) {
+          for (const auto& row : rows) {
+            if (row.id >= seen.size() || seen[row.id])
+              throw StoreError(path + ": damaged rows (task id " + std::to_string(row.id) + " out of the grid or stored twice)");
+            state->stored.push_back(row.id);
+            seen[row.id] = true;
+          }
+        },
+        false);
     state->file = std::move(opened.file);
     state->open_handles();
   } catch (const StoreError& error) {

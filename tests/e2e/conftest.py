@@ -2,11 +2,15 @@
 under mpirun, and read the results with h5py (Debian's python3-h5py, /usr/bin/python3)."""
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+
+# Helpers shared with the Slurm tests (tests/pyhelpers).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pyhelpers"))
 
 MSWEEP = os.environ.get("MSWEEP_BIN", str(Path(__file__).resolve().parents[2] / "build" / "bin" / "msweep"))
 SOURCE = Path(__file__).resolve().parents[2]

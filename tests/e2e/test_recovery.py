@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import MSWEEP, mpirun, run, write_job
+from results_compare import assert_same_tasks, tasks_of
 
 # ~4000 tasks of ~1 ms: a few seconds on 2 workers, long enough to interrupt.
 JOB = """[job]
@@ -41,29 +42,6 @@ def reference(tmp_path_factory):
     done = run(["run", job, "-o", output, "-q"], timeout=600)
     assert done.returncode == 1, done.stderr  # fail_every: some tasks fail on purpose
     return job, output
-
-
-def tasks_of(path):
-    with h5py.File(path, "r", locking=False) as f:
-        n = int(f.attrs["rows_committed"])
-        rows = f["tasks"][:n]
-        order = np.argsort(rows["id"])
-        return rows[order], f["arrays/payload"][:n][order], dict(f.attrs)
-
-
-def assert_same_tasks(path, reference_path):
-    rows, payload, attrs = tasks_of(path)
-    ref_rows, ref_payload, _ = tasks_of(reference_path)
-    assert np.array_equal(rows["id"], ref_rows["id"]), f"{path}: {len(rows)} rows, reference {len(ref_rows)}"
-    for name in rows.dtype.names:
-        if name in ("wall_time", "rank"):
-            continue
-        if rows[name].dtype == object:
-            assert list(rows[name]) == list(ref_rows[name]), name
-        else:
-            assert rows[name].tobytes() == ref_rows[name].tobytes(), name
-    assert payload.tobytes() == ref_payload.tobytes()
-    return attrs
 
 
 def start(args, ranks=3, env=None):

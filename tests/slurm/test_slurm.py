@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pyhelpers"))
+from results_compare import assert_same_tasks  # noqa: E402
 from slurm_cluster import LocalSlurm, available  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parents[2]
@@ -54,29 +55,6 @@ def job_and_reference(tmp_path_factory):
     done = subprocess.run([MSWEEP, "run", str(job), "-o", str(reference), "-q"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr  # fail_every makes some tasks fail on purpose
     return job, reference
-
-
-def load(path):
-    with h5py.File(path, "r") as f:
-        n = int(f.attrs["rows_committed"])
-        rows = f["tasks"][:n]
-        order = np.argsort(rows["id"])
-        return rows[order], f["arrays/payload"][:n][order], dict(f.attrs)
-
-
-def assert_same_tasks(path, reference):
-    rows, payload, attrs = load(path)
-    ref_rows, ref_payload, _ = load(reference)
-    assert len(rows) == len(ref_rows), f"{path}: {len(rows)} rows, reference {len(ref_rows)}"
-    for name in rows.dtype.names:
-        if name in ("wall_time", "rank"):
-            continue
-        if rows[name].dtype == object:
-            assert list(rows[name]) == list(ref_rows[name]), name
-        else:
-            assert rows[name].tobytes() == ref_rows[name].tobytes(), name
-    assert payload.tobytes() == ref_payload.tobytes()
-    return attrs
 
 
 def submit_env():

@@ -11,30 +11,15 @@
 #include "msweep/store/journal.hpp"
 #include "msweep/store/merge.hpp"
 #include "msweep/store/results.hpp"
+#include "store_fixture.hpp"
 
 namespace msweep {
 namespace {
 
 namespace fs = std::filesystem;
 
-class JournalTest : public ::testing::Test {
+class JournalTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("msweep_journal_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    layout_.job_name = "t";
-    layout_.experiment = "synthetic-load";
-    layout_.job_path = "t.toml";
-    layout_.job_text = "[job]\nname = \"t\"\n";
-    layout_.job_seed = 9;
-    layout_.axes = standard_axes(index_labels(3), 2, 1, 2);  // 12 tasks
-    layout_.metric_names = {"x", "y"};
-    layout_.metric_descriptions = {"first", "second"};
-    layout_.arrays = {{"curve", {2, 3}, "a 2x3 block"}};
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   static TaskResult result(TaskId id) {
     TaskResult r;
@@ -50,8 +35,6 @@ class JournalTest : public ::testing::Test {
     }
     return r;
   }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   // Committed rows sorted by id, with the array values of each row appended to its metrics.
   static std::vector<StoredRow> rows_of(const std::string& file) {
     ResultReader reader(file);
@@ -85,8 +68,6 @@ class JournalTest : public ::testing::Test {
     stream.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
   }
 
-  fs::path dir_;
-  ResultLayout layout_;
 };
 
 TEST_F(JournalTest, CompleteRunRemovesItsJournal) {

@@ -7,30 +7,15 @@
 #include <fstream>
 
 #include "msweep/core/error.hpp"
+#include "store_fixture.hpp"
 
 namespace msweep {
 namespace {
 
 namespace fs = std::filesystem;
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("msweep_store_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    layout_.job_name = "t";
-    layout_.experiment = "synthetic-load";
-    layout_.job_path = "t.toml";
-    layout_.job_text = "[job]\nname = \"t\"\n";
-    layout_.job_seed = 9;
-    layout_.axes = standard_axes(index_labels(3), 2, 1, 2);
-    layout_.metric_names = {"x", "y"};
-    layout_.metric_descriptions = {"first", "second"};
-    layout_.arrays = {{"curve", {2, 3}, "a 2x3 block"}};
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   TaskResult result(TaskId id, bool ok = true) const {
     TaskResult r;
@@ -47,10 +32,6 @@ class StoreTest : public ::testing::Test {
     return r;
   }
 
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  fs::path dir_;
-  ResultLayout layout_;
 };
 
 TEST_F(StoreTest, RoundTripRowsArraysAndSummaries) {
