@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config procps
   openmpi-bin libopenmpi-dev libboost-mpi-dev libboost-serialization-dev
   libeigen3-dev libhdf5-dev hdf5-tools libtomlplusplus-dev libcli11-dev zlib1g-dev
   libgtest-dev
