@@ -439,3 +439,16 @@ def param_ordering_rows(runs=5, fractions=(0.0, 0.25, 0.5, 0.75, 1.0), hidden=4,
         arrays[name] = (value[order_rows], text)
     job_text = PARAM_ORDERING_JOB_TEXT.format(hidden=hidden, runs=runs, fractions=list(fractions))
     return axes, PARAM_ORDERING_METRICS, rows[order_rows], arrays, job_text
+
+
+ROW_BUILDERS = {"mixture-em": mixture_em_rows, "param-ordering": param_ordering_rows}
+
+
+def write_experiment_file(directory, name, experiment, **options):
+    """Hand-made results file of `experiment` (a key of ROW_BUILDERS) at directory/name.h5;
+    returns (path, axes, rows, arrays) for the figure tests to check against."""
+    axes, metrics, rows, arrays, job_text = ROW_BUILDERS[experiment](**options)
+    path = directory / f"{name}.h5"
+    write_results(path, axes, metrics, rows, experiment=experiment, arrays=arrays, job_text=job_text, job_name=name)
+    return path, axes, rows, arrays
+

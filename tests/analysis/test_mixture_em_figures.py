@@ -13,11 +13,7 @@ FAILED = (4, 17, 30)
 
 
 def write(directory, name, **options):
-    axes, metrics, rows, arrays, job_text = results_files.mixture_em_rows(**options)
-    path = directory / f"{name}.h5"
-    results_files.write_results(path, axes, metrics, rows, experiment="mixture-em", arrays=arrays,
-                                job_text=job_text, job_name=name)
-    return path, axes, rows, arrays
+    return results_files.write_experiment_file(directory, name, "mixture-em", **options)
 
 
 def assert_figure(output, name, min_png=30_000):

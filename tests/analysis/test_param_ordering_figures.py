@@ -13,11 +13,7 @@ FAILED = (3,)  # run 1, order random: its pair (run 1, variance) drops out of th
 
 
 def write(directory, name, **options):
-    axes, metrics, rows, arrays, job_text = results_files.param_ordering_rows(**options)
-    path = directory / f"{name}.h5"
-    results_files.write_results(path, axes, metrics, rows, experiment="param-ordering", arrays=arrays,
-                                job_text=job_text, job_name=name)
-    return path, axes, rows, arrays
+    return results_files.write_experiment_file(directory, name, "param-ordering", **options)
 
 
 def assert_figure(output, name):
