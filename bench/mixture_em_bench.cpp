@@ -1,5 +1,5 @@
 // Benchmark: variational EM for a mixture of linear experts (Dirichlet gate) on the circle data
-// of science.md section 7, msweep's C++ against the numpy reference bench/mixture_em_reference.py,
+// of docs/science.md (curve detection), msweep's C++ against the numpy reference bench/mixture_em_reference.py,
 // the same problem and starting point, printed side by side by this one program:
 //
 //   build/bin/bench_mixture_em [--min-seconds S] [--python /usr/bin/python3]

@@ -41,7 +41,7 @@ const MetricInfo kMetricInfo[kMetricCount] = {
 // fail the task (arrays must be finite), so its points get their own finite label.
 constexpr double kUnknownLabel = -2.0;
 
-// w0 = [0, 0, 0.1] and [0, 0, 2] for the first two circle experts (science.md), zero otherwise.
+// w0 = [0, 0, 0.1] and [0, 0, 2] for the first two circle experts (docs/science.md, curve detection), zero otherwise.
 std::vector<double> default_prior_means(bool circles, int experts) {
   std::vector<double> means(static_cast<std::size_t>(experts * (circles ? 3 : 5)), 0.0);
   if (circles) {

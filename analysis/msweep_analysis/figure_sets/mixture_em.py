@@ -1,4 +1,4 @@
-"""Figure set of the "mixture-em" experiment (science.md section 7): which method (no prior,
+"""Figure set of the "mixture-em" experiment (docs/science.md#mixtures-of-linear-experts): which method (no prior,
 prior, prior + regularizer) lets a mixture of linear experts find the true circles (or
 second-order curves) under each noise variant.
 

@@ -1,4 +1,4 @@
-"""Figure set of the "param-ordering" experiment (science.md section 4): does freezing the
+"""Figure set of the "param-ordering" experiment (docs/science.md#parameter-ordering-by-gradient-variance): does freezing the
 parameters of smallest gradient variance first (order "variance") cost less loss than
 freezing a random subset of the same size (order "random")?
 

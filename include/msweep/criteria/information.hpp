@@ -1,4 +1,4 @@
-// Information criteria from a maximized log-likelihood (science.md section 1).
+// Information criteria from a maximized log-likelihood (docs/science.md#information-criteria-aic-and-bic).
 #pragma once
 #include <cmath>
 

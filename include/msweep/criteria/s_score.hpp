@@ -1,4 +1,4 @@
-// The s-score similarity of two posteriors (science.md section 8; Aduenko 2014):
+// The s-score similarity of two posteriors (docs/science.md#similarity-of-posteriors-the-s-score; Aduenko 2014):
 //   s(g1, g2) = integral g1 g2 dw / max_b integral g1(w - b) g2(w) dw,
 // in [0, 1], symmetric, 1 for identical shapes, close to 1 when one posterior is uninformative
 // and defined for disjoint supports. Used to check that a multimodel's experts are pairwise
@@ -48,7 +48,7 @@ struct SimilarityReduction {
 };
 
 // Repeatedly takes the most similar pair with s > threshold and merges or drops it, until every
-// remaining pair has s <= threshold: the result is (s, a)-adequate in the sense of section 8.
+// remaining pair has s <= threshold: the result is (s, a)-adequate in the sense of docs/science.md.
 // O(K^3) s-scores; weights stay summing to their original total.
 SimilarityReduction reduce_similar_experts(const std::vector<GaussianPosterior>& experts, double threshold,
                                            SimilarAction action = SimilarAction::merge);

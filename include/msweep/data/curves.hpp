@@ -1,4 +1,4 @@
-// Point sets for multimodel curve detection (science.md section 7): binary images of circles and
+// Point sets for multimodel curve detection (docs/science.md#curve-detection-and-the-score-s): binary images of circles and
 // of general second-order curves with known truth, the regressions that turn black points into
 // linear models, and black pixels read from a PGM/PBM image a user supplies.
 //
@@ -65,7 +65,7 @@ PointImage make_circle_image(const CircleImageOptions& options, RandomStream& rn
 // Throws ArgumentError when a curve has no real points over the y range.
 PointImage make_conic_image(const ConicImageOptions& options, RandomStream& rng);
 
-// The circle regression X = [x, y, 1], target x^2 + y^2 of science.md section 7.
+// The circle regression X = [x, y, 1], target x^2 + y^2 (docs/science.md#curve-detection-and-the-score-s).
 Dataset circle_regression(const Eigen::Ref<const Eigen::MatrixXd>& points);
 // The conic regression X = [x y, y^2, x, y, 1], target x^2.
 Dataset conic_regression(const Eigen::Ref<const Eigen::MatrixXd>& points);

@@ -1,4 +1,4 @@
-// Fashion-MNIST (the stand-in for MNIST in science.md section 4) from Debian's
+// Fashion-MNIST (the stand-in for MNIST, docs/science.md#data-sets) from Debian's
 // dataset-fashion-mnist: 28x28 grey images, 60k training and 10k test, 10 classes, stored as
 // gzip-compressed IDX files read through zlib.
 #pragma once

@@ -16,12 +16,12 @@ Dataset load_csv(const std::string& path, const std::string& target);
 std::string boston_csv_path();  // throws InputError naming the package when absent
 Dataset load_boston();
 
-// Synthetic sets of science.md section 4: x ~ N(0, I_n), w ~ N(0, I_n);
+// Synthetic sets (docs/science.md#data-sets): x ~ N(0, I_n), w ~ N(0, I_n);
 // regression y ~ N(w^T x, noise^2); classification y ~ Bernoulli(sigmoid(w^T x)) in {0, 1}.
 Dataset make_synthetic_regression(Eigen::Index objects, Eigen::Index features, double noise, RandomStream& rng);
 Dataset make_synthetic_classification(Eigen::Index objects, Eigen::Index features, RandomStream& rng);
 
-// Polynomial set of science.md section 6: x, eps ~ N(0, 1), y = x + noise * eps; features
+// Polynomial set (docs/science.md#data-sets): x, eps ~ N(0, 1), y = x + noise * eps; features
 // x, x^2, ..., x^degree, then sin x and cos x when `trigonometric` (the constant is the intercept).
 Dataset make_polynomial(Eigen::Index objects, int degree, bool trigonometric, double noise, RandomStream& rng);
 

@@ -1,4 +1,4 @@
-// Experiment "mixture-em" (science.md sections 7-8): circle and second-order curve detection by
+// Experiment "mixture-em" (docs/science.md#mixtures-of-linear-experts): circle and second-order curve detection by
 // a mixture of linear experts trained with variational EM, comparing no prior / prior / prior +
 // regularizer under three noise variants, with multistart restarts. Keys and metrics are
 // documented in docs/experiments/mixture-em.md.

@@ -1,4 +1,4 @@
-// Experiment "param-ordering" (science.md section 4): train a network with Adam for t0 steps
+// Experiment "param-ordering" (docs/science.md#parameter-ordering-by-gradient-variance): train a network with Adam for t0 steps
 // while tracking the diagonal gradient variance C_t, order the parameters by C_t0 ascending
 // (or uniformly at random, the baseline), then for every fraction of a grid freeze that share
 // of the smallest-variance parameters and continue Adam from the same state at t0 for a fixed

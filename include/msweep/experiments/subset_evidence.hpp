@@ -1,4 +1,4 @@
-// Experiment "subset-evidence" (science.md sections 1-2): Bayesian linear regression on
+// Experiment "subset-evidence" (docs/science.md: evidence, AIC/BIC, cross-validation): Bayesian linear regression on
 // every candidate feature subset, with evidence, information criteria, k-fold
 // cross-validation and held-out test error per (structure, fold, run).
 //

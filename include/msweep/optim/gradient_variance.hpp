@@ -1,4 +1,4 @@
-// Parameter ordering by gradient variance (science.md section 4, after Grabovoy, Bakhteev and
+// Parameter ordering by gradient variance (docs/science.md#parameter-ordering-by-gradient-variance, after Grabovoy, Bakhteev and
 // Strijov): a running diagonal of the gradient covariance, the order it induces, the freeze
 // masks of the ordering experiment and the random-order baseline.
 //

@@ -1,4 +1,4 @@
-// s-score: the properties of science.md section 8 for the Gaussian closed form and the
+// s-score: the properties in docs/science.md (the s-score) for the Gaussian closed form and the
 // numerical one-dimensional version, similarity matrices of fitted mixtures, expert reduction.
 #include "msweep/criteria/s_score.hpp"
 

@@ -1,4 +1,4 @@
-// Bayesian linear regression (science.md section 1): prior w ~ N(0, a^-1 I), likelihood
+// Bayesian linear regression (docs/science.md#bayesian-linear-regression-and-the-evidence): prior w ~ N(0, a^-1 I), likelihood
 // y ~ N(Xw, b^-1 I), with the evidence maximized by MacKay's fixed point or a and b fixed.
 //
 // Everything works on sufficient statistics (X^T X, X^T y, y^T y, m), so a structure sweep
@@ -59,7 +59,7 @@ struct BayesLinearFit {
 BayesLinearFit fit_bayes_linear(const GramStats& stats, const BayesLinearOptions& options);
 BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spectrum, const BayesLinearOptions& options);
 
-// ln p(y | a, b) by the closed form of section 1 (Cholesky of A), for checking the sweep path.
+// ln p(y | a, b) by the closed form of docs/science.md (Cholesky of A), for checking the sweep path.
 double log_evidence_closed_form(const GramStats& stats, double alpha, double beta);
 
 // Gaussian log-likelihood sum_i ln N(y_i | x_i^T w, 1/beta) from another set's statistics.

@@ -1,4 +1,4 @@
-// Multimodels (science.md section 7): K local linear experts y ~ N(w_k^T x, 1/b) with Gaussian
+// Multimodels (docs/science.md#mixtures-of-linear-experts): K local linear experts y ~ N(w_k^T x, 1/b) with Gaussian
 // priors w_k ~ N(w0_k, A_k), combined either by constant weights with a Dirichlet prior
 // (mixture of models) or by the two-layer softmax gate pi(x, V) = softmax(V1^T sigma(V2^T x))
 // (mixture of experts). Trained by variational EM with q(Z) q(W) (q(pi)); the optional prior

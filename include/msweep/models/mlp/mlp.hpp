@@ -1,4 +1,4 @@
-// Multilayer perceptron on Eigen (science.md section 4): any number of layers, one hidden
+// Multilayer perceptron on Eigen (docs/science.md#neural-networks-and-optimizers): any number of layers, one hidden
 // activation, optional biases, MSE or (softmax / logistic) cross-entropy loss. The linear and
 // logistic models are the zero-hidden-layer case.
 //
