@@ -11,10 +11,10 @@ The report command is ``analysis/msweep-report RESULTS.h5 -o DIR`` (or
 """
 
 from .errors import ResultsFileError
-from .reader import FORMAT_VERSION, info, load, load_array, load_summaries
+from .reader import FORMAT_VERSION, info, load, load_array, load_summaries, resolved_section
 from .summary import aggregate, axis_names, metric_names
 
 __all__ = [
     "FORMAT_VERSION", "ResultsFileError", "aggregate", "axis_names", "info", "load",
-    "load_array", "load_summaries", "metric_names",
+    "load_array", "load_summaries", "metric_names", "resolved_section",
 ]

@@ -6,6 +6,7 @@ results; it then reads only the first ``rows_committed`` rows, the ones the writ
 has flushed completely.
 """
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -143,6 +144,7 @@ def _read_info(path, handle):
         "experiment": text(attrs["experiment"]),
         "job_path": _attr(attrs, "job_path", ""),
         "job_text": _attr(attrs, "job_text", ""),
+        "resolved_job": _resolved_job(path, attrs),
         "job_hash": _attr(attrs, "job_hash", ""),
         "job_seed": _attr(attrs, "job_seed", None, int),
         "task_count": int(attrs["task_count"]),
@@ -163,6 +165,24 @@ def _read_info(path, handle):
     }
 
 
+def _resolved_job(path, attrs):
+    """The root attribute resolved_job: section -> key -> the value the engine used, defaults
+    included (JSON). None for files written before the attribute existed."""
+    if "resolved_job" not in attrs:
+        return None
+    try:
+        return json.loads(text(attrs["resolved_job"]))
+    except ValueError as error:
+        raise ResultsFileError(path, f"attribute resolved_job is not JSON ({error})") from None
+
+
+def resolved_section(info, section):
+    """Keys of one job section with the values the engine used (info()["resolved_job"]);
+    None when the file predates resolved_job."""
+    resolved = info.get("resolved_job")
+    return None if resolved is None else resolved.get(section, {})
+
+
 def _guess_metrics(fields, axes):
     """Metric fields when the 'metrics' attribute is missing: whatever is not fixed or an axis."""
     return [f for f in fields if f not in FIXED_FIELDS and f not in axes]
@@ -172,7 +192,8 @@ def info(path):
     """Provenance and progress of a results file, without reading its rows.
 
     Returns a dict with: path, format_version, msweep_version, job_name, experiment,
-    job_path, job_text, job_hash, job_seed, task_count, rows_committed, rows_stored,
+    job_path, job_text, resolved_job (section -> key -> value used, defaults included; None
+    for files older than that attribute), job_hash, job_seed, task_count, rows_committed, rows_stored,
     status ('running', 'complete' or 'interrupted'), created, updated, finished,
     ranks, hosts (list), wall_seconds, axes (name -> list of labels, in grid order),
     metrics (names), metric_descriptions (name -> text with units), arrays

@@ -4,7 +4,7 @@
     python3 -m msweep_analysis.report RESULTS.h5 -o DIR
 
 Writes DIR/tables/*.csv and *.md, DIR/figures/*.png and *.pdf (chosen by the file's
-experiment kind, see registry.py) and DIR/index.html, then prints the path of
+experiment kind, see figure_sets/__init__.py) and DIR/index.html, then prints the path of
 index.html. Exit status 0 on success, 2 on bad input (one line on stderr).
 """
 
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .context import Context
 from .errors import ResultsFileError
+from .figure_sets import figure_set_for
 from .reader import load
-from .registry import Context, figure_set_for
 
 SHOWN_FAILURES = 20
 

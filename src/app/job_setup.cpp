@@ -19,6 +19,7 @@ PreparedJob prepare_job(const std::string& job_path) {
   layout.experiment = job.spec.kind;
   layout.job_path = job.spec.path;
   layout.job_text = job.spec.text;
+  layout.resolved_job = job.spec.resolved_json();  // complete: the experiment has read its keys
   layout.job_seed = job.spec.seed;
   layout.axes = job.experiment->grid().axes();
   for (const auto& metric : job.experiment->metrics()) {

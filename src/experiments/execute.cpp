@@ -13,7 +13,7 @@ TaskResult execute_task(const Experiment& experiment, TaskId id, std::int32_t ra
   WallTimer timer;
   try {
     const auto coordinates = experiment.grid().coordinates(id);
-    TaskOutput output = experiment.run(coordinates);
+    TaskOutput output = experiment.run(TaskView(experiment.grid(), coordinates));
     result.metrics = std::move(output.metrics);
     result.arrays = std::move(output.arrays);
     // A non-finite number would poison every summary it enters: fail the task and say which.

@@ -106,144 +106,188 @@ const char* to_string(MixtureMethod method) {
   return "unknown";
 }
 
-MixtureEmExperiment::MixtureEmExperiment(const JobSpec& spec) : seed_(spec.seed) {
-  if (spec.folds != 1)
-    spec.sweep.fail("folds", "mixture-em fits all points, it has no folds: expected 1, got " + std::to_string(spec.folds));
+MixtureOptions MixtureEmOptions::default_model() {
+  MixtureOptions model;
+  model.max_iterations = 50;  // the experiment's budget (the model's own default is 100)
+  return model;
+}
 
-  // [data]
+int MixtureEmOptions::max_experts() const { return *std::max_element(experts.begin(), experts.end()); }
+
+namespace {
+
+void read_data_keys(const JobSpec& spec, MixtureEmOptions& options) {
   const ConfigTable& data = spec.data;
   const std::string source = data.get_choice("source", "circles", {"circles", "conics", "image"});
-  source_ = source == "circles" ? Source::circles : source == "conics" ? Source::conics : Source::image;
-  if (source_ == Source::image) {
-    family_circles_ = data.get_choice("family", "circles", {"circles", "conics"}) == "circles";
+  options.source = source == "circles" ? MixtureSource::circles : source == "conics" ? MixtureSource::conics : MixtureSource::image;
+  CircleImageOptions& circle = options.circle_image;
+  ConicImageOptions& conic = options.conic_image;
+  if (options.source == MixtureSource::image) {
+    options.circles = data.get_choice("family", "circles", {"circles", "conics"}) == "circles";
     std::filesystem::path path = data.get_string("path");
     if (path.is_relative()) path = std::filesystem::path(spec.path).parent_path() / path;
-    const double scale = data.get_double("scale", 0.0, 0.0, 1e9);
-    file_image_ = read_image_points(path.string(), scale);
+    options.image_path = path.string();
+    options.image_scale = data.get_double("scale", options.image_scale, 0.0, 1e9);
   } else {
-    family_circles_ = source_ == Source::circles;
-    const auto points = static_cast<int>(data.get_int("points_per_curve", 100, 1, 1'000'000));
-    const double jitter = data.get_double("jitter", 0.1, 0.0, 1e6);
-    const double near_noise = data.get_double("radius_noise", 0.1, 0.0, 1e6);
-    const auto uniform_points = static_cast<int>(data.get_int("uniform_points", 200, 0, 1'000'000));
-    const double half_width = data.get_double("half_width", 2.0, 1e-9, 1e6);
-    circle_options_.points_per_circle = conic_options_.points_per_curve = points;
-    circle_options_.jitter = conic_options_.jitter = jitter;
-    circle_options_.radius_noise = conic_options_.curve_noise = near_noise;
-    circle_options_.uniform_points = conic_options_.uniform_points = uniform_points;
-    circle_options_.half_width = conic_options_.half_width = half_width;
-    if (!family_circles_) conic_options_.y_half_range = data.get_double("y_half_range", 2.0, 1e-9, 1e6);
+    options.circles = options.source == MixtureSource::circles;
+    const auto points = static_cast<int>(data.get_int("points_per_curve", circle.points_per_circle, 1, 1'000'000));
+    const double jitter = data.get_double("jitter", circle.jitter, 0.0, 1e6);
+    const double near_noise = data.get_double("radius_noise", circle.radius_noise, 0.0, 1e6);
+    const auto uniform_points = static_cast<int>(data.get_int("uniform_points", circle.uniform_points, 0, 1'000'000));
+    const double half_width = data.get_double("half_width", circle.half_width, 1e-9, 1e6);
+    circle.points_per_circle = conic.points_per_curve = points;
+    circle.jitter = conic.jitter = jitter;
+    circle.radius_noise = conic.curve_noise = near_noise;
+    circle.uniform_points = conic.uniform_points = uniform_points;
+    circle.half_width = conic.half_width = half_width;
+    if (!options.circles) conic.y_half_range = data.get_double("y_half_range", conic.y_half_range, 1e-9, 1e6);
   }
   // The true curves (also for an image, where they are what S is measured against).
-  if (family_circles_) {
-    if (data.has("circles")) {
-      const auto values = data.get_double_list("circles", -1e6, 1e6);
-      if (values.empty() || values.size() % 3 != 0)
-        data.fail("circles", "expected [x0, y0, r] triples, got " + std::to_string(values.size()) + " numbers");
-      circle_options_.circles.clear();
-      for (std::size_t i = 0; i < values.size(); i += 3) {
-        if (!(values[i + 2] > 0)) data.fail("circles", "expected positive radii");
-        circle_options_.circles.push_back({values[i], values[i + 1], values[i + 2]});
-      }
+  if (options.circles) {
+    std::vector<double> defaults;
+    for (const Circle& c : circle.circles) defaults.insert(defaults.end(), {c.x0, c.y0, c.r});
+    const auto values = data.get_double_list("circles", defaults, -1e6, 1e6);
+    if (values.empty() || values.size() % 3 != 0)
+      data.fail("circles", "expected [x0, y0, r] triples, got " + std::to_string(values.size()) + " numbers");
+    circle.circles.clear();
+    for (std::size_t i = 0; i < values.size(); i += 3) {
+      if (!(values[i + 2] > 0)) data.fail("circles", "expected positive radii");
+      circle.circles.push_back({values[i], values[i + 1], values[i + 2]});
     }
-    if (circle_options_.circles.size() > kMaxMixtureExperts)
+    if (circle.circles.size() > kMaxMixtureExperts)
       data.fail("circles", "expected at most " + std::to_string(kMaxMixtureExperts) + " circles");
   } else {
-    if (data.has("conics")) {
-      const auto values = data.get_double_list("conics", -1e6, 1e6);
-      if (values.empty() || values.size() % 5 != 0)
-        data.fail("conics", "expected [a, b, c, d, e] per curve (x^2 = a xy + b y^2 + c x + d y + e), got " +
-                                std::to_string(values.size()) + " numbers");
-      conic_options_.curves = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, 5, Eigen::RowMajor>>(
-          values.data(), static_cast<Eigen::Index>(values.size() / 5), 5);
-    }
-    if (conic_options_.curves.rows() > kMaxMixtureExperts)
+    using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, 5, Eigen::RowMajor>;
+    const RowMajor default_rows = conic.curves;
+    const std::vector<double> defaults(default_rows.data(), default_rows.data() + default_rows.size());
+    const auto values = data.get_double_list("conics", defaults, -1e6, 1e6);
+    if (values.empty() || values.size() % 5 != 0)
+      data.fail("conics", "expected [a, b, c, d, e] per curve (x^2 = a xy + b y^2 + c x + d y + e), got " +
+                              std::to_string(values.size()) + " numbers");
+    conic.curves = Eigen::Map<const RowMajor>(values.data(), static_cast<Eigen::Index>(values.size() / 5), 5);
+    if (conic.curves.rows() > kMaxMixtureExperts)
       data.fail("conics", "expected at most " + std::to_string(kMaxMixtureExperts) + " curves");
   }
-  parameters_ = family_circles_ ? 3 : 5;
+}
 
-  // [sweep]
-  const ConfigTable& sweep = spec.sweep;
-  if (sweep.has("experts")) {
-    for (auto k : sweep.get_int_list("experts", 1, kMaxMixtureExperts)) experts_.push_back(static_cast<int>(k));
-    if (experts_.empty()) sweep.fail("experts", "expected at least one expert count");
-  } else {
-    experts_ = {2};
-  }
-  max_experts_ = *std::max_element(experts_.begin(), experts_.end());
+void read_sweep_keys(const ConfigTable& sweep, MixtureEmOptions& options) {
+  std::vector<std::int64_t> default_experts(options.experts.begin(), options.experts.end());
+  options.experts.clear();
+  for (auto k : sweep.get_int_list("experts", default_experts, 1, kMaxMixtureExperts)) options.experts.push_back(static_cast<int>(k));
+  if (options.experts.empty()) sweep.fail("experts", "expected at least one expert count");
   const std::vector<std::string> method_names = {"no-prior", "prior", "prior-regularizer"};
-  for (const auto& name : sweep.has("methods") ? sweep.get_string_list("methods") : method_names) {
+  std::vector<std::string> default_methods;
+  for (auto m : options.methods) default_methods.push_back(to_string(m));
+  options.methods.clear();
+  for (const auto& name : sweep.get_string_list("methods", default_methods)) {
     auto it = std::find(method_names.begin(), method_names.end(), name);
     if (it == method_names.end())
       sweep.fail("methods", "unknown method \"" + name + "\" (expected \"no-prior\", \"prior\" or \"prior-regularizer\")");
     const auto method = static_cast<MixtureMethod>(it - method_names.begin());
-    if (std::find(methods_.begin(), methods_.end(), method) != methods_.end()) sweep.fail("methods", "method \"" + name + "\" listed twice");
-    methods_.push_back(method);
+    if (std::find(options.methods.begin(), options.methods.end(), method) != options.methods.end())
+      sweep.fail("methods", "method \"" + name + "\" listed twice");
+    options.methods.push_back(method);
   }
-  if (methods_.empty()) sweep.fail("methods", "expected at least one method");
-  const std::vector<std::string> default_noise =
-      source_ == Source::image ? std::vector<std::string>{"none"} : std::vector<std::string>{"none", "noisy-radius", "uniform"};
-  for (const auto& name : sweep.has("noise") ? sweep.get_string_list("noise") : default_noise) {
+  if (options.methods.empty()) sweep.fail("methods", "expected at least one method");
+  const bool image = options.source == MixtureSource::image;
+  std::vector<std::string> default_noise;
+  if (image) default_noise = {"none"};
+  else
+    for (auto n : options.noises) default_noise.push_back(to_string(n));
+  options.noises.clear();
+  for (const auto& name : sweep.get_string_list("noise", default_noise)) {
     const auto noise = image_noise_from_string(name);
     if (!noise) sweep.fail("noise", "unknown noise variant \"" + name + "\" (expected \"none\", \"noisy-radius\" or \"uniform\")");
-    if (source_ == Source::image && *noise != ImageNoise::none)
+    if (image && *noise != ImageNoise::none)
       sweep.fail("noise", "an image from a file is used as it is: expected [\"none\"], got \"" + name + "\"");
-    if (std::find(noises_.begin(), noises_.end(), *noise) != noises_.end()) sweep.fail("noise", "noise \"" + name + "\" listed twice");
-    noises_.push_back(*noise);
+    if (std::find(options.noises.begin(), options.noises.end(), *noise) != options.noises.end())
+      sweep.fail("noise", "noise \"" + name + "\" listed twice");
+    options.noises.push_back(*noise);
   }
-  if (noises_.empty()) sweep.fail("noise", "expected at least one noise variant");
-  // Array shapes are fixed before the run, so the points array has as many rows as the largest
-  // image of the job: every curve's points plus the background when "uniform" is swept.
-  if (source_ == Source::image) {
-    max_points_ = static_cast<std::size_t>(file_image_.points.rows());
-  } else {
-    const auto curves = family_circles_ ? circle_options_.circles.size() : static_cast<std::size_t>(conic_options_.curves.rows());
-    const int per_curve = family_circles_ ? circle_options_.points_per_circle : conic_options_.points_per_curve;
-    const int background = family_circles_ ? circle_options_.uniform_points : conic_options_.uniform_points;
-    const bool uniform = std::find(noises_.begin(), noises_.end(), ImageNoise::uniform) != noises_.end();
-    max_points_ = curves * static_cast<std::size_t>(per_curve) + (uniform ? static_cast<std::size_t>(background) : 0);
-  }
+  if (options.noises.empty()) sweep.fail("noise", "expected at least one noise variant");
+}
 
-  // [model]
-  const ConfigTable& model = spec.model;
-  const auto d = static_cast<Eigen::Index>(parameters_);
-  base_.gate = model.get_choice("gate", "dirichlet", {"dirichlet", "softmax"}) == "softmax" ? GateKind::softmax : GateKind::dirichlet;
-  const auto means = model.has("prior_means") ? model.get_double_list("prior_means", -1e9, 1e9) : default_prior_means(family_circles_, max_experts_);
-  if (means.size() % static_cast<std::size_t>(d) != 0 || means.size() < static_cast<std::size_t>(max_experts_ * d))
-    model.fail("prior_means", "expected w0_k rows of " + std::to_string(d) + " numbers for each of the " + std::to_string(max_experts_) +
+void read_model_keys(const ConfigTable& model, MixtureEmOptions& options) {
+  MixtureOptions& base = options.model;
+  const int max_experts = options.max_experts();
+  const auto d = static_cast<Eigen::Index>(options.parameters());
+  base.gate = model.get_choice("gate", "dirichlet", {"dirichlet", "softmax"}) == "softmax" ? GateKind::softmax : GateKind::dirichlet;
+  const auto means = model.get_double_list("prior_means", default_prior_means(options.circles, max_experts), -1e9, 1e9);
+  if (means.size() % static_cast<std::size_t>(d) != 0 || means.size() < static_cast<std::size_t>(max_experts * d))
+    model.fail("prior_means", "expected w0_k rows of " + std::to_string(d) + " numbers for each of the " + std::to_string(max_experts) +
                                   " experts, got " + std::to_string(means.size()) + " numbers");
-  prior_means_ = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-                     means.data(), static_cast<Eigen::Index>(means.size()) / d, d)
-                     .topRows(max_experts_);
-  auto diagonal = [&](const char* key, std::vector<double> fallback) {
-    const auto values = model.has(key) ? model.get_double_list(key, 1e-300, 1e300) : fallback;
+  options.prior_means = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+                            means.data(), static_cast<Eigen::Index>(means.size()) / d, d)
+                            .topRows(max_experts);
+  auto diagonal = [&](const char* key, const std::vector<double>& fallback) {
+    const auto values = model.get_double_list(key, fallback, 1e-300, 1e300);
     if (values.size() != static_cast<std::size_t>(d))
       model.fail(key, "expected the " + std::to_string(d) + " diagonal entries, got " + std::to_string(values.size()) + " numbers");
     return Eigen::MatrixXd(Eigen::Map<const Eigen::VectorXd>(values.data(), d).asDiagonal());
   };
-  base_.prior_covariance = diagonal("prior_covariance", std::vector<double>(static_cast<std::size_t>(d), 1.0));
-  regularizer_ = diagonal("regularizer", family_circles_ ? std::vector<double>{0.01, 0.01, 1.0} : std::vector<double>(5, 1.0));
-  base_.learn_prior_covariance = model.get_bool("learn_prior_covariance", true);
-  base_.learn_noise_precision = model.get_bool("learn_noise_precision", true);
-  base_.noise_precision = model.get_double("noise_precision", 1.0, 1e-12, 1e12);
-  base_.dirichlet_concentration = model.get_double("dirichlet_concentration", 1.0, 1e-6, 1e6);
-  base_.gate_hidden = static_cast<int>(model.get_int("gate_hidden", 8, 1, 1024));
-  base_.gate_steps = static_cast<int>(model.get_int("gate_steps", 20, 0, 100000));
-  base_.gate_learning_rate = model.get_double("gate_learning_rate", 0.05, 1e-9, 10.0);
-  base_.initial_scale = model.get_double("initial_scale", 1.0, 0.0, 1e6);
-  base_.max_iterations = static_cast<int>(model.get_int("max_iterations", 50, 1, 100000));
-  base_.tolerance = model.get_double("tolerance", 1e-8, 0.0, 1.0);
-  similarity_threshold_ = model.get_double("similarity_threshold", 0.9, 0.0, 1.0);
+  base.prior_covariance = diagonal("prior_covariance", std::vector<double>(static_cast<std::size_t>(d), 1.0));
+  options.regularizer = diagonal("regularizer", options.circles ? std::vector<double>{0.01, 0.01, 1.0} : std::vector<double>(5, 1.0));
+  base.learn_prior_covariance = model.get_bool("learn_prior_covariance", base.learn_prior_covariance);
+  base.learn_noise_precision = model.get_bool("learn_noise_precision", base.learn_noise_precision);
+  base.noise_precision = model.get_double("noise_precision", base.noise_precision, 1e-12, 1e12);
+  base.dirichlet_concentration = model.get_double("dirichlet_concentration", base.dirichlet_concentration, 1e-6, 1e6);
+  base.gate_hidden = static_cast<int>(model.get_int("gate_hidden", base.gate_hidden, 1, 1024));
+  base.gate_steps = static_cast<int>(model.get_int("gate_steps", base.gate_steps, 0, 100000));
+  base.gate_learning_rate = model.get_double("gate_learning_rate", base.gate_learning_rate, 1e-9, 10.0);
+  base.initial_scale = model.get_double("initial_scale", base.initial_scale, 0.0, 1e6);
+  base.max_iterations = static_cast<int>(model.get_int("max_iterations", base.max_iterations, 1, 100000));
+  base.tolerance = model.get_double("tolerance", base.tolerance, 0.0, 1.0);
+  options.similarity_threshold = model.get_double("similarity_threshold", options.similarity_threshold, 0.0, 1.0);
+}
 
+}  // namespace
+
+MixtureEmOptions read_mixture_em_options(const JobSpec& spec) {
+  MixtureEmOptions options;
+  options.job = standard_options(spec);
+  if (spec.folds != 1)
+    spec.sweep.fail("folds", "mixture-em fits all points, it has no folds: expected 1, got " + std::to_string(spec.folds));
+  read_data_keys(spec, options);
+  read_sweep_keys(spec.sweep, options);
+  read_model_keys(spec.model, options);
   // [output]: the points are 9.6 KB per task for the protocol's images (400 rows); a job with many tasks or
   // large images can leave them out (n_points is still a metric).
-  store_points_ = spec.output.get_bool("store_points", true);
+  options.store_points = spec.output.get_bool("store_points", options.store_points);
+  return options;
+}
+
+std::uint64_t mixture_em::data_seed(std::uint64_t job_seed, std::uint32_t run, ImageNoise variant) {
+  return derive_seed(job_seed, kDataStream, {{"run", run}, {"noise", static_cast<std::uint64_t>(variant)}});
+}
+
+mixture_em::Seeds mixture_em::task_seeds(const MixtureEmOptions& options, const TaskView& task) {
+  return {data_seed(options.job.seed, task.run(), options.noises[task.extra(kNoiseAxis)]),
+          derive_seed(options.job.seed, kInitStream, {{"run", task.run()}, {"restart", task.restart()}})};
+}
+
+MixtureEmExperiment::MixtureEmExperiment(MixtureEmOptions options) : options_(std::move(options)) {
+  if (options_.source == MixtureSource::image) file_image_ = read_image_points(options_.image_path, options_.image_scale);
+  max_experts_ = options_.max_experts();
+  // Array shapes are fixed before the run, so the points array has as many rows as the largest
+  // image of the job: every curve's points plus the background when "uniform" is swept.
+  if (options_.source == MixtureSource::image) {
+    max_points_ = static_cast<std::size_t>(file_image_.points.rows());
+  } else {
+    const auto& circle = options_.circle_image;
+    const auto& conic = options_.conic_image;
+    const auto curves = options_.circles ? circle.circles.size() : static_cast<std::size_t>(conic.curves.rows());
+    const int per_curve = options_.circles ? circle.points_per_circle : conic.points_per_curve;
+    const int background = options_.circles ? circle.uniform_points : conic.uniform_points;
+    const auto& noises = options_.noises;
+    const bool uniform = std::find(noises.begin(), noises.end(), ImageNoise::uniform) != noises.end();
+    max_points_ = curves * static_cast<std::size_t>(per_curve) + (uniform ? static_cast<std::size_t>(background) : 0);
+  }
 
   std::vector<std::string> structure_labels, method_labels, noise_labels;
-  for (int k : experts_) structure_labels.push_back("K=" + std::to_string(k));
-  for (auto m : methods_) method_labels.push_back(to_string(m));
-  for (auto n : noises_) noise_labels.push_back(to_string(n));
-  grid_ = TaskGrid(standard_axes(std::move(structure_labels), spec.folds, spec.restarts, spec.runs,
+  for (int k : options_.experts) structure_labels.push_back("K=" + std::to_string(k));
+  for (auto m : options_.methods) method_labels.push_back(to_string(m));
+  for (auto n : options_.noises) noise_labels.push_back(to_string(n));
+  grid_ = TaskGrid(standard_axes(std::move(structure_labels), options_.job.folds, options_.job.restarts, options_.job.runs,
                                  {{"method", std::move(method_labels)}, {"noise", std::move(noise_labels)}}));
 }
 
@@ -252,14 +296,14 @@ std::vector<MetricInfo> MixtureEmExperiment::metrics() const { return {std::begi
 std::vector<ArrayInfo> MixtureEmExperiment::arrays() const {
   const auto K = static_cast<std::size_t>(max_experts_);
   std::vector<ArrayInfo> arrays = {
-      {"experts", {K, static_cast<std::size_t>(parameters_)},
-       family_circles_ ? "fitted circles [x0, y0, r]; row t is the expert matched to true circle t, then the unmatched; zero rows beyond K"
+      {"experts", {K, static_cast<std::size_t>(options_.parameters())},
+       options_.circles ? "fitted circles [x0, y0, r]; row t is the expert matched to true circle t, then the unmatched; zero rows beyond K"
                        : "fitted conic coefficients [a, b, c, d, e]; row t is the expert matched to true curve t, then the unmatched; zero rows beyond K"},
       {"mixing_weights", {K}, "mixing weight of each expert (rows as in experts): E pi_k, or the mean gate over the points"},
       {"similarity", {K, K}, "pairwise s-scores of the experts' posteriors (rows as in experts); zero beyond K"},
-      {"bound_trace", {static_cast<std::size_t>(base_.max_iterations)}, "lower bound per EM iteration, padded with the last value"},
+      {"bound_trace", {static_cast<std::size_t>(options_.model.max_iterations)}, "lower bound per EM iteration, padded with the last value"},
   };
-  if (store_points_)
+  if (options_.store_points)
     arrays.push_back({"points", {max_points_, 3},
                       "the fitted points [x, y, label]; label: index of the true curve that drew the point, -1 background "
                       "(uniform noise), -2 unknown (image file); rows beyond the metric n_points are zero"});
@@ -267,62 +311,60 @@ std::vector<ArrayInfo> MixtureEmExperiment::arrays() const {
 }
 
 const PointImage& MixtureEmExperiment::image(std::uint32_t run, std::uint32_t noise) const {
-  if (source_ == Source::image) return file_image_;
+  if (options_.source == MixtureSource::image) return file_image_;
   const auto key = std::make_pair(run, noise);
   if (auto it = image_cache_.find(key); it != image_cache_.end()) return it->second;
-  // Seeded by the noise variant's value rather than its position in the job's list, so reordering
-  // the list never changes the data.
-  const ImageNoise variant = noises_[noise];
-  RandomStream rng(derive_seed(seed_, "data", {{"run", run}, {"noise", static_cast<std::uint64_t>(variant)}}));
+  const ImageNoise variant = options_.noises[noise];
+  RandomStream rng(mixture_em::data_seed(options_.job.seed, run, variant));
   PointImage img;
-  if (family_circles_) {
-    CircleImageOptions options = circle_options_;
+  if (options_.circles) {
+    CircleImageOptions options = options_.circle_image;
     options.noise = variant;
     img = make_circle_image(options, rng);
   } else {
-    ConicImageOptions options = conic_options_;
+    ConicImageOptions options = options_.conic_image;
     options.noise = variant;
     img = make_conic_image(options, rng);
   }
   return image_cache_.emplace(key, std::move(img)).first->second;
 }
 
-TaskOutput MixtureEmExperiment::run(std::span<const std::uint32_t> coordinates) const {
-  const int K = experts_[coordinates[0]];
-  const std::uint32_t restart = coordinates[2], run_index = coordinates[3];
-  const MixtureMethod method = methods_[coordinates[4]];
-  const PointImage& img = image(run_index, coordinates[5]);
-  const Dataset data = family_circles_ ? circle_regression(img.points) : conic_regression(img.points);
+TaskOutput MixtureEmExperiment::run(const TaskView& task) const {
+  const int K = options_.experts[task.structure()];
+  const MixtureMethod method = options_.methods[task.extra(mixture_em::kMethodAxis)];
+  const PointImage& img = image(task.run(), task.extra(mixture_em::kNoiseAxis));
+  const Dataset data = options_.circles ? circle_regression(img.points) : conic_regression(img.points);
+  const int parameters = options_.parameters();
 
-  MixtureOptions options = base_;
+  MixtureOptions options = options_.model;
   options.experts = K;
   switch (method) {
     case MixtureMethod::no_prior:  // w0 = 0, re-estimated with A: no knowledge of the curves
-      options.prior_means = Eigen::MatrixXd::Zero(K, parameters_);
+      options.prior_means = Eigen::MatrixXd::Zero(K, parameters);
       options.learn_prior_means = true;
       break;
     case MixtureMethod::prior:  // the given w0 stay fixed
-      options.prior_means = prior_means_.topRows(K);
+      options.prior_means = options_.prior_means.topRows(K);
       options.learn_prior_means = false;
       break;
     case MixtureMethod::prior_regularizer:  // the given w0 start, re-estimated and tied by Xi
-      options.prior_means = prior_means_.topRows(K);
+      options.prior_means = options_.prior_means.topRows(K);
       options.learn_prior_means = true;
-      options.regularizer = regularizer_;
+      options.regularizer = options_.regularizer;
       break;
   }
   // The initial draws depend on run and restart only: methods and K values start from paired points.
-  RandomStream rng(derive_seed(seed_, "init", {{"run", run_index}, {"restart", restart}}));
+  RandomStream rng(mixture_em::task_seeds(options_, task).init);
   LinearMixture mixture(options);
   const MixtureSummary summary = mixture.fit(data.X, data.y, rng);
   if (summary.status == MixtureStatus::numerical_failure) throw std::runtime_error("mixture-em: " + summary.message);
 
   std::vector<Eigen::VectorXd> fitted, truth;
-  for (const auto& m : mixture.means()) fitted.push_back(scored_parameters(m, family_circles_));
-  if (family_circles_)
-    for (const auto& c : img.circles.empty() ? circle_options_.circles : img.circles) truth.push_back(Eigen::Vector3d(c.x0, c.y0, c.r));
+  for (const auto& m : mixture.means()) fitted.push_back(scored_parameters(m, options_.circles));
+  if (options_.circles)
+    for (const auto& c : img.circles.empty() ? options_.circle_image.circles : img.circles) truth.push_back(Eigen::Vector3d(c.x0, c.y0, c.r));
   else {
-    const Eigen::MatrixXd& conics = img.conics.size() ? img.conics : conic_options_.curves;
+    const Eigen::MatrixXd& conics = img.conics.size() ? img.conics : options_.conic_image.curves;
     for (Eigen::Index t = 0; t < conics.rows(); ++t) truth.push_back(conics.row(t).transpose());
   }
   const Matching matching = match_experts(fitted, truth);
@@ -339,7 +381,7 @@ TaskOutput MixtureEmExperiment::run(std::span<const std::uint32_t> coordinates) 
   double max_similarity = 0.0;
   for (int k = 0; k < K; ++k)
     for (int l = k + 1; l < K; ++l) max_similarity = std::max(max_similarity, similarity(k, l));
-  const auto reduced = reduce_similar_experts(posteriors, similarity_threshold_, SimilarAction::merge);
+  const auto reduced = reduce_similar_experts(posteriors, options_.similarity_threshold, SimilarAction::merge);
 
   TaskOutput out;
   out.metrics.resize(kMetricCount);
@@ -355,7 +397,7 @@ TaskOutput MixtureEmExperiment::run(std::span<const std::uint32_t> coordinates) 
   out.metrics[kUnmatched] = matching.unmatched;
   out.metrics[kPoints] = static_cast<double>(img.points.rows());
 
-  const auto Kmax = static_cast<std::size_t>(max_experts_), p = static_cast<std::size_t>(parameters_);
+  const auto Kmax = static_cast<std::size_t>(max_experts_), p = static_cast<std::size_t>(parameters);
   std::vector<double> experts(Kmax * p, 0.0), weights(Kmax, 0.0), sim(Kmax * Kmax, 0.0);
   for (std::size_t row = 0; row < order.size(); ++row) {
     const auto k = static_cast<std::size_t>(order[row]);
@@ -363,14 +405,14 @@ TaskOutput MixtureEmExperiment::run(std::span<const std::uint32_t> coordinates) 
     weights[row] = mixture.mixing_weights()(static_cast<Eigen::Index>(k));
     for (std::size_t col = 0; col < order.size(); ++col) sim[row * Kmax + col] = similarity(order[row], order[col]);
   }
-  std::vector<double> trace(static_cast<std::size_t>(base_.max_iterations), summary.bound_trace.back());
+  std::vector<double> trace(static_cast<std::size_t>(options_.model.max_iterations), summary.bound_trace.back());
   std::copy(summary.bound_trace.begin(), summary.bound_trace.end(), trace.begin());
   out.arrays = {std::move(experts), std::move(weights), std::move(sim), std::move(trace)};
-  if (store_points_) {
+  if (options_.store_points) {
     const auto n = static_cast<std::size_t>(img.points.rows());
     if (n > max_points_)  // max_points_ counts what the generators draw; a mismatch is a bug here
       throw std::logic_error("mixture-em: image of " + std::to_string(n) + " points, declared " + std::to_string(max_points_));
-    const bool known = img.labels.size() == n && source_ != Source::image;
+    const bool known = img.labels.size() == n && options_.source != MixtureSource::image;
     std::vector<double> points(max_points_ * 3, 0.0);
     for (std::size_t i = 0; i < n; ++i) {
       points[3 * i] = img.points(static_cast<Eigen::Index>(i), 0);
@@ -404,12 +446,12 @@ std::string MixtureEmExperiment::report(const SummaryTable& summary) const {
   std::ostringstream out;
   out << "mean S (lower is better) by method and noise, averaged over runs and restarts:\n";
   out << std::setw(22) << std::left << "K / method";
-  for (auto n : noises_) out << std::setw(14) << std::right << to_string(n);
+  for (auto n : options_.noises) out << std::setw(14) << std::right << to_string(n);
   out << "\n";
-  for (std::uint32_t k = 0; k < experts_.size(); ++k)
-    for (std::uint32_t m = 0; m < methods_.size(); ++m) {
-      out << std::setw(22) << std::left << ("K=" + std::to_string(experts_[k]) + " " + to_string(methods_[m]));
-      for (std::uint32_t n = 0; n < noises_.size(); ++n) {
+  for (std::uint32_t k = 0; k < options_.experts.size(); ++k)
+    for (std::uint32_t m = 0; m < options_.methods.size(); ++m) {
+      out << std::setw(22) << std::left << ("K=" + std::to_string(options_.experts[k]) + " " + to_string(options_.methods[m]));
+      for (std::uint32_t n = 0; n < options_.noises.size(); ++n) {
         auto it = cells.find({k, m, n});
         out << std::setw(14) << std::right << std::setprecision(4)
             << (it == cells.end() ? std::numeric_limits<double>::quiet_NaN() : it->second.first / it->second.second);

@@ -27,17 +27,16 @@ std::string fraction_text(double f) {
   return out.str();
 }
 
-MlpOptions read_model(const ConfigTable& model, const DataOptions& data_options, const Dataset& data) {
+MlpOptions read_network(const ConfigTable& model, const DataOptions& data_options, const Dataset& data) {
   MlpOptions options;
   const std::string loss = model.get_choice("loss", is_classification_source(data_options.source) ? "cross-entropy" : "mse",
                                             {"mse", "cross-entropy"});
   options.loss = loss_from_string(loss);
   options.activation = activation_from_string(
       model.get_choice("activation", "tanh", {"tanh", "relu", "sigmoid", "softplus", "identity"}));
-  options.bias = model.get_bool("bias", true);
-  options.init_gain = model.get_double("init_gain", 1.0, 0.0, 100.0);
-  std::vector<std::int64_t> hidden = {20};
-  if (model.has("hidden")) hidden = model.get_int_list("hidden", 1, 100'000);
+  options.bias = model.get_bool("bias", options.bias);
+  options.init_gain = model.get_double("init_gain", options.init_gain, 0.0, 100.0);
+  const std::vector<std::int64_t> hidden = model.get_int_list("hidden", {20}, 1, 100'000);
   options.layers.push_back(data.features());
   for (auto h : hidden) options.layers.push_back(h);
   if (options.loss == Loss::mse) {
@@ -57,42 +56,58 @@ MlpOptions read_model(const ConfigTable& model, const DataOptions& data_options,
   return options;
 }
 
+bool has_fixed_test(const DataOptions& data) { return data.source == "fashion-mnist"; }
+
 }  // namespace
 
-ParamOrderingExperiment::ParamOrderingExperiment(const JobSpec& spec)
-    : seed_(spec.seed),
-      data_options_(read_data_options(spec.data)),
-      data_(load_dataset(data_options_, seed_)),
-      fixed_test_(data_options_.source == "fashion-mnist"),
-      model_(read_model(spec.model, data_options_, data_)) {
+std::vector<double> ParamOrderingOptions::default_fractions() {
+  std::vector<double> fractions;
+  for (int k = 0; k <= 20; ++k) fractions.push_back(k / 20.0);
+  return fractions;
+}
+
+ParamOrderingOptions read_param_ordering_options(const JobSpec& spec, const Dataset& data) {
+  ParamOrderingOptions options;
+  options.job = standard_options(spec);
+  options.data = read_data_options(spec.data);
+  options.network = read_network(spec.model, options.data, data);
   if (spec.folds != 1) spec.sweep.fail("folds", "param-ordering uses a held-out test part, not folds: expected 1, got " + std::to_string(spec.folds));
-  if (fixed_test_ ? data_options_.test_objects == 0 : data_options_.test_fraction <= 0.0)
-    spec.data.fail(fixed_test_ ? "test_objects" : "test_fraction", "param-ordering needs a held-out test part (> 0)");
+  const bool fixed_test = has_fixed_test(options.data);
+  if (fixed_test ? options.data.test_objects == 0 : options.data.test_fraction <= 0.0)
+    spec.data.fail(fixed_test ? "test_objects" : "test_fraction", "param-ordering needs a held-out test part (> 0)");
 
-  options_.batch_size = spec.model.get_int("batch_size", 32, 1, 1'000'000);
-  options_.learning_rate = spec.model.get_double("learning_rate", 1e-3, 1e-12, 10.0);
-  options_.t0 = spec.sweep.get_int("t0", 200, 0, 100'000'000);
-  options_.continue_iterations = spec.sweep.get_int("continue_iterations", 200, 0, 100'000'000);
-  options_.store_masks = spec.sweep.get_bool("store_masks", true);
-  if (spec.sweep.has("fractions")) {
-    options_.fractions = spec.sweep.get_double_list("fractions", 0.0, 1.0);
-    if (options_.fractions.empty()) spec.sweep.fail("fractions", "expected at least one fraction");
-  } else {
-    for (int k = 0; k <= 20; ++k) options_.fractions.push_back(k / 20.0);
+  const ConfigTable& sweep = spec.sweep;
+  options.batch_size = spec.model.get_int("batch_size", options.batch_size, 1, 1'000'000);
+  options.learning_rate = spec.model.get_double("learning_rate", options.learning_rate, 1e-12, 10.0);
+  options.t0 = sweep.get_int("t0", options.t0, 0, 100'000'000);
+  options.continue_iterations = sweep.get_int("continue_iterations", options.continue_iterations, 0, 100'000'000);
+  options.store_masks = sweep.get_bool("store_masks", options.store_masks);
+  options.fractions = sweep.get_double_list("fractions", options.fractions, 0.0, 1.0);
+  if (options.fractions.empty()) sweep.fail("fractions", "expected at least one fraction");
+  options.orders = sweep.get_string_list("orders", options.orders);
+  if (options.orders.empty()) sweep.fail("orders", "expected at least one of \"variance\", \"random\"");
+  for (std::size_t i = 0; i < options.orders.size(); ++i) {
+    const auto& o = options.orders[i];
+    if (o != "variance" && o != "random") sweep.fail("orders", "expected \"variance\" or \"random\", got \"" + o + "\"");
+    if (std::find(options.orders.begin(), options.orders.begin() + static_cast<std::ptrdiff_t>(i), o) !=
+        options.orders.begin() + static_cast<std::ptrdiff_t>(i))
+      sweep.fail("orders", "\"" + o + "\" appears twice");
   }
-  options_.orders = {"variance", "random"};
-  if (spec.sweep.has("orders")) {
-    options_.orders = spec.sweep.get_string_list("orders");
-    if (options_.orders.empty()) spec.sweep.fail("orders", "expected at least one of \"variance\", \"random\"");
-    for (std::size_t i = 0; i < options_.orders.size(); ++i) {
-      const auto& o = options_.orders[i];
-      if (o != "variance" && o != "random") spec.sweep.fail("orders", "expected \"variance\" or \"random\", got \"" + o + "\"");
-      if (std::find(options_.orders.begin(), options_.orders.begin() + static_cast<std::ptrdiff_t>(i), o) !=
-          options_.orders.begin() + static_cast<std::ptrdiff_t>(i))
-        spec.sweep.fail("orders", "\"" + o + "\" appears twice");
-    }
-  }
+  return options;
+}
 
+param_ordering::Seeds param_ordering::task_seeds(std::uint64_t job_seed, const TaskView& task) {
+  const std::uint64_t run = task.run(), restart = task.restart();
+  return {derive_seed(job_seed, kSplitStream, {{"run", run}}),
+          derive_seed(job_seed, kInitStream, {{"run", run}, {"restart", restart}}),
+          derive_seed(job_seed, kVarianceInitStream, {{"run", run}, {"restart", restart}}),
+          derive_seed(job_seed, kWarmupStream, {{"run", run}, {"restart", restart}}),
+          derive_seed(job_seed, kRandomOrderStream, {{"run", run}, {"restart", restart}}),
+          derive_seed(job_seed, kContinueStream, {{"run", run}, {"restart", restart}})};
+}
+
+ParamOrderingExperiment::ParamOrderingExperiment(ParamOrderingOptions options, Dataset data)
+    : options_(std::move(options)), data_(std::move(data)), fixed_test_(has_fixed_test(options_.data)), model_(options_.network) {
   auto nearest = [&](double target) {
     std::size_t best = 0;
     for (std::size_t k = 1; k < options_.fractions.size(); ++k)
@@ -101,7 +116,8 @@ ParamOrderingExperiment::ParamOrderingExperiment(const JobSpec& spec)
   };
   zero_index_ = nearest(0.0);
   half_index_ = nearest(0.5);
-  grid_ = TaskGrid(standard_axes({model_.label()}, spec.folds, spec.restarts, spec.runs, {Axis{"order", options_.orders}}));
+  grid_ = TaskGrid(standard_axes({model_.label()}, options_.job.folds, options_.job.restarts, options_.job.runs,
+                                 {Axis{"order", options_.orders}}));
 }
 
 std::vector<MetricInfo> ParamOrderingExperiment::metrics() const {
@@ -134,20 +150,20 @@ std::vector<ArrayInfo> ParamOrderingExperiment::arrays() const {
   return out;
 }
 
-ParamOrderingExperiment::Split& ParamOrderingExperiment::split(std::uint32_t run) const {
-  const std::uint32_t key = fixed_test_ ? 0 : run;  // a fixed test part makes every run share one split
+ParamOrderingExperiment::Split& ParamOrderingExperiment::split(const TaskView& task) const {
+  const std::uint32_t key = fixed_test_ ? 0 : task.run();  // a fixed test part makes every run share one split
   if (auto it = split_cache_.find(key); it != split_cache_.end()) return it->second;
   HoldoutSplit holdout;
   if (fixed_test_) {
-    const Eigen::Index train = data_.objects() - data_options_.test_objects;
+    const Eigen::Index train = data_.objects() - options_.data.test_objects;
     for (Eigen::Index i = 0; i < data_.objects(); ++i) (i < train ? holdout.train : holdout.test).push_back(i);
   } else {
-    RandomStream rng(derive_seed(seed_, "split", {{"run", run}}));
-    holdout = holdout_split(data_.objects(), data_options_.test_fraction, rng);
+    RandomStream rng(param_ordering::task_seeds(options_.job.seed, task).split);
+    holdout = holdout_split(data_.objects(), options_.data.test_fraction, rng);
   }
   Eigen::MatrixXd train_X = take_rows(data_.X, holdout.train), test_X = take_rows(data_.X, holdout.test);
   Eigen::VectorXd train_y = take_entries(data_.y, holdout.train), test_y = take_entries(data_.y, holdout.test);
-  if (data_options_.standardize) {
+  if (options_.data.standardize) {
     // Training-part statistics only; for MSE the target too, so losses are in units of its spread.
     const Standardizer scaler = Standardizer::fit(train_X);
     train_X = scaler.apply(train_X);
@@ -166,23 +182,24 @@ ParamOrderingExperiment::Split& ParamOrderingExperiment::split(std::uint32_t run
   return split_cache_.emplace(key, std::move(s)).first->second;
 }
 
-const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(std::uint32_t run, std::uint32_t restart) const {
+const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(const TaskView& task) const {
   // The order axis varies fastest, so consecutive tasks share (run, restart): one cached state
   // saves the warm-up of every order after the first. It is recomputed bit for bit otherwise.
-  if (warm_cache_ && warm_cache_->run == run && warm_cache_->restart == restart) return *warm_cache_;
-  Split& data = split(run);
+  if (warm_cache_ && warm_cache_->run == task.run() && warm_cache_->restart == task.restart()) return *warm_cache_;
+  Split& data = split(task);
+  const param_ordering::Seeds seeds = param_ordering::task_seeds(options_.job.seed, task);
   WarmState state;
-  state.run = run;
-  state.restart = restart;
-  RandomStream init(derive_seed(seed_, "init", {{"run", run}, {"restart", restart}}));
+  state.run = task.run();
+  state.restart = task.restart();
+  RandomStream init(seeds.init);
   state.w = model_.initial_parameters(init);
-  RandomStream c0(derive_seed(seed_, "variance-init", {{"run", run}, {"restart", restart}}));
+  RandomStream c0(seeds.variance_init);
   GradientVarianceTracker tracker(model_.parameter_count(), c0);
   AdamOptions adam_options;
   adam_options.max_iterations = options_.t0;
   adam_options.batch_size = options_.batch_size;
   adam_options.learning_rate = options_.learning_rate;
-  adam_options.seed = derive_seed(seed_, "minibatch-warmup", {{"run", run}, {"restart", restart}});
+  adam_options.seed = seeds.warmup;
   adam_options.evaluate_final = true;
   const OptimSummary summary = adam(*data.train, state.w, adam_options, state.adam, track_gradient_variance(*data.train, tracker));
   if (summary.status == OptimStatus::diverged) throw std::runtime_error("warm-up Adam diverged: " + summary.message);
@@ -193,18 +210,18 @@ const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(st
   return *warm_cache_;
 }
 
-TaskOutput ParamOrderingExperiment::run(std::span<const std::uint32_t> coordinates) const {
-  const std::uint32_t restart = coordinates[2], run_index = coordinates[3];
-  const std::string& order_name = options_.orders[coordinates[4]];
-  Split& data = split(run_index);
-  const WarmState& warm = warm_state(run_index, restart);
+TaskOutput ParamOrderingExperiment::run(const TaskView& task) const {
+  const std::string& order_name = options_.orders[task.extra(param_ordering::kOrderAxis)];
+  const param_ordering::Seeds seeds = param_ordering::task_seeds(options_.job.seed, task);
+  Split& data = split(task);
+  const WarmState& warm = warm_state(task);
   const Eigen::Index P = model_.parameter_count();
 
   std::vector<Eigen::Index> order;
   if (order_name == "variance") {
     order = ascending_order(warm.variance);
   } else {
-    RandomStream rng(derive_seed(seed_, "random-order", {{"run", run_index}, {"restart", restart}}));
+    RandomStream rng(seeds.random_order);
     order = random_order(P, rng);
   }
 
@@ -218,7 +235,7 @@ TaskOutput ParamOrderingExperiment::run(std::span<const std::uint32_t> coordinat
   adam_options.batch_size = options_.batch_size;
   adam_options.learning_rate = options_.learning_rate;
   // The same minibatches after t0 for every fraction and order: only the mask differs.
-  const std::uint64_t continue_seed = derive_seed(seed_, "minibatch-continue", {{"run", run_index}, {"restart", restart}});
+  const std::uint64_t continue_seed = seeds.continuation;
   for (std::size_t k = 0; k < F; ++k) {
     const Eigen::Index zeta = frozen_count(options_.fractions[k], P);
     adam_options.trainable = trainable_mask(order, zeta);

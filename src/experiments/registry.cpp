@@ -1,4 +1,5 @@
-// The experiment kinds msweep knows. Adding one is one line here.
+// The experiment kinds msweep knows. Adding one is one line here: the kind's name, its options
+// reader and its class (docs/architecture.md, "Adding an experiment kind").
 #include <map>
 
 #include "msweep/core/error.hpp"
@@ -13,17 +14,27 @@ namespace {
 
 using Factory = std::unique_ptr<Experiment> (*)(const JobSpec&);
 
-template <class Kind>
+// A kind built from its options alone: Kind(read(spec)).
+template <class Kind, auto read>
 std::unique_ptr<Experiment> make(const JobSpec& spec) {
-  return std::make_unique<Kind>(spec);
+  return std::make_unique<Kind>(read(spec));
+}
+
+// A kind whose keys are checked against its data ([data] names the data set, the structures
+// name its features...): the data are loaded once and handed to the reader, then the class.
+template <class Kind, auto read>
+std::unique_ptr<Experiment> make_with_data(const JobSpec& spec) {
+  Dataset data = load_dataset(read_data_options(spec.data), spec.seed);
+  auto options = read(spec, data);
+  return std::make_unique<Kind>(std::move(options), std::move(data));
 }
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
-      {"param-ordering", &make<ParamOrderingExperiment>},
-      {"subset-evidence", &make<SubsetEvidenceExperiment>},
-      {"mixture-em", &make<MixtureEmExperiment>},
-      {"synthetic-load", &make<SyntheticLoadExperiment>},
+      {"param-ordering", &make_with_data<ParamOrderingExperiment, &read_param_ordering_options>},
+      {"subset-evidence", &make_with_data<SubsetEvidenceExperiment, &read_subset_evidence_options>},
+      {"mixture-em", &make<MixtureEmExperiment, &read_mixture_em_options>},
+      {"synthetic-load", &make<SyntheticLoadExperiment, &read_synthetic_load_options>},
   };
   return kinds;
 }

@@ -93,64 +93,75 @@ const MetricInfo kMetricInfo[kMetricCount] = {
 
 }  // namespace
 
-SubsetEvidenceExperiment::SubsetEvidenceExperiment(const JobSpec& spec)
-    : seed_(spec.seed), folds_(static_cast<int>(spec.folds)), data_options_(read_data_options(spec.data)) {
+SubsetEvidenceOptions read_subset_evidence_options(const JobSpec& spec, const Dataset& data) {
+  SubsetEvidenceOptions options;
+  options.job = standard_options(spec);
+  options.data = read_data_options(spec.data);
   if (spec.restarts != 1)
     spec.sweep.fail("restarts", "subset-evidence is deterministic given the split: expected 1, got " + std::to_string(spec.restarts));
-  const std::string prior = spec.model.get_choice("prior", "evidence", {"evidence", "fixed"});
-  model_.optimize_evidence = prior == "evidence";
-  model_.alpha = spec.model.get_double("alpha", 1.0, 1e-12, 1e12);
-  model_.beta = spec.model.get_double("beta", 1.0, 1e-12, 1e12);
-  model_.max_iterations = static_cast<int>(spec.model.get_int("max_iterations", 1000, 1, 1'000'000));
-  model_.tolerance = spec.model.get_double("tolerance", 1e-12, 0.0, 1.0);
+  BayesLinearOptions& model = options.model;
+  model.optimize_evidence = spec.model.get_choice("prior", "evidence", {"evidence", "fixed"}) == "evidence";
+  model.alpha = spec.model.get_double("alpha", model.alpha, 1e-12, 1e12);
+  model.beta = spec.model.get_double("beta", model.beta, 1e-12, 1e12);
+  model.max_iterations = static_cast<int>(spec.model.get_int("max_iterations", model.max_iterations, 1, 1'000'000));
+  model.tolerance = spec.model.get_double("tolerance", model.tolerance, 0.0, 1.0);
+  options.structures = read_structures(spec.sweep, data);
 
-  data_ = load_dataset(data_options_, seed_);
-  structures_ = read_structures(spec.sweep, data_);
-  has_test_ = data_options_.test_fraction > 0.0;
-
-  const auto train_objects = data_.objects() - static_cast<Eigen::Index>(std::llround(data_options_.test_fraction * static_cast<double>(data_.objects())));
-  if (folds_ > 1 && train_objects < 2 * folds_)
+  const auto folds = static_cast<int>(spec.folds);
+  const auto train_objects = data.objects() - static_cast<Eigen::Index>(std::llround(options.data.test_fraction * static_cast<double>(data.objects())));
+  if (folds > 1 && train_objects < 2 * folds)
     spec.sweep.fail("folds", "expected at most " + std::to_string(train_objects / 2) + " folds for " +
-                                 std::to_string(train_objects) + " training objects, got " + std::to_string(folds_));
+                                 std::to_string(train_objects) + " training objects, got " + std::to_string(folds));
   if (train_objects < 3) spec.data.fail("test_fraction", "leaves fewer than 3 training objects");
+  return options;
+}
 
+std::uint64_t subset_evidence::split_seed(std::uint64_t job_seed, const TaskView& task) {
+  return derive_seed(job_seed, kSplitStream, {{"run", task.run()}});
+}
+
+SubsetEvidenceExperiment::SubsetEvidenceExperiment(SubsetEvidenceOptions options, Dataset data)
+    : options_(std::move(options)), data_(std::move(data)) {
   std::vector<std::string> labels;
-  labels.reserve(structures_.size());
-  for (const auto& s : structures_) labels.push_back(subset_label(s, data_.feature_names));
-  grid_ = TaskGrid(standard_axes(std::move(labels), spec.folds, spec.restarts, spec.runs));
+  labels.reserve(options_.structures.size());
+  for (const auto& s : options_.structures) labels.push_back(subset_label(s, data_.feature_names));
+  grid_ = TaskGrid(standard_axes(std::move(labels), options_.job.folds, options_.job.restarts, options_.job.runs));
+}
+
+bool SubsetEvidenceExperiment::declared(std::size_t metric) const {
+  if (!has_folds() && (metric == kCvMse || metric == kCvQ || metric == kCvL)) return false;
+  if (!has_test() && (metric == kTestMse || metric == kTestLogLik)) return false;
+  return true;
 }
 
 std::vector<MetricInfo> SubsetEvidenceExperiment::metrics() const {
   std::vector<MetricInfo> out;
-  for (std::size_t i = 0; i < kMetricCount; ++i) {
-    if (folds_ < 2 && (i == kCvMse || i == kCvQ || i == kCvL)) continue;
-    if (!has_test_ && (i == kTestMse || i == kTestLogLik)) continue;
-    out.push_back(kMetricInfo[i]);
-  }
+  for (std::size_t i = 0; i < kMetricCount; ++i)
+    if (declared(i)) out.push_back(kMetricInfo[i]);
   return out;
 }
 
-const SubsetEvidenceExperiment::SplitStats& SubsetEvidenceExperiment::split_stats(std::uint32_t run, std::uint32_t fold) const {
-  const auto key = std::make_pair(run, fold);
+const SubsetEvidenceExperiment::SplitStats& SubsetEvidenceExperiment::split_stats(const TaskView& task) const {
+  const auto key = std::make_pair(task.run(), task.fold());
   if (auto it = split_cache_.find(key); it != split_cache_.end()) return it->second;
 
   // The split depends on the run only, so every structure (and fold) of a run sees the same
   // held-out part and the same fold assignment: comparisons between structures are paired.
-  RandomStream rng(derive_seed(seed_, "split", {{"run", run}}));
-  const HoldoutSplit holdout = holdout_split(data_.objects(), data_options_.test_fraction, rng);
+  RandomStream rng(subset_evidence::split_seed(options_.job.seed, task));
+  const HoldoutSplit holdout = holdout_split(data_.objects(), options_.data.test_fraction, rng);
   Indices fit_rows = holdout.train, validation_rows;
-  if (folds_ > 1) {
-    const auto assignment = fold_assignment(static_cast<Eigen::Index>(holdout.train.size()), folds_, rng);
+  if (has_folds()) {
+    const auto assignment = fold_assignment(static_cast<Eigen::Index>(holdout.train.size()), static_cast<int>(options_.job.folds), rng);
     fit_rows.clear();
     for (std::size_t i = 0; i < assignment.size(); ++i)
-      (assignment[i] == static_cast<int>(fold) ? validation_rows : fit_rows).push_back(holdout.train[i]);
+      (assignment[i] == static_cast<int>(task.fold()) ? validation_rows : fit_rows).push_back(holdout.train[i]);
   }
 
   // Centre (and scale) with fit-part statistics only: no information leaks from validation or test.
   const Eigen::MatrixXd fit_X = take_rows(data_.X, fit_rows);
   const Eigen::VectorXd fit_y = take_entries(data_.y, fit_rows);
   Standardizer scaler = Standardizer::fit(fit_X);
-  if (!data_options_.standardize) scaler.scale.setOnes();
+  if (!options_.data.standardize) scaler.scale.setOnes();
   const double y_mean = fit_y.mean();
   auto stats_of = [&](const Indices& rows) {
     const Eigen::MatrixXd X = scaler.apply(take_rows(data_.X, rows));
@@ -164,12 +175,12 @@ const SubsetEvidenceExperiment::SplitStats& SubsetEvidenceExperiment::split_stat
   return split_cache_.emplace(key, std::move(stats)).first->second;
 }
 
-TaskOutput SubsetEvidenceExperiment::run(std::span<const std::uint32_t> coordinates) const {
-  const auto& columns = structures_[coordinates[0]];
-  const SplitStats& stats = split_stats(coordinates[3], coordinates[1]);
+TaskOutput SubsetEvidenceExperiment::run(const TaskView& task) const {
+  const auto& columns = options_.structures[task.structure()];
+  const SplitStats& stats = split_stats(task);
   const GramStats fit_part = stats.fit.subset(columns);
   const GramSpectrum spectrum = GramSpectrum::of(fit_part);
-  const BayesLinearFit fit = fit_bayes_linear(fit_part, spectrum, model_);
+  const BayesLinearFit fit = fit_bayes_linear(fit_part, spectrum, options_.model);
   const LeastSquaresFit least_squares = fit_least_squares(fit_part, spectrum);
 
   const double m = static_cast<double>(fit_part.objects);
@@ -186,24 +197,21 @@ TaskOutput SubsetEvidenceExperiment::run(std::span<const std::uint32_t> coordina
   values[kTrainMse] = fit.rss / m;
   values[kAic] = akaike_information(least_squares.max_log_likelihood, k + 1.0);
   values[kBic] = bayesian_information(least_squares.max_log_likelihood, k + 1.0, m);
-  if (folds_ > 1) {
+  if (has_folds()) {
     const GramStats validation = stats.validation.subset(columns);
-    const double kf = folds_;
+    const double kf = static_cast<double>(options_.job.folds);
     values[kCvMse] = validation.residual_sum_of_squares(fit.mean) / static_cast<double>(validation.objects);
     values[kCvQ] = kf * gaussian_log_likelihood(validation, fit.mean, fit.beta);
     values[kCvL] = -(kf / (kf - 1.0) * gaussian_log_likelihood(fit_part, fit.mean, fit.beta) + fit.log_prior);
   }
-  if (has_test_) {
+  if (has_test()) {
     const GramStats test = stats.test.subset(columns);
     values[kTestMse] = test.residual_sum_of_squares(fit.mean) / static_cast<double>(test.objects);
     values[kTestLogLik] = gaussian_log_likelihood(test, fit.mean, fit.beta) / static_cast<double>(test.objects);
   }
   TaskOutput out;
-  for (std::size_t i = 0; i < kMetricCount; ++i) {
-    if (folds_ < 2 && (i == kCvMse || i == kCvQ || i == kCvL)) continue;
-    if (!has_test_ && (i == kTestMse || i == kTestLogLik)) continue;
-    out.metrics.push_back(values[i]);
-  }
+  for (std::size_t i = 0; i < kMetricCount; ++i)
+    if (declared(i)) out.metrics.push_back(values[i]);
   return out;
 }
 
@@ -215,8 +223,8 @@ std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const 
     bool higher_is_better;
   };
   std::vector<Criterion> criteria = {{"log_evidence", "log evidence", true}};
-  if (folds_ > 1) criteria.push_back({"cv_mse", "cross-validation MSE", false});
-  if (has_test_) criteria.push_back({"test_mse", "test MSE", false});
+  if (has_folds()) criteria.push_back({"cv_mse", "cross-validation MSE", false});
+  if (has_test()) criteria.push_back({"test_mse", "test MSE", false});
   criteria.push_back({"bic", "BIC", false});
   criteria.push_back({"aic", "AIC", false});
 

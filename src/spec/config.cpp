@@ -1,6 +1,8 @@
 #include "msweep/spec/config.hpp"
 
+#include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "config_impl.hpp"
@@ -39,6 +41,54 @@ std::string range_text(double min, double max) {
   return out.str();
 }
 
+// JSON text of the values the getters return (resolved_json). Doubles in their shortest
+// round-trip form, always with a '.' or exponent so that readers see a float.
+std::string json_value(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+std::string json_value(const std::string& text) { return json_value(std::string_view(text)); }
+std::string json_value(std::int64_t value) { return std::to_string(value); }
+std::string json_value(bool value) { return value ? "true" : "false"; }
+std::string json_value(double value) {
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  std::string out(buffer, end);
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";
+  return out;
+}
+template <class T>
+std::string json_value(const std::vector<T>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + json_value(values[i]);
+  return out + "]";
+}
+
+// Returns `value` after recording it as the value used for `key`.
+template <class T>
+T used(const ConfigTable::Impl& impl, std::string_view key, T value) {
+  impl.read_keys.emplace(key);
+  impl.used_values.insert_or_assign(std::string(key), json_value(value));
+  return value;
+}
+
 }  // namespace
 
 ConfigTable::ConfigTable(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -73,11 +123,11 @@ std::string ConfigTable::get_string(std::string_view key) const {
   const toml::node* node = lookup(*impl_, key);
   if (!node) fail(key, "required key missing (expected a string)");
   if (!node->is_string()) fail(key, "expected a string, got " + describe(*node));
-  return std::string(*node->value<std::string_view>());
+  return used(*impl_, key, std::string(*node->value<std::string_view>()));
 }
 
 std::string ConfigTable::get_string(std::string_view key, std::string_view fallback) const {
-  return has(key) ? get_string(key) : std::string(fallback);
+  return has(key) ? get_string(key) : used(*impl_, key, std::string(fallback));
 }
 
 std::string ConfigTable::get_choice(std::string_view key, std::string_view fallback,
@@ -96,11 +146,11 @@ std::int64_t ConfigTable::get_int(std::string_view key, std::int64_t min, std::i
   if (!node->is_integer()) fail(key, "expected " + range_text(min, max) + ", got " + describe(*node));
   const std::int64_t value = *node->value<std::int64_t>();
   if (value < min || value > max) fail(key, "expected " + range_text(min, max) + ", got " + std::to_string(value));
-  return value;
+  return used(*impl_, key, value);
 }
 
 std::int64_t ConfigTable::get_int(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) const {
-  return has(key) ? get_int(key, min, max) : fallback;
+  return has(key) ? get_int(key, min, max) : used(*impl_, key, fallback);
 }
 
 double ConfigTable::get_double(std::string_view key, double min, double max) const {
@@ -110,18 +160,18 @@ double ConfigTable::get_double(std::string_view key, double min, double max) con
   const double value = *node->value<double>();
   if (!std::isfinite(value) || value < min || value > max)
     fail(key, "expected " + range_text(min, max) + ", got " + describe(*node));
-  return value;
+  return used(*impl_, key, value);
 }
 
 double ConfigTable::get_double(std::string_view key, double fallback, double min, double max) const {
-  return has(key) ? get_double(key, min, max) : fallback;
+  return has(key) ? get_double(key, min, max) : used(*impl_, key, fallback);
 }
 
 bool ConfigTable::get_bool(std::string_view key, bool fallback) const {
   const toml::node* node = lookup(*impl_, key);
-  if (!node) return fallback;
+  if (!node) return used(*impl_, key, fallback);
   if (!node->is_boolean()) fail(key, "expected true or false, got " + describe(*node));
-  return *node->value<bool>();
+  return used(*impl_, key, *node->value<bool>());
 }
 
 bool ConfigTable::is_string(std::string_view key) const {
@@ -154,7 +204,7 @@ std::vector<std::int64_t> ConfigTable::get_int_list(std::string_view key, std::i
       fail(key, "every element must be " + range_text(min, max) + ", found " + std::to_string(value));
     values.push_back(value);
   }
-  return values;
+  return used(*impl_, key, std::move(values));
 }
 
 std::vector<double> ConfigTable::get_double_list(std::string_view key, double min, double max) const {
@@ -167,7 +217,7 @@ std::vector<double> ConfigTable::get_double_list(std::string_view key, double mi
       fail(key, "every element must be " + range_text(min, max) + ", found " + describe(element));
     values.push_back(value);
   }
-  return values;
+  return used(*impl_, key, std::move(values));
 }
 
 std::vector<std::string> ConfigTable::get_string_list(std::string_view key) const {
@@ -177,7 +227,7 @@ std::vector<std::string> ConfigTable::get_string_list(std::string_view key) cons
     if (!element.is_string()) fail(key, "expected a list of strings, found " + describe(element));
     values.emplace_back(*element.value<std::string_view>());
   }
-  return values;
+  return used(*impl_, key, std::move(values));
 }
 
 std::vector<std::vector<std::string>> ConfigTable::get_string_list_list(std::string_view key) const {
@@ -193,7 +243,27 @@ std::vector<std::vector<std::string>> ConfigTable::get_string_list_list(std::str
     }
     values.push_back(std::move(inner));
   }
-  return values;
+  return used(*impl_, key, std::move(values));
+}
+
+std::vector<std::int64_t> ConfigTable::get_int_list(std::string_view key, const std::vector<std::int64_t>& fallback,
+                                                    std::int64_t min, std::int64_t max) const {
+  return has(key) ? get_int_list(key, min, max) : used(*impl_, key, fallback);
+}
+
+std::vector<double> ConfigTable::get_double_list(std::string_view key, const std::vector<double>& fallback, double min,
+                                                 double max) const {
+  return has(key) ? get_double_list(key, min, max) : used(*impl_, key, fallback);
+}
+
+std::vector<std::string> ConfigTable::get_string_list(std::string_view key, const std::vector<std::string>& fallback) const {
+  return has(key) ? get_string_list(key) : used(*impl_, key, fallback);
+}
+
+std::string ConfigTable::resolved_json() const {
+  std::string out = "{";
+  for (const auto& [key, value] : impl_->used_values) out += (out.size() > 1 ? ", " : "") + json_value(key) + ": " + value;
+  return out + "}";
 }
 
 void ConfigTable::reject_unknown_keys() const {

@@ -2,6 +2,7 @@
 #pragma once
 #include <toml++/toml.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -17,6 +18,7 @@ struct ConfigTable::Impl {
   std::string section;
   std::size_t line = 0;                         // where the section starts (0: unknown)
   mutable std::set<std::string, std::less<>> read_keys;
+  mutable std::map<std::string, std::string, std::less<>> used_values;  // key -> JSON of the value returned
 };
 
 }  // namespace msweep

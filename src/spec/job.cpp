@@ -93,4 +93,11 @@ void JobSpec::reject_unknown_keys() const {
   for (const ConfigTable* table : {&job, &data, &model, &sweep, &output}) table->reject_unknown_keys();
 }
 
+std::string JobSpec::resolved_json() const {
+  std::string out = "{";
+  for (const ConfigTable* table : {&job, &data, &model, &sweep, &output})
+    out += (out.size() > 1 ? ", \"" : "\"") + table->section() + "\": " + table->resolved_json();
+  return out + "}";
+}
+
 }  // namespace msweep

@@ -152,6 +152,7 @@ OpenedFile open_results(const std::string& path, bool writable) {
     layout.experiment = h5::read_string_attribute(f, "experiment", path);
     layout.job_path = h5::read_string_attribute(f, "job_path", path);
     layout.job_text = h5::read_string_attribute(f, "job_text", path);
+    if (h5::has_attribute(f, "resolved_job")) layout.resolved_job = h5::read_string_attribute(f, "resolved_job", path);
     layout.job_seed = h5::read_uint_attribute(f, "job_seed", path);
     opened.task_count = h5::read_uint_attribute(f, "task_count", path);
     opened.rows_committed = h5::read_uint_attribute(f, "rows_committed", path);
@@ -533,6 +534,7 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   h5::write_attribute(f, "job_text", layout.job_text, path);
   h5::write_attribute(f, "job_hash", job_hash(layout.job_text), path);
   h5::write_attribute(f, "job_seed", layout.job_seed, path);
+  if (!layout.resolved_job.empty()) h5::write_attribute(f, "resolved_job", layout.resolved_job, path);
   h5::write_attribute(f, "task_count", grid_size(layout.axes), path);
   h5::write_attribute(f, "rows_committed", std::uint64_t{0}, path);
   h5::write_attribute(f, "shard_index", layout.shard_index, path);
@@ -700,6 +702,7 @@ ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& l
   if (force) {
     h5::write_attribute(state->file, "job_text", layout.job_text, path);
     h5::write_attribute(state->file, "job_hash", job_hash(layout.job_text), path);
+    if (!layout.resolved_job.empty()) h5::write_attribute(state->file, "resolved_job", layout.resolved_job, path);
   }
   write_run_attributes(state->file, path, run);
   h5::flush(state->file, path);

@@ -6,6 +6,8 @@ the first two, so every criterion should favour subsets containing them.
 """
 
 import itertools
+import json
+import tomllib
 
 import h5py
 import numpy as np
@@ -136,12 +138,14 @@ def summaries_table(axes, metrics, rows, reduced=("run", "fold")):
 
 def write_results(path, axes, metrics, rows, *, experiment="subset-evidence", status="complete",
                   rows_committed=None, garbage_rows=0, arrays=None, format_version=1, summaries=True,
-                  job_text=JOB_TEXT, job_name="synthetic", variable_length_error=False):
+                  job_text=JOB_TEXT, job_name="synthetic", variable_length_error=False, resolved_job=None):
     """Write a results file; rows past ``rows_committed`` plus ``garbage_rows`` junk rows model a cut batch.
 
     arrays: name -> (values of shape (len(rows), ...), description).
     variable_length_error: store /tasks error as a variable-length string (what the engine
     writes today) instead of the fixed 256 bytes the format document specifies.
+    resolved_job: section -> key -> value, stored as the JSON root attribute resolved_job
+    (None: left out, as in files written before it existed).
     """
     rows_committed = len(rows) if rows_committed is None else rows_committed
     names = [m[0] for m in metrics]
@@ -159,6 +163,8 @@ def write_results(path, axes, metrics, rows, *, experiment="subset-evidence", st
         attrs["experiment"] = experiment
         attrs["job_path"] = "jobs/synthetic.toml"
         attrs["job_text"] = job_text
+        if resolved_job is not None:
+            attrs["resolved_job"] = json.dumps(resolved_job)
         attrs["job_hash"] = "0123456789abcdef"
         attrs["job_seed"] = np.uint64(7)
         attrs["task_count"] = np.uint64(int(np.prod([len(v) for v in axes.values()])))
@@ -443,12 +449,27 @@ def param_ordering_rows(runs=5, fractions=(0.0, 0.25, 0.5, 0.75, 1.0), hidden=4,
 
 ROW_BUILDERS = {"mixture-em": mixture_em_rows, "param-ordering": param_ordering_rows}
 
+# Keys the engine would add to resolved_job with their defaults (the figures read these).
+RESOLVED_DEFAULTS = {
+    "mixture-em": {"data": {"half_width": 2.0, "radius_noise": 0.1, "y_half_range": 2.0, "jitter": 0.1}},
+    "param-ordering": {"sweep": {"fractions": [k / 20 for k in range(21)]}},
+}
+
+
+def resolved_job_of(job_text, experiment):
+    """What the engine writes as resolved_job for this job text: its keys plus the defaults used."""
+    resolved = {section: dict(keys) for section, keys in RESOLVED_DEFAULTS.get(experiment, {}).items()}
+    for section, keys in tomllib.loads(job_text).items():
+        resolved.setdefault(section, {}).update(keys)
+    return resolved
+
 
 def write_experiment_file(directory, name, experiment, **options):
     """Hand-made results file of `experiment` (a key of ROW_BUILDERS) at directory/name.h5;
     returns (path, axes, rows, arrays) for the figure tests to check against."""
     axes, metrics, rows, arrays, job_text = ROW_BUILDERS[experiment](**options)
     path = directory / f"{name}.h5"
-    write_results(path, axes, metrics, rows, experiment=experiment, arrays=arrays, job_text=job_text, job_name=name)
+    write_results(path, axes, metrics, rows, experiment=experiment, arrays=arrays, job_text=job_text, job_name=name,
+                  resolved_job=resolved_job_of(job_text, experiment))
     return path, axes, rows, arrays
 

@@ -51,6 +51,12 @@ def test_engine_file_loads_with_every_task(tiny_results):
     assert meta["status"] == "complete"
     assert meta["experiment"] == "subset-evidence" and meta["job_name"] == "tiny"
     assert meta["job_text"] == TINY_JOB
+    # Every key read, with the value used: the job's own and the engine's defaults.
+    resolved = meta["resolved_job"]
+    assert resolved["job"] == {"name": "tiny", "experiment": "subset-evidence", "seed": 1}
+    assert resolved["sweep"]["structures"] == "all" and resolved["sweep"]["restarts"] == 1
+    assert resolved["data"]["test_fraction"] == 0.2 and resolved["data"]["noise"] == 1.0
+    assert resolved["model"] == {"prior": "evidence", "alpha": 1.0, "beta": 1.0, "max_iterations": 1000, "tolerance": 1e-12}
     assert list(meta["axes"]) == ["structure", "fold", "restart", "run"]
     assert len(meta["axes"]["structure"]) == 16 and "(intercept only)" in meta["axes"]["structure"]
     assert meta["task_count"] == meta["rows_committed"] == len(tasks) == 16 * 3 * 1 * 2

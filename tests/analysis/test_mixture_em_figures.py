@@ -154,11 +154,21 @@ def test_conics_with_two_k_values_draw_one_fit_figure_per_k(tmp_path):
     assert sorted(set(table["structure"])) == ["K=2", "K=3"] and len(table) == 2 * 1 * 2
 
 
-def test_truth_comes_from_the_job_or_the_engine_defaults():
-    info = {"job_text": "[data]\ncircles = [1.0, 2.0, 0.3]\n"}
+def test_truth_comes_from_the_resolved_job_in_the_file():
+    info = {"resolved_job": {"data": {"circles": [1.0, 2.0, 0.3]}}}
     np.testing.assert_array_equal(mixture_em.truth(info, True), [[1.0, 2.0, 0.3]])
-    np.testing.assert_array_equal(mixture_em.truth({"job_text": ""}, True), [[0, 0, 0.5], [0, 0, 1.5]])
-    assert mixture_em.truth({"job_text": "not toml ["}, False).shape == (2, 5)
+    conics = {"resolved_job": {"data": {"conics": [0.0, -4.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0, 0.0]}}}
+    assert mixture_em.truth(conics, False).shape == (2, 5)
+    assert mixture_em.truth({"resolved_job": None, "job_text": "[data]\ncircles = [1.0, 2.0, 0.3]\n"}, True).shape == (0, 3)
+
+
+def test_files_without_resolved_job_still_give_a_report(tmp_path):
+    axes, metrics, rows, arrays, job_text = results_files.mixture_em_rows()
+    path = tmp_path / "old.h5"
+    results_files.write_results(path, axes, metrics, rows, experiment="mixture-em", arrays=arrays, job_text=job_text)
+    output = tmp_path / "report"
+    assert main([str(path), "-o", str(output)]) == 0
+    assert "resolved_job" in (output / "index.html").read_text()
 
 
 def test_grouped_bars_draw_one_bar_per_series_and_group(tmp_path):

@@ -72,20 +72,20 @@ def test_loss_table_matches_numpy(report, split):
     assert (table.loc[inside, "difference"] < 0).all()
 
 
-def test_fractions_come_from_the_job_else_the_default_else_frozen_counts(tmp_path):
+def test_fractions_come_from_the_resolved_job_else_frozen_counts(tmp_path):
     import msweep_analysis as ma
-    from msweep_analysis.registry import Context
+    from msweep_analysis.context import Context
     axes, metrics, rows, arrays, job_text = results_files.param_ordering_rows(runs=2, fractions=(0.0, 0.3, 1.0))
     path = tmp_path / "fractions.h5"
-    results_files.write_results(path, axes, metrics, rows, experiment="param-ordering", arrays=arrays,
-                                job_text=job_text.replace("fractions = [0.0, 0.3, 1.0]\n", ""))
+    results_files.write_results(path, axes, metrics, rows, experiment="param-ordering", arrays=arrays, job_text=job_text)
     context = Context(path, ma.info(path), ma.load(path), tmp_path / "unused")
+    assert context.info["resolved_job"] is None  # a file from before resolved_job: frozen counts
     params = 13 * 4 + 4 + 4 + 1
     np.testing.assert_allclose(param_ordering.fractions(context, 3), np.round(np.array([0.0, 0.3, 1.0]) * params) / params)
-    context.info["job_text"] = job_text
+    context.info["resolved_job"] = results_files.resolved_job_of(job_text, "param-ordering")
     np.testing.assert_allclose(param_ordering.fractions(context, 3), [0.0, 0.3, 1.0])
-    context.info["job_text"] = ""
-    np.testing.assert_allclose(param_ordering.fractions(context, 21), np.arange(21) / 20)  # the engine's default
+    context.info["resolved_job"] = {"sweep": {"fractions": [k / 20 for k in range(21)]}}  # the engine's default, as stored
+    np.testing.assert_allclose(param_ordering.fractions(context, 21), np.arange(21) / 20)
 
 
 def test_no_masks_and_renamed_arrays_need_one_constant(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 
 import msweep_analysis as ma
 import results_files
-from msweep_analysis import plots, registry
+from msweep_analysis import figure_sets, plots
 from msweep_analysis.report import main
 
 ANALYSIS_DIR = Path(__file__).resolve().parents[2] / "analysis"
@@ -186,8 +186,8 @@ def test_registered_figure_set_is_used_for_its_kind(tmp_path, capsys, monkeypatc
         plots.plot_mask_heatmap(ax, context.array("mask"))
         context.add_figure(fig, "masks", "Run-averaged masks")
 
-    monkeypatch.setitem(registry._REGISTRY, "pruning-curves", build)
-    assert "pruning-curves" in registry.registered_kinds()
+    monkeypatch.setitem(figure_sets.FIGURE_SETS, "pruning-curves", build)
+    assert "pruning-curves" in figure_sets.registered_kinds()
     path = tmp_path / "pruning.h5"
     pruning_file(path)
     output = tmp_path / "report"

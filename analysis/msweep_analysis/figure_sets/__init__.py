@@ -1,7 +1,26 @@
-"""Built-in figure sets; importing this package registers them (see registry.py).
+"""Figure sets keyed by experiment kind: the mirror of src/experiments/registry.cpp.
 
-To add one for a new experiment kind, put a module here with a function decorated
-``@register("<kind>")`` and import it below.
+A figure set is a function ``build(context)`` (context.py) that adds tables, figures and
+notes to the report. Adding one for a new experiment kind is a module here with a ``build``
+function and one line in FIGURE_SETS below (docs/analysis.md, "Adding a figure set"). Kinds
+without an entry get the generic set: a summary table and one figure per metric.
 """
 
-from . import generic, mixture_em, param_ordering, subset_evidence  # noqa: F401
+from . import generic, mixture_em, param_ordering, subset_evidence
+
+FIGURE_SETS = {
+    "mixture-em": mixture_em.build,
+    "param-ordering": param_ordering.build,
+    "subset-evidence": subset_evidence.build,
+}
+GENERIC = generic.build
+
+
+def figure_set_for(kind):
+    """The figure set of experiment kind ``kind``, else the generic one."""
+    return FIGURE_SETS.get(kind, GENERIC)
+
+
+def registered_kinds():
+    """Experiment kinds with their own figure set."""
+    return sorted(FIGURE_SETS)

@@ -7,7 +7,6 @@ import textwrap
 import numpy as np
 
 from .. import plots
-from ..registry import register
 
 MAX_BARS = 40
 MAX_CURVES = 10
@@ -92,7 +91,6 @@ def draw_metric(context, metric, kept):
     context.add_figure(fig, f"metric_{metric}", metric, how)
 
 
-@register("*generic*")
 def build(context):
     """Summary table plus one figure per metric, for any experiment kind."""
     summary = context.summary

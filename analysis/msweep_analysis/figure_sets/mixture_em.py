@@ -8,12 +8,12 @@ winner, as a practitioner without the truth would pick it; S of the winners is c
 over runs. The fit figure draws each task's data points (array "points", coloured by the
 true curve that drew them, background in grey) under the true and the fitted curves; files
 without the array (older ones, or [output] store_points = false) get the true and fitted
-curves with the regions the noise puts points in.
+curves with the regions the noise puts points in. The true curves and the noise settings are
+the values the engine used, read from the file (root attribute resolved_job), never from the
+job text or a copy of the engine's defaults.
 
 Array and metric names are the constants below: a rename in the engine is a one-line fix.
 """
-
-import tomllib
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
 
 from .. import plots
-from ..registry import register
+from ..reader import resolved_section
 
 # Names in the results file (src/experiments/mixture_em.cpp).
 SCORE = "score"
@@ -35,29 +35,21 @@ BACKGROUND, UNKNOWN = -1, -2   # labels: uniform-noise points, pixels of an imag
 CELL_AXES = ("structure", "method", "noise")  # kept axes; run and restart are reduced
 FOUND = 0.01  # S below this counts as "the curves were found" (docs/experiments/mixture-em.md)
 
-# The engine's defaults for the [data] keys the figures need (docs/experiments/mixture-em.md).
-DEFAULT_CIRCLES = [0.0, 0.0, 0.5, 0.0, 0.0, 1.5]
-DEFAULT_CONICS = [0.0, -4.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 2.0, 0.0]
-DEFAULTS = {"radius_noise": 0.1, "half_width": 2.0, "y_half_range": 2.0, "jitter": 0.1}
-
 
 # --------------------------------------------------------------------------- the job's truth
 
 def job_data(info):
-    """The [data] table of the job text (empty when it does not parse)."""
-    try:
-        return tomllib.loads(info.get("job_text", "")).get("data", {})
-    except tomllib.TOMLDecodeError:
-        return {}
+    """The [data] keys with the values the engine used, defaults included (resolved_job);
+    empty for files written before that attribute."""
+    return resolved_section(info, "data") or {}
 
 
 def truth(info, circles):
-    """The true curves: rows [x0, y0, r] (circles) or [a, b, c, d, e] (conics)."""
-    data = job_data(info)
-    if circles:
-        values = data.get("circles", DEFAULT_CIRCLES)
-        return np.asarray(values, dtype=np.float64).reshape(-1, 3)
-    return np.asarray(data.get("conics", DEFAULT_CONICS), dtype=np.float64).reshape(-1, 5)
+    """The true curves: rows [x0, y0, r] (circles) or [a, b, c, d, e] (conics); no rows when
+    the file does not say (written before resolved_job)."""
+    width = 3 if circles else 5
+    values = job_data(info).get("circles" if circles else "conics", [])
+    return np.asarray(values, dtype=np.float64).reshape(-1, width)
 
 
 def is_circles(context):
@@ -163,10 +155,9 @@ def panel_extent(true_curves, circles, data, noise, points=None):
     if circles:
         reach = float(np.max(np.abs(true_curves[:, :2]) + true_curves[:, 2:3])) if len(true_curves) else 2.0
     else:
-        reach = float(data.get("y_half_range", DEFAULTS["y_half_range"])) * 1.2
-        reach = max(reach, 2.0)
+        reach = max(float(data.get("y_half_range", 0.0)) * 1.2, 2.0)
     if noise == "uniform":
-        reach = max(reach, float(data.get("half_width", DEFAULTS["half_width"])))
+        reach = max(reach, float(data.get("half_width", 0.0)))
     if points is not None and len(points):
         reach = max(reach, float(np.max(np.abs(points[:, :2]))))
     reach *= 1.2
@@ -213,14 +204,14 @@ def draw_fit_panel(ax, fitted, weights, true_curves, circles, data, noise, k, po
     extent = panel_extent(true_curves, circles, data, noise, points)
     if points is not None:
         draw_points(ax, points)
-    elif noise == "uniform":
-        h = float(data.get("half_width", DEFAULTS["half_width"]))
+    elif noise == "uniform" and "half_width" in data:
+        h = float(data["half_width"])
         ax.add_patch(Rectangle((-h, -h), 2 * h, 2 * h, fill=True, facecolor="0.93", edgecolor="0.6",
                                linestyle=":", linewidth=1.0, zorder=0))
     for curve in true_curves:
         if circles:
-            if noise == "noisy-radius" and points is None:
-                sd = float(data.get("radius_noise", DEFAULTS["radius_noise"]))
+            if noise == "noisy-radius" and points is None and "radius_noise" in data:
+                sd = float(data["radius_noise"])
                 ax.add_patch(Circle(curve[:2], curve[2] + 2 * sd, fill=False, edgecolor="0.8",
                                     linewidth=0.8, linestyle=":"))
                 ax.add_patch(Circle(curve[:2], max(curve[2] - 2 * sd, 0.0), fill=False, edgecolor="0.8",
@@ -288,6 +279,9 @@ def add_fit_figures(context, tasks, best, axes):
     circles = is_circles(context)
     data = job_data(info)
     true_curves = truth(info, circles)
+    if info.get("resolved_job") is None:
+        context.add_note("This file was written before msweep stored the values of the job's keys "
+                         "(attribute resolved_job): the true curves are not drawn.")
     fitted_all = context.array(EXPERTS)
     weights_all = context.array(MIXING_WEIGHTS) if MIXING_WEIGHTS in info["arrays"] else None
     points_all = context.array(POINTS) if POINTS in info["arrays"] else None
@@ -460,7 +454,6 @@ def add_notes(context, tasks, best):
                              "before the bound met the tolerance; their S is that of the last iteration.")
 
 
-@register("mixture-em")
 def build(context):
     """S table, fitted curves of a representative run, S by method and noise, bound traces."""
     tasks = with_row(context.tasks)

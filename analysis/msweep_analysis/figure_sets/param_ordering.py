@@ -11,13 +11,12 @@ Array names are the constants below: a rename in the engine is a one-line fix.
 """
 
 import re
-import tomllib
 
 import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..registry import register
+from ..reader import resolved_section
 
 # Names in the results file (src/experiments/param_ordering.cpp).
 TRAIN_LOSS = "train_loss"      # (F) loss after the continuation, per fraction frozen
@@ -38,20 +37,12 @@ def splits():
 
 # --------------------------------------------------------------------------- what the job says
 
-def job_table(info, name):
-    try:
-        return tomllib.loads(info.get("job_text", "")).get(name, {})
-    except tomllib.TOMLDecodeError:
-        return {}
-
-
 def fractions(context, count):
-    """The fraction grid: [sweep] fractions of the job (or its default), else frozen_count / n_params."""
-    listed = job_table(context.info, "sweep").get("fractions")
+    """The fraction grid: [sweep] fractions as the engine used them (resolved_job, defaults
+    included), else (files written before resolved_job) frozen_count / n_params."""
+    listed = (resolved_section(context.info, "sweep") or {}).get("fractions")
     if listed is not None and len(listed) == count:
         return np.asarray(listed, dtype=np.float64)
-    if listed is None and count == 21:
-        return np.arange(21) / 20.0  # the engine's default grid 0, 0.05, ..., 1
     if FROZEN_COUNT in context.info["arrays"] and context.has_metric(N_PARAMS):
         ok = np.flatnonzero((context.tasks["status"] == "ok").to_numpy())
         if ok.size:
@@ -244,7 +235,7 @@ def add_loss_figure(context, curves, differences, orders, first, second, grid):
 def add_mask_figure(context, tasks, orders, grid):
     masks = context.array(MASK)
     structures = context.info["axes"]["structure"]
-    bias = bool(job_table(context.info, "model").get("bias", True))
+    bias = bool((resolved_section(context.info, "model") or {}).get("bias", True))  # files before resolved_job: the default
     fig, panels = plots.figure(len(orders), len(structures), panel_width=4.6, panel_height=4.6)
     ok = tasks["status"] == "ok"
     for s, structure in enumerate(structures):
@@ -281,7 +272,6 @@ def add_mask_figure(context, tasks, orders, grid):
 
 # --------------------------------------------------------------------------- the set
 
-@register("param-ordering")
 def build(context):
     """Loss against frozen fraction (both orders, paired difference), masks, loss table."""
     info = context.info

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..registry import register
 from ..summary import aggregate
 
 INTERCEPT_ONLY = "(intercept only)"
@@ -348,7 +347,6 @@ def add_convergence_note(context):
                          "fixed point converged; their alpha, beta and log evidence are approximate.")
 
 
-@register("subset-evidence")
 def build(context):
     """Criteria against size, agreement between criteria, feature inclusion, top structures."""
     summary = structure_summary(context)

@@ -2,14 +2,22 @@
 // what each task returns (declared before the run, so the results file is self-describing),
 // and run(), which computes one task from its coordinates alone.
 //
-// Adding a kind: one header + source under experiments/, a factory line in registry.cpp,
-// a job file in jobs/, tests. The farm and store never see anything model-specific.
+// Every kind has the same parts (docs/architecture.md, "Adding an experiment kind"):
+//   - XOptions, a struct of every setting with documented defaults, and a free
+//     read_x_options(const JobSpec&) that is the only code touching ConfigTable, so the
+//     experiment can be built from Options in a unit test without TOML;
+//   - an experiment class built from XOptions (and the loaded Dataset, for data kinds);
+//   - its own axes' positions and its random streams declared in its header (namespace
+//     msweep::<kind>), with the seed functions a unit test checks for the promised pairing;
+//   - run(const TaskView&), which reads coordinates by name, never by position.
+// The farm and store never see anything model-specific.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "msweep/core/summary.hpp"
@@ -30,6 +38,35 @@ struct ArrayInfo {
   std::string description;
 };
 
+// The job keys every kind reads the same way: the job seed and the standard axis sizes.
+struct StandardOptions {
+  std::uint64_t seed = 0;  // [job] seed: every random stream derives from it
+  std::int64_t folds = 1, restarts = 1, runs = 1;  // [sweep] folds, restarts, runs
+};
+StandardOptions standard_options(const JobSpec& spec);
+
+// One task's coordinates by name, built by the engine (execute_task) from the grid. The standard
+// axes come first in every grid (standard_axes), the kind's own axes follow in the order it
+// declared them: extra(i) is the i-th of those (each kind names its indices in its header).
+class TaskView {
+ public:
+  static constexpr std::size_t kStandardAxes = 4;  // structure, fold, restart, run
+  // Throws ArgumentError unless `coordinates` has one value per axis of `grid`.
+  TaskView(const TaskGrid& grid, std::span<const std::uint32_t> coordinates);
+
+  std::uint32_t structure() const { return coordinates_[0]; }
+  std::uint32_t fold() const { return coordinates_[1]; }
+  std::uint32_t restart() const { return coordinates_[2]; }
+  std::uint32_t run() const { return coordinates_[3]; }
+  std::uint32_t extra(std::size_t index) const;        // the kind's own axis number `index`
+  std::uint32_t axis(std::string_view name) const;     // any axis by name (throws if absent)
+  std::span<const std::uint32_t> coordinates() const { return coordinates_; }
+
+ private:
+  const TaskGrid* grid_;
+  std::span<const std::uint32_t> coordinates_;
+};
+
 struct TaskOutput {
   std::vector<double> metrics;              // in the order of metrics()
   std::vector<std::vector<double>> arrays;  // in the order of arrays(), each row-major of its shape
@@ -46,7 +83,8 @@ class Experiment {
   // Computes one task. Must depend only on the job and the coordinates (derive every seed
   // from them with derive_seed), never on the rank or on which tasks ran before: caches are
   // fine, hidden state that changes the numbers is not. Throwing marks the task failed.
-  virtual TaskOutput run(std::span<const std::uint32_t> coordinates) const = 0;
+  // Not thread-safe: kinds cache per-split state in mutable members (one thread per rank).
+  virtual TaskOutput run(const TaskView& task) const = 0;
 
   // A few lines for the terminal at the end of a run (best structures, agreement...).
   virtual std::string report(const SummaryTable& summary) const {
@@ -54,6 +92,9 @@ class Experiment {
     return {};
   }
 };
+
+// Runs task `coordinates` of `experiment` (a convenience for tests and benchmarks).
+TaskOutput run_at(const Experiment& experiment, std::span<const std::uint32_t> coordinates);
 
 // Builds the experiment named by [job] experiment, reading and validating its keys and
 // loading its data. Throws InputError (file:line: [section] key: ...) for anything wrong.

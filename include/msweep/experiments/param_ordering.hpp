@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "msweep/data/dataset.hpp"
 #include "msweep/experiments/data_source.hpp"
@@ -23,23 +24,52 @@
 namespace msweep {
 
 struct ParamOrderingOptions {
+  StandardOptions job;  // folds must be 1 (a held-out test part, not folds)
+  DataOptions data;     // [data]; a test part is required (test_fraction, or test_objects for fashion-mnist)
+  // [model] loss ("mse", or "cross-entropy": the default for classification sources), activation
+  // ("tanh"), bias (true), init_gain (1), hidden ([20]): layers = features, hidden..., outputs.
+  MlpOptions network;
   Eigen::Index t0 = 200;                   // [sweep] t0: warm-up Adam steps before ranking
   Eigen::Index continue_iterations = 200;  // [sweep] continue_iterations: Adam steps after freezing
-  std::vector<double> fractions;           // [sweep] fractions: shares frozen, default 0, 0.05, ..., 1
-  std::vector<std::string> orders;         // [sweep] orders: "variance" and/or "random"
+  std::vector<double> fractions = default_fractions();  // [sweep] fractions: shares frozen, 0, 0.05, ..., 1
+  std::vector<std::string> orders = {"variance", "random"};  // [sweep] orders: the order axis
   bool store_masks = true;                 // [sweep] store_masks: the [fractions, parameters] mask array
   Eigen::Index batch_size = 32;            // [model] batch_size
   double learning_rate = 1e-3;             // [model] learning_rate (Adam)
+
+  static std::vector<double> default_fractions();  // 0, 0.05, ..., 1 (21 values)
 };
+
+// Needs the loaded data: the network's input width and output classes come from it.
+ParamOrderingOptions read_param_ordering_options(const JobSpec& spec, const Dataset& data);
+
+namespace param_ordering {
+inline constexpr std::size_t kOrderAxis = 0;  // TaskView::extra(kOrderAxis): index into options.orders
+
+// Random streams and the coordinates they use. None uses structure or order, so the orders of a
+// (run, restart) pair are paired: same split, initial weights, warm-up and continuation batches.
+inline constexpr std::string_view kSplitStream = "split";                    // (run): held-out part
+inline constexpr std::string_view kInitStream = "init";                      // (run, restart): initial weights
+inline constexpr std::string_view kVarianceInitStream = "variance-init";     // (run, restart): C_0 of the tracker
+inline constexpr std::string_view kWarmupStream = "minibatch-warmup";        // (run, restart): batches up to t0
+inline constexpr std::string_view kRandomOrderStream = "random-order";       // (run, restart): the random baseline
+inline constexpr std::string_view kContinueStream = "minibatch-continue";    // (run, restart): batches after t0
+
+struct Seeds {
+  std::uint64_t split, init, variance_init, warmup, random_order, continuation;
+  bool operator==(const Seeds&) const = default;
+};
+Seeds task_seeds(std::uint64_t job_seed, const TaskView& task);
+}  // namespace param_ordering
 
 class ParamOrderingExperiment final : public Experiment {
  public:
-  explicit ParamOrderingExperiment(const JobSpec& spec);
+  ParamOrderingExperiment(ParamOrderingOptions options, Dataset data);
 
   const TaskGrid& grid() const override { return grid_; }
   std::vector<MetricInfo> metrics() const override;
   std::vector<ArrayInfo> arrays() const override;
-  TaskOutput run(std::span<const std::uint32_t> coordinates) const override;
+  TaskOutput run(const TaskView& task) const override;
   std::string report(const SummaryTable& summary) const override;
 
   const Mlp& model() const { return model_; }
@@ -57,15 +87,13 @@ class ParamOrderingExperiment final : public Experiment {
     Eigen::VectorXd variance;  // diag C_t0
     double train_loss = 0.0, test_loss = 0.0;
   };
-  Split& split(std::uint32_t run) const;
-  const WarmState& warm_state(std::uint32_t run, std::uint32_t restart) const;
+  Split& split(const TaskView& task) const;
+  const WarmState& warm_state(const TaskView& task) const;
 
-  std::uint64_t seed_;
-  DataOptions data_options_;
+  ParamOrderingOptions options_;
   Dataset data_;
   bool fixed_test_ = false;  // fashion-mnist: the last test_objects rows
   Mlp model_;
-  ParamOrderingOptions options_;
   std::size_t half_index_ = 0, zero_index_ = 0;  // grid points nearest 0.5 and 0
   TaskGrid grid_;
   mutable std::map<std::uint32_t, Split> split_cache_;

@@ -3,6 +3,10 @@
 // Keys that nobody asked for are reported by reject_unknown_keys(), so a typo never
 // silently falls back to a default. TOML stays behind this interface: experiments read
 // their keys through it without including toml++.
+//
+// Every getter also records the value it returned, the fallback included, so resolved_json()
+// can say which value every key a job used had (the results file keeps it, analysis reads it
+// instead of copying the engine's defaults).
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -39,6 +43,11 @@ class ConfigTable {
   std::vector<std::int64_t> get_int_list(std::string_view key, std::int64_t min, std::int64_t max) const;
   std::vector<double> get_double_list(std::string_view key, double min, double max) const;
   std::vector<std::string> get_string_list(std::string_view key) const;
+  // The same with a fallback for an absent key (recorded as the value used).
+  std::vector<std::int64_t> get_int_list(std::string_view key, const std::vector<std::int64_t>& fallback, std::int64_t min,
+                                         std::int64_t max) const;
+  std::vector<double> get_double_list(std::string_view key, const std::vector<double>& fallback, double min, double max) const;
+  std::vector<std::string> get_string_list(std::string_view key, const std::vector<std::string>& fallback) const;
   // A list of lists of strings, e.g. structures = [["RM", "LSTAT"], []].
   std::vector<std::vector<std::string>> get_string_list_list(std::string_view key) const;
   // True when the key holds a string (as opposed to a number or list): for keys with several forms.
@@ -49,6 +58,10 @@ class ConfigTable {
   [[noreturn]] void fail(std::string_view key, std::string_view message) const;
   // Throws InputError for the first key that no getter asked for.
   void reject_unknown_keys() const;
+
+  // The values the getters returned, as one JSON object {"key": value, ...} in key order.
+  // Keys only probed (has, is_string) and never read are left out.
+  std::string resolved_json() const;
 
  private:
   std::shared_ptr<Impl> impl_;

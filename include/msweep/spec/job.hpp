@@ -23,6 +23,10 @@ struct JobSpec {
 
   // Reports the first key of any section that neither the spec nor the experiment read.
   void reject_unknown_keys() const;
+  // Every key the spec and the experiment read, with the value used (defaults included), as
+  // JSON: {"job": {...}, "data": {...}, "model": {...}, "sweep": {...}, "output": {...}}.
+  // Complete once the experiment is built; stored as the results file's resolved_job.
+  std::string resolved_json() const;
 };
 
 // Reads and validates the generic part of a job file. Throws InputError (file:line: message).

@@ -25,6 +25,9 @@ struct ArrayLayout {
 // Everything that fixes the file's schema; it must be identical to resume or merge into it.
 struct ResultLayout {
   std::string job_name, experiment, job_path, job_text;
+  // The value every key of the job had, defaults included (JobSpec::resolved_json), written as
+  // the root attribute resolved_job when not empty; files written before it have none.
+  std::string resolved_job;
   std::uint64_t job_seed = 0;
   std::vector<Axis> axes;
   std::vector<std::string> metric_names, metric_descriptions;

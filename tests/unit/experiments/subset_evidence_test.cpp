@@ -1,3 +1,6 @@
+// Experiment "subset-evidence": grid, determinism in any task order, metrics against a direct
+// computation (built from options, without a job file), the pairing of its split stream, bad
+// structures, and execute_task's failure rows.
 #include "msweep/experiments/subset_evidence.hpp"
 
 #include <gtest/gtest.h>
@@ -5,6 +8,7 @@
 #include <cmath>
 
 #include "msweep/core/error.hpp"
+#include "msweep/data/loaders.hpp"
 
 namespace msweep {
 namespace {
@@ -40,18 +44,23 @@ TEST(SubsetEvidence, TasksAreDeterministicAndIndependentOfOrder) {
 }
 
 TEST(SubsetEvidence, MetricsMatchADirectComputation) {
-  // Fixed alpha and beta, no test part, one fold: log evidence and train MSE by hand.
-  const std::string text =
-      "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\nseed = 5\n"
-      "[data]\nsource = \"synthetic-regression\"\nobjects = 60\nfeatures = 4\ntest_fraction = 0.0\nstandardize = false\n"
-      "[model]\nprior = \"fixed\"\nalpha = 2.0\nbeta = 0.5\n";
-  const JobSpec spec = parse_job(text, "t.toml");
-  SubsetEvidenceExperiment experiment(spec);
-  spec.reject_unknown_keys();
+  // Fixed alpha and beta, no test part, one fold: log evidence and train MSE by hand. Built from
+  // options and a data set, as a new kind's tests can be, with no job file.
+  SubsetEvidenceOptions options;
+  options.job.seed = 5;
+  options.data.source = "synthetic-regression";
+  options.data.test_fraction = 0.0;
+  options.data.standardize = false;
+  options.model.optimize_evidence = false;
+  options.model.alpha = 2.0;
+  options.model.beta = 0.5;
+  const std::vector<Eigen::Index> columns = {1, 3};  // features x1 and x3
+  options.structures = {{}, columns};
+  RandomStream rng(99);
+  SubsetEvidenceExperiment experiment(options, make_synthetic_regression(60, 4, 1.0, rng));
   const auto& data = experiment.data();
-  const std::vector<Eigen::Index> columns = {1, 3};
-  const std::uint32_t structure = 0b1010;  // features x1 and x3
-  ASSERT_EQ(experiment.structures()[structure], columns);
+  const std::uint32_t structure = 1;
+  EXPECT_EQ(experiment.grid().axes()[0].labels[1], "x1+x3");
   Eigen::MatrixXd X = data.X(Eigen::all, columns);
   X.rowwise() -= X.colwise().mean();
   const Eigen::VectorXd y = data.y.array() - data.y.mean();
@@ -63,7 +72,7 @@ TEST(SubsetEvidence, MetricsMatchADirectComputation) {
   const double direct = -0.5 * (m * std::log(2 * M_PI) + 2.0 * Eigen::MatrixXd(llt.matrixL()).diagonal().array().log().sum() +
                                 y.dot(llt.solve(y)));
   const std::uint32_t coords[4] = {structure, 0, 0, 0};
-  const TaskOutput out = experiment.run(coords);
+  const TaskOutput out = run_at(experiment, coords);
   const auto metrics = experiment.metrics();
   ASSERT_EQ(metrics[2].name, "log_evidence");
   EXPECT_NEAR(out.metrics[2], direct, 1e-9 * std::abs(direct));
@@ -72,6 +81,16 @@ TEST(SubsetEvidence, MetricsMatchADirectComputation) {
   const Eigen::VectorXd mean = b * A.ldlt().solve(X.transpose() * y);
   ASSERT_EQ(metrics[8].name, "train_mse");
   EXPECT_NEAR(out.metrics[8], (y - X * mean).squaredNorm() / m, 1e-10);
+}
+
+TEST(SubsetEvidence, StructuresAndFoldsShareTheSplitOfTheirRun) {
+  // The header's promise: the split stream leaves out structure and fold (paired comparisons).
+  const auto experiment = make_experiment(parse_job(job_text(), "t.toml"));
+  const TaskGrid& grid = experiment->grid();
+  auto split = [&](std::vector<std::uint32_t> c) { return subset_evidence::split_seed(5, TaskView(grid, c)); };
+  EXPECT_EQ(split({0, 0, 0, 1}), split({13, 2, 0, 1}));
+  EXPECT_EQ(split({3, 1, 0, 0}), split({3, 0, 0, 0}));
+  EXPECT_NE(split({0, 0, 0, 0}), split({0, 0, 0, 1}));
 }
 
 TEST(SubsetEvidence, BadStructuresAreInputErrors) {
@@ -92,19 +111,6 @@ TEST(SubsetEvidence, ExplicitAndNestedStructures) {
   EXPECT_EQ(listed->grid().axes()[0].labels, (std::vector<std::string>{"x0+x3", "(intercept only)"}));
   auto nested = make_experiment(parse_job(job_text("structures = \"nested\"\n"), "t.toml"));
   EXPECT_EQ(nested->grid().axes()[0].labels.size(), 5u);
-}
-
-TEST(ExecuteTask, NonFiniteMetricsAndExceptionsBecomeFailedRows) {
-  const std::string text = "[job]\nname = \"t\"\nexperiment = \"synthetic-load\"\n[model]\nfail_every = 3\nnan_every = 2\n[sweep]\nstructures = 7\n";
-  auto experiment = make_experiment(parse_job(text, "t.toml"));
-  const TaskResult thrown = execute_task(*experiment, 3 * 1, 0);  // structure 3: throws
-  EXPECT_EQ(thrown.status, TaskStatus::failed);
-  EXPECT_EQ(thrown.error, "synthetic failure of structure 3");
-  const TaskResult nan = execute_task(*experiment, 2, 0);  // structure 2: NaN
-  EXPECT_EQ(nan.status, TaskStatus::failed);
-  EXPECT_EQ(nan.error, "metric normal is not finite");
-  EXPECT_TRUE(nan.metrics.empty());
-  EXPECT_EQ(execute_task(*experiment, 1, 0).status, TaskStatus::ok);
 }
 
 }  // namespace

@@ -11,7 +11,6 @@
 #include <numeric>
 #include <set>
 
-#include "msweep/models/mlp/mlp.hpp"
 #include "msweep/optim/first_order.hpp"
 #include "msweep/optim/gradient_variance.hpp"
 #include "msweep/optim/minibatch.hpp"
@@ -370,19 +369,13 @@ TEST(GradientVariance, RandomOrderIsASeededPermutation) {
 
 TEST(GradientVariance, TrackerCallbackFollowsAdam) {
   // The callback evaluates g_1 on the first object of each minibatch; check one step by hand.
-  MlpOptions options;
-  options.layers = {3, 4, 1};
-  Mlp model(options);
-  RandomStream rng(3);
-  Eigen::MatrixXd X(20, 3);
-  Eigen::VectorXd y(20);
-  for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
-  for (Eigen::Index i = 0; i < 20; ++i) y(i) = rng.normal();
-  MlpObjective f(model, X, y);
-  Eigen::VectorXd w = model.initial_parameters(rng);
+  const LeastSquares f = make_problem(3, 20, 3);
+  RandomStream rng(5);
+  Eigen::VectorXd w(f.parameters());
+  for (Eigen::Index j = 0; j < w.size(); ++j) w(j) = rng.normal();
   const Eigen::VectorXd start = w;
   RandomStream c0(4);
-  GradientVarianceTracker tracker(model.parameter_count(), c0);
+  GradientVarianceTracker tracker(f.parameters(), c0);
   AdamOptions o;
   o.max_iterations = 1;
   o.batch_size = 5;
@@ -391,7 +384,7 @@ TEST(GradientVariance, TrackerCallbackFollowsAdam) {
   EXPECT_EQ(tracker.updates(), 1);
   MinibatchSampler sampler(20, 5, 8);
   const auto batch = sampler.next();
-  Eigen::VectorXd g1(model.parameter_count()), gs(model.parameter_count());
+  Eigen::VectorXd g1(f.parameters()), gs(f.parameters());
   f.evaluate_with_gradient(start, batch.first(1), g1);
   f.evaluate_with_gradient(start, batch, gs);
   EXPECT_EQ(tracker.variance(), Eigen::VectorXd((g1 - gs).cwiseAbs2()));

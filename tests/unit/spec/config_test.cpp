@@ -38,6 +38,22 @@ TEST(JobSpec, ParsesStandardKeys) {
   EXPECT_EQ(spec.output_path, "results/t.h5");
 }
 
+TEST(ConfigTable, ResolvedJsonHoldsEveryValueUsedWithTheDefaults) {
+  const JobSpec spec = parse_job(std::string(kValid) + "label = \"a \\\"b\\\"\"\n", "jobs/x.toml");
+  spec.sweep.get_string("label", "");
+  spec.sweep.get_double("rate", 0.5, 0.0, 1.0);
+  spec.sweep.get_double("whole", 2.0, 0.0, 10.0);
+  spec.sweep.get_int_list("sizes", {3, 4}, 1, 10);
+  spec.sweep.get_bool("flag", true);
+  spec.sweep.has("probed");  // probed, never read: not a value used
+  EXPECT_EQ(spec.sweep.resolved_json(),
+            "{\"flag\": true, \"folds\": 4, \"label\": \"a \\\"b\\\"\", \"rate\": 0.5, \"restarts\": 1, \"runs\": 2, "
+            "\"sizes\": [3, 4], \"whole\": 2.0}");
+  const std::string all = spec.resolved_json();
+  EXPECT_EQ(all.rfind("{\"job\": {\"experiment\": \"subset-evidence\", \"name\": \"t\", \"seed\": 3}, \"data\": {}", 0), 0u) << all;
+  EXPECT_NE(all.find("\"output\": {\"flush_rows\": 0, \"flush_seconds\": 2.0, \"path\": \"results/t.h5\"}"), std::string::npos) << all;
+}
+
 TEST(JobSpec, SyntaxErrorNamesFileAndLine) {
   EXPECT_EQ(error_of("[job]\nname = \"t\"\nseed = = 3\n").rfind("jobs/x.toml:3: not valid TOML", 0), 0u);
 }

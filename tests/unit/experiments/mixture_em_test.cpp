@@ -91,10 +91,10 @@ TEST(MixtureEm, GridAndDeclarations) {
 TEST(MixtureEm, SameCoordinatesGiveBitwiseEqualResults) {
   const auto first = build(kSmallJob), second = build(kSmallJob);
   for (const auto& c : {coords(0, 0, 0, 0, 0), coords(1, 1, 1, 2, 2), coords(0, 1, 0, 1, 1)}) {
-    const TaskOutput a = first->run(c);
+    const TaskOutput a = run_at(*first, c);
     // Another instance, and the first instance again after other tasks ran: no hidden state.
-    first->run(coords(1, 0, 1, 1, 0));
-    const TaskOutput b = second->run(c), again = first->run(c);
+    run_at(*first, coords(1, 0, 1, 1, 0));
+    const TaskOutput b = run_at(*second, c), again = run_at(*first, c);
     expect_in_shape(*first, a);
     EXPECT_EQ(a.metrics, b.metrics);
     EXPECT_EQ(a.arrays, b.arrays);
@@ -136,7 +136,7 @@ TEST(MixtureEm, PointsAreTheFittedImageWithLabelsAndZeroPadding) {
   EXPECT_EQ(experiment->arrays()[kPointsArray].shape, (std::vector<std::size_t>{140, 3}));
   for (std::uint32_t noise = 0; noise < 3; ++noise) {
     SCOPED_TRACE("noise " + std::to_string(noise));
-    const TaskOutput out = experiment->run(coords(1, 1, 1, 2, noise));
+    const TaskOutput out = run_at(*experiment, coords(1, 1, 1, 2, noise));
     expect_in_shape(*experiment, out);
     const PointImage& img = mixture.image(1, noise);
     const auto n = static_cast<std::size_t>(img.points.rows());
@@ -153,9 +153,9 @@ TEST(MixtureEm, PointsAreTheFittedImageWithLabelsAndZeroPadding) {
     EXPECT_EQ(per_label, (std::vector<int>{noise == 2 ? 50 : 0, 30, 30, 30}));
     for (std::size_t i = 3 * n; i < points.size(); ++i) ASSERT_EQ(points[i], 0.0) << "padding at " << i;
     // Data are paired: another K, method and restart of the same run and noise stores the same points.
-    EXPECT_EQ(experiment->run(coords(0, 0, 1, 0, noise)).arrays[kPointsArray], points);
+    EXPECT_EQ(run_at(*experiment, coords(0, 0, 1, 0, noise)).arrays[kPointsArray], points);
   }
-  EXPECT_NE(experiment->run(coords(0, 0, 0, 0, 0)).arrays[kPointsArray], experiment->run(coords(0, 0, 1, 0, 0)).arrays[kPointsArray]);
+  EXPECT_NE(run_at(*experiment, coords(0, 0, 0, 0, 0)).arrays[kPointsArray], run_at(*experiment, coords(0, 0, 1, 0, 0)).arrays[kPointsArray]);
 }
 
 TEST(MixtureEm, PointsLeftOutOnRequestOrWithoutUniformNoise) {
@@ -164,7 +164,7 @@ TEST(MixtureEm, PointsLeftOutOnRequestOrWithoutUniformNoise) {
   const auto experiment = build(text);
   EXPECT_EQ(experiment->arrays().size(), 4u);
   EXPECT_EQ(dynamic_cast<const MixtureEmExperiment&>(*experiment).max_points(), 0u);
-  const TaskOutput out = experiment->run(coords(0, 0, 0, 1, 2));
+  const TaskOutput out = run_at(*experiment, coords(0, 0, 0, 1, 2));
   expect_in_shape(*experiment, out);
   EXPECT_EQ(out.metrics[kNPoints], 400.0);  // still a metric
   // Without the "uniform" variant no image has background points: no rows are reserved for them.
@@ -179,10 +179,56 @@ TEST(MixtureEm, MethodsShareTheInitialPoint) {
   std::string text = kSmallJob;
   text.replace(text.find("max_iterations = 30"), 19, "max_iterations = 1");
   const auto experiment = build(text);
-  const TaskOutput prior = experiment->run(coords(0, 0, 0, 1, 0)), regularized = experiment->run(coords(0, 0, 0, 2, 0));
+  const TaskOutput prior = run_at(*experiment, coords(0, 0, 0, 1, 0)), regularized = run_at(*experiment, coords(0, 0, 0, 2, 0));
   EXPECT_EQ(prior.arrays[0], regularized.arrays[0]);
-  const TaskOutput other_restart = experiment->run(coords(0, 1, 0, 1, 0));
+  const TaskOutput other_restart = run_at(*experiment, coords(0, 1, 0, 1, 0));
   EXPECT_NE(prior.arrays[0], other_restart.arrays[0]);
+}
+
+TEST(MixtureEm, StreamsLeaveOutStructureAndMethod) {
+  // The header's promise: K and method share the data and the initial draws; the restart changes
+  // only the initial draws, the noise variant only the data, the run both.
+  const auto experiment = build(kSmallJob);
+  const auto& options = dynamic_cast<const MixtureEmExperiment&>(*experiment).options();
+  auto seeds = [&](std::uint32_t k, std::uint32_t restart, std::uint32_t run, std::uint32_t method, std::uint32_t noise) {
+    const auto c = coords(k, restart, run, method, noise);
+    return mixture_em::task_seeds(options, TaskView(experiment->grid(), c));
+  };
+  const auto base = seeds(0, 0, 0, 0, 0);
+  EXPECT_EQ(base, seeds(1, 0, 0, 2, 0));
+  EXPECT_EQ(base.data, seeds(0, 1, 0, 0, 0).data);
+  EXPECT_NE(base.init, seeds(0, 1, 0, 0, 0).init);
+  EXPECT_EQ(base.init, seeds(0, 0, 0, 0, 1).init);
+  EXPECT_NE(base.data, seeds(0, 0, 0, 0, 1).data);
+  EXPECT_NE(base.data, seeds(0, 0, 1, 0, 0).data);
+  EXPECT_NE(base.init, seeds(0, 0, 1, 0, 0).init);
+}
+
+TEST(MixtureEm, BuiltFromOptionsWithoutAJobFile) {
+  MixtureEmOptions options;
+  options.experts = {2};
+  options.methods = {MixtureMethod::prior};
+  options.noises = {ImageNoise::none};
+  options.prior_means = (Eigen::MatrixXd(2, 3) << 0, 0, 0.1, 0, 0, 2).finished();
+  options.regularizer = Eigen::Vector3d(0.01, 0.01, 1.0).asDiagonal();
+  options.model.max_iterations = 5;
+  MixtureEmExperiment experiment(options);
+  EXPECT_EQ(experiment.grid().size(), 1u);
+  const TaskOutput out = run_at(experiment, coords(0, 0, 0, 0, 0));
+  expect_in_shape(experiment, out);
+}
+
+TEST(MixtureEm, ResolvedJobHoldsTheDefaultsUsed) {
+  // The values every key had, defaults included: what analysis reads instead of copying them.
+  const JobSpec spec = parse_job(kSmallJob, "test.toml");
+  make_experiment(spec);
+  const std::string resolved = spec.resolved_json();
+  EXPECT_NE(resolved.find("\"circles\": [0.0, 0.0, 0.5, 0.0, 0.0, 1.5]"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("\"max_iterations\": 30"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("\"radius_noise\": 0.1,"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("\"experts\": [2, 3]"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("\"noise\": [\"none\", \"noisy-radius\", \"uniform\"]"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("\"seed\": 7"), std::string::npos) << resolved;
 }
 
 TEST(MixtureEm, PriorFindsTheCirclesOnCleanData) {
@@ -190,7 +236,7 @@ TEST(MixtureEm, PriorFindsTheCirclesOnCleanData) {
   int good = 0, total = 0;
   for (std::uint32_t run = 0; run < 3; ++run)
     for (std::uint32_t restart = 0; restart < 2; ++restart) {
-      const TaskOutput out = experiment->run(coords(0, restart, run, 1, 0));
+      const TaskOutput out = run_at(*experiment, coords(0, restart, run, 1, 0));
       expect_in_shape(*experiment, out);
       ++total;
       good += out.metrics[0] < 0.01;
@@ -209,7 +255,7 @@ TEST(MixtureEm, CurvesJob) {
   EXPECT_EQ(experiment->arrays()[0].shape, (std::vector<std::size_t>{3, 5}));
   const auto rows = experiment->arrays()[kPointsArray].shape[0];
   for (std::uint32_t k = 0; k < 2; ++k) {
-    const TaskOutput out = experiment->run(coords(k, 0, 0, 1, 0));
+    const TaskOutput out = run_at(*experiment, coords(k, 0, 0, 1, 0));
     expect_in_shape(*experiment, out);
     EXPECT_EQ(out.metrics[6], k == 0 ? 2.0 : 3.0);
     EXPECT_LE(out.metrics[kNPoints], static_cast<double>(rows));
@@ -222,7 +268,7 @@ TEST(MixtureEm, SoftmaxGate) {
   text.replace(text.find("max_iterations = 30"), 19, "max_iterations = 30\ngate = \"softmax\"\ngate_steps = 5");
   const auto first = build(text), second = build(text);
   for (const auto& c : {coords(0, 0, 0, 2, 1), coords(1, 1, 1, 0, 2)}) {
-    const TaskOutput a = first->run(c), b = second->run(c);
+    const TaskOutput a = run_at(*first, c), b = run_at(*second, c);
     expect_in_shape(*first, a);
     EXPECT_EQ(a.arrays, b.arrays);
     double weight = 0.0;
@@ -235,7 +281,7 @@ TEST(MixtureEm, FewerExpertsThanCirclesPaysForTheMissingOne) {
   std::string text = kSmallJob;
   text.replace(text.find("experts = [2, 3]"), 16, "experts = [1]");
   const auto experiment = build(text);
-  const TaskOutput out = experiment->run(coords(0, 0, 0, 1, 0));
+  const TaskOutput out = run_at(*experiment, coords(0, 0, 0, 1, 0));
   expect_in_shape(*experiment, out);
   EXPECT_EQ(out.metrics[9], 1.0);   // unmatched_truth
   EXPECT_GT(out.metrics[0], 0.2);   // at least the smaller circle's squared radius
@@ -269,7 +315,7 @@ methods = ["prior"]
 )";
   const auto experiment = build(text, (dir / "job.toml").string());
   EXPECT_EQ(experiment->grid().size(), 1u);
-  const TaskOutput out = experiment->run(coords(0, 0, 0, 0, 0));
+  const TaskOutput out = run_at(*experiment, coords(0, 0, 0, 0, 0));
   EXPECT_LT(out.metrics[0], 0.01);
   // A file's pixels have no known curve: every stored point is labelled -2, none padded.
   const auto pixels = static_cast<std::size_t>(dynamic_cast<const MixtureEmExperiment&>(*experiment).image(0, 0).points.rows());

@@ -11,6 +11,7 @@
 
 #include "msweep/core/error.hpp"
 #include "msweep/data/fashion_mnist.hpp"
+#include "msweep/data/loaders.hpp"
 #include "msweep/spec/job.hpp"
 
 namespace msweep {
@@ -67,7 +68,7 @@ TEST(ParamOrdering, GridAxesAndDeclaredShapes) {
   EXPECT_EQ(axes[4].labels, (std::vector<std::string>{"variance", "random"}));
   EXPECT_EQ(e->grid().size(), 1u * 1u * 2u * 2u * 2u);
   const std::size_t P = 5 * 4 + 4 + 4 + 1;
-  const auto output = e->run(coords(1, 1, 0));
+  const auto output = run_at(*e, coords(1, 1, 0));
   ASSERT_EQ(output.metrics.size(), e->metrics().size());
   const auto arrays = e->arrays();
   ASSERT_EQ(output.arrays.size(), arrays.size());
@@ -85,28 +86,28 @@ TEST(ParamOrdering, GridAxesAndDeclaredShapes) {
 TEST(ParamOrdering, TaskDependsOnlyOnItsCoordinates) {
   const std::string text = job_text(kData, kModel, kSweep);
   auto a = build(text), b = build(text);
-  const auto first = a->run(coords(1, 0, 1));
+  const auto first = run_at(*a, coords(1, 0, 1));
   // Other tasks in between (different warm-up state in the cache), then the same coordinates.
-  a->run(coords(0, 1, 0));
-  a->run(coords(1, 1, 1));
-  const auto again = a->run(coords(1, 0, 1));
-  const auto fresh = b->run(coords(1, 0, 1));
+  run_at(*a, coords(0, 1, 0));
+  run_at(*a, coords(1, 1, 1));
+  const auto again = run_at(*a, coords(1, 0, 1));
+  const auto fresh = run_at(*b, coords(1, 0, 1));
   for (const auto* other : {&again, &fresh}) {
     EXPECT_TRUE(bitwise_equal(first.metrics, other->metrics));
     ASSERT_EQ(first.arrays.size(), other->arrays.size());
     for (std::size_t i = 0; i < first.arrays.size(); ++i) EXPECT_TRUE(bitwise_equal(first.arrays[i], other->arrays[i])) << i;
   }
   // Different runs and restarts give different numbers.
-  EXPECT_NE(first.metrics[metric_index(*a, "train_loss_t0")], a->run(coords(0, 0, 1)).metrics[metric_index(*a, "train_loss_t0")]);
-  EXPECT_NE(first.metrics[metric_index(*a, "train_loss_t0")], a->run(coords(1, 1, 1)).metrics[metric_index(*a, "train_loss_t0")]);
+  EXPECT_NE(first.metrics[metric_index(*a, "train_loss_t0")], run_at(*a, coords(0, 0, 1)).metrics[metric_index(*a, "train_loss_t0")]);
+  EXPECT_NE(first.metrics[metric_index(*a, "train_loss_t0")], run_at(*a, coords(1, 1, 1)).metrics[metric_index(*a, "train_loss_t0")]);
 }
 
 TEST(ParamOrdering, OrdersArePairedAndShareFractionZero) {
   auto e = build(job_text(kData, kModel, kSweep));
   for (std::uint32_t run = 0; run < 2; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
-    const auto variance = e->run(coords(0, run, 0));
-    const auto random = e->run(coords(0, run, 1));
+    const auto variance = run_at(*e, coords(0, run, 0));
+    const auto random = run_at(*e, coords(0, run, 1));
     const auto train = array_index(*e, "train_loss"), test = array_index(*e, "test_loss");
     // Same warm-up, same minibatches after t0, nothing frozen: bitwise the same state.
     EXPECT_EQ(variance.arrays[train][0], random.arrays[train][0]);
@@ -121,9 +122,47 @@ TEST(ParamOrdering, OrdersArePairedAndShareFractionZero) {
   }
 }
 
+TEST(ParamOrdering, StreamsLeaveOutStructureAndOrder) {
+  // The header's promise: the orders of a (run, restart) pair share every stream; restart and
+  // run change the ones they are declared on (the split only with the run).
+  auto e = build(job_text(kData, kModel, kSweep));
+  auto seeds = [&](std::uint32_t restart, std::uint32_t run, std::uint32_t order) {
+    const auto c = coords(restart, run, order);
+    return param_ordering::task_seeds(7, TaskView(e->grid(), c));
+  };
+  EXPECT_EQ(seeds(1, 1, 0), seeds(1, 1, 1));
+  const auto base = seeds(0, 0, 0), restart = seeds(1, 0, 0), run = seeds(0, 1, 0);
+  EXPECT_EQ(base.split, restart.split);
+  EXPECT_NE(base.split, run.split);
+  for (const auto& other : {restart, run}) {
+    EXPECT_NE(base.init, other.init);
+    EXPECT_NE(base.variance_init, other.variance_init);
+    EXPECT_NE(base.warmup, other.warmup);
+    EXPECT_NE(base.random_order, other.random_order);
+    EXPECT_NE(base.continuation, other.continuation);
+  }
+}
+
+TEST(ParamOrdering, BuiltFromOptionsWithoutAJobFile) {
+  RandomStream rng(3);
+  Dataset data = make_synthetic_regression(80, 3, 0.5, rng);
+  ParamOrderingOptions options;
+  options.job.runs = 2;
+  options.data.source = "synthetic-regression";
+  options.network.layers = {3, 4, 1};
+  options.t0 = 20;
+  options.continue_iterations = 10;
+  options.fractions = {0.0, 0.5};
+  ParamOrderingExperiment e(options, std::move(data));
+  EXPECT_EQ(e.grid().size(), 2u * 2);  // runs x orders
+  EXPECT_EQ(e.grid().axes()[4].labels, (std::vector<std::string>{"variance", "random"}));
+  const auto out = run_at(e, coords(0, 1, 1));
+  EXPECT_EQ(out.metrics.size(), e.metrics().size());
+}
+
 TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
   auto e = build(job_text(kData, kModel, kSweep));
-  const auto out = e->run(coords(0, 1, 0));
+  const auto out = run_at(*e, coords(0, 1, 0));
   const auto& variance = out.arrays[array_index(*e, "variance")];
   const auto& mask = out.arrays[array_index(*e, "mask")];
   const auto& frozen = out.arrays[array_index(*e, "frozen_count")];
@@ -159,7 +198,7 @@ TEST(ParamOrdering, ClassificationAndLinearModels) {
   EXPECT_EQ(e->grid().axes()[0].labels, std::vector<std::string>{"5-1"});
   EXPECT_EQ(e->grid().axes()[4].labels, std::vector<std::string>{"random"});
   for (const auto& a : e->arrays()) EXPECT_NE(a.name, "mask");
-  const auto out = e->run(coords(0, 0, 0));
+  const auto out = run_at(*e, coords(0, 0, 0));
   EXPECT_EQ(out.metrics[metric_index(*e, "n_params")], 5.0);
   EXPECT_GT(out.metrics[metric_index(*e, "test_loss_t0")], 0.0);
   EXPECT_LT(out.metrics[metric_index(*e, "train_loss_t0")], 2.0);
@@ -207,7 +246,7 @@ TEST(ParamOrdering, JobFilesInTheRepositoryAreValid) {
     const bool small = name.find("-small") != std::string::npos;
     EXPECT_EQ(e->grid().axes()[3].labels.size(), small ? 2u : 25u);
     if (small) {
-      const auto out = e->run(coords(0, 0, 0));
+      const auto out = run_at(*e, coords(0, 0, 0));
       for (double m : out.metrics) EXPECT_TRUE(std::isfinite(m));
     }
     ++checked;
@@ -215,37 +254,7 @@ TEST(ParamOrdering, JobFilesInTheRepositoryAreValid) {
   EXPECT_GE(checked, fashion ? 10 : 8);
 }
 
-TEST(FashionMnist, LoadsSubsamplesScaledWithClassIndices) {
-  if (!std::filesystem::is_directory(kFashionMnistDirectory)) GTEST_SKIP() << "dataset-fashion-mnist not installed";
-  FashionMnistOptions options;
-  options.train_objects = 300;
-  options.test_objects = 100;
-  RandomStream a(1), b(1);
-  const Dataset data = load_fashion_mnist(options, a);
-  EXPECT_EQ(data.objects(), 400);
-  EXPECT_EQ(data.features(), 784);
-  EXPECT_GE(data.X.minCoeff(), 0.0);
-  EXPECT_LE(data.X.maxCoeff(), 1.0);
-  EXPECT_GT(data.X.maxCoeff(), 0.9);
-  EXPECT_EQ(data.y.minCoeff(), 0.0);
-  EXPECT_EQ(data.y.maxCoeff(), 9.0);
-  EXPECT_EQ(data.y, data.y.array().floor().matrix());
-  EXPECT_EQ(data.X, load_fashion_mnist(options, b).X);
-  const auto labels = read_idx_labels(std::string(kFashionMnistDirectory) + "/t10k-labels-idx1-ubyte.gz");
-  EXPECT_EQ(labels.size(), 10000);
-  for (int c = 0; c < 10; ++c) EXPECT_EQ((labels.array() == c).count(), 1000);  // the test set is balanced
-}
-
-TEST(FashionMnist, MissingFilesNameThePackage) {
-  FashionMnistOptions options;
-  options.directory = "/nonexistent/fashion-mnist";
-  RandomStream rng(1);
-  try {
-    load_fashion_mnist(options, rng);
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos) << e.what();
-  }
+TEST(ParamOrdering, FashionMnistKeysAreCheckedAgainstTheSubsetSizes) {
   const std::string text = "[job]\nname = \"t\"\nexperiment = \"param-ordering\"\nseed = 1\n[data]\nsource = \"fashion-mnist\"\n"
                            "train_objects = 70000\n";
   try {

@@ -1,17 +1,5 @@
-"""Figure sets keyed by experiment kind, and the context they draw from.
-
-A figure set is a function ``build(context)`` that adds tables, figures and notes to
-the report through the context. Register one per experiment kind:
-
-    from msweep_analysis.registry import register
-
-    @register("pruning-curves")
-    def build(context):
-        fig, (ax,) = plots.figure()
-        plots.plot_curves(ax, context.tasks, x="fraction", y="loss", group="order")
-        context.add_figure(fig, "loss_curves", "Loss against frozen fraction", "Mean over runs, band: sem.")
-
-Kinds without a registered set get the generic one (figure_sets/generic.py).
+"""What a figure set works from and what it produces: the Context handed to ``build(context)``,
+and the Figure and Table records the report is assembled from (report.py).
 """
 
 from dataclasses import dataclass, field
@@ -22,28 +10,6 @@ import pandas as pd
 from . import plots
 from .reader import load_array
 from .summary import aggregate
-
-_REGISTRY = {}
-
-
-def register(kind):
-    """Decorator: make ``build(context)`` the figure set of experiment kind ``kind``."""
-    def decorate(build):
-        _REGISTRY[kind] = build
-        return build
-    return decorate
-
-
-def figure_set_for(kind):
-    """The figure set registered for ``kind``, else the generic one."""
-    from . import figure_sets  # noqa: F401  importing registers the built-in sets
-    return _REGISTRY.get(kind, _REGISTRY["*generic*"])
-
-
-def registered_kinds():
-    """Experiment kinds with their own figure set."""
-    from . import figure_sets  # noqa: F401
-    return sorted(k for k in _REGISTRY if k != "*generic*")
 
 
 @dataclass
