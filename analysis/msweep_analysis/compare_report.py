@@ -14,7 +14,7 @@ from .compare import compare
 from .formatting import distinguishing_digits, mean_pm_sem, number
 from .reader import load
 # Context comes through report so that this module follows wherever report takes it from.
-from .report import STYLE, Context, html_figure, html_table, provenance_rows, write_tables
+from .report import Context, html_page, provenance_rows, write_tables
 from .summary import varying_axes
 
 # Metrics drawn first when a file has them (the selection criteria and outcomes of the
@@ -119,23 +119,14 @@ def render_comparison_html(context, table, info_a, info_b):
     rows_b = provenance_rows(info_b, context.tasks_b)
     provenance = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(va))}</td><td>{html.escape(str(vb))}</td></tr>"
                            for (k, va), (_, vb) in zip(rows_a, rows_b))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.notes)
-    parts = [
-        "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>Experiment <b>{html.escape(info_a['experiment'])}</b> · A = {html.escape(info_a['path'])} · "
-        f"B = {html.escape(info_b['path'])} · {len(table.attrs['paired_runs'])} paired runs</p>",
-        f"<div class='notes'><ul>{notes}</ul></div>" if notes else "",
-        "<h2>Figures</h2>", *(html_figure(f) for f in context.figures),
-        "<h2>Tables</h2>", *(html_table(t) for t in context.tables),
+    subtitle = (f"<p>Experiment <b>{html.escape(info_a['experiment'])}</b> · A = {html.escape(info_a['path'])} · "
+                f"B = {html.escape(info_b['path'])} · {len(table.attrs['paired_runs'])} paired runs</p>")
+    return html_page(title, subtitle, context, [
         "<h2>Provenance</h2><table class='provenance'><tr><th></th><th>A</th><th>B</th></tr>"
         f"{provenance}</table>",
         f"<h2>Job file A</h2><pre>{html.escape(info_a['job_text'])}</pre>",
         f"<h2>Job file B</h2><pre>{html.escape(info_b['job_text'])}</pre>",
-        "</body></html>",
-    ]
-    return "\n".join(p for p in parts if p)
+    ])
 
 
 def write_comparison_report(a, b, output_dir):

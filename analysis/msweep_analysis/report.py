@@ -160,26 +160,32 @@ def html_figure(figure):
             f"<span class='files'>(<a href='{figure.pdf.as_posix()}'>PDF</a>)</span></figcaption></figure>")
 
 
+def html_page(title, subtitle, context, tail):
+    """The page every report shares: title, subtitle (HTML), notes, figures, tables, then ``tail`` (HTML parts)."""
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.notes)
+    parts = [
+        "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>", subtitle,
+        f"<div class='notes'><ul>{notes}</ul></div>" if notes else "",
+        "<h2>Figures</h2>", *(html_figure(f) for f in context.figures),
+        "<h2>Tables</h2>", *(html_table(t) for t in context.tables),
+        *tail, "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
 def render_html(context):
     info = context.info
     title = f"msweep report: {info['job_name'] or Path(info['path']).stem}"
     provenance = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                            for k, v in provenance_rows(info, context.tasks))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.notes)
-    parts = [
-        "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>Experiment <b>{html.escape(info['experiment'])}</b> · "
-        f"<span class='status {html.escape(info['status'])}'>{html.escape(info['status'])}</span></p>",
-        f"<div class='notes'><ul>{notes}</ul></div>" if notes else "",
-        "<h2>Figures</h2>", *(html_figure(f) for f in context.figures),
-        "<h2>Tables</h2>", *(html_table(t) for t in context.tables),
+    subtitle = (f"<p>Experiment <b>{html.escape(info['experiment'])}</b> · "
+                f"<span class='status {html.escape(info['status'])}'>{html.escape(info['status'])}</span></p>")
+    return html_page(title, subtitle, context, [
         f"<h2>Provenance</h2><table class='provenance'>{provenance}</table>",
         f"<h2>Job file</h2><pre>{html.escape(info['job_text'])}</pre>",
-        "</body></html>",
-    ]
-    return "\n".join(p for p in parts if p)
+    ])
 
 
 # --------------------------------------------------------------------------- the command

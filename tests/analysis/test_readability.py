@@ -14,10 +14,8 @@ from msweep_analysis.report import main, markdown_table
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     directory = tmp_path_factory.mktemp("readable")
-    axes, metrics, rows = results_files.subset_evidence_rows(runs=4, failed_ids=(5, 6, 40))
-    path = directory / "four_runs.h5"
-    results_files.write_results(path, axes, metrics, rows)
-    output = directory / "report"
+    path, output = directory / "four_runs.h5", directory / "report"
+    results_files.write_results(path, *results_files.subset_evidence_rows(runs=4, failed_ids=(5, 6, 40)))
     assert main([str(path), "-o", str(output)]) == 0
     return path, output, (output / "index.html").read_text(encoding="utf-8")
 

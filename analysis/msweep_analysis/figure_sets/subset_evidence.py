@@ -186,10 +186,8 @@ def selection_outcomes(context, summary, criteria, outcome):
     variability of the choice itself), with mean and sem over runs."""
     rows = []
     outcome_runs = per_run_table(context, outcome.metric)
-    index = summary["structure_index"].to_numpy()
     for c in criteria:
         best = ranking(summary, c)[0]
-        chosen = index[best]
         runs = per_run_table(context, c.metric)
         scores = runs.to_numpy() if c.higher_is_better else -runs.to_numpy()
         has_score = np.isfinite(scores).any(axis=1)
