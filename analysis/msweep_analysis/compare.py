@@ -62,7 +62,9 @@ def check_comparable(a, b, over):
                 i = next(i for i, (x, y) in enumerate(zip(first, second)) if x != y)
                 what = f"value {i} is '{first[i]}' in the first and '{second[i]}' in the second"
             raise IncomparableError(name_a, name_b, f"axis {axis} differs: {what}")
-    if UNIT in ia["axes"] and not set(ia["axes"][UNIT]) & set(ib["axes"][UNIT]):
+    if UNIT not in ia["axes"]:
+        raise IncomparableError(name_a, name_b, f"no {UNIT} axis to pair the files over")
+    if not set(ia["axes"][UNIT]) & set(ib["axes"][UNIT]):
         raise IncomparableError(name_a, name_b, "no run in common (run labels "
                                                 f"{_shown(ia['axes'][UNIT])} and {_shown(ib['axes'][UNIT])})")
 
