@@ -58,17 +58,37 @@ def axis_label(name, unit=None):
 
 # --------------------------------------------------------------------------- statistics for bands
 
-def mean_over_runs(frame, x, y, group=None):
-    """Mean, sem and count of ``y`` at each ``x`` (and ``group``) over the remaining rows.
+def mean_over_runs(frame, x, y, group=None, unit="run"):
+    """Mean, sem and count of ``y`` at each ``x`` (and ``group``), runs as the unit of replication.
 
-    The rows averaged are typically runs (and folds). Returns a DataFrame with columns
-    [group,] x, mean, sem, n, sorted by group then x.
+    When ``frame`` has a ``unit`` column (default "run"), the rows of each run (its
+    folds, restarts) are averaged first and mean, std and sem are taken over the runs,
+    which are independent where the rows within a run are not; otherwise over the
+    rows. Returns a DataFrame with columns [group,] x, mean, std, sem, n (runs or
+    rows averaged), sorted by group then x.
     """
     keys = [group, x] if group is not None else [x]
-    grouped = frame.dropna(subset=[y]).groupby(keys, sort=True)[y]
+    values = frame.dropna(subset=[y])
+    if unit in values.columns:
+        values = values.groupby(keys + [unit], sort=True)[y].mean().reset_index()
+    grouped = values.groupby(keys, sort=True)[y]
     stats = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1), "n": grouped.count()})
     stats["sem"] = stats["std"] / np.sqrt(stats["n"])
     return stats.reset_index()
+
+
+def zero_hides_differences(lows, highs, share=0.5):
+    """True when an axis from zero would squash the values: all on one side of zero and their
+    range (error bars included) under ``share`` of the largest magnitude, e.g. test errors
+    of the best structures, which differ by a few percent."""
+    lows, highs = np.asarray(lows, dtype=np.float64), np.asarray(highs, dtype=np.float64)
+    finite = np.isfinite(lows) & np.isfinite(highs)
+    if not finite.any():
+        return False
+    low, high = lows[finite].min(), highs[finite].max()
+    if low <= 0 <= high:
+        return False
+    return (high - low) < share * max(abs(low), abs(high))
 
 
 # --------------------------------------------------------------------------- plot pieces
@@ -123,12 +143,18 @@ def plot_mask_heatmap(ax, masks, cbar_label="fraction of runs", xlabel="column",
 
 
 def plot_bars(ax, labels, means, errors=None, highlight=None, value_label="", horizontal=True,
-              color=None, error_label="± 1 standard error"):
+              color=None, error_label="± 1 standard error", include_zero=None):
     """Bars (one per structure or group) with error bars; ``highlight`` indices drawn darker.
 
     Horizontal by default because structure labels are long. The first label is drawn
     at the top, so pass them best first. error_label=None leaves the legend out (say it
     in the title instead when the legend would cover a bar).
+
+    include_zero=None decides by the data: when values differ by little compared with
+    their size (zero_hides_differences), a bar from zero would hide the differences
+    and an axis not starting at zero would make bar lengths lie, so the values are
+    drawn as dots with error bars on an axis fitted to them. True forces bars, False dots.
+    Returns the BarContainer (bars) or the PathCollection (dots).
     """
     labels = [str(label) for label in labels]
     means = np.asarray(means, dtype=np.float64)
@@ -136,28 +162,40 @@ def plot_bars(ax, labels, means, errors=None, highlight=None, value_label="", ho
         errors = np.asarray(errors, dtype=np.float64)
         # One run gives no spread (NaN); matplotlib fails on all-NaN error bars, so draw none there.
         errors = np.nan_to_num(errors) if np.isfinite(errors).any() else None
+    spread = np.zeros_like(means) if errors is None else errors
+    if include_zero is None:
+        include_zero = not zero_hides_differences(means - spread, means + spread)
     positions = np.arange(len(labels))
     base = color or COLORS[0]
     colors = [base] * len(labels)
     for i in highlight or []:
         colors[i] = COLORS[3]
-    draw = ax.barh if horizontal else ax.bar
-    bars = draw(positions, means, color=colors, alpha=0.85,
-                **({"xerr": errors} if horizontal else {"yerr": errors}), error_kw={"capsize": 2.5, "elinewidth": 1})
+    if include_zero:
+        draw = ax.barh if horizontal else ax.bar
+        drawn = draw(positions, means, color=colors, alpha=0.85,
+                     **({"xerr": errors} if horizontal else {"yerr": errors}),
+                     error_kw={"capsize": 2.5, "elinewidth": 1})
+    else:
+        xy = (means, positions) if horizontal else (positions, means)
+        if errors is not None:
+            ax.errorbar(*xy, **({"xerr": errors} if horizontal else {"yerr": errors}), fmt="none",
+                        ecolor="0.25", capsize=2.5, elinewidth=1)
+        drawn = ax.scatter(*xy, c=colors, s=36, zorder=3)
+        ax.margins(**({"x": 0.08} if horizontal else {"y": 0.08}))
     if horizontal:
         ax.set_yticks(positions, labels)
         if not ax.yaxis_inverted():  # a shared y axis may have been inverted already
             ax.invert_yaxis()
-        ax.set_xlabel(value_label)
+        ax.set_xlabel(value_label + ("" if include_zero else " (axis not from zero)"))
         ax.grid(axis="y", visible=False)
     else:
         ax.set_xticks(positions, labels, rotation=45, ha="right")
-        ax.set_ylabel(value_label)
+        ax.set_ylabel(value_label + ("" if include_zero else " (axis not from zero)"))
         ax.grid(axis="x", visible=False)
     if error_label and errors is not None:
         ax.plot([], [], color="black", linewidth=1, label=error_label)
         ax.legend(frameon=False, loc="best")
-    return bars
+    return drawn
 
 
 def plot_points_with_circles(ax, points, circles, point_label="points", circle_label="fitted circle",

@@ -205,47 +205,203 @@ def info(path):
 
 # --------------------------------------------------------------------------- rows
 
+READ_ROWS = 1 << 20  # rows read from /tasks at a time, so filtered loads of huge files stay small
+
+
+def _is_integer_label(label):
+    """True for labels that are plain decimal integers ('0', '12', '-3'; not '01', '1.0', '+1')."""
+    try:
+        return str(int(label)) == label
+    except ValueError:
+        return False
+
+
+def axis_labels(info, axis):
+    """The labels of ``axis`` as a numpy array, typed the way load() puts them in its frame.
+
+    Axes whose labels are all plain integers (run, fold, restart, and e.g. a hidden-width
+    axis '4', '8', '16') give int64, so ``tasks.run == 3`` and sorting work as expected;
+    every other axis keeps the label text (object array of str). ``info["axes"]`` itself
+    always holds the text, as stored in the file.
+    """
+    labels = info["axes"][axis]
+    if labels and all(_is_integer_label(label) for label in labels):
+        return np.array([int(label) for label in labels], dtype=np.int64)
+    return np.asarray(labels, dtype=object)
+
+
 def _row_order(ids):
     """Rows are stored in finishing order; every reader returns them by task id instead."""
     return np.argsort(ids, kind="stable")
 
 
-def _tasks_frame(path, rows, meta):
-    """The structured /tasks rows as a DataFrame with axis labels, sorted by task id."""
-    rows = rows[_row_order(rows["id"])]
+def _tasks_frame(path, rows, meta, sort=True):
+    """The structured /tasks rows (all fields or a subset) as a DataFrame with axis labels."""
+    if sort:
+        rows = rows[_row_order(rows["id"])]
+    fields = set(rows.dtype.names)
     columns = {"id": rows["id"].astype(np.int64)}
-    for axis, labels in meta["axes"].items():
+    for axis in meta["axes"]:
+        if axis not in fields:
+            continue
+        labels = axis_labels(meta, axis)
         index = rows[axis].astype(np.int64)
         if index.size and (index.min() < 0 or index.max() >= len(labels)):
             raise ResultsFileError(path, f"/tasks field {axis} holds index {index.max()} but /axes/{axis} has {len(labels)} labels")
-        columns[axis] = np.asarray(labels, dtype=object)[index]
+        columns[axis] = labels[index]
         columns[f"{axis}_index"] = index
-    status = rows["status"].astype(np.int64)
-    columns["status"] = np.where(status == 0, "ok", "failed")
-    columns["error"] = [text(e) for e in rows["error"]]
-    columns["wall_time"] = rows["wall_time"].astype(np.float64)
-    columns["rank"] = rows["rank"].astype(np.int64)
+    if "status" in fields:
+        columns["status"] = np.where(rows["status"].astype(np.int64) == 0, "ok", "failed")
+    if "error" in fields:
+        columns["error"] = [text(e) for e in rows["error"]]
+    if "wall_time" in fields:
+        columns["wall_time"] = rows["wall_time"].astype(np.float64)
+    if "rank" in fields:
+        columns["rank"] = rows["rank"].astype(np.int64)
     for metric in meta["metrics"]:
-        columns[metric] = rows[metric].astype(np.float64)
+        if metric in fields:
+            columns[metric] = rows[metric].astype(np.float64)
     frame = pd.DataFrame(columns)
     frame.attrs.update(meta)
     return frame
 
 
-def load(path):
+def _fields_for(path, meta, columns, where):
+    """/tasks fields to read for ``columns`` and ``where``; ValueError naming an unknown column."""
+    known = {"id": "id", "status": "status", "error": "error", "wall_time": "wall_time", "rank": "rank"}
+    for axis in meta["axes"]:
+        known[axis] = known[f"{axis}_index"] = axis
+    for metric in meta["metrics"]:
+        known[metric] = metric
+    wanted = list(meta["axes"]) + list(FIXED_FIELDS) + list(meta["metrics"]) if columns is None else list(columns)
+    for name in [*wanted, *(where or {})]:
+        if name not in known:
+            raise ValueError(f"{path}: load(): no column '{name}' (columns: {', '.join(known)})")
+    fields = ["id", "status"] + [known[n] for n in [*wanted, *(where or {})]]
+    return list(dict.fromkeys(fields))  # file order does not matter; duplicates do
+
+
+def _where_masks(path, meta, where):
+    """{field: function(rows) -> bool mask} for every ``where`` entry, checked against the file.
+
+    An axis name matches its labels as load() types them (int for integer axes, else
+    str); ``<axis>_index`` matches indices; other columns match their values.
+    """
+    masks = {}
+    for name, allowed in (where or {}).items():
+        values = [allowed] if isinstance(allowed, (str, bytes, int, float, np.integer, np.floating)) else list(allowed)
+        if name in meta["axes"] or (name.endswith("_index") and name[:-6] in meta["axes"]):
+            axis = name if name in meta["axes"] else name[:-6]
+            labels = axis_labels(meta, axis)
+            if name == axis:
+                position = {label: i for i, label in enumerate(labels.tolist())}
+                unknown = [v for v in values if v not in position]
+                if unknown:
+                    shown = ", ".join(repr(v) for v in labels.tolist()[:8]) + (", ..." if len(labels) > 8 else "")
+                    raise ValueError(f"{path}: load(): where {axis}: no label {unknown[0]!r} on axis {axis} "
+                                     f"(labels: {shown}; use {axis}_index for positions)")
+                indices = np.array([position[v] for v in values], dtype=np.int64)
+            else:
+                indices = np.asarray(values, dtype=np.int64)
+            masks[axis] = lambda rows, axis=axis, indices=indices: np.isin(rows[axis].astype(np.int64), indices)
+        elif name == "status":
+            codes = [0 if v == "ok" else 1 for v in values]
+            masks[name] = lambda rows, codes=codes: np.isin(rows["status"].astype(np.int64), codes)
+        else:
+            masks[name] = lambda rows, name=name, values=values: np.isin(rows[name], values)
+    return masks
+
+
+def _row_range(path, rows, committed):
+    """(start, stop) of the stored rows to read from ``rows`` (None, slice, range or pair)."""
+    if rows is None:
+        return 0, committed
+    if isinstance(rows, (slice, range)):
+        if rows.step not in (None, 1):
+            raise ValueError(f"{path}: load(): rows must be a contiguous range, got step {rows.step}")
+        start, stop = rows.start, rows.stop
+    else:
+        start, stop = rows
+    start, stop = (0 if start is None else int(start)), (committed if stop is None else int(stop))
+    if start < 0 or stop < start:
+        raise ValueError(f"{path}: load(): rows ({start}, {stop}) is not a range of stored rows 0..{committed}")
+    return start, min(stop, committed)
+
+
+def _chunks(path, meta, fields, masks, start, stop, chunksize):
+    """Structured row blocks of /tasks[start:stop], only ``fields``, filtered by ``masks``."""
+    with open_results(path) as handle:
+        tasks = handle["tasks"]
+        for begin in range(start, stop, chunksize):
+            block = tasks.fields(fields)[begin:min(stop, begin + chunksize)]
+            keep = np.ones(len(block), dtype=bool)
+            for mask in masks.values():
+                keep &= mask(block)
+            yield block[keep]
+
+
+def load(path, columns=None, where=None, rows=None, chunksize=None):
     """One row per finished task: the DataFrame researchers start from.
 
     Columns: id; for every axis, its label (``structure``) and its index
     (``structure_index``); status ('ok' or 'failed'); error (empty when ok);
     wall_time (s); rank; one float column per scalar metric (NaN in failed rows).
+    Label columns of axes whose labels are all integers (run, fold, restart) are
+    int64, other labels are str; ``<axis>_index`` is always the position of the value
+    in ``info()["axes"][axis]`` (for run, fold and restart the two are equal).
     Rows are sorted by task id and limited to the committed rows, so files still
     being written or interrupted load fine. ``frame.attrs`` holds everything
     info() returns (status, task_count, rows_committed, axes, metrics, ...).
+
+    Reading less, for files that do not fit in memory:
+
+    - ``columns``: names to read (an axis name gives its label and index); id and
+      status always come along. ``["structure", "run", "test_mse"]`` reads 4 fields
+      of each row instead of all of them.
+    - ``where``: {column: allowed value(s)} keeps the rows whose value is among them;
+      axes match their labels as typed above (``{"run": range(5)}``,
+      ``{"structure": ["x0+x1"]}``), ``<axis>_index`` matches positions,
+      ``{"status": "ok"}`` works too. The file is read in blocks and filtered block
+      by block, so only matching rows are ever held.
+    - ``rows``: ``(start, stop)``, ``slice`` or ``range`` of stored row positions
+      (finishing order, before sorting by id), within the committed rows.
+    - ``chunksize``: return an iterator of DataFrames of at most that many stored
+      rows each (after filtering possibly fewer, possibly empty), each sorted by id
+      within itself; reduce each one (e.g. sums and counts per group) and combine.
+
+    An unknown column, label or range raises ValueError with one line naming it.
     """
+    meta = info(path)
+    fields = _fields_for(path, meta, columns, where)
+    masks = _where_masks(path, meta, where)
+    start, stop = _row_range(path, rows, meta["rows_committed"])
+    if chunksize is not None:
+        if int(chunksize) < 1:
+            raise ValueError(f"{path}: load(): chunksize must be at least 1, got {chunksize}")
+        return (_requested(_tasks_frame(path, block, meta), columns, meta)
+                for block in _chunks(path, meta, fields, masks, start, stop, int(chunksize)))
+    blocks = list(_chunks(path, meta, fields, masks, start, stop, READ_ROWS))
+    selected = np.concatenate(blocks) if blocks else np.zeros(0, dtype=_tasks_dtype_subset(path, fields))
+    return _requested(_tasks_frame(path, selected, meta), columns, meta)
+
+
+def _requested(frame, columns, meta):
+    """``frame`` without the fields read only to filter on (all of it when columns is None)."""
+    if columns is None:
+        return frame
+    requested = {"id", "status"}
+    for name in columns:
+        requested |= {name, f"{name}_index"} if name in meta["axes"] else {name}
+    frame = frame[[c for c in frame.columns if c in requested]]
+    frame.attrs.update(meta)
+    return frame
+
+
+def _tasks_dtype_subset(path, fields):
+    """The dtype of /tasks restricted to ``fields`` (for an empty selection)."""
     with open_results(path) as handle:
-        meta = _read_info(path, handle)
-        rows = handle["tasks"][: meta["rows_committed"]]
-    return _tasks_frame(path, rows, meta)
+        dtype = handle["tasks"].dtype
+    return np.dtype([(f, dtype.fields[f][0]) for f in fields])
 
 
 def load_array(path, name):
@@ -286,7 +442,7 @@ def load_summaries(path):
     columns = {}
     for axis in kept:
         index = table[axis].astype(np.int64)
-        columns[axis] = np.asarray(meta["axes"][axis], dtype=object)[index]
+        columns[axis] = axis_labels(meta, axis)[index]
         columns[f"{axis}_index"] = index
     for field in table.dtype.names:
         if field not in kept:

@@ -1,6 +1,7 @@
 """msweep-report: from a results file to tables, figures and an index.html.
 
     msweep-report RESULTS.h5 -o DIR
+    msweep-report A.h5 B.h5 -o DIR          # two files over the same grid: paired differences B - A
     python3 -m msweep_analysis.report RESULTS.h5 -o DIR
 
 Writes DIR/tables/*.csv and *.md, DIR/figures/*.png and *.pdf (chosen by the file's
@@ -16,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .compare import IncomparableError
 from .context import Context
 from .errors import ResultsFileError
 from .figure_sets import figure_set_for
+from .formatting import column_formatters, number
 from .reader import load
+from .summary import varying_axes
 
 SHOWN_FAILURES = 20
 
@@ -29,16 +33,23 @@ SHOWN_FAILURES = 20
 def format_cell(value):
     """Compact, readable text for one table cell (4 significant digits for floats)."""
     if isinstance(value, (float, np.floating)):
-        return "" if not np.isfinite(value) else f"{value:.4g}"
+        return number(value)
     return str(value)
 
 
 def markdown_table(frame):
-    """GitHub-flavoured Markdown table of ``frame`` (no index), '|' escaped in cells."""
-    def row(cells):
-        return "| " + " | ".join(format_cell(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-    lines = [row(frame.columns), "|" + "---|" * len(frame.columns)]
-    lines += [row(values) for values in frame.itertuples(index=False)]
+    """GitHub-flavoured Markdown table of ``frame`` (no index), '|' escaped in cells.
+
+    Float columns get as many significant digits (at least 4) as their distinct values
+    need to print distinctly, so ranked rows never look tied.
+    """
+    formatters = column_formatters(frame)
+    plain = [formatters.get(name, format_cell) for name in frame.columns]
+
+    def row(cells, formats):
+        return "| " + " | ".join(f(c).replace("|", "\\|").replace("\n", " ") for f, c in zip(formats, cells)) + " |"
+    lines = [row(frame.columns, [str] * len(frame.columns)), "|" + "---|" * len(frame.columns)]
+    lines += [row(values, plain) for values in frame.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
@@ -80,7 +91,7 @@ def add_failures(context):
     failed = tasks[tasks["status"] == "failed"]
     if failed.empty:
         return
-    axes = list(context.info["axes"])
+    axes = varying_axes(context.info)  # an axis with one value (often fold, restart) says nothing here
     frame = failed[["id", *axes, "rank", "error"]]
     common = Counter(failed["error"]).most_common(3)
     caption = "Most common errors: " + "; ".join(f"{count}× “{message}”" for message, count in common) + "."
@@ -117,7 +128,9 @@ def provenance_rows(info, tasks):
         ("experiment", info["experiment"]),
         ("status", info["status"]),
         ("tasks with results", f"{info['rows_committed']} of {info['task_count']} ({failed} failed)"),
-        ("axes", ", ".join(f"{name} ({len(labels)})" for name, labels in info["axes"].items())),
+        ("axes", ", ".join(f"{name} ({len(info['axes'][name])})" for name in varying_axes(info)) or "–"),
+        ("axes with one value", ", ".join(f"{name} = {labels[0]}" for name, labels in info["axes"].items()
+                                          if len(labels) == 1) or "–"),
         ("created", info["created"]),
         ("finished", info["finished"] or "–"),
         ("last update", info["updated"]),
@@ -134,7 +147,8 @@ def provenance_rows(info, tasks):
 
 def html_table(table):
     shown = table.frame if table.shown is None else table.shown
-    body = shown.to_html(index=False, border=0, na_rep="–", float_format=format_cell, escape=True)
+    formatters = {name: (lambda value, f=f: f(value) or "–") for name, f in column_formatters(shown).items()}
+    body = shown.to_html(index=False, border=0, na_rep="–", formatters=formatters, escape=True)
     return (f"<h3>{html.escape(table.title)}</h3>\n<p>{html.escape(table.caption)}</p>\n{body}\n"
             f"<p class='files'>Files: <a href='tables/{table.name}.csv'>CSV</a> · "
             f"<a href='tables/{table.name}.md'>Markdown</a></p>")
@@ -147,26 +161,32 @@ def html_figure(figure):
             f"<span class='files'>(<a href='{figure.pdf.as_posix()}'>PDF</a>)</span></figcaption></figure>")
 
 
+def html_page(title, subtitle, context, tail):
+    """The page every report shares: title, subtitle (HTML), notes, figures, tables, then ``tail`` (HTML parts)."""
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.notes)
+    parts = [
+        "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>", subtitle,
+        f"<div class='notes'><ul>{notes}</ul></div>" if notes else "",
+        "<h2>Figures</h2>", *(html_figure(f) for f in context.figures),
+        "<h2>Tables</h2>", *(html_table(t) for t in context.tables),
+        *tail, "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
 def render_html(context):
     info = context.info
     title = f"msweep report: {info['job_name'] or Path(info['path']).stem}"
     provenance = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                            for k, v in provenance_rows(info, context.tasks))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in context.notes)
-    parts = [
-        "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>Experiment <b>{html.escape(info['experiment'])}</b> · "
-        f"<span class='status {html.escape(info['status'])}'>{html.escape(info['status'])}</span></p>",
-        f"<div class='notes'><ul>{notes}</ul></div>" if notes else "",
-        "<h2>Figures</h2>", *(html_figure(f) for f in context.figures),
-        "<h2>Tables</h2>", *(html_table(t) for t in context.tables),
+    subtitle = (f"<p>Experiment <b>{html.escape(info['experiment'])}</b> · "
+                f"<span class='status {html.escape(info['status'])}'>{html.escape(info['status'])}</span></p>")
+    return html_page(title, subtitle, context, [
         f"<h2>Provenance</h2><table class='provenance'>{provenance}</table>",
         f"<h2>Job file</h2><pre>{html.escape(info['job_text'])}</pre>",
-        "</body></html>",
-    ]
-    return "\n".join(p for p in parts if p)
+    ])
 
 
 # --------------------------------------------------------------------------- the command
@@ -189,18 +209,27 @@ def write_report(results, output_dir):
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(
-        prog="msweep-report", description="Tables, figures and an index.html from an msweep results file.")
-    parser.add_argument("results", help="results file written by msweep run (HDF5)")
+        prog="msweep-report", description="Tables, figures and an index.html from an msweep results file, "
+                                          "or the paired comparison of two files over the same grid.")
+    parser.add_argument("results", nargs="+", metavar="RESULTS",
+                        help="results file written by msweep run (HDF5); two files: compare B with A")
     parser.add_argument("-o", "--output", required=True, help="directory to write the report into")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if len(arguments.results) > 2:
+        parser.error(f"at most two results files (a report, or a comparison of two), got {len(arguments.results)}")
+    return arguments
 
 
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 bad input)."""
     arguments = parse_arguments(argv)
     try:
-        index = write_report(arguments.results, arguments.output)
-    except ResultsFileError as error:
+        if len(arguments.results) == 2:
+            from .compare_report import write_comparison_report
+            index = write_comparison_report(*arguments.results, arguments.output)
+        else:
+            index = write_report(arguments.results[0], arguments.output)
+    except (ResultsFileError, IncomparableError) as error:
         print(f"msweep-report: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the output directory cannot be written

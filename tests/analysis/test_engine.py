@@ -31,18 +31,22 @@ runs = 2
 """
 
 
-@pytest.fixture(scope="module")
-def tiny_results(tmp_path_factory):
+def run_engine(directory, name, job_text):
+    """Run msweep on ``job_text`` in ``directory``; return the results file."""
     if not MSWEEP_BIN.is_file():
         pytest.skip(f"no msweep binary at {MSWEEP_BIN} (set MSWEEP_BIN)")
-    directory = tmp_path_factory.mktemp("engine")
-    job, results = directory / "tiny.toml", directory / "tiny.h5"
-    job.write_text(TINY_JOB)
+    job, results = directory / f"{name}.toml", directory / f"{name}.h5"
+    job.write_text(job_text)
     run = subprocess.run([str(MSWEEP_BIN), "run", str(job), "-o", str(results)],
                          capture_output=True, text=True, timeout=300, cwd=directory)
     assert run.returncode == 0, f"msweep run failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
     assert results.is_file(), f"msweep run exited 0 but wrote no {results}:\n{run.stdout}\n{run.stderr}"
     return results
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory):
+    return run_engine(tmp_path_factory.mktemp("engine"), "tiny", TINY_JOB)
 
 
 def test_engine_file_loads_with_every_task(tiny_results):
@@ -78,7 +82,8 @@ def test_engine_summaries_agree_with_aggregate(tiny_results):
     np.testing.assert_array_equal(theirs["failed_count"], mine["failed_count"])
     for metric in mine.attrs["metrics"]:
         np.testing.assert_allclose(theirs[f"{metric}_mean"], mine[f"{metric}_mean"], rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(theirs[f"{metric}_std"], mine[f"{metric}_std"], rtol=1e-6, atol=1e-12)
+        # The engine's std pools the (run, fold) rows: aggregate's row_std, not its std over runs.
+        np.testing.assert_allclose(theirs[f"{metric}_std"], mine[f"{metric}_row_std"], rtol=1e-6, atol=1e-12)
 
 
 def test_engine_file_makes_a_report(tiny_results, tmp_path, capsys):
@@ -88,3 +93,25 @@ def test_engine_file_makes_a_report(tiny_results, tmp_path, capsys):
     for name in ("criteria_vs_size", "criteria_agreement", "feature_inclusion", "top_structures"):
         png = output / "figures" / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000, name
+
+
+def test_engine_files_compare_paired_over_runs(tiny_results, tmp_path, capsys):
+    """The same job with the prior fixed instead of evidence-maximised: same seed, so run r has
+    the same splits in both files and the comparison pairs them; a 3-feature job is refused."""
+    fixed = run_engine(tmp_path, "fixed", TINY_JOB.replace("[sweep]", '[model]\nprior = "fixed"\n[sweep]'))
+    table = ma.compare(tiny_results, fixed)
+    assert len(table) == 16 and (table["pairs"] == 2).all()
+    assert (table["n_features_diff"] == 0).all()
+    assert np.abs(table["log_evidence_diff"]).max() > 0
+    a, b = ma.load(tiny_results), ma.load(fixed)
+    runs = [b[(b["structure_index"] == 5) & (b["run"] == r)]["log_evidence"].mean()
+            - a[(a["structure_index"] == 5) & (a["run"] == r)]["log_evidence"].mean() for r in (0, 1)]
+    assert table.loc[5, "log_evidence_diff"] == pytest.approx(np.mean(runs), rel=1e-12)
+    assert table.loc[5, "log_evidence_diff_sem"] == pytest.approx(np.std(runs, ddof=1) / np.sqrt(2), rel=1e-9)
+    output = tmp_path / "comparison"
+    assert main([str(tiny_results), str(fixed), "-o", str(output)]) == 0
+    assert (output / "figures" / "compare_differences.png").is_file()
+    capsys.readouterr()
+    smaller = run_engine(tmp_path, "three", TINY_JOB.replace("features = 4", "features = 3"))
+    assert main([str(tiny_results), str(smaller), "-o", str(tmp_path / "refused")]) == 2
+    assert "axis structure differs: 16 values in the first" in capsys.readouterr().err

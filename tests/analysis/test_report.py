@@ -4,7 +4,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -93,15 +92,13 @@ def test_report_without_folds_or_test_part(tmp_path, capsys):
     assert "training MSE" in page  # the top-structures figure falls back to the training error
 
 
-def test_report_handles_8192_structures_quickly(tmp_path, capsys):
+def test_report_handles_8192_structures(tmp_path, capsys):
     features = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
     axes, metrics, rows = results_files.subset_evidence_rows(features=features, folds=1, runs=2, cv=False)
     path = tmp_path / "boston.h5"
     results_files.write_results(path, axes, metrics, rows, summaries=False)
     output = tmp_path / "report"
-    start = time.perf_counter()
-    run_report(path, output, capsys)
-    assert time.perf_counter() - start < 30
+    run_report(path, output, capsys)  # no wall-clock assertion: speed is measured in bench/, not tested
     assert_figures(output, SUBSET_FIGURES)
     inclusion = (output / "tables" / "feature_inclusion.csv").read_text().splitlines()
     assert len(inclusion) == 1 + 13 and inclusion[1].startswith("CRIM,1.0")

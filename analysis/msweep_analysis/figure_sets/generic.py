@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 
 from .. import plots
+from ..summary import replication_caption, varying_axes
 
 MAX_BARS = 40
 MAX_CURVES = 10
@@ -68,11 +69,11 @@ def draw_metric(context, metric, kept):
         plots.plot_curves(ax, frame, x, metric, group=group)
         ax.set_xlabel(x)
         ax.set_ylabel(value_label)
-        how = "mean over runs and folds; band: ± 1 standard error"
+        how = "mean over runs (folds averaged within each run first); band: ± 1 standard error over runs"
     elif len(summary) <= MAX_BARS:
         plots.plot_bars(ax, group_labels(summary, kept, context.info), summary[f"{metric}_mean"], summary[f"{metric}_sem"],
                         value_label=value_label)
-        how = "mean over runs and folds; error bars: ± 1 standard error"
+        how = "mean over runs (folds averaged within each run first); error bars: ± 1 standard error over runs"
     else:
         order = np.argsort(summary[f"{metric}_mean"].to_numpy())
         means = summary[f"{metric}_mean"].to_numpy()[order]
@@ -86,7 +87,7 @@ def draw_metric(context, metric, kept):
         ax.set_xlabel(f"{' × '.join(varying)} (rank by this metric)")
         ax.set_ylabel(value_label)
         ax.legend(frameon=False)
-        how = f"{len(summary)} groups sorted by their mean over runs and folds"
+        how = f"{len(summary)} groups sorted by their mean over runs; band: ± 1 standard error over runs"
     ax.set_title(metric)
     context.add_figure(fig, f"metric_{metric}", metric, how)
 
@@ -96,11 +97,11 @@ def build(context):
     summary = context.summary
     kept = summary.attrs["group_axes"]
     shown = summary.head(SHOWN_ROWS)
-    caption = "Mean, sample std and standard error over runs and folds; failed tasks excluded and counted."
+    caption = replication_caption(summary) + " Failed tasks excluded and counted."
     if len(summary) > SHOWN_ROWS:
         caption += f" First {SHOWN_ROWS} of {len(summary)} rows shown; the CSV has all."
-    context.add_table("summary", "Summary over runs and folds", summary, caption,
-                      shown=shown.drop(columns=[f"{a}_index" for a in kept]))
+    hidden = [f"{a}_index" for a in kept] + [a for a in kept if a not in varying_axes(context.info, kept)]
+    context.add_table("summary", "Summary over runs", summary, caption, shown=shown.drop(columns=hidden))
     if summary["ok_count"].sum() == 0:
         context.add_note("No task finished successfully yet: there is nothing to plot.")
         return

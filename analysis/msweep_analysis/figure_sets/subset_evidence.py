@@ -1,8 +1,11 @@
 """Figure set of the "subset-evidence" experiment: which feature subsets (structures)
-each model-selection criterion prefers, and how far the criteria agree.
+each model-selection criterion prefers, how far the criteria agree, and how well the
+structure each one selects predicts held-out data.
 
-Every structure is summarised by its mean over runs and folds first; criteria are
-then compared across structures. Works from 2 to 8192+ structures: everything is
+Every structure is summarised by its mean over runs (folds averaged within each run
+first: runs are the unit of replication); criteria are then compared across
+structures. Test error is never a selection criterion here, only the outcome a
+criterion's choice is judged by. Works from 2 to 8192+ structures: everything is
 vectorised over structures and the scatter is rasterised inside the PDF.
 """
 
@@ -13,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..summary import aggregate
+from ..formatting import distinguishing_digits, mean_pm_sem
+from ..summary import aggregate, unit_means
 
 INTERCEPT_ONLY = "(intercept only)"
 TOP_BARS = 15
@@ -34,15 +38,17 @@ class Criterion:
         return "higher is better" if self.higher_is_better else "lower is better"
 
 
-# In the order the paper discusses them; metrics the file lacks (no cv_* with one fold,
-# no test_* without a test part) are skipped.
+# Selection criteria, in the order the paper discusses them; metrics the file lacks
+# (no cv_* with one fold) are skipped. All of them are computed without the test part.
 CRITERIA = (
     Criterion("log_evidence", "log evidence", "nats", True),
     Criterion("cv_mse", "cross-validation MSE", "target units²", False),
-    Criterion("test_mse", "test MSE", "target units²", False),
     Criterion("aic", "AIC", "", False),
     Criterion("bic", "BIC", "", False),
 )
+# What a criterion's choice is judged by: the error on the held-out test part. Absent
+# without a test part; then the report says what each criterion chose, not how well.
+OUTCOME = Criterion("test_mse", "test MSE", "target units²", False)
 
 
 # --------------------------------------------------------------------------- structure statistics
@@ -51,9 +57,19 @@ def available_criteria(context):
     return [c for c in CRITERIA if context.has_metric(c.metric)]
 
 
+def available_outcome(context):
+    return OUTCOME if context.has_metric(OUTCOME.metric) else None
+
+
 def structure_summary(context):
-    """One row per structure: aggregate over run, fold and restart."""
+    """One row per structure: aggregate over run, fold and restart (runs as the unit)."""
     return aggregate(context.tasks, over=("run", "fold", "restart"))
+
+
+def per_run_table(context, metric):
+    """DataFrame runs x structure_index of ``metric``: each run's mean over its ok folds and restarts."""
+    means = unit_means(context.tasks, ["structure_index"], [metric])[metric]
+    return means.unstack("structure_index").reindex(columns=range(len(context.info["axes"]["structure"])))
 
 
 def score(summary, criterion):
@@ -117,44 +133,101 @@ def sizes(summary):
 
 # --------------------------------------------------------------------------- tables
 
-def mean_pm_sem(mean, sem):
-    if not np.isfinite(mean):
-        return "–"
-    return f"{mean:.5g} ± {sem:.2g}" if np.isfinite(sem) else f"{mean:.5g}"
-
-
-def add_structure_table(context, summary, criteria):
+def add_structure_table(context, summary, criteria, outcome):
     """All structures (CSV) and the best ones by the first criterion (HTML, Markdown)."""
     order = ranking(summary, criteria[0])
     shown = pd.DataFrame({"rank": np.arange(1, min(SHOWN_ROWS, len(order)) + 1)})
     top = summary.iloc[order[:SHOWN_ROWS]].reset_index(drop=True)
     shown["structure"] = top["structure"]
     shown["features"] = sizes(top).astype(int)
-    for c in criteria:
-        shown[f"{c.title}{' [' + c.unit + ']' if c.unit else ''}"] = [
-            mean_pm_sem(m, s) for m, s in zip(top[f"{c.metric}_mean"], top[f"{c.metric}_sem"])]
+    for c in criteria + ([outcome] if outcome else []):
+        digits = distinguishing_digits(top[f"{c.metric}_mean"])
+        name = c.title + (" (outcome)" if c is outcome else "") + (f" [{c.unit}]" if c.unit else "")
+        shown[name] = [mean_pm_sem(m, s, digits) for m, s in zip(top[f"{c.metric}_mean"], top[f"{c.metric}_sem"])]
+    shown["runs"] = top["run_count"] if "run_count" in top else np.nan
     shown["ok / failed"] = [f"{o} / {f}" for o, f in zip(top["ok_count"], top["failed_count"])]
     full = summary.drop(columns=[c for c in summary.columns if c.endswith("_index")])
     context.add_table(
         "structures", f"Structures ranked by {criteria[0].title}", full,
-        "Mean ± standard error over runs and folds. "
+        "Mean ± standard error over runs (folds averaged within each run first; runs are the unit of "
+        "replication). "
         + (f"All {len(summary)} structures" if len(shown) == len(summary)
            else f"The {len(shown)} best of {len(summary)} structures")
-        + f" by {criteria[0].title}; the CSV lists every structure with mean, std and sem of every metric.",
+        + f" by {criteria[0].title}"
+        + (f"; {outcome.title} is the outcome, not a criterion" if outcome else "")
+        + ". The CSV lists every structure with mean, std and sem over runs and row_std (spread of single "
+          "rows) of every metric.",
         shown=shown)
 
 
-def add_best_table(context, summary, criteria):
-    """The few best structures by each criterion, one row per (criterion, rank)."""
+def add_best_table(context, summary, criteria, outcome):
+    """The few best structures by each selection criterion, with the test error they achieve."""
     rows = []
     size = sizes(summary)
     for c in criteria:
         for rank, i in enumerate(ranking(summary, c)[:BEST_PER_CRITERION], start=1):
-            rows.append({"criterion": c.title, "rank": rank, "structure": summary["structure"].iloc[i],
-                         "features": int(size[i]), "mean": summary[f"{c.metric}_mean"].iloc[i],
-                         "sem": summary[f"{c.metric}_sem"].iloc[i], "direction": c.direction})
-    context.add_table("best_structures", "Best structures by each criterion", pd.DataFrame(rows),
-                      "Mean and standard error over runs and folds.")
+            row = {"criterion": c.title, "rank": rank, "structure": summary["structure"].iloc[i],
+                   "features": int(size[i]), "mean": summary[f"{c.metric}_mean"].iloc[i],
+                   "sem": summary[f"{c.metric}_sem"].iloc[i], "direction": c.direction}
+            if outcome:
+                row[f"{outcome.title} (outcome)"] = summary[f"{outcome.metric}_mean"].iloc[i]
+                row[f"{outcome.title} sem"] = summary[f"{outcome.metric}_sem"].iloc[i]
+            rows.append(row)
+    context.add_table("best_structures", "Best structures by each selection criterion", pd.DataFrame(rows),
+                      "Mean and standard error over runs of the criterion"
+                      + (f", and the {outcome.title} of that structure (mean and sem over runs): the outcome "
+                         "the choice is judged by, not a criterion." if outcome else "."))
+
+
+def selection_outcomes(context, summary, criteria, outcome):
+    """Per criterion: its choice on the mean over runs and that choice's outcome, and the outcome of
+    choosing anew in every run (the honest figure for a selection procedure: it includes the
+    variability of the choice itself), with mean and sem over runs."""
+    rows = []
+    outcome_runs = per_run_table(context, outcome.metric)
+    for c in criteria:
+        best = ranking(summary, c)[0]
+        runs = per_run_table(context, c.metric)
+        scores = runs.to_numpy() if c.higher_is_better else -runs.to_numpy()
+        has_score = np.isfinite(scores).any(axis=1)
+        choice = np.argmax(np.where(np.isfinite(scores), scores, -np.inf), axis=1)
+        per_run = outcome_runs.reindex(runs.index).to_numpy()[np.arange(len(runs)), choice][has_score]
+        per_run = per_run[np.isfinite(per_run)]
+        rows.append({
+            "criterion": c.title, "chosen structure": summary["structure"].iloc[best],
+            "features": int(sizes(summary)[best]),
+            f"{outcome.title} of the choice": summary[f"{outcome.metric}_mean"].iloc[best],
+            "sem over runs": summary[f"{outcome.metric}_sem"].iloc[best],
+            f"{outcome.title}, choosing in each run": per_run.mean() if per_run.size else np.nan,
+            "sem over runs (per-run choice)": per_run.std(ddof=1) / np.sqrt(per_run.size) if per_run.size > 1 else np.nan,
+            "distinct choices over runs": int(np.unique(choice[has_score]).size),
+            "runs": int(per_run.size),
+        })
+    return pd.DataFrame(rows)
+
+
+def add_selection_outcomes(context, summary, criteria, outcome):
+    """Table and figure: the test error each selection criterion's choice achieves."""
+    if outcome is None:
+        context.add_note("The file has no test part (test_mse): the report shows what each criterion "
+                         "selects, not how well the choice predicts.")
+        return
+    table = selection_outcomes(context, summary, criteria, outcome)
+    context.add_table(
+        "selection_outcomes", f"{outcome.title} of each criterion's choice", table,
+        f"Each criterion chooses the structure it ranks best on the mean over runs; its {outcome.title} is "
+        "the outcome (mean and standard error over runs). 'Choosing in each run': the criterion chooses "
+        f"anew from each run's fold means and the {outcome.title} of that run's choice is averaged over "
+        "runs, which includes the variability of the choice itself.")
+    fig, (ax,) = plots.figure(panel_width=6.4, panel_height=0.45 * len(table) + 1.8)
+    labels = [f"{c} → {wrap_structure(s, 30)}" for c, s in zip(table["criterion"], table["chosen structure"])]
+    plots.plot_bars(ax, labels, table[f"{outcome.title} of the choice"], table["sem over runs"],
+                    value_label=plots.axis_label(outcome.title, outcome.unit), error_label=None)
+    ax.set_title(f"{outcome.title} of the structure each criterion selects\n(mean ± 1 standard error over runs)")
+    context.add_figure(fig, "selection_outcomes", f"{outcome.title} of each criterion's choice",
+                       f"For each selection criterion, the {outcome.title} of the structure it ranks best "
+                       "(mean ± 1 standard error over runs, folds averaged within each run first). Test error "
+                       "is the outcome a criterion is judged by, never a criterion itself.")
 
 
 # --------------------------------------------------------------------------- figures
@@ -206,12 +279,13 @@ def add_criteria_figure(context, summary, criteria):
         spare[0].legend(handles, labels, loc="center", frameon=False, fontsize=11)
     else:
         fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.04))
-    fig.suptitle(f"Criteria against structure size ({len(summary)} structures, mean over runs and folds)",
+    fig.suptitle(f"Criteria against structure size ({len(summary)} structures, mean over runs)",
                  fontsize=13)
     fig.tight_layout()
     context.add_figure(fig, "criteria_vs_size", "Criteria against structure size",
-                       "Grey: every structure (jittered horizontally). Blue: the best structure of each size, "
-                       "error bars ± 1 standard error over runs and folds. Star: the best structure overall.")
+                       "Grey: every structure (jittered horizontally), its mean over runs (folds averaged within "
+                       "each run first). Blue: the best structure of each size, error bars ± 1 standard error "
+                       "over runs. Star: the best structure overall.")
 
 
 def agreement_matrix(summary, criteria):
@@ -220,20 +294,48 @@ def agreement_matrix(summary, criteria):
     return scores.corr(method="spearman"), len(scores)
 
 
-def add_agreement_figure(context, summary, criteria):
-    if len(criteria) < 2 or len(summary) < 3:
+def top_overlap_matrix(summary, criteria, k):
+    """Share of the top-k structures two criteria have in common (1 = the same k structures).
+
+    A rank correlation over all structures is dominated by the many bad ones, which
+    every criterion ranks alike; what matters for selection is agreement at the top.
+    """
+    tops = [set(ranking(summary, c)[:k].tolist()) for c in criteria]
+    matrix = np.array([[len(a & b) / k for b in tops] for a in tops])
+    names = [c.title for c in criteria]
+    return pd.DataFrame(matrix, index=pd.Index(names, name="criterion"), columns=names)
+
+
+def add_agreement_figure(context, summary, criteria, outcome):
+    compared = criteria + ([Criterion(outcome.metric, f"{outcome.title} (outcome)", outcome.unit,
+                                      outcome.higher_is_better)] if outcome else [])
+    if len(compared) < 2 or len(summary) < 3:
         context.add_note("Agreement between criteria not shown: it needs at least 2 criteria and 3 structures.")
         return
-    matrix, count = agreement_matrix(summary, criteria)
+    matrix, count = agreement_matrix(summary, compared)
+    k = top_k(len(summary))
+    overlap = top_overlap_matrix(summary, compared, k)
     context.add_table("criteria_agreement", "Agreement between criteria (Spearman ρ)", matrix.reset_index(
-        names="criterion"), f"Rank correlation over {count} structures, every criterion oriented so larger is better.")
-    fig, (ax,) = plots.figure(panel_width=5.8, panel_height=4.6)
-    plots.plot_matrix(ax, matrix.to_numpy(), list(matrix.index), list(matrix.columns),
+        names="criterion"), f"Rank correlation over {count} structures, every criterion oriented so larger is better"
+        + (f"; {outcome.title} ranks structures by the outcome, for comparison." if outcome else "."))
+    context.add_table("criteria_top_overlap", f"Overlap of the top {k} structures between criteria",
+                      overlap.reset_index(), f"Share of the {k} best structures of one criterion that are also "
+                      "among the k best of the other (1 = the same structures at the top).")
+    fig, axes = plots.figure(2, 1, panel_width=5.8, panel_height=4.6)
+    plots.plot_matrix(axes[0], matrix.to_numpy(), list(matrix.index), list(matrix.columns),
                       cbar_label="Spearman ρ", cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_title(f"Agreement between criteria\n(rank correlation over {count} structures)")
+    axes[0].set_title(f"Rank correlation over all {count} structures")
+    plots.plot_matrix(axes[1], overlap.to_numpy(), list(overlap.index), list(overlap.columns),
+                      cbar_label=f"share of top {k} in common", cmap="viridis", vmin=0, vmax=1)
+    axes[1].set_title(f"Overlap of the top {k} structures")
+    fig.tight_layout()
     context.add_figure(fig, "criteria_agreement", "Agreement between criteria",
-                       "Spearman rank correlation between the structure rankings of each pair of criteria "
-                       "(oriented so that larger is better for all: 1 = identical rankings).")
+                       "Left: Spearman rank correlation between the structure rankings of each pair of criteria "
+                       "(oriented so that larger is better for all: 1 = identical rankings); it is dominated by "
+                       f"the many poor structures. Right: the share of the {k} best structures two criteria have "
+                       "in common, the agreement that matters for selection."
+                       + (f" The {outcome.title} row ranks structures by the outcome, for comparison; it is not "
+                          "a criterion." if outcome else ""))
 
 
 def inclusion_frequencies(summary, criteria, k):
@@ -269,34 +371,28 @@ def add_inclusion_figure(context, summary, criteria):
                        "the last column is the share among all structures, for comparison.")
 
 
+def paired_gaps(context, summary, criterion, order):
+    """Mean and sem over runs of (structure - best), paired within each run.
+
+    Structures of one run share its data split, so the per-run difference (of fold
+    means) has far less spread than either mean: its standard error over runs is the
+    one that says whether the best structure is really better.
+    """
+    chosen = summary["structure_index"].to_numpy()[order]
+    table = per_run_table(context, criterion.metric)[chosen]
+    differences = table.sub(table[chosen[0]], axis=0)
+    if not criterion.higher_is_better:
+        differences = -differences  # gaps <= 0 mean worse, whatever the direction of the criterion
+    count = differences.count()
+    return differences.mean().to_numpy(), (differences.std(ddof=1) / np.sqrt(count)).to_numpy()
+
+
 def prediction_criterion(context):
     """The out-of-sample error available for this file, best first: test, then CV, then training."""
     for metric, title in (("test_mse", "test MSE"), ("cv_mse", "cross-validation MSE"), ("train_mse", "training MSE")):
         if context.has_metric(metric):
             return metric, title
     return None, None
-
-
-def paired_gaps(context, summary, criterion, order):
-    """Mean and sem of (structure - best) over the runs and folds both were evaluated on.
-
-    Structures of one run and fold share the data split, so the paired difference has far
-    less spread than either mean: its standard error is the one that says whether the
-    best structure is really better.
-    """
-    tasks = context.tasks
-    chosen = summary["structure_index"].to_numpy()[order]
-    ok = tasks[(tasks["status"] == "ok") & tasks["structure_index"].isin(chosen)]
-    pairs = [c for c in ("run_index", "fold_index", "restart_index") if c in ok.columns]
-    if not pairs:
-        pairs = ["id"]
-    table = ok.pivot_table(index=pairs, columns="structure_index", values=criterion.metric, aggfunc="mean")
-    table = table.reindex(columns=chosen)
-    differences = table.sub(table[chosen[0]], axis=0)
-    if not criterion.higher_is_better:
-        differences = -differences  # gaps <= 0 mean worse, whatever the direction of the criterion
-    count = differences.count()
-    return differences.mean().to_numpy(), (differences.std(ddof=1) / np.sqrt(count)).to_numpy()
 
 
 def add_top_structures_figure(context, summary, criteria):
@@ -331,10 +427,12 @@ def add_top_structures_figure(context, summary, criteria):
     context.add_figure(fig, "top_structures", f"Top structures by {lead.title}",
                        f"Left: {lead.title} of the best structures relative to the best one "
                        f"({'a log Bayes factor' if lead.metric == 'log_evidence' else 'difference'}), "
-                       "averaged over the runs and folds, which share data splits across structures; "
-                       "error bars: ± 1 standard error of these paired differences. "
-                       + (f"Right: their {title} (mean ± 1 standard error over runs and folds); red: the "
-                          f"structure {lead.title} prefers." if metric else ""))
+                       "taken within each run (folds averaged first; structures of a run share its data split) "
+                       "and averaged over runs; error bars: ± 1 standard error over runs of these paired "
+                       "differences. "
+                       + (f"Right: their {title} (mean ± 1 standard error over runs), the outcome; red: the "
+                          f"structure {lead.title} prefers. An axis that does not start at zero is marked "
+                          "and drawn with dots, not bars." if metric else ""))
 
 
 def add_convergence_note(context):
@@ -348,7 +446,7 @@ def add_convergence_note(context):
 
 
 def build(context):
-    """Criteria against size, agreement between criteria, feature inclusion, top structures."""
+    """Criteria against size, what each criterion's choice achieves, agreement, feature inclusion, top structures."""
     summary = structure_summary(context)
     criteria = available_criteria(context)
     if not criteria or "structure" not in summary or summary["ok_count"].sum() == 0:
@@ -356,10 +454,12 @@ def build(context):
         from .generic import build as generic_build
         generic_build(context)
         return
+    outcome = available_outcome(context)
     add_convergence_note(context)
-    add_structure_table(context, summary, criteria)
-    add_best_table(context, summary, criteria)
+    add_structure_table(context, summary, criteria, outcome)
+    add_best_table(context, summary, criteria, outcome)
+    add_selection_outcomes(context, summary, criteria, outcome)
     add_criteria_figure(context, summary, criteria)
-    add_agreement_figure(context, summary, criteria)
+    add_agreement_figure(context, summary, criteria, outcome)
     add_inclusion_figure(context, summary, criteria)
     add_top_structures_figure(context, summary, criteria)
