@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "msweep/core/summary.hpp"
@@ -44,6 +45,9 @@ std::string job_hash(const std::string& job_text);
 struct RunProvenance {
   int ranks = 1;
   std::string hosts;  // comma-separated, unique
+  // More string root attributes describing where this run ran (e.g. the batch system's job
+  // id and which rank ran on which host), rewritten like the others by every resume.
+  std::vector<std::pair<std::string, std::string>> cluster;
 };
 
 // One stored task row (arrays are read separately, by name).
@@ -72,6 +76,7 @@ class ResultReader {
   std::uint64_t task_count() const;
   std::uint64_t rows_committed() const;
   std::string attribute(const std::string& name) const;  // string root attributes (status, created...)
+  bool has_attribute(const std::string& name) const;
   std::int64_t ranks() const;
 
   // Calls visit for blocks of up to block_rows committed rows, in file order.
