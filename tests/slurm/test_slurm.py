@@ -220,6 +220,7 @@ def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, r
     last = log.splitlines()[-1].removeprefix("msweep.sbatch:").strip()
     assert "slurm_script" not in last and f"{repo}/slurm/msweep.sbatch jobs/boston-subsets.toml" in last, log
     assert "--ntasks=3" in last and "--nodes=1" in last, last
+    assert last.startswith("MSWEEP_GRACE=20 sbatch "), "only the settings the user gave: " + last
     # ... and it resumes the file to the full result.
     out, _ = shell(slurm, repo, last)
     resumed = re.search(r"Submitted batch job (\d+)", out).group(1)
