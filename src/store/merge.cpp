@@ -106,7 +106,7 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
       at = comma + 1;
     }
   }
-  RunProvenance provenance{static_cast<int>(ranks), "", {}};
+  RunProvenance provenance{static_cast<int>(ranks), ""};
   for (const auto& host : hosts) provenance.hosts += (provenance.hosts.empty() ? "" : ",") + host;
 
   // No journal: the output is rebuilt from the inputs if anything goes wrong.

@@ -258,3 +258,26 @@ def test_signal_lead_is_checked_against_time_limit_and_grace(slurm, repo):
     log = log_of(repo, "grace-*.out")
     assert "the --signal lead (180 s) must exceed MSWEEP_GRACE (300 s)" in log, log
     assert not (repo / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    """Two slurmd on this host (nodes n1 and n2), as /work/shared/platform.md describes."""
+    with LocalSlurm(nodes=2) as cluster:
+        yield cluster
+
+
+def test_two_nodes_with_the_documented_rank_layout(two_nodes, reference, repo):
+    # Both nodes are this machine, so Open MPI would use shared memory between them: TCP
+    # makes the ranks talk as they would across real nodes.
+    _, jid = shell(two_nodes, repo, readme_block("# two nodes of 2 cores each: a worker per core, plus the master"),
+                   env={"OMPI_MCA_btl": "tcp,self"})
+    jobs = two_nodes.wait_for(jid, {"COMPLETED"}, timeout=300)
+    log = log_of(repo)
+    assert jobs[0]["ExitCode"] == "0:0" and jobs[0]["NumNodes"] == "2", log
+    attrs = assert_same_tasks(repo / "results" / "boston-subsets.h5", reference)
+    assert attrs["status"] == "complete" and attrs["ranks"] == 5, log
+    assert (attrs["hosts"], attrs["slurm_nodelist"]) == ("n1,n2", "n[1-2]"), attrs
+    # Rank 0 (the master, which writes) on the first node; workers on both.
+    layout = dict(part.split(": ") for part in attrs["rank_hosts"].split("; "))
+    assert set(layout) == {"n1", "n2"} and layout["n1"].startswith("0"), attrs["rank_hosts"]

@@ -43,6 +43,9 @@ std::uint64_t shard_task_count(const ResultLayout& layout);
 std::string job_hash(const std::string& job_text);
 
 struct RunProvenance {
+  // A constructor, not an aggregate, so that {ranks, hosts} stays complete without `cluster`.
+  RunProvenance(int ranks_ = 1, std::string hosts_ = {}, std::vector<std::pair<std::string, std::string>> cluster_ = {})
+      : ranks(ranks_), hosts(std::move(hosts_)), cluster(std::move(cluster_)) {}
   int ranks = 1;
   std::string hosts;  // comma-separated, unique
   // More string root attributes describing where this run ran (e.g. the batch system's job
