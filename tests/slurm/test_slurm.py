@@ -213,8 +213,8 @@ def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, r
         time.sleep(0.2)
     log = log_of(repo)
     assert jobs[0]["Restarts"] == "0", log
-    # No assertion on MPI_ABORT here: Slurm may deliver the SIGTERM to rank 0 twice (see
-    # slurm/README.md, "Stopping a job"), which msweep takes as "stop at once" today.
+    # scancel's SIGTERM reaches each rank once; the script adds none: one clean stop.
+    assert not any(marker in log for marker in ABORT_MARKERS), log
     assert "this job will not be requeued" in log, "the hint comes at once, before KillWait can cut the script short"
     assert "msweep ended with status 4" in log and "file status: interrupted" in log, log
     assert inspect_json(output)["status"] == "interrupted"
@@ -308,7 +308,9 @@ def test_hard_time_limit_stops_cleanly_and_requeues(slurm, repo):
     slurm.command(["scancel", jid])
     log = log_of(repo)
     assert "got SIGTERM" in log, log
-    # The file is finished by msweep whichever way it stopped (see the scancel test).
+    # No assertion on MPI_ABORT: at the time limit each rank gets SIGTERM twice (slurm/README.md,
+    # "Stopping a job"), which msweep takes as "stop at once" until it counts repeats as one.
+    # The file is finished by msweep whichever way it stopped.
     deadline = time.monotonic() + 60
     while inspect_json(repo / "results" / "huge.h5")["status"] == "running":
         assert time.monotonic() < deadline, log_of(repo)
