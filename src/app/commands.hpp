@@ -28,9 +28,17 @@ struct MergeOptions {
   bool quiet = false;
 };
 
+struct InspectOptions {
+  std::string results_path;
+  bool summary = false;      // the summary table
+  std::size_t rows = 0;      // the first N task rows
+  bool status_only = false;  // one word: running, complete or interrupted (for scripts)
+  bool json = false;         // one JSON object: status, shard, task counts, provenance (for scripts)
+};
+
 int plan(const std::string& job_path);
 int run(RunOptions options, int& argc, char**& argv);
-int inspect(const std::string& results_path, bool show_summary, std::size_t rows);
+int inspect(const InspectOptions& options);
 int merge(const MergeOptions& options);
 
 // True on the rank that should talk to the user: rank 0, known from the launcher's

@@ -2,17 +2,61 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
+#include "cluster.hpp"
 #include "commands.hpp"
 #include "msweep/store/results.hpp"
 
 namespace msweep::app {
 
-int inspect(const std::string& results_path, bool show_summary, std::size_t rows) {
+namespace {
+
+// The file's state in one word for scripts: "complete" only when the file says so and holds
+// every task of its grid or shard; "interrupted" (resumable); "running" (being written, or
+// its writer was killed: resume continues it either way).
+std::string status_word(const ResultReader& reader, std::uint64_t stored, std::uint64_t total) {
+  const std::string status = reader.attribute("status");
+  if (status == "complete" && stored != total) return "interrupted";
+  return status;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string optional_attribute(const ResultReader& reader, const std::string& name) {
+  return reader.has_attribute(name) ? reader.attribute(name) : std::string();
+}
+
+}  // namespace
+
+int inspect(const InspectOptions& options) {
   // A running writer holds HDF5's file lock; reading committed rows is safe without it.
   setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
+  const std::string& results_path = options.results_path;
   ResultReader reader(results_path);
   const ResultLayout& layout = reader.layout();
+  // A shard file is complete when it holds its own share of the grid, so count against that.
+  const bool shard = layout.shard_count > 1;
+  const std::uint64_t total = shard ? shard_task_count(layout) : reader.task_count(), stored = reader.rows_committed();
+  if (options.status_only) {
+    std::printf("%s\n", status_word(reader, stored, total).c_str());
+    return 0;
+  }
   std::uint64_t failed = 0;
   double wall = 0;
   reader.for_each_block([&](const std::vector<StoredRow>& block) {
@@ -21,9 +65,20 @@ int inspect(const std::string& results_path, bool show_summary, std::size_t rows
       wall += row.wall_seconds;
     }
   });
-  // A shard file is complete when it holds its own share of the grid, so count against that.
-  const bool shard = layout.shard_count > 1;
-  const std::uint64_t total = shard ? shard_task_count(layout) : reader.task_count(), stored = reader.rows_committed();
+  if (options.json) {
+    const auto number = [](std::uint64_t n) { return std::to_string(n); };
+    std::string out = "{\"path\": " + json_string(results_path) + ", \"job\": " + json_string(layout.job_name) +
+                      ", \"experiment\": " + json_string(layout.experiment) +
+                      ", \"status\": " + json_string(status_word(reader, stored, total)) + ", \"shard\": {\"index\": " +
+                      number(layout.shard_index) + ", \"count\": " + number(layout.shard_count) + "}, \"tasks\": {\"stored\": " +
+                      number(stored) + ", \"total\": " + number(total) + ", \"failed\": " + number(failed) +
+                      ", \"grid\": " + number(reader.task_count()) + "}, \"ranks\": " + std::to_string(reader.ranks());
+    for (const std::string name : {"hosts", "created", "updated", "finished", "msweep_version"})
+      out += ", " + json_string(name) + ": " + json_string(reader.attribute(name));
+    for (const auto& name : cluster_attribute_names()) out += ", " + json_string(name) + ": " + json_string(optional_attribute(reader, name));
+    std::printf("%s}\n", out.c_str());
+    return 0;
+  }
   std::printf("%s: job %s (%s), status %s", results_path.c_str(), layout.job_name.c_str(), layout.experiment.c_str(),
               reader.attribute("status").c_str());
   if (shard)
@@ -36,6 +91,15 @@ int inspect(const std::string& results_path, bool show_summary, std::size_t rows
   std::printf("created %s, updated %s, finished %s; %lld ranks on %s; msweep %s\n", reader.attribute("created").c_str(),
               reader.attribute("updated").c_str(), reader.attribute("finished").empty() ? "-" : reader.attribute("finished").c_str(),
               static_cast<long long>(reader.ranks()), reader.attribute("hosts").c_str(), reader.attribute("msweep_version").c_str());
+  if (const std::string rank_hosts = optional_attribute(reader, "rank_hosts"); !rank_hosts.empty())
+    std::printf("ranks by host: %s\n", rank_hosts.c_str());
+  if (const std::string job = optional_attribute(reader, "slurm_job_id"); !job.empty()) {
+    const std::string array_job = optional_attribute(reader, "slurm_array_job_id");
+    std::printf("slurm: job %s", job.c_str());
+    if (!array_job.empty()) std::printf(" (array task %s_%s)", array_job.c_str(), optional_attribute(reader, "slurm_array_task_id").c_str());
+    std::printf(", restart %s, nodes %s\n", optional_attribute(reader, "slurm_restart_count").c_str(),
+                optional_attribute(reader, "slurm_nodelist").c_str());
+  }
   std::printf("axes:");
   for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.labels.size());
   std::printf("\nmetrics:");
@@ -49,6 +113,7 @@ int inspect(const std::string& results_path, bool show_summary, std::size_t rows
   }
   std::printf("\n");
 
+  const std::size_t rows = options.rows;
   if (rows > 0) {
     std::printf("\nid");
     for (const auto& axis : layout.axes) std::printf("\t%s", axis.name.c_str());
@@ -67,7 +132,7 @@ int inspect(const std::string& results_path, bool show_summary, std::size_t rows
       }
     }, rows);
   }
-  if (show_summary) {
+  if (options.summary) {
     const SummaryTable table = reader.summarize();
     std::printf("\nsummary over run and fold (mean):\n");
     for (const auto& axis : table.group_axes) std::printf("%s\t", axis.c_str());

@@ -75,13 +75,16 @@ int main(int argc, char** argv) {
   merge_cmd->add_flag("--force", merge_options.force, "Replace an existing output file");
   merge_cmd->add_flag("-q,--quiet", merge_options.quiet, "Only errors");
 
-  std::string inspect_path;
-  bool inspect_summary = false;
-  std::size_t inspect_rows = 0;
+  app::InspectOptions inspect_options;
   auto* inspect_cmd = cli.add_subcommand("inspect", "Show what a results file holds (works while it is being written)");
-  inspect_cmd->add_option("results", inspect_path, "Results file (HDF5)")->required();
-  inspect_cmd->add_flag("--summary", inspect_summary, "Print the summary table (mean and std over runs and folds)");
-  inspect_cmd->add_option("--rows", inspect_rows, "Print the first N task rows");
+  inspect_cmd->add_option("results", inspect_options.results_path, "Results file (HDF5)")->required();
+  inspect_cmd->add_flag("--summary", inspect_options.summary, "Print the summary table (mean and std over runs and folds)");
+  inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows");
+  auto* status_flag = inspect_cmd->add_flag("--status", inspect_options.status_only,
+                                            "Print only the file's status, one word for scripts: running, complete or interrupted");
+  inspect_cmd->add_flag("--json", inspect_options.json,
+                        "Print one JSON object for scripts: status, shard, task counts (stored, total, failed), provenance")
+      ->excludes(status_flag);
 
   try {
     cli.parse(argc, argv);
@@ -98,7 +101,7 @@ int main(int argc, char** argv) {
   try {
     if (*plan_cmd) return app::plan(plan_job);
     if (*run_cmd) return app::run(run_options, argc, argv);
-    if (*inspect_cmd) return app::inspect(inspect_path, inspect_summary, inspect_rows);
+    if (*inspect_cmd) return app::inspect(inspect_options);
     if (*merge_cmd) return app::merge(merge_options);
   } catch (const Error& e) {
     return report_error(e.what(), e.status());

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "cluster.hpp"
 #include "commands.hpp"
 #include "job_setup.hpp"
 #include "msweep/core/progress.hpp"
@@ -83,7 +84,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   const bool master = world.rank() == 0;
   install_signal_handlers(master);
   std::vector<std::string> hosts;
-  boost::mpi::all_gather(world, boost::mpi::environment::processor_name(), hosts);
+  boost::mpi::all_gather(world, rank_host_name(boost::mpi::environment::processor_name()), hosts);
 
   // Rank 0 opens the file; if that fails every rank must learn it before the farm starts.
   std::optional<ResultWriter> writer;
@@ -92,7 +93,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   int open_status = 0;
   if (master) {
     try {
-      RunProvenance provenance{world.size(), join_unique_hosts(hosts)};
+      RunProvenance provenance{world.size(), join_unique_hosts(hosts), cluster_provenance(hosts)};
       WriterOptions writer_options{static_cast<std::size_t>(job.spec.store_batch_rows), job.spec.flush_seconds};
       const auto parent = std::filesystem::path(output).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent);

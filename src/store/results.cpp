@@ -198,6 +198,7 @@ void write_run_attributes(const h5::Handle& file, const std::string& path, const
   h5::write_attribute(file, "finished", std::string(), path);
   h5::write_attribute(file, "updated", iso8601_utc(unix_time_now()), path);
   h5::write_attribute(file, "msweep_version", std::string(kVersion), path);
+  for (const auto& [name, value] : run.cluster) h5::write_attribute(file, name, value, path);
 }
 
 bool same_schema(const ResultLayout& a, const ResultLayout& b) {
@@ -365,6 +366,7 @@ std::uint64_t ResultReader::rows_committed() const { return state_->opened.rows_
 std::string ResultReader::attribute(const std::string& name) const {
   return h5::read_string_attribute(state_->opened.file, name, state_->path);
 }
+bool ResultReader::has_attribute(const std::string& name) const { return h5::has_attribute(state_->opened.file, name); }
 std::int64_t ResultReader::ranks() const { return h5::read_int_attribute(state_->opened.file, "ranks", state_->path); }
 
 void ResultReader::for_each_block(const std::function<void(const std::vector<StoredRow>&)>& visit, std::size_t block_rows) const {

@@ -31,3 +31,21 @@ def test_plan_then_run_then_inspect(tmp):
     assert "status complete" in inspect.stdout
     assert "tasks: 18 of 18 stored (100.0%), 0 failed" in inspect.stdout
     assert "RM+LSTAT\t0\t6\t0" in inspect.stdout  # summary row: structure, restart, ok, failed
+
+
+def test_inspect_status_and_json_for_scripts(tmp):
+    """Machine-readable forms: one status word, one JSON object; a complete shard is complete."""
+    import json
+    job = write_job(tmp, "ins", JOB)
+    shard = tmp / "ins.shard.h5"
+    assert run(["run", job, "-o", shard, "--shard", "1/4", "-q"]).returncode == 0
+    status = run(["inspect", "--status", shard])
+    assert (status.returncode, status.stdout) == (0, "complete\n"), status.stderr
+    state = json.loads(run(["inspect", "--json", shard]).stdout)
+    assert state["status"] == "complete" and state["shard"] == {"index": 1, "count": 4}
+    assert state["tasks"] == {"stored": 5, "total": 5, "failed": 0, "grid": 18}  # ids 1, 5, 9, 13, 17
+    assert state["job"] == "ins" and state["slurm_job_id"] == "" and state["rank_hosts"].endswith(": 0")
+    both = run(["inspect", "--status", "--json", shard])
+    assert both.returncode == 2 and "excludes" in both.stderr
+    missing = run(["inspect", "--status", tmp / "nope.h5"])
+    assert missing.returncode == 2 and missing.stdout == ""

@@ -43,9 +43,12 @@ def _node_line():
 
 
 class LocalSlurm:
-    def __init__(self, root=None, keep=False):
+    def __init__(self, root=None, keep=False, nodes=1):
+        """nodes=2 runs two slurmd on this host as nodes n1 and n2 (own ports and spool
+        directories, as /work/shared/platform.md describes), each with this machine's CPUs."""
         self.root = Path(root or tempfile.mkdtemp(prefix="msweep-slurm-"))
         self.keep = keep
+        self.nodes = nodes
         self.processes = []  # (name, Popen), started in order, stopped in reverse
         self.conf = self.root / "slurm.conf"
         self.env = dict(os.environ, SLURM_CONF=str(self.conf))
@@ -100,6 +103,21 @@ class LocalSlurm:
 
         hostname = socket.gethostname()
         node = _node_line()
+        if self.nodes == 1:
+            node_names, node_lines = [node.split()[0].split("=")[1]], f"{node} State=UNKNOWN"
+            slurmd_paths = (f"SlurmdSpoolDir={self.root / 'spool'}\nSlurmdPidFile={self.root / 'slurmd.pid'}\n"
+                            f"SlurmdLogFile={self.root / 'slurmd.log'}")
+        else:
+            # Several slurmd on one host: each its own name, port and (via %n) spool, pid, log
+            # and TmpFS paths; otherwise PMIx steps on the second node fail with "File exists".
+            node_names = [f"n{i + 1}" for i in range(self.nodes)]
+            hardware = node.split(None, 1)[1]
+            node_lines = "\n".join(f"NodeName={name} NodeHostname={hostname} NodeAddr=127.0.0.1 Port={_free_port()} {hardware} State=UNKNOWN"
+                                   for name in node_names)
+            slurmd_paths = (f"SlurmdSpoolDir={self.root / 'spool'}%n\nSlurmdPidFile={self.root / 'slurmd'}.%n.pid\n"
+                            f"SlurmdLogFile={self.root / 'slurmd'}.%n.log\nTmpFS={self.root / 'tmp'}/%n")
+            for name in node_names:
+                (self.root / "tmp" / name).mkdir(parents=True, exist_ok=True)
         self.conf.write_text(f"""# Private test cluster (tests/slurm/slurm_cluster.py); settings from /work/shared/platform.md.
 ClusterName=msweeptest
 SlurmctldHost={hostname}
@@ -119,22 +137,25 @@ SelectTypeParameters=CR_Core
 MpiDefault=pmix
 MailProg=/bin/true
 StateSaveLocation={self.root / 'state'}
-SlurmdSpoolDir={self.root / 'spool'}
 SlurmctldPidFile={self.root / 'slurmctld.pid'}
-SlurmdPidFile={self.root / 'slurmd.pid'}
 SlurmctldLogFile={self.root / 'slurmctld.log'}
-SlurmdLogFile={self.root / 'slurmd.log'}
+{slurmd_paths}
 ReturnToService=2
 # Jobs stay visible to `scontrol show job` for 10 minutes after they end (no slurmdbd here).
 MinJobAge=600
 KillWait=10
 SchedulerParameters=sched_interval=1
-{node} State=UNKNOWN
-PartitionName=test Nodes={node.split()[0].split('=')[1]} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+{node_lines}
+PartitionName=test Nodes={",".join(node_names)} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 """)
         self._spawn("slurmctld", ["slurmctld", "-D", "-c", "-f", str(self.conf)])
-        self._spawn("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
-        self._wait("an idle node", lambda: "idle" in self.command(["sinfo", "-h", "-o", "%T"], check=False).stdout)
+        if self.nodes == 1:
+            self._spawn("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
+        else:
+            for name in node_names:
+                (self.root / f"spool{name}").mkdir(exist_ok=True)
+                self._spawn(f"slurmd-{name}", ["slurmd", "-D", "-f", str(self.conf), "-N", name])
+        self._wait("idle nodes", lambda: self.command(["sinfo", "-h", "-N", "-o", "%T"], check=False).stdout.split().count("idle") == self.nodes)
 
     def stop(self):
         """Cancels every job, then stops the daemons by PID (SIGTERM, then SIGKILL)."""

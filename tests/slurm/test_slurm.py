@@ -1,8 +1,16 @@
-"""The project's own sbatch scripts on a real (private, one-node) Slurm: a job to completion
-under srun --mpi=pmix, a job that gets its time-limit signal, requeues itself and resumes to
-the full result, and a job array of shards merged by a dependent job. The results must equal,
-task by task, an uninterrupted single run."""
+"""The project's own sbatch scripts on a real (private, one-node) Slurm, driven by the commands
+slurm/README.md shows, run exactly as written (each fenced bash block is found by its first
+line) in a directory laid out like the repository: slurm/ (the real scripts), build/bin/msweep
+(the binary under test) and jobs/ (the README's job names, holding a small test job). Covered:
+a job to completion under srun --mpi=pmix; the time-limit signal, requeue and resume; the job
+array merged by an afterok dependency with every array task COMPLETED; a plain scancel (one
+clean stop, then the logged resubmit command run as printed); a stop for good (USR2); the
+--signal lead check; progress lines in the log; Slurm provenance in the file and `inspect`.
+Results must equal, task by task, an uninterrupted single-process run."""
+import json
 import os
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,10 +26,12 @@ from slurm_cluster import LocalSlurm, available  # noqa: E402
 SOURCE = Path(__file__).resolve().parents[2]
 MSWEEP = os.environ.get("MSWEEP_BIN", str(SOURCE / "build" / "bin" / "msweep"))
 SLURM_DIR = SOURCE / "slurm"
+README = SLURM_DIR / "README.md"
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
 
-# ~2000 tasks of a few ms with a small array: seconds per run, long enough to signal mid-run.
+# ~2000 tasks of a few ms with a small array: seconds per run, long enough to signal mid-run
+# (the stop tests signal once the first rows are committed, with most of the grid to go).
 JOB = """[job]
 name = "slurm-test"
 experiment = "synthetic-load"
@@ -36,6 +46,15 @@ runs = 4
 [output]
 flush_seconds = 0.2
 """
+ABORT_MARKERS = ("MPI_ABORT", "pmix", "tasks/s while farming, master CPU 0.0%")
+
+
+def readme_block(first_line):
+    """The fenced bash block of slurm/README.md whose first line is `first_line`."""
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)
+    matches = [b for b in blocks if b.splitlines()[0].strip() == first_line]
+    assert len(matches) == 1, f"slurm/README.md: no single bash block starting {first_line!r}"
+    return matches[0]
 
 
 @pytest.fixture(scope="module")
@@ -45,98 +64,256 @@ def slurm():
 
 
 @pytest.fixture(scope="module")
-def job_and_reference(tmp_path_factory):
-    """The job file and its uninterrupted single-process run (the reference content)."""
+def reference(tmp_path_factory):
+    """The job's uninterrupted single-process run (the reference content)."""
     directory = tmp_path_factory.mktemp("reference")
     job = directory / "job.toml"
     job.write_text(JOB)
-    reference = directory / "reference.h5"
-    import subprocess
-    done = subprocess.run([MSWEEP, "run", str(job), "-o", str(reference), "-q"], capture_output=True, text=True, timeout=600)
+    path = directory / "reference.h5"
+    done = subprocess.run([MSWEEP, "run", str(job), "-o", str(path), "-q"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr  # fail_every makes some tasks fail on purpose
-    return job, reference
+    return path
 
 
-def submit_env():
-    # The scripts find the binary and each other through these; yield-when-idle is the
-    # script's own business (tested by its presence in the log below).
-    return {"MSWEEP": MSWEEP, "MSWEEP_SLURM_DIR": str(SLURM_DIR), "MSWEEP_GRACE": "20"}
+@pytest.fixture
+def repo(tmp_path):
+    """A directory laid out like the repository, for the README's commands."""
+    (tmp_path / "slurm").symlink_to(SLURM_DIR)
+    (tmp_path / "build" / "bin").mkdir(parents=True)
+    (tmp_path / "build" / "bin" / "msweep").symlink_to(MSWEEP)
+    (tmp_path / "jobs").mkdir()
+    for name in ("boston-subsets", "big"):
+        (tmp_path / "jobs" / f"{name}.toml").write_text(JOB)
+    return tmp_path
 
 
-def log_of(directory, pattern):
-    logs = sorted(Path(directory).glob(pattern))
-    return "\n".join(p.read_text() for p in logs)
+def shell(slurm, repo, text, jid=None, env=None):
+    """Runs README text with bash in `repo`; returns (stdout, the value of $jid afterwards)."""
+    script = text + '\necho "JID=${jid:-}"\n'
+    environment = dict(slurm.env, MSWEEP_GRACE="20", **(env or {}))
+    if jid:
+        environment["jid"] = jid
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"{text}\n{done.stdout}\n{done.stderr}"
+    return done.stdout, done.stdout.rsplit("JID=", 1)[1].strip()
 
 
-def test_job_runs_to_completion_under_srun_pmix(slurm, job_and_reference, tmp_path):
-    job, reference = job_and_reference
-    output = tmp_path / "plain.h5"
-    job_id = slurm.sbatch(["--ntasks=3", "--overcommit", f"--output={tmp_path}/plain-%j.out",
-                           SLURM_DIR / "msweep.sbatch", job, output], cwd=tmp_path, env=submit_env())
-    slurm.wait_for(job_id, {"COMPLETED", "FAILED"}, timeout=300)
-    state = slurm.state(job_id)
-    log = log_of(tmp_path, "plain-*.out")
-    # Exit 1: complete, with the job's deliberately failing tasks.
-    assert state["ExitCode"] == "1:0", log
+def log_of(directory, pattern="msweep-*.out"):
+    return "\n".join(p.read_text() for p in sorted(Path(directory).glob(pattern)))
+
+
+def wait_for_rows(path, log_directory, timeout=120):
+    """Polls until the results file has committed rows: the run is under way."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                with h5py.File(path, "r", locking=False) as f:
+                    if int(f.attrs["rows_committed"]) > 0:
+                        return
+            except (OSError, KeyError):
+                pass  # being created or flushed right now
+        time.sleep(0.1)
+    pytest.fail(f"no rows committed within {timeout} s: " + log_of(log_directory))
+
+
+def inspect_json(path):
+    done = subprocess.run([MSWEEP, "inspect", "--json", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_job_runs_to_completion_with_a_speaking_log_and_provenance(slurm, reference, repo):
+    _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
+    jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
+    log = log_of(repo)
+    # Complete with the job's deliberately failing tasks: still COMPLETED (exit 0), so
+    # afterok dependents run; the log says some tasks failed.
+    assert jobs[0]["ExitCode"] == "0:0", log
+    assert "some tasks failed" in log and "done: results/boston-subsets.h5 is complete" in log, log
+    # Not quiet: msweep's start line and its final progress line are in the log.
+    assert "msweep: job slurm-test (synthetic-load): 2000 tasks" in log, log
+    assert "2000/2000 tasks (100.0%)" in log, log
+    output = repo / "results" / "boston-subsets.h5"
     attrs = assert_same_tasks(output, reference)
     assert attrs["status"] == "complete"
     assert attrs["ranks"] == 3, "srun --mpi=pmix started 3 ranks of one MPI job"
     assert not Path(str(output) + ".journal").exists()
+    # Provenance: the Slurm job, its restarts, its nodes, and where each rank ran.
+    node = jobs[0]["NodeList"]
+    assert (attrs["slurm_job_id"], attrs["slurm_restart_count"], attrs["slurm_nodelist"]) == (jid, "0", node)
+    assert attrs["rank_hosts"] == f"{node}: 0-2"
+    # The README's monitoring commands, as written.
+    out, _ = shell(slurm, repo, readme_block("# how far a job is"))
+    assert out.splitlines()[0] == "complete", out
+    state = json.loads(out.splitlines()[1])
+    assert (state["status"], state["tasks"]["stored"], state["tasks"]["total"]) == ("complete", 2000, 2000), out
+    assert state["tasks"]["failed"] > 0 and state["slurm_job_id"] == jid, out
+    human = subprocess.run([MSWEEP, "inspect", str(output)], capture_output=True, text=True).stdout
+    assert f"slurm: job {jid}, restart 0, nodes {node}" in human and f"ranks by host: {node}: 0-2" in human, human
 
 
-def test_time_limit_signal_requeues_and_resumes_to_the_full_result(slurm, job_and_reference, tmp_path):
-    job, reference = job_and_reference
-    output = tmp_path / "requeued.h5"
-    job_id = slurm.sbatch(["--ntasks=3", "--overcommit", f"--output={tmp_path}/requeued-%j.out",
-                           SLURM_DIR / "msweep.sbatch", job, output], cwd=tmp_path, env=submit_env())
-    # Wait until some rows are committed, then deliver what --signal=B:USR1@N would, at once.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if output.exists():
-            try:
-                with h5py.File(output, "r", locking=False) as f:
-                    if int(f.attrs["rows_committed"]) > 0:
-                        break
-            except OSError:
-                pass  # being created or flushed right now
-        time.sleep(0.1)
-    else:
-        pytest.fail("no rows committed within 120 s: " + log_of(tmp_path, "requeued-*.out"))
-    slurm.command(["scancel", "--batch", "--signal=USR1", job_id])
-    # The job requeues itself (Restarts=1) and starts again: the requeue shows as PENDING
-    # (released at once by slurm.release_if_requeued) before the second start logs itself.
+def test_time_limit_signal_requeues_and_resumes_to_the_full_result(slurm, reference, repo):
+    # Progress lines at the interval MSWEEP_RUN_ARGS sets (it overrides the script's default).
+    env = {"MSWEEP_RUN_ARGS": "--progress-seconds 0.2"}
+    _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"), env=env)
+    output = repo / "results" / "boston-subsets.h5"
+    wait_for_rows(output, repo)
+    shell(slurm, repo, readme_block("# stop now and requeue (what the time-limit warning does)"), jid=jid)
+    # The job requeues itself (Restarts=1); the requeue shows as PENDING (released early by
+    # slurm.release_if_requeued) before the second start logs itself.
     deadline = time.monotonic() + 300
-    while "start 2 of job" not in log_of(tmp_path, "requeued-*.out"):
-        slurm.release_if_requeued(job_id)
-        assert time.monotonic() < deadline, "no second start: " + log_of(tmp_path, "requeued-*.out") + str(slurm.job(job_id))
+    while "start 2 of job" not in log_of(repo):
+        slurm.release_if_requeued(jid)
+        assert time.monotonic() < deadline, "no second start: " + log_of(repo) + str(slurm.job(jid))
         time.sleep(0.5)
-    jobs = slurm.wait_for(job_id, {"COMPLETED", "FAILED"}, timeout=300)
-    log = log_of(tmp_path, "requeued-*.out")
+    jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
+    log = log_of(repo)
     assert jobs[0]["Restarts"] == "1", log
     assert "got SIGUSR1" in log and "requeueing job" in log, log
-    assert "start 2 of job" in log, log
-    assert jobs[0]["ExitCode"] == "1:0", log
+    assert jobs[0]["ExitCode"] == "0:0", log
+    assert len(re.findall(r"msweep: \d+/2000 tasks", log)) >= 3, log
+    assert not any(marker in log for marker in ABORT_MARKERS), log
     attrs = assert_same_tasks(output, reference)
     assert attrs["status"] == "complete"
+    assert attrs["slurm_restart_count"] == "1"
 
 
-def test_job_array_shards_merge_to_the_full_result(slurm, job_and_reference, tmp_path):
-    job, reference = job_and_reference
-    output = tmp_path / "sharded.h5"
-    env = submit_env()
-    array_id = slurm.sbatch(["--array=0-2", "--ntasks=2", "--overcommit", f"--output={tmp_path}/array-%A_%a.out",
-                             SLURM_DIR / "msweep-array.sbatch", job, output], cwd=tmp_path, env=env)
-    # The shards have failing tasks by design (exit 1), so the merge depends on afterany.
-    merge_id = slurm.sbatch([f"--dependency=afterany:{array_id}", f"--output={tmp_path}/merge-%j.out",
-                             SLURM_DIR / "msweep-merge.sbatch", job, output], cwd=tmp_path, env=env)
+def test_job_array_with_afterok_merge_as_documented(slurm, reference, repo):
+    out, array_id = shell(slurm, repo, readme_block("# a job array of 8 shards, at most 4 running at once, then the merge"))
+    merge_id = re.search(r"Submitted batch job (\d+)", out).group(1)
     slurm.wait_for(merge_id, {"COMPLETED"}, timeout=400)
-    logs = log_of(tmp_path, "array-*.out") + log_of(tmp_path, "merge-*.out")
-    shards = sorted(tmp_path.glob("sharded.shard-*-of-3.h5"))
-    assert len(shards) == 3, logs
-    for index, shard in enumerate(shards):
-        with h5py.File(shard, "r") as f:
-            assert (int(f.attrs["shard_index"]), int(f.attrs["shard_count"])) == (index, 3)
-            assert f.attrs["status"] == "complete"
-    attrs = assert_same_tasks(output, reference)
+    logs = log_of(repo)
+    tasks = slurm.job(array_id)
+    assert len(tasks) == 8 and all(t["JobState"] == "COMPLETED" and t["ExitCode"] == "0:0" for t in tasks), logs
+    shards = sorted((repo / "results").glob("big.shard-*-of-8.h5"))
+    assert len(shards) == 8, logs
+    for shard in shards:
+        state = inspect_json(shard)
+        index = state["shard"]["index"]
+        assert state["status"] == "complete" and state["shard"]["count"] == 8, state
+        assert state["slurm_array_job_id"] == array_id and state["slurm_array_task_id"] == str(index), state
+        assert shard.name == f"big.shard-{index}-of-8.h5"
+    assert "launching again" not in logs, logs
+    attrs = assert_same_tasks(repo / "results" / "big.h5", reference)
     assert attrs["status"] == "complete", logs
     assert int(attrs["shard_count"]) == 1
+
+
+def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, reference, repo):
+    _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
+    output = repo / "results" / "boston-subsets.h5"
+    wait_for_rows(output, repo)
+    shell(slurm, repo, readme_block("# cancel: a clean stop, no requeue"), jid=jid)
+    jobs = slurm.wait_for(jid, {"CANCELLED"}, timeout=120, release_requeued=False)
+    # The script finishes its last lines within KillWait; wait for them, not for a time.
+    deadline = time.monotonic() + 60
+    while "not requeueing" not in log_of(repo) or "sbatch " not in log_of(repo).splitlines()[-1]:
+        assert time.monotonic() < deadline, log_of(repo)
+        time.sleep(0.2)
+    log = log_of(repo)
+    assert jobs[0]["Restarts"] == "0", log
+    # scancel's SIGTERM reaches each rank once; the script adds none: one clean stop.
+    assert not any(marker in log for marker in ABORT_MARKERS), log
+    assert "this job will not be requeued" in log, "the hint comes at once, before KillWait can cut the script short"
+    assert "msweep ended with status 4" in log and "file status: interrupted" in log, log
+    assert inspect_json(output)["status"] == "interrupted"
+    # The last line is the command the user submitted, not Slurm's spool copy.
+    last = log.splitlines()[-1].removeprefix("msweep.sbatch:").strip()
+    assert "slurm_script" not in last and f"{repo}/slurm/msweep.sbatch jobs/boston-subsets.toml" in last, log
+    assert "--ntasks=3" in last and "--nodes=1" in last, last
+    assert last.startswith("MSWEEP_GRACE=20 sbatch "), "only the settings the user gave: " + last
+    # ... and it resumes the file to the full result.
+    out, _ = shell(slurm, repo, last)
+    resumed = re.search(r"Submitted batch job (\d+)", out).group(1)
+    slurm.wait_for(resumed, {"COMPLETED"}, timeout=300)
+    assert assert_same_tasks(output, reference)["status"] == "complete"
+
+
+def test_stop_for_good_is_not_requeued(slurm, repo):
+    _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
+    output = repo / "results" / "boston-subsets.h5"
+    wait_for_rows(output, repo)
+    shell(slurm, repo, readme_block("# stop for good: a clean stop, no requeue"), jid=jid)
+    jobs = slurm.wait_for(jid, {"FAILED"}, timeout=120, release_requeued=False)
+    log = log_of(repo)
+    assert jobs[0]["ExitCode"] == "4:0" and jobs[0]["Restarts"] == "0", log
+    assert "stopped for good as asked (SIGUSR2)" in log and "requeueing" not in log, log
+    assert "msweep.sbatch" in log.splitlines()[-1] and "sbatch " in log.splitlines()[-1], log
+    assert not any(marker in log for marker in ABORT_MARKERS), log
+    assert inspect_json(output)["status"] == "interrupted"
+
+
+def test_signal_lead_is_checked_against_time_limit_and_grace(slurm, repo):
+    env = dict(slurm.env, MSWEEP_GRACE="20")
+    # The script's lead (#SBATCH --signal=B:USR1@180) does not fit in a 2-minute limit.
+    short = slurm.sbatch(["--time=2", "--output=short-%j.out", "slurm/msweep.sbatch", "jobs/big.toml"], cwd=repo, env=env)
+    # A grace longer than the lead.
+    long_grace = slurm.sbatch(["--output=grace-%j.out", "slurm/msweep.sbatch", "jobs/big.toml"], cwd=repo,
+                              env=dict(env, MSWEEP_GRACE="300"))
+    for jid in (short, long_grace):
+        slurm.wait_for(jid, {"FAILED"}, timeout=120)
+        assert slurm.state(jid)["ExitCode"] == "2:0"
+    log = log_of(repo, "short-*.out")
+    assert "the --signal lead (180 s) is not shorter than the time limit (--time=00:02:00, 120 s)" in log, log
+    assert "Raise --time, or lower the lead" in log, log
+    log = log_of(repo, "grace-*.out")
+    assert "the --signal lead (180 s) must exceed MSWEEP_GRACE (300 s)" in log, log
+    assert not (repo / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    """Two slurmd on this host (nodes n1 and n2), as /work/shared/platform.md describes."""
+    with LocalSlurm(nodes=2) as cluster:
+        yield cluster
+
+
+def test_two_nodes_with_the_documented_rank_layout(two_nodes, reference, repo):
+    # Both nodes are this machine, so Open MPI would use shared memory between them: TCP
+    # makes the ranks talk as they would across real nodes.
+    _, jid = shell(two_nodes, repo, readme_block("# two nodes of 2 cores each: a worker per core, plus the master"),
+                   env={"OMPI_MCA_btl": "tcp,self"})
+    jobs = two_nodes.wait_for(jid, {"COMPLETED"}, timeout=300)
+    log = log_of(repo)
+    assert jobs[0]["ExitCode"] == "0:0" and jobs[0]["NumNodes"] == "2", log
+    attrs = assert_same_tasks(repo / "results" / "boston-subsets.h5", reference)
+    assert attrs["status"] == "complete" and attrs["ranks"] == 5, log
+    assert (attrs["hosts"], attrs["slurm_nodelist"]) == ("n1,n2", "n[1-2]"), attrs
+    # Rank 0 (the master, which writes) on the first node; workers on both.
+    layout = dict(part.split(": ") for part in attrs["rank_hosts"].split("; "))
+    assert set(layout) == {"n1", "n2"} and layout["n1"].startswith("0"), attrs["rank_hosts"]
+
+
+def test_hard_time_limit_stops_cleanly_and_requeues(slurm, repo):
+    """No warning signal: the time limit's SIGTERM reaches every process. The job's grid is
+    far too big for its 1-minute limit whatever the machine's speed."""
+    (repo / "jobs" / "huge.toml").write_text(JOB.replace("structures = 500", "structures = 500000"))
+    # --signal=B:28@30 (SIGWINCH) replaces the script's USR1 warning with a signal bash ignores, so
+    # the SIGTERM at the limit is the first signal; MSWEEP_SIGNAL_LEAD tells the script's
+    # start check about the command-line lead.
+    env = dict(slurm.env, MSWEEP_GRACE="5", MSWEEP_SIGNAL_LEAD="30")
+    jid = slurm.sbatch(["--time=1", "--signal=B:28@30", "slurm/msweep.sbatch", "jobs/huge.toml"], cwd=repo, env=env)
+    deadline = time.monotonic() + 240
+    while "the time limit: requeued job" not in log_of(repo):
+        assert time.monotonic() < deadline, log_of(repo) + str(slurm.job(jid))
+        state = slurm.state(jid).get("JobState")
+        assert state in ("PENDING", "RUNNING", "COMPLETING"), log_of(repo) + str(slurm.job(jid))
+        time.sleep(0.5)
+    # Requeued (Restarts=1, waiting for its begin time); cancel it rather than run the grid.
+    deadline = time.monotonic() + 60
+    while slurm.state(jid).get("Restarts") != "1":
+        assert time.monotonic() < deadline, str(slurm.job(jid))
+        time.sleep(0.5)
+    slurm.command(["scancel", jid])
+    log = log_of(repo)
+    assert "got SIGTERM" in log, log
+    # No assertion on MPI_ABORT: at the time limit each rank gets SIGTERM twice (slurm/README.md,
+    # "Stopping a job"), which msweep takes as "stop at once" until it counts repeats as one.
+    # The file is finished by msweep whichever way it stopped.
+    deadline = time.monotonic() + 60
+    while inspect_json(repo / "results" / "huge.h5")["status"] == "running":
+        assert time.monotonic() < deadline, log_of(repo)
+        time.sleep(0.5)
+    state = inspect_json(repo / "results" / "huge.h5")
+    assert state["status"] == "interrupted" and state["tasks"]["stored"] > 0, state

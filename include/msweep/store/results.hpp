@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "msweep/core/summary.hpp"
@@ -45,8 +46,14 @@ std::uint64_t shard_task_count(const ResultLayout& layout);
 std::string job_hash(const std::string& job_text);
 
 struct RunProvenance {
+  // A constructor, not an aggregate, so that {ranks, hosts} stays complete without `cluster`.
+  RunProvenance(int ranks_ = 1, std::string hosts_ = {}, std::vector<std::pair<std::string, std::string>> cluster_ = {})
+      : ranks(ranks_), hosts(std::move(hosts_)), cluster(std::move(cluster_)) {}
   int ranks = 1;
   std::string hosts;  // comma-separated, unique
+  // More string root attributes describing where this run ran (e.g. the batch system's job
+  // id and which rank ran on which host), rewritten like the others by every resume.
+  std::vector<std::pair<std::string, std::string>> cluster;
 };
 
 // One stored task row (arrays are read separately, by name).
@@ -75,6 +82,7 @@ class ResultReader {
   std::uint64_t task_count() const;
   std::uint64_t rows_committed() const;
   std::string attribute(const std::string& name) const;  // string root attributes (status, created...)
+  bool has_attribute(const std::string& name) const;
   std::int64_t ranks() const;
 
   // Calls visit for blocks of up to block_rows committed rows, in file order.
