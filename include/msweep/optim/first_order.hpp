@@ -97,7 +97,7 @@ OptimSummary run_stochastic(F& f, Eigen::VectorXd& w, const StochasticOptions& o
     if (t == 1) summary.initial_objective = value;
     if (!std::isfinite(value) || !gradient.allFinite()) {
       summary.termination = Termination::numerical_failure;
-      summary.message = "diverged: non-finite objective or gradient at iteration " + std::to_string(t);
+      summary.message = "non-finite objective or gradient at iteration " + std::to_string(t);
       break;
     }
     last = value;

@@ -286,6 +286,31 @@ TEST(Optimizers, EarlyStoppingOnAValidationSet) {
   EXPECT_THROW(EarlyStopping(validation, 0, 3), ArgumentError);
 }
 
+TEST(FullBatch, RunsADeterministicObjectiveAsOneObject) {
+  // The whole-function path: every step sees f and grad f at all objects, so the steps are
+  // plain full-batch Adam steps on f (a scalar first step checks the formula).
+  LeastSquares f = make_problem(11);
+  FullBatch<LeastSquares> full(f);
+  static_assert(StochasticObjective<FullBatch<LeastSquares>>);
+  EXPECT_EQ(full.objects(), 1);
+  EXPECT_EQ(full.parameters(), f.parameters());
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(f.parameters()), g;
+  f.evaluate_with_gradient(w, g);
+  AdamOptions options;
+  options.max_iterations = 1;
+  options.learning_rate = 0.1;
+  const Eigen::VectorXd w0 = w;
+  const OptimSummary first = adam(full, w, options);
+  EXPECT_EQ(first.initial_objective, f.evaluate(w0));
+  for (Eigen::Index j = 0; j < w.size(); ++j)  // m_hat = g, v_hat = g^2: the step is lr * g / (|g| + eps)
+    EXPECT_NEAR(w(j), -0.1 * g(j) / (std::abs(g(j)) + 1e-8), 1e-12);
+  options.max_iterations = 3000;
+  options.learning_rate = 0.01;
+  const OptimSummary summary = adam(full, w, options);
+  EXPECT_TRUE(summary.usable()) << summary.brief();
+  EXPECT_NEAR(summary.objective, optimum(f), 1e-6);
+}
+
 TEST(MinibatchSampler, EpochsArePermutations) {
   for (std::uint64_t seed = 0; seed < 5; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
