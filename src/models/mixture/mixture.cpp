@@ -1,6 +1,8 @@
 // Variational EM for mixtures of linear experts (see the header for the model).
 // Each step maximizes the same bound over one block, in this order per iteration:
-// q(Z) | q(W), gate; q(W) | q(Z), w0, A, b; q(pi) | q(Z); w0 | A; A | w0; b; V (kept only if better).
+// q(Z) | q(W), gate; q(W) | q(Z), w0, A, b; q(pi) | q(Z); w0 | A; A | w0; b; V (best point kept).
+// fit() runs them as e_step, update_posteriors (q(W), q(pi)), update_priors (w0, A, b, V) and
+// bound over one EmWorkspace.
 #include "msweep/models/mixture/mixture.hpp"
 
 #include <algorithm>
