@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "msweep/core/error.hpp"
-#include "msweep/models/mixture/mixture.hpp"
 
 namespace msweep {
 
@@ -68,17 +67,6 @@ Eigen::MatrixXd similarity_matrix(const std::vector<GaussianPosterior>& experts)
       s(k, l) = s(l, k) = s_score(experts[static_cast<std::size_t>(k)], experts[static_cast<std::size_t>(l)]);
   return s;
 }
-
-std::vector<GaussianPosterior> expert_posteriors(const LinearMixture& mixture) {
-  require(mixture.fitted(), "expert_posteriors", "mixture", "a fitted LinearMixture");
-  std::vector<GaussianPosterior> out;
-  for (int k = 0; k < mixture.experts(); ++k)
-    out.push_back({mixture.means()[static_cast<std::size_t>(k)], mixture.covariances()[static_cast<std::size_t>(k)],
-                   mixture.mixing_weights()(k)});
-  return out;
-}
-
-Eigen::MatrixXd similarity_matrix(const LinearMixture& mixture) { return similarity_matrix(expert_posteriors(mixture)); }
 
 SimilarityReduction reduce_similar_experts(const std::vector<GaussianPosterior>& experts, double threshold, SimilarAction action) {
   require(threshold >= 0.0 && threshold <= 1.0, "reduce_similar_experts", "threshold", "a value in [0, 1]");

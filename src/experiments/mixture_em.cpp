@@ -357,7 +357,7 @@ TaskOutput MixtureEmExperiment::run(const TaskView& task) const {
   RandomStream rng(mixture_em::task_seeds(options_, task).init);
   LinearMixture mixture(options);
   const MixtureSummary summary = mixture.fit(data.X, data.y, rng);
-  if (summary.status == MixtureStatus::numerical_failure) throw std::runtime_error("mixture-em: " + summary.message);
+  if (!summary.usable()) throw std::runtime_error("mixture-em: " + summary.message);
 
   std::vector<Eigen::VectorXd> fitted, truth;
   for (const auto& m : mixture.means()) fitted.push_back(scored_parameters(m, options_.circles));
@@ -388,8 +388,8 @@ TaskOutput MixtureEmExperiment::run(const TaskView& task) const {
   out.metrics[kScore] = matching.score;
   out.metrics[kBound] = summary.final_bound;
   out.metrics[kLogLik] = summary.final_log_likelihood;
-  out.metrics[kIterations] = summary.iterations;
-  out.metrics[kConverged] = summary.status == MixtureStatus::converged ? 1.0 : 0.0;
+  out.metrics[kIterations] = static_cast<double>(summary.iterations);
+  out.metrics[kConverged] = summary.termination == Termination::converged ? 1.0 : 0.0;
   out.metrics[kNoiseSd] = 1.0 / std::sqrt(mixture.noise_precision());
   out.metrics[kExperts] = K;
   out.metrics[kDistinct] = static_cast<double>(reduced.experts.size());

@@ -202,7 +202,7 @@ const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(co
   adam_options.seed = seeds.warmup;
   adam_options.evaluate_final = true;
   const OptimSummary summary = adam(*data.train, state.w, adam_options, state.adam, track_gradient_variance(*data.train, tracker));
-  if (summary.status == OptimStatus::diverged) throw std::runtime_error("warm-up Adam diverged: " + summary.message);
+  if (!summary.usable()) throw std::runtime_error("warm-up Adam diverged: " + summary.message);
   state.variance = tracker.variance();
   state.train_loss = summary.objective;
   state.test_loss = data.test->evaluate(state.w);
@@ -243,7 +243,7 @@ TaskOutput ParamOrderingExperiment::run(const TaskView& task) const {
     Eigen::VectorXd w = warm.w;
     AdamState state = warm.adam;
     const OptimSummary summary = adam(*data.train, w, adam_options, state);
-    if (summary.status == OptimStatus::diverged) diverged += 1.0;
+    if (!summary.usable()) diverged += 1.0;
     frozen[k] = static_cast<double>(zeta);
     train_loss[k] = summary.objective;
     test_loss[k] = data.test->evaluate(w);

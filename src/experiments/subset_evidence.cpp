@@ -192,8 +192,8 @@ TaskOutput SubsetEvidenceExperiment::run(const TaskView& task) const {
   values[kAlpha] = fit.alpha;
   values[kBeta] = fit.beta;
   values[kGamma] = fit.gamma;
-  values[kIterations] = fit.iterations;
-  values[kConverged] = fit.status == FitStatus::max_iterations ? 0.0 : 1.0;
+  values[kIterations] = static_cast<double>(fit.iterations);
+  values[kConverged] = fit.termination == Termination::budget_spent ? 0.0 : 1.0;
   values[kTrainMse] = fit.rss / m;
   values[kAic] = akaike_information(least_squares.max_log_likelihood, k + 1.0);
   values[kBic] = bayesian_information(least_squares.max_log_likelihood, k + 1.0, m);

@@ -8,16 +8,9 @@
 #include <functional>
 #include <vector>
 
+#include "msweep/core/gaussian.hpp"
+
 namespace msweep {
-
-class LinearMixture;
-
-// A Gaussian posterior N(mean, covariance) of one expert, with its mixing weight.
-struct GaussianPosterior {
-  Eigen::VectorXd mean;
-  Eigen::MatrixXd covariance;
-  double weight = 1.0;
-};
 
 // Closed form for Gaussians: s = exp(-1/2 dm^T (S1 + S2)^-1 dm), O(d^3).
 double s_score_gaussian(const Eigen::Ref<const Eigen::VectorXd>& mean1, const Eigen::Ref<const Eigen::MatrixXd>& covariance1,
@@ -33,9 +26,7 @@ double s_score_numeric(const std::function<double(double)>& density1, const std:
 // Pairwise s-scores, K x K, symmetric with a unit diagonal.
 Eigen::MatrixXd similarity_matrix(const std::vector<GaussianPosterior>& experts);
 
-// The experts of a fitted mixture: q(w_k) = N(m_k, B_k) with its mixing weight.
-std::vector<GaussianPosterior> expert_posteriors(const LinearMixture& mixture);
-Eigen::MatrixXd similarity_matrix(const LinearMixture& mixture);
+// (A fitted mixture's experts come from expert_posteriors in models/mixture/mixture.hpp.)
 
 enum class SimilarAction {
   merge,  // replace the pair by one Gaussian with the weighted pair's mean and covariance (moment matching)

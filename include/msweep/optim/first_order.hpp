@@ -5,8 +5,8 @@
 // state so training can continue from a saved point (the parameter-ordering experiment
 // continues Adam from iteration t0 with different masks).
 //
-// Non-convergence is a status in the Summary, never an exception; arguments outside the
-// contract throw ArgumentError naming the function.
+// Non-convergence is a Termination in the Summary (core/termination.hpp), never an exception;
+// arguments outside the contract throw ArgumentError naming the function.
 #pragma once
 #include <Eigen/Dense>
 #include <cmath>
@@ -17,27 +17,19 @@
 #include <string>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/termination.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/optim/minibatch.hpp"
 #include "msweep/optim/objective.hpp"
 
 namespace msweep {
 
-enum class OptimStatus {
-  max_iterations,  // the iteration budget ran out (the normal end of a fixed-budget run)
-  converged,       // max |g_S| over trainable entries fell to gradient_tolerance
-  stopped,         // the callback returned true
-  diverged,        // the objective or its gradient became non-finite; w is the last finite point
-};
-std::string to_string(OptimStatus status);
-
-struct OptimSummary {
-  OptimStatus status = OptimStatus::max_iterations;
-  std::string message;
+// termination: budget_spent (the normal end of a fixed-budget run), converged (max |g_S| over
+// trainable entries fell to gradient_tolerance), stopped (the callback returned true) or
+// numerical_failure (the objective or its gradient became non-finite; w is the last finite point).
+struct OptimSummary : FitSummary {
   double initial_objective = std::numeric_limits<double>::quiet_NaN();  // minibatch objective at the first iteration
   double objective = std::numeric_limits<double>::quiet_NaN();  // at the returned w: all objects if evaluate_final, else the last minibatch
-  Eigen::Index iterations = 0;  // steps applied
-  double seconds = 0.0;         // wall time
 };
 
 // What the callback sees at iteration t, before the step is applied.
@@ -104,20 +96,20 @@ OptimSummary run_stochastic(F& f, Eigen::VectorXd& w, const StochasticOptions& o
     const double value = f.evaluate_with_gradient(w, batch, gradient);
     if (t == 1) summary.initial_objective = value;
     if (!std::isfinite(value) || !gradient.allFinite()) {
-      summary.status = OptimStatus::diverged;
+      summary.termination = Termination::numerical_failure;
       summary.message = "non-finite objective or gradient at iteration " + std::to_string(t);
       break;
     }
     last = value;
     if (callback && callback(IterationState{t, w, gradient, batch, value})) {
-      summary.status = OptimStatus::stopped;
+      summary.termination = Termination::stopped;
       summary.message = "stopped by the callback at iteration " + std::to_string(t);
       break;
     }
     if (o.gradient_tolerance > 0.0) {
       const double largest = masked ? o.trainable.select(gradient.array().abs(), 0.0).maxCoeff() : gradient.lpNorm<Eigen::Infinity>();
       if (largest <= o.gradient_tolerance) {
-        summary.status = OptimStatus::converged;
+        summary.termination = Termination::converged;
         summary.message = "max |gradient| <= tolerance at iteration " + std::to_string(t);
         break;
       }

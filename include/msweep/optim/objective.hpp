@@ -38,4 +38,27 @@ concept StochasticObjective =
       { f.evaluate_with_gradient(w, rows, gradient) } -> std::convertible_to<double>;
     };
 
+// A DifferentiableObjective seen as a StochasticObjective of one object, so the stochastic
+// optimizers (adam, sgd) run it full batch: every "minibatch" is the whole function. Used for
+// small deterministic problems such as the mixture's softmax gate.
+template <DifferentiableObjective F>
+class FullBatch {
+ public:
+  explicit FullBatch(F& f) : f_(f) {}
+  Eigen::Index parameters() const { return f_.parameters(); }
+  Eigen::Index objects() const { return 1; }
+  double evaluate(const Eigen::VectorXd& w) { return f_.evaluate(w); }
+  double evaluate(const Eigen::VectorXd& w, std::span<const Eigen::Index>) { return f_.evaluate(w); }
+  void gradient(const Eigen::VectorXd& w, Eigen::VectorXd& gradient) { f_.gradient(w, gradient); }
+  double evaluate_with_gradient(const Eigen::VectorXd& w, Eigen::VectorXd& gradient) {
+    return f_.evaluate_with_gradient(w, gradient);
+  }
+  double evaluate_with_gradient(const Eigen::VectorXd& w, std::span<const Eigen::Index>, Eigen::VectorXd& gradient) {
+    return f_.evaluate_with_gradient(w, gradient);
+  }
+
+ private:
+  F& f_;
+};
+
 }  // namespace msweep

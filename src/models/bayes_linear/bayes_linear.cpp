@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/timer.hpp"
 
 namespace msweep {
 namespace {
@@ -73,7 +74,10 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spec
   const Eigen::MatrixXd& eigenvectors = spectrum.eigenvectors;
   const Eigen::VectorXd& z = spectrum.rotated_cross;
 
+  WallTimer timer;
   BayesLinearFit fit;
+  fit.termination = Termination::converged;  // with alpha and beta fixed there is nothing to iterate
+  fit.message = "alpha and beta fixed";
   double a = options.alpha, b = options.beta;
   Eigen::VectorXd rotated_mean(n);  // V^T m_N
   auto posterior = [&](double alpha, double beta) {
@@ -91,7 +95,7 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spec
   };
 
   if (options.optimize_evidence) {
-    fit.status = FitStatus::max_iterations;
+    fit.termination = Termination::budget_spent;
     double previous_evidence = -std::numeric_limits<double>::infinity();
     int flat_steps = 0;
     for (fit.iterations = 1; fit.iterations <= options.max_iterations; ++fit.iterations) {
@@ -106,7 +110,8 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spec
       flat_steps = std::abs(evidence - previous_evidence) <= 1e-15 * std::max(1.0, std::abs(evidence)) ? flat_steps + 1 : 0;
       previous_evidence = evidence;
       if (flat_steps >= 3) {
-        fit.status = FitStatus::converged;
+        fit.termination = Termination::converged;
+        fit.message = "evidence flat to rounding for three steps";
         break;
       }
       // A mean that vanishes drives a to infinity: cap it, the subset then predicts zero.
@@ -116,11 +121,12 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spec
       a = std::max(new_a, 1e-12);
       b = new_b;
       if (change < options.tolerance) {
-        fit.status = FitStatus::converged;
+        fit.termination = Termination::converged;
+        fit.message = "alpha and beta changed by less than the tolerance";
         break;
       }
     }
-    if (fit.status == FitStatus::max_iterations) {
+    if (fit.termination == Termination::budget_spent) {
       fit.iterations = options.max_iterations;
       fit.message = "evidence fixed point did not converge in " + std::to_string(options.max_iterations) + " iterations";
     }
@@ -134,6 +140,7 @@ BayesLinearFit fit_bayes_linear(const GramStats& stats, const GramSpectrum& spec
   const double mm = rotated_mean.squaredNorm();
   fit.log_evidence = log_evidence(a, b, fit.rss, mm);
   fit.log_prior = 0.5 * static_cast<double>(n) * (std::log(a) - kLog2Pi) - 0.5 * a * mm;
+  fit.seconds = timer.seconds();
   return fit;
 }
 

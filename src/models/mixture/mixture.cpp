@@ -1,6 +1,8 @@
 // Variational EM for mixtures of linear experts (see the header for the model).
 // Each step maximizes the same bound over one block, in this order per iteration:
-// q(Z) | q(W), gate; q(W) | q(Z), w0, A, b; q(pi) | q(Z); w0 | A; A | w0; b; V (kept only if better).
+// q(Z) | q(W), gate; q(W) | q(Z), w0, A, b; q(pi) | q(Z); w0 | A; A | w0; b; V (best point kept).
+// fit() runs them as e_step, update_posteriors (q(W), q(pi)), update_priors (w0, A, b, V) and
+// bound over one EmWorkspace.
 #include "msweep/models/mixture/mixture.hpp"
 
 #include <algorithm>
@@ -8,22 +10,14 @@
 #include <limits>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/math.hpp"
 #include "msweep/core/timer.hpp"
+#include "msweep/optim/first_order.hpp"
 
 namespace msweep {
 namespace {
 
 constexpr double kLog2Pi = 1.8378770664093454835606594728112;  // ln(2 pi)
-
-// ln sum_k exp(a_ik) per row, shifted by the row maximum so huge negative entries stay finite.
-Eigen::VectorXd row_log_sum_exp(const Eigen::MatrixXd& a) {
-  Eigen::VectorXd out(a.rows());
-  for (Eigen::Index i = 0; i < a.rows(); ++i) {
-    const double top = a.row(i).maxCoeff();
-    out(i) = std::isfinite(top) ? top + std::log((a.row(i).array() - top).exp().sum()) : top;
-  }
-  return out;
-}
 
 double log_det(const Eigen::LLT<Eigen::MatrixXd>& llt) {
   return 2.0 * llt.matrixLLT().diagonal().array().log().sum();
@@ -101,64 +95,32 @@ double gate_objective(const SoftmaxGate& gate, const Eigen::MatrixXd& X, const E
   return value;
 }
 
-// Adam moments of the gate parameters, kept across M steps of one fit.
-struct GateAdam {
-  SoftmaxGate first, second;
-  int step = 0;
-};
-
-// A few full-batch Adam ascent steps on F(V); returns the best V seen (the start included),
-// so the gate's share of the bound never goes down.
-void train_gate(SoftmaxGate& gate, GateAdam& adam, const Eigen::MatrixXd& X, const Eigen::MatrixXd& R, const MixtureOptions& options) {
-  constexpr double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
-  if (adam.step == 0) {
-    adam.first.hidden_weights = Eigen::MatrixXd::Zero(gate.hidden_weights.rows(), gate.hidden_weights.cols());
-    adam.first.output_weights = Eigen::MatrixXd::Zero(gate.output_weights.rows(), gate.output_weights.cols());
-    adam.second = adam.first;
-  }
-  SoftmaxGate best = gate, current = gate, gradient;
-  double best_value = -std::numeric_limits<double>::infinity();
-  for (int s = 0; s <= options.gate_steps; ++s) {
-    const double value = gate_objective(current, X, R, s < options.gate_steps ? &gradient : nullptr);
-    if (value > best_value) {
-      best_value = value;
-      best = current;
+// A few full-batch adam() ascent steps on F(V) (descent on -F), continuing the moments in
+// `state` across the M steps of one fit; returns the best V seen (the start included), so the
+// gate's share of the bound never goes down.
+void train_gate(SoftmaxGate& gate, AdamState& state, const Eigen::MatrixXd& X, const Eigen::MatrixXd& R, const MixtureOptions& options) {
+  SoftmaxGateObjective objective(X, R, gate.hidden_weights.cols());
+  FullBatch<SoftmaxGateObjective> full_batch(objective);
+  AdamOptions adam_options;
+  adam_options.max_iterations = options.gate_steps;
+  adam_options.batch_size = 0;
+  adam_options.learning_rate = options.gate_learning_rate;
+  adam_options.evaluate_final = true;  // the last point is a candidate too
+  Eigen::VectorXd w = objective.flatten(gate), best = w;
+  double best_value = std::numeric_limits<double>::infinity();  // of -F
+  const auto keep_best = [&](const IterationState& at) {
+    if (at.batch_objective < best_value) {
+      best_value = at.batch_objective;
+      best = at.w;
     }
-    if (s == options.gate_steps || !std::isfinite(value)) break;
-    ++adam.step;
-    const double c1 = 1.0 - std::pow(beta1, adam.step), c2 = 1.0 - std::pow(beta2, adam.step);
-    auto update = [&](Eigen::MatrixXd& param, Eigen::MatrixXd& m, Eigen::MatrixXd& v, const Eigen::MatrixXd& g) {
-      m = beta1 * m + (1.0 - beta1) * g;
-      v = beta2 * v + (1.0 - beta2) * g.cwiseAbs2();
-      param.array() += options.gate_learning_rate * (m.array() / c1) / ((v.array() / c2).sqrt() + epsilon);  // ascent
-    };
-    update(current.hidden_weights, adam.first.hidden_weights, adam.second.hidden_weights, gradient.hidden_weights);
-    update(current.output_weights, adam.first.output_weights, adam.second.output_weights, gradient.output_weights);
-  }
-  gate = best;
+    return false;
+  };
+  const OptimSummary summary = adam(full_batch, w, adam_options, state, keep_best);
+  if (summary.objective < best_value) best = w;  // NaN (a diverged step) never wins
+  gate = objective.unflatten(best);
 }
 
 }  // namespace
-
-double digamma(double x) {
-  require(x > 0.0, "digamma", "x", "a positive number");
-  double result = 0.0;
-  while (x < 10.0) {
-    result -= 1.0 / x;
-    x += 1.0;
-  }
-  const double f = 1.0 / (x * x);
-  return result + std::log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
-}
-
-const char* to_string(MixtureStatus status) {
-  switch (status) {
-    case MixtureStatus::converged: return "converged";
-    case MixtureStatus::max_iterations: return "max_iterations";
-    case MixtureStatus::numerical_failure: return "numerical_failure";
-  }
-  return "unknown";
-}
 
 Eigen::MatrixXd SoftmaxGate::log_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const {
   require(X.cols() == hidden_weights.rows(), "SoftmaxGate::log_probabilities", "X", "one column per gate input");
@@ -168,6 +130,54 @@ Eigen::MatrixXd SoftmaxGate::log_probabilities(const Eigen::Ref<const Eigen::Mat
   Eigen::MatrixXd log_p = augmented * output_weights;
   log_p.colwise() -= row_log_sum_exp(log_p);
   return log_p;
+}
+
+SoftmaxGateObjective::SoftmaxGateObjective(const Eigen::MatrixXd& X, const Eigen::MatrixXd& R, Eigen::Index hidden)
+    : X_(X), R_(R), hidden_(hidden) {
+  require(hidden >= 1, "SoftmaxGateObjective", "hidden", "at least 1");
+  require(R.rows() == X.rows() && R.cols() >= 1, "SoftmaxGateObjective", "R", "one row per row of X and at least one column");
+}
+
+Eigen::VectorXd SoftmaxGateObjective::flatten(const SoftmaxGate& gate) const {
+  require(gate.hidden_weights.rows() == X_.cols() && gate.hidden_weights.cols() == hidden_ &&
+              gate.output_weights.rows() == hidden_ + 1 && gate.output_weights.cols() == R_.cols(),
+          "SoftmaxGateObjective::flatten", "gate", "V2 d x h and V1 (h + 1) x K");
+  Eigen::VectorXd w(parameters());
+  w << gate.hidden_weights.reshaped(), gate.output_weights.reshaped();
+  return w;
+}
+
+SoftmaxGate SoftmaxGateObjective::unflatten(const Eigen::VectorXd& w) const {
+  require(w.size() == parameters(), "SoftmaxGateObjective::unflatten", "w", "parameters() entries");
+  const Eigen::Index hidden_size = X_.cols() * hidden_;
+  SoftmaxGate gate;
+  gate.hidden_weights = w.head(hidden_size).reshaped(X_.cols(), hidden_);
+  gate.output_weights = w.tail(w.size() - hidden_size).reshaped(hidden_ + 1, R_.cols());
+  return gate;
+}
+
+double SoftmaxGateObjective::evaluate(const Eigen::VectorXd& w) {
+  point_ = unflatten(w);
+  return -gate_objective(point_, X_, R_, nullptr);
+}
+
+void SoftmaxGateObjective::gradient(const Eigen::VectorXd& w, Eigen::VectorXd& gradient) { evaluate_with_gradient(w, gradient); }
+
+double SoftmaxGateObjective::evaluate_with_gradient(const Eigen::VectorXd& w, Eigen::VectorXd& gradient) {
+  point_ = unflatten(w);
+  const double value = gate_objective(point_, X_, R_, &gradient_);
+  gradient.resize(w.size());
+  gradient << -gradient_.hidden_weights.reshaped(), -gradient_.output_weights.reshaped();
+  return -value;
+}
+
+std::vector<GaussianPosterior> expert_posteriors(const LinearMixture& mixture) {
+  require(mixture.fitted(), "expert_posteriors", "mixture", "a fitted LinearMixture");
+  std::vector<GaussianPosterior> out;
+  for (int k = 0; k < mixture.experts(); ++k)
+    out.push_back({mixture.means()[static_cast<std::size_t>(k)], mixture.covariances()[static_cast<std::size_t>(k)],
+                   mixture.mixing_weights()(k)});
+  return out;
 }
 
 LinearMixture::LinearMixture(MixtureOptions options) : options_(std::move(options)) {
@@ -204,6 +214,64 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
   return fit(X, y, initial, rng);
 }
 
+// What the steps of one fit() share: the data, constants of the options, the packed statistics
+// and the scratch of the current iteration.
+struct LinearMixture::EmWorkspace {
+  const Eigen::Ref<const Eigen::MatrixXd>& X;
+  const Eigen::Ref<const Eigen::VectorXd>& y;
+  Eigen::Index n, d;
+  int K;
+  Eigen::ArrayXd y2;                 // y_i^2
+  Eigen::VectorXd prior_dirichlet;   // (mu, ..., mu)
+  bool regularized = false;          // ln p(W0) with Xi in the bound and the w0 update
+  Eigen::MatrixXd xi_inverse;
+  double xi_log_det = 0.0;
+  Eigen::MatrixXd gate_inputs;       // a copy of X for the softmax gate's objective
+  AdamState gate_adam;               // Adam moments of the gate, kept across M steps
+
+  // For small d every statistic the updates need is a weighted sum over objects of the features
+  // [x_j x_l (j <= l), x y, y^2, 1]: one (P + d + 2) x N x K product per iteration replaces K
+  // passes over the data, and x_i^T B_k x_i becomes a product with the packed B_k.
+  Eigen::Index pairs;
+  bool packed;
+  Eigen::MatrixXd features, packed_covariances, stats, means_by_row;
+
+  // This iteration: ln rho (shifted), responsibilities z_ik, H[q(Z)], the weighted statistics
+  // sum_i z_ik x_i x_i^T, sum_i z_ik x_i y_i, sum_i z_ik y_i^2, g_k = sum_i z_ik, A_k^-1 and
+  // E_k = sum_i z_ik E(y_i - x_i^T w_k)^2.
+  Eigen::MatrixXd log_rho, R, weighted;
+  double entropy = 0.0;
+  std::vector<Eigen::MatrixXd> scatter, prior_precision;
+  std::vector<Eigen::VectorXd> cross;
+  Eigen::VectorXd target_sums, counts, energy;
+
+  EmWorkspace(const Eigen::Ref<const Eigen::MatrixXd>& X_in, const Eigen::Ref<const Eigen::VectorXd>& y_in, const MixtureOptions& options)
+      : X(X_in), y(y_in), n(X_in.rows()), d(X_in.cols()), K(options.experts), y2(y_in.array().square()),
+        prior_dirichlet(Eigen::VectorXd::Constant(options.experts, options.dirichlet_concentration)),
+        pairs(d * (d + 1) / 2), packed(d <= kPackedMaxFeatures), means_by_row(d, K), log_rho(n, K), R(n, K),
+        scatter(static_cast<std::size_t>(K), Eigen::MatrixXd(d, d)), prior_precision(static_cast<std::size_t>(K)),
+        cross(static_cast<std::size_t>(K)), target_sums(K), counts(K), energy(K) {
+    regularized = options.learn_prior_means && options.regularizer.size() > 0 && K > 1;
+    if (regularized) {
+      Eigen::LLT<Eigen::MatrixXd> llt(options.regularizer);
+      require(llt.info() == Eigen::Success, "LinearMixture::fit", "options.regularizer", "a positive definite matrix");
+      xi_inverse = llt.solve(Eigen::MatrixXd::Identity(d, d));
+      xi_log_det = log_det(llt);
+    }
+    if (options.gate == GateKind::softmax) gate_inputs = X;
+    if (packed) {
+      features.resize(n, pairs + d + 2);
+      Eigen::Index col = 0;
+      for (Eigen::Index j = 0; j < d; ++j)
+        for (Eigen::Index l = j; l < d; ++l) features.col(col++) = X.col(j).cwiseProduct(X.col(l));
+      features.middleCols(pairs, d) = X.array().colwise() * y.array();
+      features.col(pairs + d) = y.array().square().matrix();
+      features.col(pairs + d + 1).setOnes();
+      packed_covariances.resize(pairs, K);
+    }
+  }
+};
+
 MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y,
                                   const Eigen::Ref<const Eigen::MatrixXd>& initial_means, RandomStream& rng) {
   const char* fn = "LinearMixture::fit";
@@ -222,15 +290,7 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
   MixtureSummary summary;
   const Eigen::MatrixXd A0 = options_.prior_covariance.size() ? Eigen::MatrixXd(options_.prior_covariance) : Eigen::MatrixXd::Identity(d, d);
   require(Eigen::LLT<Eigen::MatrixXd>(A0).info() == Eigen::Success, fn, "options.prior_covariance", "a positive definite matrix");
-  const bool regularized = options_.learn_prior_means && options_.regularizer.size() > 0 && K > 1;
-  Eigen::MatrixXd xi_inverse;
-  double xi_log_det = 0.0;
-  if (regularized) {
-    Eigen::LLT<Eigen::MatrixXd> llt(options_.regularizer);
-    require(llt.info() == Eigen::Success, fn, "options.regularizer", "a positive definite matrix");
-    xi_inverse = llt.solve(Eigen::MatrixXd::Identity(d, d));
-    xi_log_det = log_det(llt);
-  }
+  EmWorkspace ws(X, y, options_);
 
   prior_means_.assign(K, Eigen::VectorXd::Zero(d));
   if (options_.prior_means.size())
@@ -240,9 +300,7 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
   for (int k = 0; k < K; ++k) means_[k] = initial_means.row(k).transpose();
   covariances_.assign(K, A0);
   noise_precision_ = options_.noise_precision;
-  const double mu = options_.dirichlet_concentration;
-  const Eigen::VectorXd prior_dirichlet = Eigen::VectorXd::Constant(K, mu);
-  dirichlet_ = Eigen::VectorXd::Constant(K, mu + static_cast<double>(n) / K);
+  dirichlet_ = Eigen::VectorXd::Constant(K, options_.dirichlet_concentration + static_cast<double>(n) / K);
   if (options_.gate == GateKind::softmax) {
     gate_.hidden_weights.resize(d, options_.gate_hidden);
     const double scale = options_.gate_init_scale / std::sqrt(static_cast<double>(d));
@@ -251,160 +309,34 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
   } else {
     gate_ = SoftmaxGate{};
   }
-  GateAdam adam;
 
-  // For small d every statistic the updates need is a weighted sum over objects of the features
-  // [x_j x_l (j <= l), x y, y^2, 1]: one (P + d + 2) x N x K product per iteration replaces K
-  // passes over the data, and x_i^T B_k x_i becomes a product with the packed B_k.
-  const Eigen::Index pairs = d * (d + 1) / 2;
-  const bool packed = d <= kPackedMaxFeatures;
-  Eigen::MatrixXd features, packed_covariances, stats, means_by_row(d, K);
-  if (packed) {
-    features.resize(n, pairs + d + 2);
-    Eigen::Index col = 0;
-    for (Eigen::Index j = 0; j < d; ++j)
-      for (Eigen::Index l = j; l < d; ++l) features.col(col++) = X.col(j).cwiseProduct(X.col(l));
-    features.middleCols(pairs, d) = X.array().colwise() * y.array();
-    features.col(pairs + d) = y.array().square().matrix();
-    features.col(pairs + d + 1).setOnes();
-    packed_covariances.resize(pairs, K);
-  }
-
-  Eigen::MatrixXd log_rho(n, K), R(n, K), weighted;
-  std::vector<Eigen::MatrixXd> scatter(K, Eigen::MatrixXd(d, d)), prior_precision(K);
-  std::vector<Eigen::VectorXd> cross(K);
-  Eigen::VectorXd target_sums(K), counts(K), energy(K);
-  const Eigen::ArrayXd y2 = y.array().square();
   double previous_bound = -std::numeric_limits<double>::infinity();
-  summary.status = MixtureStatus::max_iterations;
-
+  summary.termination = Termination::budget_spent;
   for (int iteration = 1; iteration <= options_.max_iterations; ++iteration) {
-    const double b = noise_precision_;
-    // E step, q(Z): ln rho_ik = ln pi_k(x_i) - b/2 ((y_i - x_i^T m_k)^2 + x_i^T B_k x_i); O(N K d^2).
-    for (int k = 0; k < K; ++k) means_by_row.col(k) = means_[k];
-    const Eigen::ArrayXXd residual = X.lazyProduct(means_by_row).array().colwise() - y.array();
-    Eigen::ArrayXXd spread(n, K);
-    if (packed) {
-      for (int k = 0; k < K; ++k) {
-        Eigen::Index col = 0;
-        for (Eigen::Index j = 0; j < d; ++j)
-          for (Eigen::Index l = j; l < d; ++l) packed_covariances(col++, k) = (j == l ? 1.0 : 2.0) * covariances_[k](j, l);
-      }
-      spread = features.leftCols(pairs).lazyProduct(packed_covariances).array();
-    } else {
-      for (int k = 0; k < K; ++k) spread.col(k) = ((X * covariances_[k]).array() * X.array()).rowwise().sum();
-    }
-    log_rho = log_gate_probabilities(X);
-    log_rho.array() -= 0.5 * b * (residual.square() + spread);
-    // Normalize by log-sum-exp: shift each row by its maximum, K vectorized exp per object.
-    const Eigen::VectorXd top = log_rho.rowwise().maxCoeff();
-    if (!top.allFinite()) {
-      summary.status = MixtureStatus::numerical_failure;
+    if (!e_step(ws)) {
+      summary.termination = Termination::numerical_failure;
       summary.message = "non-finite responsibilities at iteration " + std::to_string(iteration);
       break;
     }
-    log_rho.colwise() -= top;  // now ln rho_ik - max_k ln rho_ik <= 0
-    R = log_rho.array().exp().matrix();
-    const Eigen::ArrayXd norm = R.rowwise().sum().array();  // in [1, K]
-    R.array().colwise() /= norm;
-    // H[q(Z)] = -sum_ik z_ik ln z_ik = -sum_ik z_ik shifted_ik + sum_i ln norm_i (rows of z sum to 1).
-    const double entropy = -(R.array() * log_rho.array()).sum() + sum_of_logs(norm, K);
+    update_posteriors(ws);
+    update_priors(ws);
+    const double value = bound(ws);
 
-    // q(W): B_k = (A_k^-1 + b sum_i z_ik x_i x_i^T)^-1, m_k = B_k (A_k^-1 w0_k + b sum_i z_ik x_i y_i).
-    // Coefficient-wise (lazy) products: with a handful of columns GEMM packing costs more than it saves.
-    if (packed) stats.noalias() = features.transpose().lazyProduct(R);
-    for (int k = 0; k < K; ++k) {
-      if (packed) {
-        Eigen::Index col = 0;
-        for (Eigen::Index j = 0; j < d; ++j)
-          for (Eigen::Index l = j; l < d; ++l, ++col) scatter[k](j, l) = scatter[k](l, j) = stats(col, k);
-        cross[k] = stats.col(k).segment(pairs, d);
-        target_sums(k) = stats(pairs + d, k);
-        counts(k) = stats(pairs + d + 1, k);
-      } else {
-        weighted = X.array().colwise() * R.col(k).array();
-        scatter[k].noalias() = X.transpose() * weighted;
-        cross[k] = weighted.transpose() * y;
-        target_sums(k) = (R.col(k).array() * y2).sum();
-        counts(k) = R.col(k).sum();
-      }
-      prior_precision[k] = spd_inverse(prior_covariances_[k], "A_k");
-      const Eigen::MatrixXd precision = prior_precision[k] + b * scatter[k];
-      const auto llt = robust_llt(precision, "posterior precision");
-      covariances_[k] = llt.solve(Eigen::MatrixXd::Identity(d, d));
-      means_[k] = llt.solve(prior_precision[k] * prior_means_[k] + b * cross[k]);
-    }
-    // q(pi) = Dir(mu + g), g_k = sum_i z_ik.
-    if (options_.gate == GateKind::dirichlet) dirichlet_ = prior_dirichlet + counts;
-
-    // M step. w0 | A: without the regularizer w0_k = E w_k; with it the joint stationary point of
-    // [A_k^-1 + (K-1) Xi^-1] w0_k - Xi^-1 sum_{k' != k} w0_k' = A_k^-1 E w_k (one K d system).
-    if (options_.learn_prior_means) {
-      if (!regularized) {
-        for (int k = 0; k < K; ++k) prior_means_[k] = means_[k];
-      } else {
-        Eigen::MatrixXd system = Eigen::MatrixXd::Zero(K * d, K * d);
-        Eigen::VectorXd rhs(K * d);
-        for (int k = 0; k < K; ++k) {
-          for (int l = 0; l < K; ++l)
-            system.block(k * d, l * d, d, d) = k == l ? Eigen::MatrixXd(prior_precision[k] + (K - 1) * xi_inverse) : Eigen::MatrixXd(-xi_inverse);
-          rhs.segment(k * d, d) = prior_precision[k] * means_[k];
-        }
-        const Eigen::VectorXd solution = system.llt().solve(rhs);
-        for (int k = 0; k < K; ++k) prior_means_[k] = solution.segment(k * d, d);
-      }
-    }
-    // A | w0: A_k = E[(w_k - w0_k)(w_k - w0_k)^T] = B_k + (m_k - w0_k)(m_k - w0_k)^T.
-    if (options_.learn_prior_covariance)
-      for (int k = 0; k < K; ++k) {
-        const Eigen::VectorXd diff = means_[k] - prior_means_[k];
-        prior_covariances_[k] = covariances_[k] + diff * diff.transpose();
-        prior_covariances_[k] = 0.5 * (prior_covariances_[k] + prior_covariances_[k].transpose()).eval();
-      }
-    // E_k = sum_i z_ik E(y_i - x_i^T w_k)^2 from the weighted statistics, O(K d^2);
-    // then 1/b = 1/N sum_k E_k.
-    for (int k = 0; k < K; ++k)
-      energy(k) = std::max(0.0, target_sums(k) - 2.0 * means_[k].dot(cross[k]) + means_[k].dot(scatter[k] * means_[k])) +
-                  (covariances_[k].cwiseProduct(scatter[k])).sum();
-    if (options_.learn_noise_precision) {
-      const double total = energy.sum();
-      noise_precision_ = total > 0.0 ? std::min(static_cast<double>(n) / total, options_.max_noise_precision) : options_.max_noise_precision;
-    }
-    if (options_.gate == GateKind::softmax && options_.gate_steps > 0) train_gate(gate_, adam, X, R, options_);
-
-    // The bound: E ln p(y|Z,W) + E ln p(Z|pi) + E ln p(pi) - E ln q(pi) + H[q(Z)] - sum_k KL(q(w_k)||p(w_k)) [+ ln p(W0)].
-    const double bn = noise_precision_;
-    double bound = 0.5 * static_cast<double>(n) * (std::log(bn) - kLog2Pi) - 0.5 * bn * energy.sum() + entropy;
-    if (options_.gate == GateKind::dirichlet) {
-      const double psi_total = digamma(dirichlet_.sum());
-      for (int k = 0; k < K; ++k) bound += counts(k) * (digamma(dirichlet_(k)) - psi_total);
-      bound -= dirichlet_kl(dirichlet_, prior_dirichlet);
-    } else {
-      bound += (R.array() * gate_.log_probabilities(X).array()).sum();
-    }
-    for (int k = 0; k < K; ++k) bound -= gaussian_kl(means_[k], covariances_[k], prior_means_[k], prior_covariances_[k]);
-    if (regularized)
-      for (int k = 0; k < K; ++k)
-        for (int l = k + 1; l < K; ++l) {
-          const Eigen::VectorXd eps = prior_means_[k] - prior_means_[l];
-          bound -= 0.5 * (static_cast<double>(d) * kLog2Pi + xi_log_det + eps.dot(xi_inverse * eps));
-        }
-
-    responsibilities_ = R;  // z_ik of this iteration's E step
+    responsibilities_ = ws.R;  // z_ik of this iteration's E step
     summary.iterations = iteration;
-    if (!std::isfinite(bound)) {
-      summary.status = MixtureStatus::numerical_failure;
+    if (!std::isfinite(value)) {
+      summary.termination = Termination::numerical_failure;
       summary.message = "the variational bound became non-finite at iteration " + std::to_string(iteration);
       break;
     }
-    summary.bound_trace.push_back(bound);
+    summary.bound_trace.push_back(value);
     if (options_.trace_log_likelihood) summary.log_likelihood_trace.push_back(log_likelihood(X, y));
-    summary.final_bound = bound;
-    if (std::abs(bound - previous_bound) <= options_.tolerance * std::max(1.0, std::abs(bound))) {
-      summary.status = MixtureStatus::converged;
+    summary.final_bound = value;
+    if (std::abs(value - previous_bound) <= options_.tolerance * std::max(1.0, std::abs(value))) {
+      summary.termination = Termination::converged;
       break;
     }
-    previous_bound = bound;
+    previous_bound = value;
   }
 
   if (options_.gate == GateKind::dirichlet) {
@@ -413,12 +345,141 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
     mixing_weights_ = gate_.log_probabilities(X).array().exp().colwise().mean().transpose();
   }
   summary.final_log_likelihood = log_likelihood(X, y);
-  if (summary.status == MixtureStatus::converged)
+  if (summary.termination == Termination::converged)
     summary.message = "bound changed by less than the tolerance after " + std::to_string(summary.iterations) + " iterations";
-  else if (summary.status == MixtureStatus::max_iterations)
+  else if (summary.termination == Termination::budget_spent)
     summary.message = "iteration budget of " + std::to_string(options_.max_iterations) + " spent before the bound converged";
   summary.seconds = timer.seconds();
   return summary;
+}
+
+// q(Z): ln rho_ik = ln pi_k(x_i) - b/2 ((y_i - x_i^T m_k)^2 + x_i^T B_k x_i), normalized by
+// log-sum-exp; O(N K d^2).
+bool LinearMixture::e_step(EmWorkspace& ws) const {
+  const Eigen::Index n = ws.n, d = ws.d;
+  const int K = ws.K;
+  const double b = noise_precision_;
+  for (int k = 0; k < K; ++k) ws.means_by_row.col(k) = means_[k];
+  const Eigen::ArrayXXd residual = ws.X.lazyProduct(ws.means_by_row).array().colwise() - ws.y.array();
+  Eigen::ArrayXXd spread(n, K);
+  if (ws.packed) {
+    for (int k = 0; k < K; ++k) {
+      Eigen::Index col = 0;
+      for (Eigen::Index j = 0; j < d; ++j)
+        for (Eigen::Index l = j; l < d; ++l) ws.packed_covariances(col++, k) = (j == l ? 1.0 : 2.0) * covariances_[k](j, l);
+    }
+    spread = ws.features.leftCols(ws.pairs).lazyProduct(ws.packed_covariances).array();
+  } else {
+    for (int k = 0; k < K; ++k) spread.col(k) = ((ws.X * covariances_[k]).array() * ws.X.array()).rowwise().sum();
+  }
+  ws.log_rho = log_gate_probabilities(ws.X);
+  ws.log_rho.array() -= 0.5 * b * (residual.square() + spread);
+  // Normalize by log-sum-exp: shift each row by its maximum, K vectorized exp per object.
+  const Eigen::VectorXd top = ws.log_rho.rowwise().maxCoeff();
+  if (!top.allFinite()) return false;
+  ws.log_rho.colwise() -= top;  // now ln rho_ik - max_k ln rho_ik <= 0
+  ws.R = ws.log_rho.array().exp().matrix();
+  const Eigen::ArrayXd norm = ws.R.rowwise().sum().array();  // in [1, K]
+  ws.R.array().colwise() /= norm;
+  // H[q(Z)] = -sum_ik z_ik ln z_ik = -sum_ik z_ik shifted_ik + sum_i ln norm_i (rows of z sum to 1).
+  ws.entropy = -(ws.R.array() * ws.log_rho.array()).sum() + sum_of_logs(norm, K);
+  return true;
+}
+
+// q(W): B_k = (A_k^-1 + b sum_i z_ik x_i x_i^T)^-1, m_k = B_k (A_k^-1 w0_k + b sum_i z_ik x_i y_i);
+// q(pi) = Dir(mu + g), g_k = sum_i z_ik. O(N K d^2 + K d^3).
+void LinearMixture::update_posteriors(EmWorkspace& ws) {
+  const Eigen::Index d = ws.d, pairs = ws.pairs;
+  const double b = noise_precision_;
+  // Coefficient-wise (lazy) products: with a handful of columns GEMM packing costs more than it saves.
+  if (ws.packed) ws.stats.noalias() = ws.features.transpose().lazyProduct(ws.R);
+  for (int k = 0; k < ws.K; ++k) {
+    if (ws.packed) {
+      Eigen::Index col = 0;
+      for (Eigen::Index j = 0; j < d; ++j)
+        for (Eigen::Index l = j; l < d; ++l, ++col) ws.scatter[k](j, l) = ws.scatter[k](l, j) = ws.stats(col, k);
+      ws.cross[k] = ws.stats.col(k).segment(pairs, d);
+      ws.target_sums(k) = ws.stats(pairs + d, k);
+      ws.counts(k) = ws.stats(pairs + d + 1, k);
+    } else {
+      ws.weighted = ws.X.array().colwise() * ws.R.col(k).array();
+      ws.scatter[k].noalias() = ws.X.transpose() * ws.weighted;
+      ws.cross[k] = ws.weighted.transpose() * ws.y;
+      ws.target_sums(k) = (ws.R.col(k).array() * ws.y2).sum();
+      ws.counts(k) = ws.R.col(k).sum();
+    }
+    ws.prior_precision[k] = spd_inverse(prior_covariances_[k], "A_k");
+    const Eigen::MatrixXd precision = ws.prior_precision[k] + b * ws.scatter[k];
+    const auto llt = robust_llt(precision, "posterior precision");
+    covariances_[k] = llt.solve(Eigen::MatrixXd::Identity(d, d));
+    means_[k] = llt.solve(ws.prior_precision[k] * prior_means_[k] + b * ws.cross[k]);
+  }
+  if (options_.gate == GateKind::dirichlet) dirichlet_ = ws.prior_dirichlet + ws.counts;
+}
+
+// M step, in this order: w0 | A, A | w0, b, V.
+void LinearMixture::update_priors(EmWorkspace& ws) {
+  const Eigen::Index d = ws.d;
+  const int K = ws.K;
+  // w0 | A: without the regularizer w0_k = E w_k; with it the joint stationary point of
+  // [A_k^-1 + (K-1) Xi^-1] w0_k - Xi^-1 sum_{k' != k} w0_k' = A_k^-1 E w_k (one K d system).
+  if (options_.learn_prior_means) {
+    if (!ws.regularized) {
+      for (int k = 0; k < K; ++k) prior_means_[k] = means_[k];
+    } else {
+      Eigen::MatrixXd system = Eigen::MatrixXd::Zero(K * d, K * d);
+      Eigen::VectorXd rhs(K * d);
+      for (int k = 0; k < K; ++k) {
+        for (int l = 0; l < K; ++l)
+          system.block(k * d, l * d, d, d) =
+              k == l ? Eigen::MatrixXd(ws.prior_precision[k] + (K - 1) * ws.xi_inverse) : Eigen::MatrixXd(-ws.xi_inverse);
+        rhs.segment(k * d, d) = ws.prior_precision[k] * means_[k];
+      }
+      const Eigen::VectorXd solution = system.llt().solve(rhs);
+      for (int k = 0; k < K; ++k) prior_means_[k] = solution.segment(k * d, d);
+    }
+  }
+  // A | w0: A_k = E[(w_k - w0_k)(w_k - w0_k)^T] = B_k + (m_k - w0_k)(m_k - w0_k)^T.
+  if (options_.learn_prior_covariance)
+    for (int k = 0; k < K; ++k) {
+      const Eigen::VectorXd diff = means_[k] - prior_means_[k];
+      prior_covariances_[k] = covariances_[k] + diff * diff.transpose();
+      prior_covariances_[k] = 0.5 * (prior_covariances_[k] + prior_covariances_[k].transpose()).eval();
+    }
+  // E_k = sum_i z_ik E(y_i - x_i^T w_k)^2 from the weighted statistics, O(K d^2);
+  // then 1/b = 1/N sum_k E_k.
+  for (int k = 0; k < K; ++k)
+    ws.energy(k) =
+        std::max(0.0, ws.target_sums(k) - 2.0 * means_[k].dot(ws.cross[k]) + means_[k].dot(ws.scatter[k] * means_[k])) +
+        (covariances_[k].cwiseProduct(ws.scatter[k])).sum();
+  if (options_.learn_noise_precision) {
+    const double total = ws.energy.sum();
+    noise_precision_ =
+        total > 0.0 ? std::min(static_cast<double>(ws.n) / total, options_.max_noise_precision) : options_.max_noise_precision;
+  }
+  if (options_.gate == GateKind::softmax && options_.gate_steps > 0) train_gate(gate_, ws.gate_adam, ws.gate_inputs, ws.R, options_);
+}
+
+// E ln p(y|Z,W) + E ln p(Z|pi) + E ln p(pi) - E ln q(pi) + H[q(Z)] - sum_k KL(q(w_k)||p(w_k)) [+ ln p(W0)].
+double LinearMixture::bound(const EmWorkspace& ws) const {
+  const int K = ws.K;
+  const double bn = noise_precision_;
+  double value = 0.5 * static_cast<double>(ws.n) * (std::log(bn) - kLog2Pi) - 0.5 * bn * ws.energy.sum() + ws.entropy;
+  if (options_.gate == GateKind::dirichlet) {
+    const double psi_total = digamma(dirichlet_.sum());
+    for (int k = 0; k < K; ++k) value += ws.counts(k) * (digamma(dirichlet_(k)) - psi_total);
+    value -= dirichlet_kl(dirichlet_, ws.prior_dirichlet);
+  } else {
+    value += (ws.R.array() * gate_.log_probabilities(ws.X).array()).sum();
+  }
+  for (int k = 0; k < K; ++k) value -= gaussian_kl(means_[k], covariances_[k], prior_means_[k], prior_covariances_[k]);
+  if (ws.regularized)
+    for (int k = 0; k < K; ++k)
+      for (int l = k + 1; l < K; ++l) {
+        const Eigen::VectorXd eps = prior_means_[k] - prior_means_[l];
+        value -= 0.5 * (static_cast<double>(ws.d) * kLog2Pi + ws.xi_log_det + eps.dot(ws.xi_inverse * eps));
+      }
+  return value;
 }
 
 Eigen::MatrixXd LinearMixture::log_gate_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const {

@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/math.hpp"
 
 namespace msweep {
 namespace {
@@ -185,12 +186,12 @@ double Mlp::output_loss(const MatrixXd& out, const Eigen::Ref<const Eigen::Vecto
   if (delta) delta->resize(out.rows(), b);
   for (Index i = 0; i < b; ++i) {
     const auto a = out.col(i);
-    const double top = a.maxCoeff();
-    const double sum = (a.array() - top).exp().sum();
     const auto label = static_cast<Index>(y(i));
-    total += top + std::log(sum) - a(label);
+    total += log_sum_exp(a) - a(label);
     if (delta) {
-      delta->col(i) = (a.array() - top).exp() / sum * inv_b;
+      // softmax(a) as exp(a - max) / sum, the arithmetic the PyTorch benchmark compares against.
+      const double top = a.maxCoeff();
+      delta->col(i) = (a.array() - top).exp() / (a.array() - top).exp().sum() * inv_b;
       (*delta)(label, i) -= inv_b;
     }
   }

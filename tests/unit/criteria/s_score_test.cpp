@@ -98,7 +98,7 @@ TEST(SimilarityMatrix, OfAFittedMixture) {
   LinearMixture mixture(options);
   RandomStream rng(1);
   mixture.fit(data.X, data.y, rng);
-  const Eigen::MatrixXd s = similarity_matrix(mixture);
+  const Eigen::MatrixXd s = similarity_matrix(expert_posteriors(mixture));
   ASSERT_EQ(s.rows(), 2);
   EXPECT_EQ(s(0, 0), 1.0);
   EXPECT_EQ(s(0, 1), s(1, 0));

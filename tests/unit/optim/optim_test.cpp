@@ -88,7 +88,7 @@ TEST(Optimizers, SgdAndAdamDecreaseAConvexQuadratic) {
     sgd_options.momentum = 0.9;
     sgd_options.seed = seed;
     const auto s = sgd(f, w, sgd_options);
-    EXPECT_EQ(s.status, OptimStatus::max_iterations);
+    EXPECT_EQ(s.termination, Termination::budget_spent);
     EXPECT_EQ(s.iterations, 2000);
     EXPECT_DOUBLE_EQ(s.objective, f.evaluate(w));
     EXPECT_LT(s.objective - best, 0.05 * (initial - best));
@@ -153,7 +153,7 @@ TEST(Optimizers, CallbackStopsAndSeesEveryIteration) {
     EXPECT_EQ(s.gradient.size(), 5);
     return s.iteration == 10;
   });
-  EXPECT_EQ(summary.status, OptimStatus::stopped);
+  EXPECT_EQ(summary.termination, Termination::stopped);
   EXPECT_EQ(summary.iterations, 9);  // the step of iteration 10 is not applied
   EXPECT_EQ(seen.size(), 10u);
   EXPECT_EQ(seen.back(), 10);
@@ -166,10 +166,11 @@ TEST(Optimizers, NonFiniteObjectiveIsAStatusNotAnException) {
   Eigen::VectorXd w = Eigen::VectorXd::Ones(5);
   SgdOptions o;
   const auto summary = sgd(f, w, o);
-  EXPECT_EQ(summary.status, OptimStatus::diverged);
+  EXPECT_EQ(summary.termination, Termination::numerical_failure);
   EXPECT_EQ(summary.iterations, 0);
   EXPECT_EQ(w, Eigen::VectorXd::Ones(5));
-  EXPECT_EQ(to_string(summary.status), "diverged");
+  EXPECT_EQ(std::string(to_string(summary.termination)), "numerical_failure");
+  EXPECT_FALSE(summary.usable());
 }
 
 TEST(Optimizers, GradientToleranceGivesConverged) {
@@ -181,7 +182,7 @@ TEST(Optimizers, GradientToleranceGivesConverged) {
   o.learning_rate = 0.05;
   o.gradient_tolerance = 1e-8;
   const auto summary = adam(f, w, o);
-  EXPECT_EQ(summary.status, OptimStatus::converged);
+  EXPECT_EQ(summary.termination, Termination::converged);
   EXPECT_LT(summary.iterations, 100000);
 }
 
@@ -277,11 +278,36 @@ TEST(Optimizers, EarlyStoppingOnAValidationSet) {
   o.learning_rate = 0.01;
   EarlyStopping stopper(validation, 10, 3);
   const auto summary = adam(train, w, o, std::ref(stopper));
-  EXPECT_EQ(summary.status, OptimStatus::stopped);
+  EXPECT_EQ(summary.termination, Termination::stopped);
   EXPECT_EQ(summary.iterations, 39);  // checks at 10 (best), 20, 30, 40: three without improvement
   EXPECT_EQ(stopper.best_iteration(), 10);
   EXPECT_EQ(stopper.best(), validation.evaluate(stopper.best_w()));
   EXPECT_THROW(EarlyStopping(validation, 0, 3), ArgumentError);
+}
+
+TEST(FullBatch, RunsADeterministicObjectiveAsOneObject) {
+  // The whole-function path: every step sees f and grad f at all objects, so the steps are
+  // plain full-batch Adam steps on f (a scalar first step checks the formula).
+  LeastSquares f = make_problem(11);
+  FullBatch<LeastSquares> full(f);
+  static_assert(StochasticObjective<FullBatch<LeastSquares>>);
+  EXPECT_EQ(full.objects(), 1);
+  EXPECT_EQ(full.parameters(), f.parameters());
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(f.parameters()), g;
+  f.evaluate_with_gradient(w, g);
+  AdamOptions options;
+  options.max_iterations = 1;
+  options.learning_rate = 0.1;
+  const Eigen::VectorXd w0 = w;
+  const OptimSummary first = adam(full, w, options);
+  EXPECT_EQ(first.initial_objective, f.evaluate(w0));
+  for (Eigen::Index j = 0; j < w.size(); ++j)  // m_hat = g, v_hat = g^2: the step is lr * g / (|g| + eps)
+    EXPECT_NEAR(w(j), -0.1 * g(j) / (std::abs(g(j)) + 1e-8), 1e-12);
+  options.max_iterations = 3000;
+  options.learning_rate = 0.01;
+  const OptimSummary summary = adam(full, w, options);
+  EXPECT_TRUE(summary.usable()) << summary.brief();
+  EXPECT_NEAR(summary.objective, optimum(f), 1e-6);
 }
 
 TEST(MinibatchSampler, EpochsArePermutations) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "msweep/core/termination.hpp"
+
 namespace msweep {
 
 // Sufficient statistics of (X, y) for linear-Gaussian models.
@@ -42,12 +44,9 @@ struct BayesLinearOptions {
   double tolerance = 1e-12;       // stop when a and b change by less than this, relatively
 };
 
-enum class FitStatus { converged, max_iterations, fixed };
-
-struct BayesLinearFit {
-  FitStatus status = FitStatus::fixed;
-  std::string message;
-  int iterations = 0;
+// termination: converged (the fixed point settled, or alpha and beta were fixed: nothing to
+// iterate) or budget_spent (max_iterations first).
+struct BayesLinearFit : FitSummary {
   double alpha = 0.0, beta = 0.0;
   double gamma = 0.0;          // effective number of parameters sum l_i / (a + l_i)
   double log_evidence = 0.0;   // ln p(y | a, b)

@@ -6,15 +6,18 @@
 //
 // Every step is a coordinate ascent on one variational lower bound (plus ln p(W0) with the
 // regularizer), so with a constant gate the traced bound never decreases; the softmax gate is
-// trained by a few full-batch Adam steps per M step and a step is kept only if it raises the
-// gate's part of the bound, which keeps the trace monotone there too.
+// trained by a few full-batch steps of optim's adam() per M step, and the best point seen is kept
+// (the start included), so the gate's part of the bound never goes down and the trace stays
+// monotone there too.
 // Cost per EM iteration: O(N K d^2 + K d^3), plus O(epochs N h (d + K)) for the softmax gate.
 #pragma once
 #include <Eigen/Dense>
 #include <string>
 #include <vector>
 
+#include "msweep/core/gaussian.hpp"
 #include "msweep/core/random.hpp"
+#include "msweep/core/termination.hpp"
 
 namespace msweep {
 
@@ -53,22 +56,12 @@ struct MixtureOptions {
   double tolerance = 1e-8;             // converged when |L_t - L_{t-1}| <= tolerance * max(1, |L_t|)
 };
 
-enum class MixtureStatus {
-  converged,           // bound change below tolerance
-  max_iterations,      // budget spent first: a status, not an error
-  numerical_failure,   // responsibilities or the bound became non-finite; the fit holds that iteration's state
-};
-
-const char* to_string(MixtureStatus status);
-
-// What fit() reports (Ceres style).
-struct MixtureSummary {
-  MixtureStatus status = MixtureStatus::max_iterations;
-  std::string message;
-  int iterations = 0;
+// What fit() reports (Ceres style). termination: converged (bound change below the tolerance),
+// budget_spent (max_iterations first: a status, not an error) or numerical_failure
+// (responsibilities or the bound became non-finite; the fit holds that iteration's state).
+struct MixtureSummary : FitSummary {
   double final_bound = 0.0;                 // variational lower bound (+ ln p(W0) with the regularizer), nats
   double final_log_likelihood = 0.0;        // plug-in sum_i ln sum_k pi_k(x_i) N(y_i | x_i^T m_k, 1/b) at the end
-  double seconds = 0.0;
   std::vector<double> bound_trace;          // one entry per iteration
   std::vector<double> log_likelihood_trace; // one entry per iteration when options.trace_log_likelihood
 };
@@ -79,6 +72,31 @@ struct SoftmaxGate {
   Eigen::MatrixXd output_weights;  // V1
   // ln pi(x_i, V), N x K, by log-sum-exp. O(N h (d + K)).
   Eigen::MatrixXd log_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
+};
+
+// The gate's M-step objective for optim's optimizers: -F(V) with
+// F(V) = 1/N sum_ik r_ik ln pi_k(x_i, V), the mean weighted log gate probability, as a function
+// of the flat parameters w = [vec(V2); vec(V1)] (column-major). Meets DifferentiableObjective;
+// wrap it in FullBatch for adam(). Holds references to X and R. O(N h (d + K)) per evaluation.
+class SoftmaxGateObjective {
+ public:
+  // X: N x d gate inputs; R: N x K responsibilities (rows sum to 1); hidden: h.
+  SoftmaxGateObjective(const Eigen::MatrixXd& X, const Eigen::MatrixXd& R, Eigen::Index hidden);
+
+  Eigen::Index parameters() const { return X_.cols() * hidden_ + (hidden_ + 1) * R_.cols(); }
+  double evaluate(const Eigen::VectorXd& w);
+  void gradient(const Eigen::VectorXd& w, Eigen::VectorXd& gradient);
+  double evaluate_with_gradient(const Eigen::VectorXd& w, Eigen::VectorXd& gradient);
+
+  // Between the flat vector and the two weight matrices.
+  Eigen::VectorXd flatten(const SoftmaxGate& gate) const;
+  SoftmaxGate unflatten(const Eigen::VectorXd& w) const;
+
+ private:
+  const Eigen::MatrixXd& X_;
+  const Eigen::MatrixXd& R_;
+  Eigen::Index hidden_;
+  SoftmaxGate point_, gradient_;  // scratch: w as matrices, dF/dV
 };
 
 class LinearMixture {
@@ -119,6 +137,18 @@ class LinearMixture {
   double log_likelihood(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y) const;
 
  private:
+  // The data, its packed statistics and the scratch one fit() shares between its steps (after
+  // mlpack's EMFit): each step below reads and writes the model's state and this workspace.
+  struct EmWorkspace;
+  // q(Z): the responsibilities and their entropy; false when they are non-finite.
+  bool e_step(EmWorkspace& ws) const;
+  // q(W) from the responsibilities, and q(pi) for the dirichlet gate.
+  void update_posteriors(EmWorkspace& ws);
+  // M step: the prior means w0, prior covariances A, noise precision b and the softmax gate.
+  void update_priors(EmWorkspace& ws);
+  // The variational lower bound (+ ln p(W0) with the regularizer) at the current state.
+  double bound(const EmWorkspace& ws) const;
+
   void check_fitted(const char* function) const;
   Eigen::MatrixXd log_gate_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
 
@@ -131,7 +161,8 @@ class LinearMixture {
   Eigen::MatrixXd responsibilities_;
 };
 
-// ln Gamma'(x) / Gamma(x) for x > 0 (recurrence up to 10, then the asymptotic series; ~1e-13).
-double digamma(double x);
+// The experts of a fitted mixture for the s-score (criteria/s_score.hpp): q(w_k) = N(m_k, B_k)
+// with its mixing weight. Throws ArgumentError when the mixture is not fitted.
+std::vector<GaussianPosterior> expert_posteriors(const LinearMixture& mixture);
 
 }  // namespace msweep

@@ -62,7 +62,7 @@ TEST(BayesLinear, FixedPointIsAStationaryPointOfTheEvidence) {
     const Problem p = random_problem(seed, 40, 2 + static_cast<int>(seed % 5));
     const GramStats stats = GramStats::from(p.X, p.y);
     const BayesLinearFit fit = fit_bayes_linear(stats, {});
-    ASSERT_EQ(fit.status, FitStatus::converged);
+    ASSERT_EQ(fit.termination, Termination::converged);
     const double h = 1e-4;
     const double da = (log_evidence_closed_form(stats, fit.alpha * std::exp(h), fit.beta) -
                        log_evidence_closed_form(stats, fit.alpha * std::exp(-h), fit.beta)) / (2 * h);
