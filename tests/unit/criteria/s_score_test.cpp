@@ -1,5 +1,6 @@
 // s-score: the properties in docs/science.md (the s-score) for the Gaussian closed form and the
-// numerical one-dimensional version, similarity matrices of fitted mixtures, expert reduction.
+// numerical one-dimensional version, similarity matrices, expert reduction (a fitted mixture's
+// similarity matrix is tested in experiments/mixture_em_test.cpp, above the models layer).
 #include "msweep/criteria/s_score.hpp"
 
 #include <gtest/gtest.h>
@@ -9,8 +10,6 @@
 
 #include "msweep/core/error.hpp"
 #include "msweep/core/random.hpp"
-#include "msweep/data/curves.hpp"
-#include "msweep/models/mixture/mixture.hpp"
 
 namespace msweep {
 namespace {
@@ -87,22 +86,6 @@ TEST(SScore, RejectsBadArguments) {
                                 Eigen::MatrixXd::Identity(3, 3)),
                ArgumentError);
   EXPECT_THROW(reduce_similar_experts({}, 1.5), ArgumentError);
-}
-
-TEST(SimilarityMatrix, OfAFittedMixture) {
-  RandomStream data_rng(4);
-  const Dataset data = circle_regression(make_circle_image({}, data_rng).points);
-  MixtureOptions options;
-  options.prior_means = (Eigen::MatrixXd(2, 3) << 0, 0, 0.1, 0, 0, 2).finished();
-  options.max_iterations = 50;
-  LinearMixture mixture(options);
-  RandomStream rng(1);
-  mixture.fit(data.X, data.y, rng);
-  const Eigen::MatrixXd s = similarity_matrix(expert_posteriors(mixture));
-  ASSERT_EQ(s.rows(), 2);
-  EXPECT_EQ(s(0, 0), 1.0);
-  EXPECT_EQ(s(0, 1), s(1, 0));
-  EXPECT_LT(s(0, 1), 1e-6);  // two distinct circles are distinguishable
 }
 
 TEST(ReduceSimilarExperts, MergesAndDrops) {

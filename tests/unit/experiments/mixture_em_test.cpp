@@ -11,6 +11,10 @@
 #include <sstream>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/random.hpp"
+#include "msweep/criteria/s_score.hpp"
+#include "msweep/data/curves.hpp"
+#include "msweep/models/mixture/mixture.hpp"
 
 namespace msweep {
 namespace {
@@ -373,6 +377,23 @@ TEST(MixtureEm, ReportListsMethodsAndNoise) {
   const std::string report = experiment->report(builder.finish());
   EXPECT_NE(report.find("prior-regularizer"), std::string::npos) << report;
   EXPECT_NE(report.find("noisy-radius"), std::string::npos) << report;
+}
+
+// The s-score of a fitted mixture's experts (criteria over models: tested here, above both layers).
+TEST(SimilarityMatrix, OfAFittedMixture) {
+  RandomStream data_rng(4);
+  const Dataset data = circle_regression(make_circle_image({}, data_rng).points);
+  MixtureOptions options;
+  options.prior_means = (Eigen::MatrixXd(2, 3) << 0, 0, 0.1, 0, 0, 2).finished();
+  options.max_iterations = 50;
+  LinearMixture mixture(options);
+  RandomStream rng(1);
+  mixture.fit(data.X, data.y, rng);
+  const Eigen::MatrixXd s = similarity_matrix(expert_posteriors(mixture));
+  ASSERT_EQ(s.rows(), 2);
+  EXPECT_EQ(s(0, 0), 1.0);
+  EXPECT_EQ(s(0, 1), s(1, 0));
+  EXPECT_LT(s(0, 1), 1e-6);  // two distinct circles are distinguishable
 }
 
 }  // namespace
