@@ -226,6 +226,8 @@ Handle variable_string_type(const std::string& context) { return string_type_for
 
 Handle copy_type(hid_t type, const std::string& context) { return Handle(check(H5Tcopy(type), "H5Tcopy", context), H5Tclose); }
 
+bool is_hdf5_file(const std::string& path) { return H5Fis_hdf5(path.c_str()) > 0; }
+
 std::size_t CompoundType::size_of(Kind kind) {
   switch (kind) {
     case Kind::uint64: return sizeof(std::uint64_t);

@@ -130,8 +130,7 @@ OpenedFile open_results(const std::string& path, bool writable) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path + ": results file not found");
   if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": expected a results file (.h5), got a directory");
-  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
-  if (is_hdf5 <= 0) throw InputError(path + ": not an HDF5 file (expected an msweep results file)");
+  if (!h5::is_hdf5_file(path)) throw InputError(path + ": not an HDF5 file (expected an msweep results file)");
   OpenedFile opened;
   try {
     opened.file = h5::open_file(path, writable);

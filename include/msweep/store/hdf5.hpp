@@ -55,6 +55,8 @@ class Handle {
   Closer closer_ = nullptr;
 };
 
+// Whether `path` is an HDF5 file (false also when it cannot be read or checked).
+bool is_hdf5_file(const std::string& path);
 Handle create_file(const std::string& path);  // fails if the file exists
 Handle open_file(const std::string& path, bool writable);
 void flush(const Handle& file, const std::string& context);
