@@ -50,7 +50,7 @@ void print_recovery(const std::string& output, const RecoveryReport& recovery) {
   if (recovery.rebuilt || recovery.rows_restored > 0)
     std::fprintf(stderr, "msweep: %s: restored %llu finished task%s from %s\n", output.c_str(),
                  static_cast<unsigned long long>(recovery.rows_restored), recovery.rows_restored == 1 ? "" : "s",
-                 journal_path(output).c_str());
+                 recovery.journal.c_str());
 }
 
 std::string join_unique_hosts(const std::vector<std::string>& hosts) {
