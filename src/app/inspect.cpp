@@ -59,10 +59,10 @@ int inspect(const InspectOptions& options) {
   }
   std::uint64_t failed = 0;
   double wall = 0;
-  reader.for_each_block([&](const std::vector<StoredRow>& block) {
-    for (const auto& row : block) {
-      failed += row.status == TaskStatus::failed;
-      wall += row.wall_seconds;
+  reader.for_each_block([&](const std::vector<TaskRow>& block) {
+    for (const auto& [result, coordinates] : block) {
+      failed += result.status == TaskStatus::failed;
+      wall += result.wall_seconds;
     }
   });
   if (options.json) {
@@ -103,7 +103,7 @@ int inspect(const InspectOptions& options) {
   std::printf("axes:");
   for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.labels.size());
   std::printf("\nmetrics:");
-  for (const auto& name : layout.metric_names) std::printf(" %s", name.c_str());
+  for (const auto& metric : layout.metrics) std::printf(" %s", metric.name.c_str());
   std::printf("\narrays:");
   if (layout.arrays.empty()) std::printf(" none");
   for (const auto& array : layout.arrays) {
@@ -118,14 +118,14 @@ int inspect(const InspectOptions& options) {
     std::printf("\nid");
     for (const auto& axis : layout.axes) std::printf("\t%s", axis.name.c_str());
     std::printf("\tstatus\twall_time");
-    for (const auto& name : layout.metric_names) std::printf("\t%s", name.c_str());
+    for (const auto& metric : layout.metrics) std::printf("\t%s", metric.name.c_str());
     std::printf("\n");
     std::size_t printed = 0;
-    reader.for_each_block([&](const std::vector<StoredRow>& block) {
-      for (const auto& row : block) {
+    reader.for_each_block([&](const std::vector<TaskRow>& block) {
+      for (const auto& [row, coordinates] : block) {
         if (printed++ >= rows) return;
         std::printf("%llu", static_cast<unsigned long long>(row.id));
-        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].labels[row.coordinates[a]].c_str());
+        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].labels[coordinates[a]].c_str());
         std::printf("\t%s\t%.4g", row.status == TaskStatus::ok ? "ok" : ("failed: " + row.error).c_str(), row.wall_seconds);
         for (double v : row.metrics) std::printf("\t%.6g", v);
         std::printf("\n");

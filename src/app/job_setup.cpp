@@ -22,12 +22,8 @@ PreparedJob prepare_job(const std::string& job_path) {
   layout.resolved_job = job.spec.resolved_json();  // complete: the experiment has read its keys
   layout.job_seed = job.spec.seed;
   layout.axes = job.experiment->grid().axes();
-  for (const auto& metric : job.experiment->metrics()) {
-    layout.metric_names.push_back(metric.name);
-    layout.metric_descriptions.push_back(metric.description);
-  }
-  for (const auto& array : job.experiment->arrays())
-    layout.arrays.push_back({array.name, std::vector<std::uint64_t>(array.shape.begin(), array.shape.end()), array.description});
+  layout.metrics = job.experiment->metrics();
+  layout.arrays = job.experiment->arrays();
   return job;
 }
 
@@ -44,16 +40,12 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   }
   if (fs::exists(output, ec)) {
     if (resume) {
-      // Validate now, before MPI starts: same job (unless --force), same shard, and the schema.
+      // Validate now, before MPI starts, by the rules resume applies (store/layout.hpp).
       ResultReader existing(path);
-      if (existing.attribute("job_hash") != job_hash(job.layout.job_text) && !force)
-        throw InputError(path + ": belongs to another job (its job text differs from " + job.spec.path +
-                         "); use --force to resume it anyway");
-      const ResultLayout& stored = existing.layout();
-      if (stored.shard_index != job.layout.shard_index || stored.shard_count != job.layout.shard_count)
-        throw InputError(path + ": holds shard " + std::to_string(stored.shard_index) + "/" + std::to_string(stored.shard_count) +
-                         ", not the requested shard " + std::to_string(job.layout.shard_index) + "/" +
-                         std::to_string(job.layout.shard_count) + " (pass the same --shard as the run that created it)");
+      if (const auto mismatch = check_compatible(existing.layout(), job.layout, job.spec.path, {.same_job = !force})) {
+        const bool job_differs = mismatch->rule == Incompatibility::Rule::job;
+        throw InputError(path + ": " + mismatch->reason + "; " + (job_differs ? "use --force to resume it anyway" : "cannot resume"));
+      }
       if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": results file is not writable");
       return OutputMode::resume;
     }

@@ -14,7 +14,7 @@ int merge(const MergeOptions& options) {
     std::printf("msweep: merged %zu file%s into %s: %llu of %llu tasks, %llu missing, status %s\n", options.inputs.size(),
                 options.inputs.size() == 1 ? "" : "s", options.output_path.c_str(), static_cast<unsigned long long>(report.rows),
                 static_cast<unsigned long long>(report.task_count), static_cast<unsigned long long>(report.missing),
-                report.status.c_str());
+                run_status_name(report.status));
   if (report.missing == 0) return 0;
   std::string examples;
   for (TaskId id : report.missing_examples) examples += (examples.empty() ? "" : ", ") + std::to_string(id);

@@ -20,8 +20,8 @@ int plan(const std::string& job_path) {
     std::printf("  %-10s %8zu  %s\n", axis.name.c_str(), axis.labels.size(), sample.c_str());
   }
   std::printf("tasks: %llu\n", static_cast<unsigned long long>(grid.size()));
-  std::printf("metrics (%zu):", job.layout.metric_names.size());
-  for (const auto& name : job.layout.metric_names) std::printf(" %s", name.c_str());
+  std::printf("metrics (%zu):", job.layout.metrics.size());
+  for (const auto& metric : job.layout.metrics) std::printf(" %s", metric.name.c_str());
   std::printf("\narrays (%zu):", job.layout.arrays.size());
   for (const auto& array : job.layout.arrays) {
     std::string shape;

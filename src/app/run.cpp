@@ -39,6 +39,21 @@ void install_signal_handlers(bool master) {
   }
 }
 
+// What resume recovered (the store prints nothing itself).
+void print_recovery(const std::string& output, const RecoveryReport& recovery) {
+  if (recovery.rebuilt) {
+    if (recovery.damaged_copy.empty())
+      std::fprintf(stderr, "msweep: %s; rebuilding it from %s\n", recovery.damage.c_str(), recovery.journal.c_str());
+    else
+      std::fprintf(stderr, "msweep: %s; rebuilding %s from %s (the old file is kept as %s)\n", recovery.damage.c_str(),
+                   output.c_str(), recovery.journal.c_str(), recovery.damaged_copy.c_str());
+  }
+  if (recovery.rebuilt || recovery.rows_restored > 0)
+    std::fprintf(stderr, "msweep: %s: restored %llu finished task%s from %s\n", output.c_str(),
+                 static_cast<unsigned long long>(recovery.rows_restored), recovery.rows_restored == 1 ? "" : "s",
+                 recovery.journal.c_str());
+}
+
 std::string join_unique_hosts(const std::vector<std::string>& hosts) {
   std::set<std::string> unique(hosts.begin(), hosts.end());
   std::string out;
@@ -106,10 +121,7 @@ int run(RunOptions options, int& argc, char**& argv) {
       // of every structure (ids vary fastest along run and fold), so shards take similar times.
       for (TaskId id = job.layout.shard_index; id < stored.size(); id += job.layout.shard_count)
         if (!stored[id]) pending.push_back(id);
-      if (writer->rebuilt() || writer->rows_restored() > 0)
-        std::fprintf(stderr, "msweep: %s: restored %llu finished task%s from %s\n", output.c_str(),
-                     static_cast<unsigned long long>(writer->rows_restored()), writer->rows_restored() == 1 ? "" : "s",
-                     journal_path(output).c_str());
+      print_recovery(output, writer->recovery());
     } catch (const Error& error) {
       open_error = error.what();
       open_status = static_cast<int>(error.status());
@@ -180,7 +192,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   } catch (const Error& error) {
     std::fprintf(stderr, "\nmsweep: error: %s\n", error.what());
     try {
-      writer->finish("interrupted", wall.seconds());
+      writer->finish(RunStatus::interrupted, wall.seconds());
     } catch (...) {
     }
     if (world.size() > 1) world.abort(static_cast<int>(error.status()));
@@ -190,7 +202,7 @@ int run(RunOptions options, int& argc, char**& argv) {
 
   const std::uint64_t stored = writer->rows_committed() + writer->rows_buffered();
   const bool complete = !interrupted && stored == total;
-  const SummaryTable summary = writer->finish(complete ? "complete" : "interrupted", wall.seconds());
+  const SummaryTable summary = writer->finish(complete ? RunStatus::complete : RunStatus::interrupted, wall.seconds());
   std::uint64_t failed_total = 0;
   for (auto f : summary.failed_count) failed_total += f;
 

@@ -1,5 +1,6 @@
 #include "msweep/store/hdf5.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace msweep::h5 {
@@ -224,6 +225,58 @@ std::vector<std::string> read_string_dataset(const Handle& location, const std::
 Handle variable_string_type(const std::string& context) { return string_type_for(true, 0, context); }
 
 Handle copy_type(hid_t type, const std::string& context) { return Handle(check(H5Tcopy(type), "H5Tcopy", context), H5Tclose); }
+
+bool is_hdf5_file(const std::string& path) { return H5Fis_hdf5(path.c_str()) > 0; }
+
+std::size_t CompoundType::size_of(Kind kind) {
+  switch (kind) {
+    case Kind::uint64: return sizeof(std::uint64_t);
+    case Kind::uint32: return sizeof(std::uint32_t);
+    case Kind::int8: return sizeof(std::int8_t);
+    case Kind::int32: return sizeof(std::int32_t);
+    case Kind::float64: return sizeof(double);
+    case Kind::string: return sizeof(const char*);
+  }
+  throw ArgumentError("CompoundType: unknown field kind");
+}
+
+CompoundType::CompoundType(std::vector<Field> fields, const std::string& context) : fields_(std::move(fields)) {
+  for (const auto& field : fields_) {
+    offsets_.push_back(size_);
+    size_ += size_of(field.kind);
+  }
+  type_ = Handle(check(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(size_, 1)), "H5Tcreate", context), H5Tclose);
+  const Handle string_type = variable_string_type(context);
+  for (std::size_t i = 0; i < fields_.size(); ++i) {
+    if (!fields_[i].stored) continue;
+    hid_t member = string_type.id();
+    switch (fields_[i].kind) {
+      case Kind::uint64: member = H5T_NATIVE_UINT64; break;
+      case Kind::uint32: member = H5T_NATIVE_UINT32; break;
+      case Kind::int8: member = H5T_NATIVE_INT8; break;
+      case Kind::int32: member = H5T_NATIVE_INT32; break;
+      case Kind::float64: member = H5T_NATIVE_DOUBLE; break;
+      case Kind::string: break;
+    }
+    check(H5Tinsert(type_.id(), fields_[i].name.c_str(), offsets_[i], member), "H5Tinsert", context + ": field " + fields_[i].name);
+  }
+}
+
+void CompoundType::require_size(std::size_t index, std::size_t bytes) const {
+  require(index < fields_.size() && size_of(fields_[index].kind) == bytes, "CompoundType::put/get", "value",
+          "a field index of the type and a value of that field's size");
+}
+
+void reclaim_variable_lengths(hid_t memory_type, hsize_t rows, void* data, const std::string& context) {
+  if (rows == 0) return;
+  Handle space(check(H5Screate_simple(1, &rows, nullptr), "H5Screate_simple", context), H5Sclose);
+  check(H5Dvlen_reclaim(memory_type, space.id(), H5P_DEFAULT, data), "H5Dvlen_reclaim", context);
+}
+
+std::vector<hsize_t> dataset_shape(const Handle& dataset, const std::string& context) {
+  Handle space(check(H5Dget_space(dataset.id()), "H5Dget_space", context), H5Sclose);
+  return dimensions_of(space, context);
+}
 
 Handle create_extendible(const Handle& location, const std::string& name, hid_t type, std::vector<hsize_t> row_shape,
                          hsize_t chunk_rows, const std::string& context) {

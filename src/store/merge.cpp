@@ -18,27 +18,6 @@ std::string canonical_or_same(const std::string& path) {
   return ec ? path : canonical.string();
 }
 
-void require_same_schema(const ResultReader& first, const ResultReader& other) {
-  const ResultLayout &a = first.layout(), &b = other.layout();
-  bool same = a.axes.size() == b.axes.size() && a.metric_names == b.metric_names && a.arrays.size() == b.arrays.size();
-  for (std::size_t i = 0; same && i < a.axes.size(); ++i) same = a.axes[i].name == b.axes[i].name && a.axes[i].labels == b.axes[i].labels;
-  for (std::size_t i = 0; same && i < a.arrays.size(); ++i) same = a.arrays[i].name == b.arrays[i].name && a.arrays[i].shape == b.arrays[i].shape;
-  if (!same)
-    throw InputError(other.path() + ": its axes, metrics or arrays differ from those of " + first.path() +
-                     " (written by another msweep version?); cannot merge");
-}
-
-TaskResult to_result(StoredRow&& row) {
-  TaskResult result;
-  result.id = row.id;
-  result.status = row.status;
-  result.error = std::move(row.error);
-  result.metrics = std::move(row.metrics);
-  result.wall_seconds = row.wall_seconds;
-  result.rank = row.rank;
-  return result;
-}
-
 }  // namespace
 
 MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output, bool overwrite) {
@@ -58,13 +37,9 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   std::vector<ResultReader> readers;
   for (const auto& input : inputs) readers.emplace_back(input);
   const ResultReader& first = readers.front();
-  const std::string hash = first.attribute("job_hash");
-  for (std::size_t i = 1; i < readers.size(); ++i) {
-    if (readers[i].attribute("job_hash") != hash)
-      throw InputError(readers[i].path() + ": belongs to another job than " + first.path() + " (job hash " +
-                       readers[i].attribute("job_hash") + ", expected " + hash + "); cannot merge");
-    require_same_schema(first, readers[i]);
-  }
+  for (std::size_t i = 1; i < readers.size(); ++i)
+    if (const auto mismatch = check_compatible(readers[i].layout(), first.layout(), first.path(), {.same_shard = false}))
+      throw InputError(readers[i].path() + ": " + mismatch->reason + "; cannot merge");
 
   MergeReport report;
   report.task_count = first.task_count();
@@ -73,15 +48,16 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   // before the output exists, so a refused merge writes nothing.
   std::vector<std::uint32_t> owner(report.task_count, 0);
   for (std::size_t i = 0; i < readers.size(); ++i) {
-    if (readers[i].attribute("status") != "complete") report.unfinished_inputs.push_back(readers[i].path());
-    readers[i].for_each_block([&](const std::vector<StoredRow>& rows) {
+    if (readers[i].status() != RunStatus::complete) report.unfinished_inputs.push_back(readers[i].path());
+    readers[i].for_each_block([&](const std::vector<TaskRow>& rows) {
       for (const auto& row : rows) {
-        if (row.id >= owner.size())
-          throw InputError(readers[i].path() + ": task id " + std::to_string(row.id) + " outside the grid (damaged file)");
-        if (owner[row.id] != 0)
-          throw InputError(readers[i].path() + ": task " + std::to_string(row.id) + " is also stored in " +
-                           readers[owner[row.id] - 1].path() + " (overlapping inputs: merge each shard once)");
-        owner[row.id] = static_cast<std::uint32_t>(i + 1);
+        const TaskId id = row.result.id;
+        if (id >= owner.size())
+          throw InputError(readers[i].path() + ": task id " + std::to_string(id) + " outside the grid (damaged file)");
+        if (owner[id] != 0)
+          throw InputError(readers[i].path() + ": task " + std::to_string(id) + " is also stored in " +
+                           readers[owner[id] - 1].path() + " (overlapping inputs: merge each shard once)");
+        owner[id] = static_cast<std::uint32_t>(i + 1);
       }
     });
   }
@@ -119,29 +95,17 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   try {
     ResultWriter writer = ResultWriter::create(building, layout, provenance, options, true);
     for (const auto& reader : readers) {
-      std::uint64_t at = 0;
       reader.for_each_block(
-          [&](const std::vector<StoredRow>& rows) {
-            std::vector<std::vector<double>> values;
-            for (const auto& array : layout.arrays) values.push_back(reader.read_array(array.name, at, rows.size()));
+          [&](const std::vector<TaskRow>& rows) {
             std::vector<TaskResult> batch;
             batch.reserve(rows.size());
-            for (std::size_t r = 0; r < rows.size(); ++r) {
-              TaskResult result = to_result(StoredRow(rows[r]));
-              for (std::size_t a = 0; a < layout.arrays.size(); ++a) {
-                const std::size_t n = values[a].size() / rows.size();
-                result.arrays.emplace_back(values[a].begin() + static_cast<std::ptrdiff_t>(r * n),
-                                           values[a].begin() + static_cast<std::ptrdiff_t>((r + 1) * n));
-              }
-              batch.push_back(std::move(result));
-            }
+            for (const auto& row : rows) batch.push_back(row.result);
             writer.append(batch);
-            at += rows.size();
           },
-          kBlockRows);
+          kBlockRows, true);
     }
     report.rows = writer.rows_committed() + writer.rows_buffered();
-    report.status = report.missing == 0 ? "complete" : "interrupted";
+    report.status = report.missing == 0 ? RunStatus::complete : RunStatus::interrupted;
     report.summary = writer.finish(report.status, wall_seconds);
   } catch (...) {
     std::filesystem::remove(building, ec);

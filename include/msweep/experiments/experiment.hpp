@@ -20,23 +20,12 @@
 #include <string_view>
 #include <vector>
 
+#include "msweep/core/grid.hpp"
 #include "msweep/core/summary.hpp"
 #include "msweep/core/task.hpp"
-#include "msweep/spec/grid.hpp"
 #include "msweep/spec/job.hpp"
 
 namespace msweep {
-
-struct MetricInfo {
-  std::string name;         // column name in the results file: [a-z0-9_]+
-  std::string description;  // one line, with units where they apply
-};
-
-struct ArrayInfo {
-  std::string name;
-  std::vector<std::size_t> shape;  // per task; the stored dataset is (tasks, shape...)
-  std::string description;
-};
 
 // The job keys every kind reads the same way: the job seed and the standard axis sizes.
 struct StandardOptions {

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,8 @@ class Handle {
   Closer closer_ = nullptr;
 };
 
+// Whether `path` is an HDF5 file (false also when it cannot be read or checked).
+bool is_hdf5_file(const std::string& path);
 Handle create_file(const std::string& path);  // fails if the file exists
 Handle open_file(const std::string& path, bool writable);
 void flush(const Handle& file, const std::string& context);
@@ -85,6 +88,62 @@ std::vector<std::string> read_string_dataset(const Handle& location, const std::
 // Datatypes.
 Handle variable_string_type(const std::string& context);
 Handle copy_type(hid_t type, const std::string& context);
+
+// A compound (struct-like) datatype whose memory layout the layer owns: the fields are
+// packed in the order given, each at the offset after the previous one, so a row is
+// size() bytes and callers reach a field only through put()/get() by its index. A field
+// that is not `stored` keeps its room in the row but is left out of the HDF5 type: reading
+// through such a type skips the field (used to read rows without their variable-length
+// strings, which HDF5 would otherwise allocate one by one).
+class CompoundType {
+ public:
+  enum class Kind { uint64, uint32, int8, int32, float64, string };  // string: a const char* in memory
+  struct Field {
+    std::string name;
+    Kind kind;
+    bool stored = true;
+  };
+
+  CompoundType() = default;
+  // Throws StoreError (naming context and the field) when HDF5 refuses a field, e.g. a duplicate name.
+  CompoundType(std::vector<Field> fields, const std::string& context);
+
+  hid_t id() const { return type_.id(); }
+  std::size_t size() const { return size_; }
+  std::size_t field_count() const { return fields_.size(); }
+  const Field& field(std::size_t index) const { return fields_[index]; }
+  std::size_t offset(std::size_t index) const { return offsets_[index]; }
+  static std::size_t size_of(Kind kind);
+
+  // Copies a value into / out of field `index` of the row at `row`; T must have the
+  // field's size (checked: a mismatch is a programming error, thrown as ArgumentError).
+  template <class T>
+  void put(unsigned char* row, std::size_t index, const T& value) const {
+    require_size(index, sizeof(T));
+    std::memcpy(row + offsets_[index], &value, sizeof(T));
+  }
+  template <class T>
+  T get(const unsigned char* row, std::size_t index) const {
+    require_size(index, sizeof(T));
+    T value;
+    std::memcpy(&value, row + offsets_[index], sizeof(T));
+    return value;
+  }
+
+ private:
+  void require_size(std::size_t index, std::size_t bytes) const;
+  std::vector<Field> fields_;
+  std::vector<std::size_t> offsets_;
+  std::size_t size_ = 0;
+  Handle type_;
+};
+
+// Frees the variable-length members (strings) HDF5 allocated when it read `rows` rows of
+// memory type `memory_type` into data.
+void reclaim_variable_lengths(hid_t memory_type, hsize_t rows, void* data, const std::string& context);
+
+// The dimensions of a dataset (rows first for the extendible datasets below).
+std::vector<hsize_t> dataset_shape(const Handle& dataset, const std::string& context);
 
 // Extendible chunked datasets along dimension 0 (the row dimension).
 Handle create_extendible(const Handle& location, const std::string& name, hid_t type, std::vector<hsize_t> row_shape,

@@ -8,6 +8,7 @@
 
 #include "msweep/core/summary.hpp"
 #include "msweep/core/task.hpp"
+#include "msweep/store/layout.hpp"
 
 namespace msweep {
 
@@ -17,7 +18,7 @@ struct MergeReport {
   std::uint64_t missing = 0;        // grid tasks no input holds
   std::vector<TaskId> missing_examples;  // the first few missing ids
   std::vector<std::string> unfinished_inputs;  // inputs whose status is not "complete"
-  std::string status;               // "complete" when nothing is missing, else "interrupted"
+  RunStatus status = RunStatus::interrupted;  // complete when nothing is missing
   std::string job_path;             // the job file the inputs name (for the resume hint)
   SummaryTable summary;
 };

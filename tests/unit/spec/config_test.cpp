@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include "msweep/core/error.hpp"
-#include "msweep/spec/grid.hpp"
 #include "msweep/spec/job.hpp"
 
 namespace msweep {
@@ -106,18 +105,6 @@ TEST(ConfigTable, ListsOfListsAndNumbers) {
   EXPECT_TRUE(lists[1].empty());
   EXPECT_EQ(spec.sweep.get_double_list("d", 0, 10), (std::vector<double>{1, 2.5}));
   EXPECT_THROW(spec.sweep.get_double_list("d", 0, 2), InputError);
-}
-
-TEST(TaskGrid, RowMajorRoundTrip) {
-  TaskGrid grid({{"a", index_labels(3)}, {"b", index_labels(4)}, {"c", index_labels(5)}});
-  EXPECT_EQ(grid.size(), 60u);
-  for (TaskId id = 0; id < grid.size(); ++id) {
-    const auto c = grid.coordinates(id);
-    EXPECT_EQ(grid.id_of(c), id);
-  }
-  EXPECT_EQ(grid.coordinates(1), (std::vector<std::uint32_t>{0, 0, 1}));  // last axis fastest
-  EXPECT_EQ(grid.coordinates(5), (std::vector<std::uint32_t>{0, 1, 0}));
-  EXPECT_THROW(TaskGrid({{"a", index_labels(2)}, {"a", index_labels(2)}}), ArgumentError);
 }
 
 }  // namespace

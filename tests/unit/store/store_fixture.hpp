@@ -1,11 +1,16 @@
-// A temporary directory per test and a small results layout (3 structures x 2 folds x 2 runs,
-// two metrics, one 2x3 array), shared by the store's unit tests.
+// A temporary directory per test, a small results layout (3 structures x 2 folds x 2 runs,
+// two metrics, one 2x3 array), task results for it, and ways to compare the rows of two
+// files: shared by the store's unit tests.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "msweep/store/results.hpp"
 
@@ -26,13 +31,73 @@ class StoreFixture : public ::testing::Test {
     layout_.job_text = "[job]\nname = \"t\"\n";
     layout_.job_seed = 9;
     layout_.axes = standard_axes(index_labels(3), 2, 1, 2);  // 12 tasks
-    layout_.metric_names = {"x", "y"};
-    layout_.metric_descriptions = {"first", "second"};
+    layout_.metrics = {{"x", "first"}, {"y", "second"}};
     layout_.arrays = {{"curve", {2, 3}, "a 2x3 block"}};
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Task `id`, ok or failed (then with an error text and no metrics or arrays).
+  static TaskResult result(TaskId id, bool ok) {
+    TaskResult r;
+    r.id = id;
+    r.rank = 1;
+    r.wall_seconds = 0.25 * static_cast<double>(id);
+    if (ok) {
+      r.metrics = {static_cast<double>(id), 2.0 * static_cast<double>(id)};
+      r.arrays = {{1, 2, 3, 4, 5, static_cast<double>(id) / 7.0}};
+    } else {
+      r.status = TaskStatus::failed;
+      r.error = "boom " + std::to_string(id);
+    }
+    return r;
+  }
+  // Task `id` of a run in which every fifth task fails.
+  static TaskResult result(TaskId id) { return result(id, id % 5 != 4); }
+
+  // All 12 tasks, written in one run that completes.
+  void write_full_reference(const std::string& file) const {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    for (TaskId id = 0; id < 12; ++id) writer.append({result(id)});
+    writer.finish(RunStatus::complete, 0);
+  }
+
+  // Committed rows sorted by id, with their arrays.
+  static std::vector<TaskRow> rows_of(const std::string& file) {
+    ResultReader reader(file);
+    std::vector<TaskRow> rows;
+    reader.for_each_block([&](const std::vector<TaskRow>& block) { rows.insert(rows.end(), block.begin(), block.end()); }, 65536,
+                          true);
+    std::sort(rows.begin(), rows.end(), [](const TaskRow& a, const TaskRow& b) { return a.result.id < b.result.id; });
+    return rows;
+  }
+
+  // Every stored field but the wall time, bitwise (NaN rows must match too).
+  static void expect_same_rows(const std::vector<TaskRow>& a, const std::vector<TaskRow>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    auto same_bits = [](const std::vector<double>& x, const std::vector<double>& y) {
+      return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0;
+    };
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const TaskResult &x = a[i].result, &y = b[i].result;
+      EXPECT_EQ(x.id, y.id);
+      EXPECT_EQ(x.status, y.status);
+      EXPECT_EQ(x.error, y.error);
+      EXPECT_EQ(x.rank, y.rank);
+      EXPECT_EQ(a[i].coordinates, b[i].coordinates);
+      EXPECT_TRUE(same_bits(x.metrics, y.metrics)) << "id " << x.id;
+      ASSERT_EQ(x.arrays.size(), y.arrays.size());
+      for (std::size_t k = 0; k < x.arrays.size(); ++k) EXPECT_TRUE(same_bits(x.arrays[k], y.arrays[k])) << "id " << x.id;
+    }
+  }
+
+  // Overwrites the start of the file, where HDF5 keeps its superblock.
+  static void damage(const std::string& file) {
+    std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
+    const std::string garbage(4096, '\x5a');
+    stream.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
 
   std::filesystem::path dir_;
   ResultLayout layout_;

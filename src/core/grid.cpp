@@ -1,4 +1,4 @@
-#include "msweep/spec/grid.hpp"
+#include "msweep/core/grid.hpp"
 
 #include <limits>
 #include <set>

@@ -1,0 +1,88 @@
+// What fixes a results file's identity and schema (docs/results-format.md): the job, the
+// task grid's axes, the declared metrics and arrays, and the shard. A file may be resumed
+// or merged only into a layout it is compatible with, and check_compatible() is the one
+// place that rule and its messages live (run's output check, resume and merge all call it):
+// a new part of the identity (say, a hash of the data) is added to ResultLayout and to
+// check_compatible, and every caller enforces it.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "msweep/core/grid.hpp"
+#include "msweep/core/task.hpp"
+
+namespace msweep {
+
+inline constexpr std::int64_t kResultsFormatVersion = 1;
+
+// Everything that fixes the file's schema and identity.
+struct ResultLayout {
+  std::string job_name, experiment, job_path, job_text;
+  // The value every key of the job had, defaults included (JobSpec::resolved_json), written as
+  // the root attribute resolved_job when not empty; files written before it have none.
+  std::string resolved_job;
+  std::uint64_t job_seed = 0;
+  std::vector<Axis> axes;
+  std::vector<MetricInfo> metrics;
+  std::vector<ArrayInfo> arrays;
+  // The file holds shard shard_index of shard_count: the tasks whose id % shard_count ==
+  // shard_index (0 of 1: the whole grid). Resume refuses another shard; merge ignores it.
+  std::uint64_t shard_index = 0, shard_count = 1;
+};
+
+std::vector<std::string> metric_names(const ResultLayout& layout);
+// Tasks in the whole grid (the product of the axis sizes).
+std::uint64_t grid_task_count(const ResultLayout& layout);
+
+// Whether task `id` belongs to the layout's shard, and how many tasks the shard holds.
+inline bool in_shard(const ResultLayout& layout, TaskId id) { return id % layout.shard_count == layout.shard_index; }
+std::uint64_t shard_task_count(const ResultLayout& layout);
+
+// 16 hex digits of FNV-1a 64 over the job text.
+std::string job_hash(const std::string& job_text);
+// How resume, merge and the journal recognise a job: stored as the file's `job_hash`
+// attribute and in the journal header. Today the hash of the job text.
+std::string job_identity(const ResultLayout& layout);
+
+struct RunProvenance {
+  // A constructor, not an aggregate, so that {ranks, hosts} stays complete without `cluster`.
+  RunProvenance(int ranks_ = 1, std::string hosts_ = {}, std::vector<std::pair<std::string, std::string>> cluster_ = {})
+      : ranks(ranks_), hosts(std::move(hosts_)), cluster(std::move(cluster_)) {}
+  int ranks = 1;
+  std::string hosts;  // comma-separated, unique
+  // More string root attributes describing where this run ran (e.g. the batch system's job
+  // id and which rank ran on which host), rewritten like the others by every resume.
+  std::vector<std::pair<std::string, std::string>> cluster;
+};
+
+// The file's `status` attribute; stored as the text of run_status_name().
+enum class RunStatus { running, complete, interrupted };
+const char* run_status_name(RunStatus status);
+// Throws InputError naming `context` for a text that is no status.
+RunStatus parse_run_status(const std::string& text, const std::string& context);
+
+// The rules of compatibility between a stored layout and the one a caller wants to write.
+// Each caller says which rules it waives; the schema (axes with their labels, metric
+// names, array names and shapes) is never waived.
+struct CompatibilityRules {
+  bool same_job = true;    // job identity; waived by resume --force
+  bool same_shard = true;  // waived by merge, which combines the shards
+};
+
+struct Incompatibility {
+  enum class Rule { job, schema, shard };
+  Rule rule;
+  // What differs, to follow "PATH: " in a message, e.g. "belongs to another job (...)";
+  // callers append what the user can do about it.
+  std::string reason;
+};
+
+// The first rule `stored` breaks against `wanted`, or nothing when compatible.
+// `wanted_source` names where `wanted` comes from (a job file, or the first merge input).
+std::optional<Incompatibility> check_compatible(const ResultLayout& stored, const ResultLayout& wanted,
+                                                const std::string& wanted_source, const CompatibilityRules& rules = {});
+
+}  // namespace msweep

@@ -1,0 +1,38 @@
+// Private to the store: the HDF5 side of ResultLayout (store/layout.cpp), that is opening a
+// results file and reading its layout back, writing a new file's skeleton, and the root
+// attributes every run rewrites.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "msweep/store/hdf5.hpp"
+#include "msweep/store/layout.hpp"
+
+namespace msweep::store_detail {
+
+// An opened, validated results file and the layout read back from it.
+struct OpenedFile {
+  h5::Handle file;
+  ResultLayout layout;
+  std::uint64_t task_count = 0, rows_committed = 0;
+};
+
+// Throws InputError (naming the file and what was expected) for a missing file, a file that
+// is not HDF5, not an msweep results file, of another format version, or damaged.
+OpenedFile open_results(const std::string& path, bool writable);
+
+// Writes the root attributes, /axes, an empty /tasks of `row_type` and empty /arrays into a
+// new file; status "running".
+void write_skeleton(const h5::Handle& file, const std::string& path, const ResultLayout& layout, const RunProvenance& run,
+                    hid_t row_type, std::size_t row_size);
+
+// Provenance of the run now writing (rewritten by every resume), status "running".
+void write_run_attributes(const h5::Handle& file, const std::string& path, const RunProvenance& run);
+
+// Values per task of one declared array.
+std::uint64_t elements_of(const ArrayInfo& array);
+
+// Makes a file durable: H5Fflush and close do not fsync.
+void sync_file(const std::string& path);
+
+}  // namespace msweep::store_detail

@@ -1,0 +1,44 @@
+// Private to the store: the compound task row of /tasks (docs/results-format.md): id, one
+// uint32 per axis, status, error, wall_time, rank, then one double per metric.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "msweep/core/task.hpp"
+#include "msweep/store/hdf5.hpp"
+#include "msweep/store/layout.hpp"
+
+namespace msweep::store_detail {
+
+class RowCodec {
+ public:
+  // Without the error field the type has only fixed-size members, and HDF5 reads (and
+  // writes) such rows without its per-element conversion of variable-length strings:
+  // summaries and the resume scan, which never look at error texts, read this way.
+  // Throws ArgumentError when an axis or metric name collides with another field.
+  RowCodec(const ResultLayout& layout, const std::string& context, bool with_error = true);
+
+  std::size_t row_size() const { return type_.size(); }
+  hid_t type() const { return type_.id(); }
+  bool with_error() const { return with_error_; }
+
+  // `error` must outlive the row until it is written (the row holds the pointer).
+  // Failed results store NaN for every metric.
+  void encode(unsigned char* row, const TaskResult& result, const std::uint32_t* coordinates, const char* error) const;
+  TaskRow decode(const unsigned char* row) const;
+
+ private:
+  std::size_t axis_count_, metric_count_;
+  bool with_error_;
+  h5::CompoundType type_;
+};
+
+// Calls visit for blocks of up to block_rows of the first `rows` rows of /tasks, in file
+// order; each row's arrays are filled too when with_arrays.
+void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
+                    std::size_t block_rows, bool with_errors, bool with_arrays,
+                    const std::function<void(std::vector<TaskRow>&)>& visit);
+
+}  // namespace msweep::store_detail

@@ -1,0 +1,169 @@
+// ResultWriter: create a results file, buffer results, flush them durably, finish.
+// (Resume and rebuild are in recovery.cpp.)
+#include <filesystem>
+#include <limits>
+
+#include "msweep/core/error.hpp"
+#include "results_file.hpp"
+#include "summaries.hpp"
+#include "writer_state.hpp"
+
+namespace msweep {
+
+using namespace store_detail;
+
+JournalHeader journal_header_of(const ResultLayout& layout) {
+  return {job_identity(layout), layout.shard_index, layout.shard_count};
+}
+
+std::string journal_path(const std::string& results_path) { return results_path + ".journal"; }
+
+ResultWriter::State::State(const std::string& path_, const ResultLayout& layout_, const WriterOptions& options_, h5::Handle file_,
+                           std::uint64_t committed_)
+    : path(path_),
+      layout(layout_),
+      grid(layout_.axes),
+      options(options_),
+      codec(std::make_unique<RowCodec>(layout_, path_)),
+      file(std::move(file_)),
+      committed(committed_) {
+  tasks = h5::open_dataset(file, "tasks", path);
+  h5::Handle group = h5::open_group(file, "arrays", path);
+  for (const auto& array : layout.arrays) {
+    arrays.push_back(h5::open_dataset(group, array.name, path));
+    array_elements.push_back(elements_of(array));
+  }
+  array_rows.assign(layout.arrays.size(), {});
+  coordinates.resize(layout.axes.size());
+}
+
+void ResultWriter::State::buffer(const TaskResult& result) {
+  if (buffered == 0) oldest_buffered.reset();
+  const bool ok = result.status == TaskStatus::ok;
+  if (ok && result.metrics.size() != layout.metrics.size())
+    throw StoreError(path + ": task " + std::to_string(result.id) + " returned " + std::to_string(result.metrics.size()) +
+                     " metrics, the experiment declared " + std::to_string(layout.metrics.size()));
+  if (result.id >= grid.size()) throw StoreError(path + ": task id " + std::to_string(result.id) + " outside the grid");
+  grid.coordinates(result.id, coordinates);
+  errors.push_back(result.error);
+  const std::size_t at = rows.size();
+  rows.resize(at + codec->row_size());
+  codec->encode(rows.data() + at, result, coordinates.data(), errors.back().c_str());
+  for (std::size_t a = 0; a < arrays.size(); ++a) {
+    auto& out = array_rows[a];
+    const std::size_t n = array_elements[a];
+    if (ok && a < result.arrays.size() && result.arrays[a].size() == n)
+      out.insert(out.end(), result.arrays[a].begin(), result.arrays[a].end());
+    else if (ok)
+      throw StoreError(path + ": task " + std::to_string(result.id) + " returned array " + layout.arrays[a].name +
+                       " with the wrong number of values");
+    else
+      out.insert(out.end(), n, std::numeric_limits<double>::quiet_NaN());
+  }
+  ++buffered;
+}
+
+ResultWriter::ResultWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ResultWriter::~ResultWriter() = default;
+ResultWriter::ResultWriter(ResultWriter&&) noexcept = default;
+
+ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
+                                  const WriterOptions& options, bool overwrite) {
+  h5::silence_library_errors();
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    if (!overwrite) throw InputError(path + ": output file exists (use --resume to continue it, or --force to replace it)");
+    std::filesystem::remove(path, ec);
+    if (ec) throw InputError(path + ": cannot remove the existing output file: " + ec.message());
+  }
+  // The skeleton is built under a temporary name and renamed into place once flushed and
+  // closed: a kill during creation leaves no file at `path` rather than a damaged one.
+  const std::string creating = path + ".creating";
+  std::filesystem::remove(creating, ec);
+  const RowCodec codec(layout, path);
+  h5::Handle file;
+  try {
+    file = h5::create_file(creating);
+  } catch (const StoreError& error) {
+    throw InputError(path + ": cannot create the output file: " + error.what());
+  }
+  write_skeleton(file, path, layout, run, codec.type(), codec.row_size());
+  file.close(creating);
+  std::filesystem::rename(creating, path, ec);
+  if (ec) throw StoreError(path + ": cannot move the new results file into place: " + ec.message());
+
+  auto state = std::make_unique<State>(path, layout, options, h5::open_file(path, true), 0);
+  if (options.journal) state->journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
+  return ResultWriter(std::move(state));
+}
+
+const std::vector<TaskId>& ResultWriter::stored_ids() const { return state_->stored; }
+std::uint64_t ResultWriter::rows_committed() const { return state_->committed; }
+std::uint64_t ResultWriter::rows_buffered() const { return state_->buffered; }
+const RecoveryReport& ResultWriter::recovery() const { return state_->recovery; }
+
+void ResultWriter::append(const std::vector<TaskResult>& results) {
+  State& s = *state_;
+  for (const auto& result : results) {
+    s.buffer(result);
+    if (s.journal) s.journal.add(result);
+  }
+  if (s.options.flush_rows > 0 && s.buffered >= s.options.flush_rows) flush();
+}
+
+bool ResultWriter::flush_due() const {
+  return state_->buffered > 0 && state_->oldest_buffered.seconds() >= state_->options.flush_seconds;
+}
+
+void ResultWriter::flush() {
+  State& s = *state_;
+  if (s.buffered == 0) return;
+  // Step 0: the journal record, fsync'd. From here on the rows survive whatever happens to
+  // the HDF5 file (a resume restores them from the journal).
+  if (s.journal) s.journal.commit();
+  // Step 1: the rows themselves, made durable before anything points at them.
+  h5::write_rows(s.tasks, s.codec->type(), s.committed, s.buffered, s.rows.data(), s.path + ": /tasks");
+  for (std::size_t a = 0; a < s.arrays.size(); ++a)
+    h5::write_rows(s.arrays[a], H5T_NATIVE_DOUBLE, s.committed, s.buffered, s.array_rows[a].data(), s.path + ": /arrays");
+  h5::flush(s.file, s.path);
+  // Step 2: the commit mark. A kill before this flush leaves the old mark, and the rows
+  // written in step 1 are ignored by readers and dropped by resume.
+  s.committed += s.buffered;
+  h5::write_attribute(s.file, "rows_committed", s.committed, s.path);
+  h5::write_attribute(s.file, "updated", iso8601_utc(unix_time_now()), s.path);
+  h5::flush(s.file, s.path);
+  s.rows.clear();
+  s.errors.clear();
+  for (auto& buffer : s.array_rows) buffer.clear();
+  s.buffered = 0;
+}
+
+SummaryTable ResultWriter::finish(RunStatus status, double wall_seconds) {
+  State& s = *state_;
+  require(status != RunStatus::running, "ResultWriter::finish", "status", "complete or interrupted");
+  flush();
+  // Summaries are computed from what is stored, so resume and merge agree with a plain run.
+  const SummaryTable table = summarize_rows(s.file, s.layout, s.committed, s.path);
+  write_summaries(s.file, table, s.path);
+  h5::write_attribute(s.file, "status", std::string(run_status_name(status)), s.path);
+  h5::write_attribute(s.file, "finished", iso8601_utc(unix_time_now()), s.path);
+  h5::write_attribute(s.file, "wall_seconds", wall_seconds, s.path);
+  h5::flush(s.file, s.path);
+  s.tasks.reset();
+  s.arrays.clear();
+  s.file.close(s.path);
+  if (s.journal) {
+    s.journal.close();
+    // A complete file no longer needs its journal (which would double the disk used); an
+    // interrupted one keeps it for the next resume.
+    if (status == RunStatus::complete) {
+      sync_file(s.path);
+      std::error_code ec;
+      std::filesystem::remove(journal_path(s.path), ec);
+      if (ec) throw StoreError(journal_path(s.path) + ": cannot remove the journal of the complete file: " + ec.message());
+    }
+  }
+  return table;
+}
+
+}  // namespace msweep

@@ -1,0 +1,56 @@
+// Private to the store: the state of an open ResultWriter, shared by writer.cpp (create,
+// append, flush, finish) and recovery.cpp (resume, rebuild, seed_journal).
+#pragma once
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "msweep/core/grid.hpp"
+#include "msweep/core/timer.hpp"
+#include "msweep/store/hdf5.hpp"
+#include "msweep/store/journal.hpp"
+#include "msweep/store/results.hpp"
+#include "row_codec.hpp"
+
+namespace msweep {
+
+struct ResultWriter::State {
+  std::string path;
+  ResultLayout layout;
+  TaskGrid grid;
+  WriterOptions options;
+  std::unique_ptr<store_detail::RowCodec> codec;
+  h5::Handle file, tasks;
+  std::vector<h5::Handle> arrays;
+  std::vector<std::uint64_t> array_elements;
+  std::uint64_t committed = 0;
+  std::vector<TaskId> stored;
+  JournalWriter journal;  // empty when options.journal is off
+  RecoveryReport recovery;
+
+  // Buffered rows: encoded bytes, error texts (a deque never moves its strings, so the
+  // pointers inside the encoded rows stay valid), and array values.
+  std::vector<unsigned char> rows;
+  std::deque<std::string> errors;
+  std::vector<std::vector<double>> array_rows;
+  std::uint64_t buffered = 0;
+  WallTimer oldest_buffered;
+  std::vector<std::uint32_t> coordinates;
+
+  // The one initialisation of create and resume: takes the open file (of `committed` rows)
+  // and opens its datasets. Opens no journal.
+  State(const std::string& path, const ResultLayout& layout, const WriterOptions& options, h5::Handle file,
+        std::uint64_t committed);
+
+  // Encodes one result into the buffered rows (the journal is the caller's business).
+  void buffer(const TaskResult& result);
+
+  // Writes every committed row into a new journal: a resumed file without one (finished, or
+  // made by merge) must not leave its old rows outside the record a rebuild starts from.
+  void seed_journal();
+};
+
+JournalHeader journal_header_of(const ResultLayout& layout);
+
+}  // namespace msweep

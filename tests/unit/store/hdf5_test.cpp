@@ -1,0 +1,93 @@
+// The checked HDF5 layer (store/hdf5.cpp): CompoundType's packed layout, its use for writing
+// and reading rows (with and without a string field), and the checked shape query.
+#include "msweep/store/hdf5.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "msweep/core/error.hpp"
+#include "store_fixture.hpp"
+
+namespace msweep {
+namespace {
+
+using Kind = h5::CompoundType::Kind;
+
+class Hdf5Test : public StoreFixture {};
+
+TEST_F(Hdf5Test, CompoundFieldsArePackedInOrder) {
+  const h5::CompoundType type({{"id", Kind::uint64}, {"flag", Kind::int8}, {"note", Kind::string}, {"x", Kind::float64},
+                               {"n", Kind::uint32}, {"r", Kind::int32}},
+                              "test");
+  ASSERT_EQ(type.field_count(), 6u);
+  EXPECT_EQ(type.offset(0), 0u);
+  EXPECT_EQ(type.offset(1), 8u);
+  EXPECT_EQ(type.offset(2), 9u);
+  EXPECT_EQ(type.offset(3), 9u + sizeof(const char*));
+  EXPECT_EQ(type.size(), 9u + sizeof(const char*) + 8 + 4 + 4);
+  EXPECT_EQ(H5Tget_size(type.id()), type.size());
+  EXPECT_EQ(H5Tget_nmembers(type.id()), 6);
+  EXPECT_EQ(H5Tget_member_offset(type.id(), 3), type.offset(3));
+
+  std::vector<unsigned char> row(type.size());
+  type.put(row.data(), 3, 2.5);
+  EXPECT_EQ(type.get<double>(row.data(), 3), 2.5);
+  EXPECT_THROW(type.put(row.data(), 3, std::int32_t{1}), ArgumentError);  // wrong size for the field
+  EXPECT_THROW(type.get<double>(row.data(), 6), ArgumentError);           // no such field
+}
+
+TEST_F(Hdf5Test, DuplicateFieldNamesAreRefusedWithContext) {
+  h5::silence_library_errors();
+  try {
+    h5::CompoundType({{"a", Kind::uint64}, {"a", Kind::float64}}, "ctx");
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("ctx: field a: H5Tinsert failed", 0), 0u) << error.what();
+  }
+}
+
+TEST_F(Hdf5Test, RowsRoundTripAndAFieldLeftOutIsSkipped) {
+  h5::silence_library_errors();
+  const std::string file_path = path("c.h5");
+  const h5::CompoundType full({{"id", Kind::uint64}, {"note", Kind::string}, {"x", Kind::float64}}, "full");
+  const h5::CompoundType without_note({{"id", Kind::uint64}, {"note", Kind::string, false}, {"x", Kind::float64}}, "lean");
+  EXPECT_EQ(without_note.size(), full.size());  // the left-out field keeps its room
+  EXPECT_EQ(H5Tget_nmembers(without_note.id()), 2);
+
+  const std::vector<std::string> notes = {"first", "second", ""};
+  std::vector<unsigned char> rows(3 * full.size());
+  for (std::size_t r = 0; r < 3; ++r) {
+    unsigned char* row = rows.data() + r * full.size();
+    full.put(row, 0, std::uint64_t{10 + r});
+    full.put(row, 1, notes[r].c_str());
+    full.put(row, 2, 0.5 * static_cast<double>(r));
+  }
+  {
+    h5::Handle file = h5::create_file(file_path);
+    h5::Handle dataset = h5::create_extendible(file, "rows", full.id(), {}, 16, "test");
+    h5::write_rows(dataset, full.id(), 0, 3, rows.data(), "test");
+    EXPECT_EQ(h5::dataset_shape(dataset, "test"), (std::vector<hsize_t>{3}));
+    file.close("test");
+  }
+  h5::Handle file = h5::open_file(file_path, false);
+  h5::Handle dataset = h5::open_dataset(file, "rows", "test");
+  std::vector<unsigned char> back(3 * full.size(), 0);
+  h5::read_rows(dataset, full.id(), 0, 3, back.data(), "test");
+  for (std::size_t r = 0; r < 3; ++r) {
+    const unsigned char* row = back.data() + r * full.size();
+    EXPECT_EQ(full.get<std::uint64_t>(row, 0), 10 + r);
+    EXPECT_EQ(std::string(full.get<const char*>(row, 1)), notes[r]);
+    EXPECT_EQ(full.get<double>(row, 2), 0.5 * static_cast<double>(r));
+  }
+  h5::reclaim_variable_lengths(full.id(), 3, back.data(), "test");
+
+  std::vector<unsigned char> lean(3 * without_note.size(), 0);
+  h5::read_rows(dataset, without_note.id(), 0, 3, lean.data(), "test");
+  EXPECT_EQ(without_note.get<std::uint64_t>(lean.data() + 2 * without_note.size(), 0), 12u);
+  EXPECT_EQ(without_note.get<const char*>(lean.data(), 1), nullptr);  // not read, nothing allocated
+  EXPECT_EQ(without_note.get<double>(lean.data() + without_note.size(), 2), 0.5);
+}
+
+}  // namespace
+}  // namespace msweep

@@ -1,0 +1,155 @@
+// Resume, restore from the journal and rebuild after kills or damage (store/recovery.cpp).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "msweep/core/error.hpp"
+#include "msweep/store/journal.hpp"
+#include "msweep/store/results.hpp"
+#include "store_fixture.hpp"
+
+namespace msweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RecoveryTest : public StoreFixture {};
+
+TEST_F(RecoveryTest, ResumeKeepsCommittedRowsAndSkipsThem) {
+  const std::string file = path("c.h5");
+  {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(3)});
+    writer.flush();
+    writer.append({result(7)});  // buffered only: lost, as after a kill
+    // Destroyed without finish(): the file stays "running" with 2 committed rows.
+  }
+  {
+    ResultReader before(file);
+    EXPECT_EQ(before.rows_committed(), 2u);
+    EXPECT_EQ(before.status(), RunStatus::running);
+  }
+
+  auto writer = ResultWriter::resume(file, layout_, {2, "h"}, {}, false);
+  EXPECT_EQ(writer.stored_ids(), (std::vector<TaskId>{0, 3}));
+  writer.append({result(7)});
+  writer.finish(RunStatus::interrupted, 0);
+  ResultReader after(file);
+  EXPECT_EQ(after.rows_committed(), 3u);
+  EXPECT_EQ(after.status(), RunStatus::interrupted);
+}
+
+TEST_F(RecoveryTest, ResumeRefusesAnotherJob) {
+  const std::string file = path("d.h5");
+  ResultWriter::create(file, layout_, {}, {}, false).finish(RunStatus::complete, 0);
+  ResultLayout other = layout_;
+  other.job_text += "# changed\n";
+  EXPECT_THROW(ResultWriter::resume(file, other, {}, {}, false), InputError);
+  other.metrics[1].name = "z";
+  EXPECT_THROW(ResultWriter::resume(file, other, {}, {}, true), InputError);
+}
+
+TEST_F(RecoveryTest, RebuildsAFileHdf5CannotOpen) {
+  const std::string file = path("a.h5"), reference = path("ref.h5");
+  write_full_reference(reference);
+  {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(4), result(9)});
+    writer.flush();
+    writer.append({result(2)});
+    writer.flush();
+    writer.append({result(3)});  // never flushed: lost, as after a kill
+  }
+  damage(file);
+  EXPECT_THROW(ResultReader{file}, InputError);
+  EXPECT_TRUE(rebuildable_from_journal(file, layout_.job_text));
+  EXPECT_FALSE(rebuildable_from_journal(file, layout_.job_text + "# other job\n"));
+
+  auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+  EXPECT_TRUE(writer.recovery().rebuilt);
+  EXPECT_EQ(writer.recovery().rows_restored, 4u);
+  auto stored = writer.stored_ids();
+  std::sort(stored.begin(), stored.end());
+  EXPECT_EQ(stored, (std::vector<TaskId>{0, 2, 4, 9}));
+  EXPECT_TRUE(fs::exists(file + ".damaged"));
+  EXPECT_EQ(writer.recovery().damaged_copy, file + ".damaged");
+  EXPECT_EQ(writer.recovery().journal, journal_path(file));
+  EXPECT_EQ(writer.recovery().damage.rfind(file + ": ", 0), 0u);  // why the file could not be used
+  for (TaskId id = 0; id < 12; ++id)
+    if (!std::binary_search(stored.begin(), stored.end(), id)) writer.append({result(id)});
+  writer.finish(RunStatus::complete, 0);
+  expect_same_rows(rows_of(file), rows_of(reference));
+}
+
+TEST_F(RecoveryTest, AnotherJobsJournalIsNotUsed) {
+  const std::string file = path("a.h5");
+  {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(1)});
+    writer.flush();
+  }
+  damage(file);
+  ResultLayout other = layout_;
+  other.job_text += "# other\n";
+  EXPECT_THROW(ResultWriter::resume(file, other, {}, {}, true), InputError);
+  EXPECT_TRUE(fs::exists(journal_path(file)));  // untouched
+}
+
+TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
+  const std::string file = path("a.h5"), older = path("older.h5");
+  {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(1)});
+    writer.flush();
+    fs::copy_file(file, older);  // the HDF5 file as a kill between journal and HDF5 would leave it
+    writer.append({result(5)});
+    writer.flush();
+    writer.append({result(6)});
+    writer.flush();
+  }
+  // The last record is torn (a kill mid-append): only rows 0, 1 and 5 are in valid records.
+  const auto size = fs::file_size(journal_path(file));
+  fs::resize_file(journal_path(file), size - 3);
+  std::uint64_t rows = 0;
+  const JournalScan scan = scan_journal(journal_path(file), [&](TaskResult&&) { ++rows; });
+  EXPECT_EQ(rows, 3u);
+  EXPECT_EQ(scan.file_bytes, size - 3);
+  EXPECT_LT(scan.valid_bytes, scan.file_bytes);
+
+  fs::remove(file);
+  fs::rename(older, file);
+  auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+  EXPECT_FALSE(writer.recovery().rebuilt);
+  EXPECT_EQ(writer.recovery().rows_restored, 1u);  // row 5
+  EXPECT_EQ(writer.rows_committed(), 3u);
+  writer.append({result(6)});
+  writer.finish(RunStatus::interrupted, 0);
+  // The torn tail was cut off before new records were appended: all 4 rows are readable.
+  std::uint64_t after = 0;
+  scan_journal(journal_path(file), [&](TaskResult&&) { ++after; });
+  EXPECT_EQ(after, 4u);
+}
+
+TEST_F(RecoveryTest, ShardIsRecordedAndResumeRefusesAnotherShard) {
+  const std::string file = path("s.h5");
+  ResultLayout shard = layout_;
+  shard.shard_index = 1;
+  shard.shard_count = 5;
+  {
+    auto writer = ResultWriter::create(file, shard, {}, {}, false);
+    writer.append({result(1)});
+    writer.finish(RunStatus::interrupted, 0);
+  }
+  ResultReader reader(file);
+  EXPECT_EQ(reader.layout().shard_index, 1u);
+  EXPECT_EQ(reader.layout().shard_count, 5u);
+  ResultLayout other = shard;
+  other.shard_index = 2;
+  EXPECT_THROW(ResultWriter::resume(file, other, {}, {}, false), InputError);
+}
+
+}  // namespace
+}  // namespace msweep
