@@ -5,7 +5,6 @@ never blocks on a large result over TCP; a second signal stops a run at once.
 
 Faults are injected with MSWEEP_TEST_FAULT (test-only, documented in src/app/run.cpp) and
 every test waits for the event it needs (marker files, stderr lines), never for a time."""
-import os
 import signal
 import subprocess
 import time
@@ -13,7 +12,7 @@ import time
 import h5py
 import pytest
 
-from conftest import MSWEEP, mpirun, run, write_job
+from conftest import MSWEEP, environment, mpirun, run, write_job
 from results_compare import assert_same_tasks
 
 JOB = """[job]
@@ -29,11 +28,6 @@ structures = {structures}
 
 def job(tmp, structures=200, array_size=0, name="job"):
     return write_job(tmp, name, JOB.format(structures=structures, array_size=array_size))
-
-
-def environment(**extra):
-    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                OMPI_MCA_rmaps_base_oversubscribe="1", **extra)
 
 
 def start(args, ranks, launcher_options=(), **env):
