@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/mpi/collectives/broadcast.hpp>
+#include <boost/mpi/datatype.hpp>
 #include <boost/mpi/exception.hpp>
 #include <boost/mpi/packed_iarchive.hpp>
 #include <boost/mpi/packed_oarchive.hpp>
@@ -106,7 +107,8 @@ class ResultSender {
       throw FarmError("worker " + std::to_string(comm_.rank()) + ": a batch of " + std::to_string(results.size()) +
                       " results packs to " + std::to_string(bytes_) + " bytes, more than one MPI message holds (2 GiB); "
                       "lower --batch-seconds");
-    BOOST_MPI_CHECK_RESULT(MPI_Isend, (&bytes_, 1, MPI_UINT64_T, 0, tag(Tag::results), MPI_Comm(comm_), &requests_[0]));
+    BOOST_MPI_CHECK_RESULT(MPI_Isend, (&bytes_, 1, boost::mpi::get_mpi_datatype(bytes_), 0, tag(Tag::results), MPI_Comm(comm_),
+                                       &requests_[0]));  // the type Boost receives it as
     BOOST_MPI_CHECK_RESULT(MPI_Isend, (archive_->address(), static_cast<int>(bytes_), MPI_PACKED, 0, tag(Tag::results_data),
                                        MPI_Comm(comm_), &requests_[1]));
     active_ = true;
