@@ -1,4 +1,4 @@
-// execute_task turns a task's bad output into a failed task (never an error of the whole run):
+// execute_task turns output of the wrong shape into a failed task (never an error of the whole run):
 // metrics or arrays of another shape than declared would otherwise stop the store, and every
 // resume would stop again at the same task.
 #include <gtest/gtest.h>
