@@ -118,8 +118,8 @@ constexpr double kMasterAbortWaitSeconds = 60.0;
 
 }  // namespace
 
-// True when a launcher started peers of this process (mpirun, srun): they will reach the
-// same verdict on the input, and must not exit before rank 0 has printed it.
+// True when a launcher started peers of this process (mpirun, srun): an input error then goes
+// through the ranks' agreement in run(), so rank 0 prints it once and nobody exits early.
 bool launched_with_peers() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
     if (const char* value = std::getenv(name)) return std::atoi(value) > 1;
@@ -135,11 +135,11 @@ class MasterRun {
             const boost::mpi::communicator& world)
       : options_(options), job_(job), output_(std::move(output)), mode_(mode), world_(world) {}
 
-  // Returns the exit status; throws only before the farm starts (the caller reports).
+  // Returns the exit status. Anything it throws goes to fail().
   int run(const std::vector<std::string>& hosts, const TaskFunction& task, const FarmOptions& farm_options);
 
-  // Any failure after the file was opened: print the one error line, save what we have
-  // (status interrupted), then end the job with the error's status.
+  // Any failure after MPI started: print the one error line, save what we have (status
+  // interrupted, if the file was opened), then end the job with the error's status.
   [[noreturn]] void fail(std::exception_ptr error) {
     std::fprintf(stderr, "%smsweep: error: %s\n", options_.quiet ? "" : "\n", message_of(error).c_str());
     if (writer_ && !finishing_) {
