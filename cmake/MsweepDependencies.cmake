@@ -15,6 +15,7 @@ msweep_require(tomlplusplus_FOUND libtomlplusplus-dev "toml++ (job files)")
 find_package(CLI11 2 QUIET)
 msweep_require(CLI11_FOUND libcli11-dev "CLI11 (command line)")
 find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
 
 # HDF5's FindHDF5 gives variables, not a target, on CMake 3.25 with Debian's serial build.
 if(NOT TARGET msweep_hdf5)

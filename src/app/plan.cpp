@@ -9,6 +9,7 @@ namespace msweep::app {
 
 int plan(const std::string& job_path) {
   PreparedJob job = prepare_job(job_path);
+  require_distributable(job);
   const TaskGrid& grid = job.experiment->grid();
   std::printf("job %s: experiment %s, seed %llu\n", job.spec.name.c_str(), job.spec.kind.c_str(),
               static_cast<unsigned long long>(job.spec.seed));

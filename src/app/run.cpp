@@ -2,31 +2,34 @@
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
+#include <mpi.h>
+
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "cluster.hpp"
 #include "commands.hpp"
 #include "job_setup.hpp"
 #include "msweep/core/progress.hpp"
+#include "msweep/core/stop_requests.hpp"
 #include "msweep/farm/farm.hpp"
 
 namespace msweep::app {
 namespace {
 
-// Signals only set a counter; the master's loop reads it. First signal: stop dispatching,
-// collect running tasks within the grace time, flush, mark interrupted. Second: flush now.
-volatile std::sig_atomic_t g_stop_signals = 0;
-volatile std::sig_atomic_t g_last_signal = 0;
+// Signals only set a counter; the master's loop reads it on every poll. First signal: stop
+// dispatching, collect running tasks within the grace time, flush, mark interrupted. Second:
+// the same without waiting for running tasks (they are aborted; one rank: the process ends).
+// The requests to stop (msweep/core/stop_requests.hpp: a repeated SIGTERM within 0.5 s is one).
+StopRequests g_stop_requests;
 
-extern "C" void on_stop_signal(int signal) {
-  g_stop_signals = g_stop_signals + 1;
-  g_last_signal = signal;
-}
+extern "C" void on_stop_signal(int signal) { g_stop_requests.record(signal, monotonic_ns()); }
 
 void install_signal_handlers(bool master) {
   for (int signal : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) {
@@ -61,174 +64,321 @@ std::string join_unique_hosts(const std::vector<std::string>& hosts) {
   return out;
 }
 
-struct Interrupted {};
+// Test-only fault injection (docs/architecture.md, "Failure model"), from MSWEEP_TEST_FAULT:
+//   worker-throw              every computing rank (one rank: the local task thread) throws on
+//                             its first task, outside execute_task, as a bad_alloc while
+//                             packing results would
+//   task-hang=DIR             every computing rank runs its first task, then on the second
+//                             creates DIR/hang.<rank> and never returns (a task that does not end)
+//   pause-before-finish=DIR   rank 0, after the farm and before finishing the file, creates
+//                             DIR/paused and waits until DIR/resume exists
+// Unset in production; an unknown value is ignored.
+std::string test_fault() {
+  const char* value = std::getenv("MSWEEP_TEST_FAULT");
+  return value ? value : "";
+}
+
+// The directory of a "NAME=DIR" fault, or empty when that fault is not requested.
+std::filesystem::path test_fault_dir(const std::string& name) {
+  const std::string fault = test_fault(), prefix = name + "=";
+  return fault.rfind(prefix, 0) == 0 ? std::filesystem::path(fault.substr(prefix.size())) : std::filesystem::path();
+}
+
+void touch(const std::filesystem::path& path) {
+  if (std::FILE* marker = std::fopen(path.c_str(), "w")) std::fclose(marker);
+}
+
+void pause_before_finish_if_asked() {
+  const auto dir = test_fault_dir("pause-before-finish");
+  if (dir.empty()) return;
+  touch(dir / "paused");
+  while (!std::filesystem::exists(dir / "resume")) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+std::string message_of(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+ExitStatus status_of(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return e.status();
+  } catch (...) {
+    return ExitStatus::runtime_error;
+  }
+}
+
+// Ends the process now, without unwinding: other ranks may be mid-protocol (they are aborted),
+// or a local task may still be running on the farm's thread and use the experiment.
+[[noreturn]] void end_process(const boost::mpi::communicator& world, ExitStatus status) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (world.size() > 1) world.abort(static_cast<int>(status));
+  MPI_Finalize();  // one rank: no peer to wait for; the running task thread makes no MPI call
+  std::_Exit(static_cast<int>(status));
+}
+
+// A worker that failed has told the master (the farm's `failed` message), which prints the
+// error, saves its file and aborts the job. Should the master not do so in this time, the
+// worker prints the error itself and aborts.
+constexpr double kMasterAbortWaitSeconds = 60.0;
 
 }  // namespace
 
-// True when a launcher started peers of this process (mpirun, srun): they will reach the
-// same verdict on the input, and must not exit before rank 0 has printed it.
+// True when a launcher started peers of this process (mpirun, srun): an input error then goes
+// through the ranks' agreement in run(), so rank 0 prints it once and nobody exits early.
 bool launched_with_peers() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
     if (const char* value = std::getenv(name)) return std::atoi(value) > 1;
   return false;
 }
 
+namespace {
+
+// The master's part of a run once MPI is up: open the file, farm, store, finish.
+class MasterRun {
+ public:
+  MasterRun(const RunOptions& options, PreparedJob& job, std::string output, OutputMode mode,
+            const boost::mpi::communicator& world)
+      : options_(options), job_(job), output_(std::move(output)), mode_(mode), world_(world) {}
+
+  // Returns the exit status. Anything it throws goes to fail().
+  int run(const std::vector<std::string>& hosts, const TaskFunction& task, const FarmOptions& farm_options);
+
+  // Any failure after MPI started: print the one error line, save what we have (status
+  // interrupted, if the file was opened), then end the job with the error's status.
+  [[noreturn]] void fail(std::exception_ptr error) {
+    std::fprintf(stderr, "%smsweep: error: %s\n", options_.quiet ? "" : "\n", message_of(error).c_str());
+    if (writer_ && !finishing_) {
+      try {
+        writer_->finish(RunStatus::interrupted, wall_.seconds());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "msweep: %s: could not mark the file interrupted: %s\n", output_.c_str(), e.what());
+      }
+    }
+    try {
+      writer_.reset();  // closes the file (HDF5 would not, on the exit below)
+    } catch (...) {
+    }
+    end_process(world_, status_of(error));
+  }
+
+ private:
+  const RunOptions& options_;
+  PreparedJob& job_;
+  std::string output_;
+  OutputMode mode_;
+  const boost::mpi::communicator& world_;
+  std::optional<ResultWriter> writer_;
+  bool finishing_ = false;  // finish() was called: never call it twice
+  WallTimer wall_;
+};
+
+int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& task, const FarmOptions& farm_options) {
+  // Rank 0 opens the file; if that fails every rank must learn it before the farm starts.
+  std::vector<TaskId> pending;
+  std::string open_error;
+  int open_status = 0;
+  try {
+    RunProvenance provenance{world_.size(), join_unique_hosts(hosts), cluster_provenance(hosts)};
+    WriterOptions writer_options{static_cast<std::size_t>(job_.spec.store_batch_rows), job_.spec.flush_seconds};
+    const auto parent = std::filesystem::path(output_).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    const bool resume = mode_ == OutputMode::resume;
+    writer_.emplace(resume ? ResultWriter::resume(output_, job_.layout, provenance, writer_options, options_.force)
+                           : ResultWriter::create(output_, job_.layout, provenance, writer_options, mode_ == OutputMode::replace));
+    std::vector<bool> stored(job_.experiment->grid().size(), false);
+    for (TaskId id : writer_->stored_ids()) stored[id] = true;
+    // A shard runs every shard_count-th task: deterministic, and each shard gets a share
+    // of every structure (ids vary fastest along run and fold), so shards take similar times.
+    for (TaskId id = job_.layout.shard_index; id < stored.size(); id += job_.layout.shard_count)
+      if (!stored[id]) pending.push_back(id);
+    print_recovery(output_, writer_->recovery());
+  } catch (const Error& error) {
+    open_error = error.what();
+    open_status = static_cast<int>(error.status());
+  } catch (const std::exception& error) {
+    open_error = output_ + ": " + error.what();
+    open_status = static_cast<int>(ExitStatus::runtime_error);
+  }
+  boost::mpi::broadcast(world_, open_status, 0);
+  if (open_status != 0) {
+    std::fprintf(stderr, "msweep: error: %s\n", open_error.c_str());
+    writer_.reset();
+    return open_status;
+  }
+
+  const std::uint64_t total = shard_task_count(job_.layout);
+  const std::uint64_t already = writer_->rows_committed();
+  ProgressOptions progress_options;
+  progress_options.enabled = !options_.quiet;
+  progress_options.interval_seconds = options_.progress_seconds;
+  ProgressReporter progress(total, already, progress_options);
+  const std::string shard_text = job_.layout.shard_count > 1 ? " (shard " + std::to_string(job_.layout.shard_index) + "/" +
+                                                                    std::to_string(job_.layout.shard_count) + ")"
+                                                              : "";
+  if (!options_.quiet)
+    std::fprintf(stderr, "msweep: job %s (%s): %llu tasks%s, %llu to run on %d rank%s -> %s\n", job_.spec.name.c_str(),
+                 job_.spec.kind.c_str(), static_cast<unsigned long long>(total), shard_text.c_str(),
+                 static_cast<unsigned long long>(pending.size()), world_.size(), world_.size() > 1 ? "s" : "", output_.c_str());
+
+  FarmCallbacks callbacks;
+  callbacks.on_results = [&](std::vector<TaskResult>&& results) {
+    std::uint64_t failed = 0;
+    for (const auto& r : results) failed += r.status == TaskStatus::failed;
+    writer_->append(results);
+    progress.add(results.size(), failed);
+  };
+  callbacks.on_tick = [&]() {
+    if (writer_->flush_due()) writer_->flush();
+    progress.tick();
+  };
+  // First signal: stop dispatching, collect running tasks within the grace. Second: now.
+  bool stop_announced = false;
+  callbacks.should_stop = [&]() {
+    if (g_stop_requests.count() == 0) return false;
+    if (!stop_announced) {
+      stop_announced = true;
+      std::fprintf(stderr, "%smsweep: signal %d: stopping after the running tasks (at most %s); a second signal stops at once\n",
+                   options_.quiet ? "" : "\n", g_stop_requests.last_signal(),
+                   ProgressReporter::format_duration(farm_options.stop_grace_seconds).c_str());
+    }
+    return true;
+  };
+  callbacks.should_abandon = [&]() { return g_stop_requests.count() > 1; };
+
+  const FarmSummary farm = run_farm(world_, std::move(pending), task, callbacks, farm_options);
+  const bool interrupted = farm.stopped_early;
+  progress.finish();
+  pause_before_finish_if_asked();
+
+  const std::uint64_t stored = writer_->rows_committed() + writer_->rows_buffered();
+  const bool complete = !interrupted && stored == total;
+  finishing_ = true;
+  const SummaryTable summary = writer_->finish(complete ? RunStatus::complete : RunStatus::interrupted, wall_.seconds());
+  std::uint64_t failed_total = 0;
+  for (auto f : summary.failed_count) failed_total += f;
+
+  // Throughput and the master's CPU share are those of the farm phase (results stored as they
+  // arrive); the total includes the end-of-run summaries computed from the file.
+  const double seconds = std::max(wall_.seconds(), 1e-9);
+  const double farm_seconds = std::max(farm.wall_seconds, 1e-9);
+  std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%.0f tasks/s while farming, %s %.1f%%)\n",
+              complete ? "wrote" : "interrupted,", output_.c_str(), static_cast<unsigned long long>(stored),
+              static_cast<unsigned long long>(total), static_cast<unsigned long long>(failed_total),
+              static_cast<unsigned long long>(farm.completed), ProgressReporter::format_duration(seconds).c_str(), world_.size(),
+              world_.size() > 1 ? "s" : "", static_cast<double>(farm.completed) / farm_seconds,
+              world_.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm_seconds);
+  if (complete) {
+    const std::string report = job_.experiment->report(summary);
+    if (!report.empty()) std::printf("%s", report.c_str());
+  } else {
+    const std::string shard_option = job_.layout.shard_count > 1 ? " --shard " + std::to_string(job_.layout.shard_index) + "/" +
+                                                                      std::to_string(job_.layout.shard_count)
+                                                                : "";
+    std::printf("msweep: resume with: msweep run %s -o %s --resume%s\n", job_.spec.path.c_str(), output_.c_str(), shard_option.c_str());
+  }
+  writer_.reset();
+  // Tasks still running (grace over, or a second signal) cannot be stopped: end them with us.
+  if (farm.abandoned > 0) end_process(world_, ExitStatus::interrupted);
+  std::fflush(stdout);
+  if (interrupted) return static_cast<int>(ExitStatus::interrupted);
+  return failed_total > 0 ? static_cast<int>(ExitStatus::tasks_failed) : 0;
+}
+
+// A worker's part: learn whether the master opened the file, then compute until released.
+int run_worker(const boost::mpi::communicator& world, const TaskFunction& task, const FarmOptions& farm_options) {
+  int open_status = 0;
+  boost::mpi::broadcast(world, open_status, 0);
+  if (open_status != 0) return open_status;
+  try {
+    run_farm(world, {}, task, {}, farm_options);
+    return 0;
+  } catch (...) {
+    const std::exception_ptr error = std::current_exception();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(kMasterAbortWaitSeconds);
+    while (std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::fprintf(stderr, "msweep: error: rank %d: %s\n", world.rank(), message_of(error).c_str());
+    end_process(world, status_of(error));
+  }
+}
+
+}  // namespace
+
 int run(RunOptions options, int& argc, char**& argv) {
   // Everything that can be wrong with the input is found here, before MPI starts.
   PreparedJob job;
   std::string output;
-  OutputMode mode;
+  OutputMode mode = OutputMode::create;
+  std::string input_error;
   try {
     job = prepare_job(options.job_path);
     apply_shard(options.shard, job);
+    require_distributable(job);
     output = options.output_path.empty() ? job.spec.output_path : options.output_path;
     mode = check_output(output, job, options.resume, options.force);
   } catch (const InputError& error) {
     if (!launched_with_peers()) throw;
-    // Every rank found the same error. Rank 0 prints it once; the barrier keeps the others
-    // from exiting first, which would make the launcher kill rank 0 before it prints.
-    if (is_primary_rank()) std::fprintf(stderr, "msweep: error: %s\n", error.what());
-    std::fflush(stderr);
-    boost::mpi::environment environment(argc, argv, boost::mpi::threading::single, true);
-    boost::mpi::communicator().barrier();
-    return static_cast<int>(error.status());
+    input_error = error.what();
   }
 
-  boost::mpi::environment environment(argc, argv, boost::mpi::threading::single, true);
+  // Not abort-on-exception: Boost would call MPI_Abort while an exception unwinds, before
+  // anyone printed it. Failures below are caught, printed and ended explicitly instead.
+  boost::mpi::environment environment(argc, argv, boost::mpi::threading::single, false);
   boost::mpi::communicator world;
   const bool master = world.rank() == 0;
+
+  // Ranks can disagree about the input (a node-local path, a lagging NFS cache, a data file
+  // readable on some nodes only). One collective carries every rank's verdict, so all agree
+  // before any other collective; rank 0 prints the first error once and every rank exits 2.
+  std::vector<std::string> verdicts;
+  boost::mpi::all_gather(world, input_error, verdicts);
+  for (std::size_t r = 0; r < verdicts.size(); ++r) {
+    if (verdicts[r].empty()) continue;
+    if (master) std::fprintf(stderr, "msweep: error: %s%s\n", r == 0 ? "" : ("rank " + std::to_string(r) + ": ").c_str(), verdicts[r].c_str());
+    return static_cast<int>(ExitStatus::bad_input);
+  }
+
   install_signal_handlers(master);
   std::vector<std::string> hosts;
   boost::mpi::all_gather(world, rank_host_name(boost::mpi::environment::processor_name()), hosts);
 
-  // Rank 0 opens the file; if that fails every rank must learn it before the farm starts.
-  std::optional<ResultWriter> writer;
-  std::vector<TaskId> pending;
-  std::string open_error;
-  int open_status = 0;
-  if (master) {
-    try {
-      RunProvenance provenance{world.size(), join_unique_hosts(hosts), cluster_provenance(hosts)};
-      WriterOptions writer_options{static_cast<std::size_t>(job.spec.store_batch_rows), job.spec.flush_seconds};
-      const auto parent = std::filesystem::path(output).parent_path();
-      if (!parent.empty()) std::filesystem::create_directories(parent);
-      const bool resume = mode == OutputMode::resume;
-      writer.emplace(resume ? ResultWriter::resume(output, job.layout, provenance, writer_options, options.force)
-                            : ResultWriter::create(output, job.layout, provenance, writer_options, mode == OutputMode::replace));
-      std::vector<bool> stored(job.experiment->grid().size(), false);
-      for (TaskId id : writer->stored_ids()) stored[id] = true;
-      // A shard runs every shard_count-th task: deterministic, and each shard gets a share
-      // of every structure (ids vary fastest along run and fold), so shards take similar times.
-      for (TaskId id = job.layout.shard_index; id < stored.size(); id += job.layout.shard_count)
-        if (!stored[id]) pending.push_back(id);
-      print_recovery(output, writer->recovery());
-    } catch (const Error& error) {
-      open_error = error.what();
-      open_status = static_cast<int>(error.status());
-    } catch (const std::exception& error) {
-      open_error = output + ": " + error.what();
-      open_status = static_cast<int>(ExitStatus::runtime_error);
-    }
-  }
-  boost::mpi::broadcast(world, open_status, 0);
-  if (open_status != 0) {
-    if (master) std::fprintf(stderr, "msweep: error: %s\n", open_error.c_str());
-    return open_status;
-  }
-
   const Experiment& experiment = *job.experiment;
+  const TaskShape shape = task_shape(experiment);
   const std::int32_t rank = world.rank();
-  TaskFunction task = [&](TaskId id) { return execute_task(experiment, id, rank); };
+  const bool inject_throw = test_fault() == "worker-throw";
+  const std::filesystem::path hang_dir = test_fault_dir("task-hang");
+  std::uint64_t tasks_begun = 0;  // on this rank; read only by the thread that runs tasks
+  TaskFunction task = [&](TaskId id) {
+    ++tasks_begun;
+    if (inject_throw && tasks_begun == 1)
+      throw FarmError("injected fault on the first task of rank " + std::to_string(rank) + " (MSWEEP_TEST_FAULT=worker-throw)");
+    if (!hang_dir.empty() && tasks_begun == 2) {
+      touch(hang_dir / ("hang." + std::to_string(rank)));
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return execute_task(experiment, shape, id, rank);
+  };
   FarmOptions farm_options;
   farm_options.batches_in_flight = options.batches_in_flight;
   farm_options.target_batch_seconds = options.batch_seconds;
   farm_options.stop_grace_seconds = options.stop_grace_seconds;
   farm_options.worker_timeout_seconds = options.worker_timeout_seconds;
 
-  if (!master) {
-    run_farm(world, {}, task, {}, farm_options);
-    return 0;
-  }
-
-  const std::uint64_t total = shard_task_count(job.layout);
-  const std::uint64_t already = writer->rows_committed();
-  ProgressOptions progress_options;
-  progress_options.enabled = !options.quiet;
-  progress_options.interval_seconds = options.progress_seconds;
-  ProgressReporter progress(total, already, progress_options);
-  const std::string shard_text = job.layout.shard_count > 1 ? " (shard " + std::to_string(job.layout.shard_index) + "/" +
-                                                                   std::to_string(job.layout.shard_count) + ")"
-                                                             : "";
-  if (!options.quiet)
-    std::fprintf(stderr, "msweep: job %s (%s): %llu tasks%s, %llu to run on %d rank%s -> %s\n", job.spec.name.c_str(),
-                 job.spec.kind.c_str(), static_cast<unsigned long long>(total), shard_text.c_str(),
-                 static_cast<unsigned long long>(pending.size()), world.size(), world.size() > 1 ? "s" : "", output.c_str());
-
-  std::uint64_t failed_now = 0;
-  FarmCallbacks callbacks;
-  callbacks.on_results = [&](std::vector<TaskResult>&& results) {
-    std::uint64_t failed = 0;
-    for (const auto& r : results) failed += r.status == TaskStatus::failed;
-    failed_now += failed;
-    writer->append(results);
-    progress.add(results.size(), failed);
-  };
-  callbacks.on_idle = [&]() {
-    if (g_stop_signals > 1) throw Interrupted{};
-    if (writer->flush_due()) writer->flush();
-    progress.tick();
-  };
-  callbacks.should_stop = [&]() { return g_stop_signals > 0; };
-
-  WallTimer wall;
-  FarmSummary farm;
-  bool interrupted = false;
+  if (!master) return run_worker(world, task, farm_options);
+  MasterRun session(options, job, output, mode, world);
   try {
-    farm = run_farm(world, std::move(pending), task, callbacks, farm_options);
-    interrupted = farm.stopped_early;
-  } catch (const Interrupted&) {
-    interrupted = true;
-    farm.abandoned = 1;  // workers are mid-task: they are aborted below
-  } catch (const Error& error) {
-    std::fprintf(stderr, "\nmsweep: error: %s\n", error.what());
-    try {
-      writer->finish(RunStatus::interrupted, wall.seconds());
-    } catch (...) {
-    }
-    if (world.size() > 1) world.abort(static_cast<int>(error.status()));
-    return static_cast<int>(error.status());
+    return session.run(hosts, task, farm_options);
+  } catch (...) {
+    session.fail(std::current_exception());
   }
-  progress.finish();
-
-  const std::uint64_t stored = writer->rows_committed() + writer->rows_buffered();
-  const bool complete = !interrupted && stored == total;
-  const SummaryTable summary = writer->finish(complete ? RunStatus::complete : RunStatus::interrupted, wall.seconds());
-  std::uint64_t failed_total = 0;
-  for (auto f : summary.failed_count) failed_total += f;
-
-  // Throughput and the master's CPU share are those of the farm phase (results stored as they
-  // arrive); the total includes the end-of-run summaries computed from the file.
-  const double seconds = std::max(wall.seconds(), 1e-9);
-  const double farm_seconds = std::max(farm.wall_seconds, 1e-9);
-  std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%.0f tasks/s while farming, %s %.1f%%)\n",
-              complete ? "wrote" : "interrupted,", output.c_str(), static_cast<unsigned long long>(stored),
-              static_cast<unsigned long long>(total), static_cast<unsigned long long>(failed_total),
-              static_cast<unsigned long long>(farm.completed), ProgressReporter::format_duration(seconds).c_str(), world.size(),
-              world.size() > 1 ? "s" : "", static_cast<double>(farm.completed) / farm_seconds,
-              world.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm_seconds);
-  if (complete) {
-    const std::string report = experiment.report(summary);
-    if (!report.empty()) std::printf("%s", report.c_str());
-  } else {
-    const std::string shard_option = job.layout.shard_count > 1 ? " --shard " + std::to_string(job.layout.shard_index) + "/" +
-                                                                     std::to_string(job.layout.shard_count)
-                                                               : "";
-    std::printf("msweep: resume with: msweep run %s -o %s --resume%s\n", job.spec.path.c_str(), output.c_str(), shard_option.c_str());
-  }
-  std::fflush(stdout);
-  if (interrupted && farm.abandoned > 0 && world.size() > 1) world.abort(static_cast<int>(ExitStatus::interrupted));
-  if (interrupted) return static_cast<int>(ExitStatus::interrupted);
-  return failed_total > 0 ? static_cast<int>(ExitStatus::tasks_failed) : 0;
 }
 
 }  // namespace msweep::app

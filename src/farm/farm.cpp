@@ -1,10 +1,20 @@
 #include "msweep/farm/farm.hpp"
 
+#include <mpi.h>
+
+#include <atomic>
 #include <boost/mpi/collectives/broadcast.hpp>
-#include <boost/mpi/nonblocking.hpp>
+#include <boost/mpi/datatype.hpp>
+#include <boost/mpi/exception.hpp>
+#include <boost/mpi/packed_iarchive.hpp>
+#include <boost/mpi/packed_oarchive.hpp>
 #include <boost/mpi/status.hpp>
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "msweep/core/error.hpp"
@@ -63,23 +73,133 @@ class BatchSizer {
   std::uint64_t seen_ = 0;
 };
 
+// One results message leaving a worker: its byte count, then the packed bytes. At most one is
+// in transit per worker; test() moves it along (over TCP a large message only progresses
+// while this process is inside MPI, so the worker calls test() between tasks).
+class ResultSender {
+ public:
+  explicit ResultSender(const boost::mpi::communicator& comm) : comm_(comm) {}
+  ResultSender(const ResultSender&) = delete;
+  ResultSender& operator=(const ResultSender&) = delete;
+  // A send still in transit when the worker leaves by an exception keeps its buffer: MPI may
+  // read it until the job is aborted.
+  ~ResultSender() {
+    if (active_) (void)archive_.release();
+  }
+
+  // True when nothing is left in transit.
+  bool test() {
+    if (!active_) return true;
+    int done = 0;
+    BOOST_MPI_CHECK_RESULT(MPI_Testall, (2, requests_, &done, MPI_STATUSES_IGNORE));
+    if (done) {
+      active_ = false;
+      archive_.reset();
+    }
+    return !active_;
+  }
+
+  void send(const std::vector<TaskResult>& results) {
+    archive_ = std::make_unique<boost::mpi::packed_oarchive>(comm_);
+    *archive_ << results;
+    bytes_ = archive_->size();
+    if (bytes_ > static_cast<std::uint64_t>(INT_MAX))
+      throw FarmError("worker " + std::to_string(comm_.rank()) + ": a batch of " + std::to_string(results.size()) +
+                      " results packs to " + std::to_string(bytes_) + " bytes, more than one MPI message holds (2 GiB); "
+                      "lower --batch-seconds");
+    BOOST_MPI_CHECK_RESULT(MPI_Isend, (&bytes_, 1, boost::mpi::get_mpi_datatype(bytes_), 0, tag(Tag::results), MPI_Comm(comm_),
+                                       &requests_[0]));  // the type Boost receives it as
+    BOOST_MPI_CHECK_RESULT(MPI_Isend, (archive_->address(), static_cast<int>(bytes_), MPI_PACKED, 0, tag(Tag::results_data),
+                                       MPI_Comm(comm_), &requests_[1]));
+    active_ = true;
+  }
+
+ private:
+  const boost::mpi::communicator& comm_;
+  std::unique_ptr<boost::mpi::packed_oarchive> archive_;
+  std::uint64_t bytes_ = 0;
+  MPI_Request requests_[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  bool active_ = false;
+};
+
+// Results messages arriving at the master: each announced byte count gets a posted MPI_Irecv,
+// tested on every poll, so the master never waits for a worker to push its bytes.
+class ResultInbox {
+ public:
+  explicit ResultInbox(const boost::mpi::communicator& comm) : comm_(comm) {}
+  ResultInbox(const ResultInbox&) = delete;
+  ResultInbox& operator=(const ResultInbox&) = delete;
+  // Receives still posted when the master leaves by an exception or abandons its workers keep
+  // their buffers: MPI may write into them until the job is aborted.
+  ~ResultInbox() {
+    for (auto& in : inbound_) (void)in.release();
+  }
+
+  // Posts a receive for every announced results message; calls announced(worker) for each.
+  template <class Announced>
+  void accept(Announced&& announced) {
+    while (auto status = comm_.iprobe(boost::mpi::any_source, tag(Tag::results))) {
+      const int worker = status->source();
+      std::uint64_t bytes = 0;
+      comm_.recv(worker, tag(Tag::results), bytes);  // one uint64, already here: does not block
+      if (bytes > static_cast<std::uint64_t>(INT_MAX))
+        throw FarmError("worker rank " + std::to_string(worker) + " announced a results message of " + std::to_string(bytes) + " bytes");
+      auto in = std::make_unique<Inbound>(comm_, worker);
+      in->archive.resize(bytes);
+      BOOST_MPI_CHECK_RESULT(MPI_Irecv, (in->archive.address(), static_cast<int>(bytes), MPI_PACKED, worker,
+                                         tag(Tag::results_data), MPI_Comm(comm_), &in->request));
+      inbound_.push_back(std::move(in));
+      announced(worker);
+    }
+  }
+
+  // Hands every completely received message to received(worker, results); true if any.
+  template <class Received>
+  bool collect(Received&& received) {
+    bool any = false;
+    for (std::size_t i = 0; i < inbound_.size();) {
+      int done = 0;
+      BOOST_MPI_CHECK_RESULT(MPI_Test, (&inbound_[i]->request, &done, MPI_STATUS_IGNORE));
+      if (!done) {
+        ++i;
+        continue;
+      }
+      std::unique_ptr<Inbound> in = std::move(inbound_[i]);
+      inbound_.erase(inbound_.begin() + static_cast<std::ptrdiff_t>(i));
+      std::vector<TaskResult> results;
+      in->archive >> results;
+      received(in->worker, std::move(results));
+      any = true;
+    }
+    return any;
+  }
+
+ private:
+  struct Inbound {
+    Inbound(const boost::mpi::communicator& comm, int source) : worker(source), archive(comm) {}
+    int worker;
+    boost::mpi::packed_iarchive archive;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+  const boost::mpi::communicator& comm_;
+  std::vector<std::unique_ptr<Inbound>> inbound_;
+};
+
 void worker_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>& pending, const TaskFunction& task,
                  const FarmOptions& options) {
   Backoff backoff(options.max_poll_sleep_seconds);
   std::vector<TaskResult> results;
-  // Results go out with isend so the worker computes its next batch while the master
+  // Results go out nonblocking so the worker computes its next batch while the master
   // receives: a large blocking send would wait (busy-polling a core) for the master's
   // next poll. The previous send is completed before the next starts; by then it is done.
-  boost::mpi::request sending;
-  bool sending_active = false;
+  ResultSender sender(comm);
   auto complete_send = [&]() {
-    if (!sending_active) return;
-    while (!sending.test()) backoff.wait();
+    while (!sender.test()) backoff.wait();
     backoff.reset();
-    sending_active = false;
   };
   bool cancelled = false;
   for (;;) {
+    sender.test();
     // A cancel is looked for ahead of queued work messages: work not yet started is skipped.
     if (!cancelled && comm.iprobe(0, tag(Tag::cancel))) {
       comm.recv(0, tag(Tag::cancel));
@@ -105,10 +225,20 @@ void worker_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>
     if (slice[0] > slice[1] || slice[1] > pending.size()) throw FarmError("worker: work slice outside the pending list");
     results.clear();
     results.reserve(slice[1] - slice[0]);
-    for (std::uint64_t i = slice[0]; i < slice[1] && !cancelled; ++i) results.push_back(task(pending[i]));
+    for (std::uint64_t i = slice[0]; i < slice[1] && !cancelled; ++i) {
+      results.push_back(task(pending[i]));
+      sender.test();  // keeps the previous results moving (cheap when nothing is in transit)
+    }
     complete_send();
-    sending = comm.isend(0, tag(Tag::results), results);
-    sending_active = true;
+    sender.send(results);
+  }
+}
+
+// Tells the master why this worker stops (best effort: the master prints it and aborts).
+void report_worker_failure(const boost::mpi::communicator& comm, const std::string& what) {
+  try {
+    comm.send(0, tag(Tag::failed), what.substr(0, 2000));  // small: sent eagerly, does not block
+  } catch (...) {
   }
 }
 
@@ -122,7 +252,7 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
 
   BatchSizer sizer(options, workers);
   std::vector<int> in_flight(static_cast<std::size_t>(comm.size()), 0);
-  // Per worker: time since it last returned results (or was given work while idle).
+  // Per worker: time since it last announced results (or was given work while idle).
   std::vector<WallTimer> last_heard(static_cast<std::size_t>(comm.size()));
   std::uint64_t next = 0, outstanding = 0;
   bool stopping = false;
@@ -142,12 +272,20 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
     for (int w = 1; w <= workers && next < pending.size(); ++w) dispatch(w);
 
   Backoff backoff(options.max_poll_sleep_seconds);
-  std::vector<TaskResult> results;
+  ResultInbox inbox(comm);
   while (outstanding > 0) {
-    bool received = false;
-    while (auto status = comm.iprobe(boost::mpi::any_source, tag(Tag::results))) {
-      const int worker = status->source();
-      comm.recv(worker, tag(Tag::results), results);
+    if (callbacks.should_abandon && callbacks.should_abandon()) {
+      // Running tasks cannot be interrupted: the caller aborts the workers.
+      summary.abandoned = outstanding;
+      break;
+    }
+    if (auto status = comm.iprobe(boost::mpi::any_source, tag(Tag::failed))) {
+      std::string what;
+      comm.recv(status->source(), tag(Tag::failed), what);
+      throw FarmError("rank " + std::to_string(status->source()) + ": " + what);
+    }
+    inbox.accept([&](int worker) { last_heard[static_cast<std::size_t>(worker)].reset(); });
+    const bool received = inbox.collect([&](int worker, std::vector<TaskResult>&& results) {
       last_heard[static_cast<std::size_t>(worker)].reset();
       --in_flight[static_cast<std::size_t>(worker)];
       --outstanding;
@@ -156,9 +294,7 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
       // Refill before handing results on, so the worker never waits on our bookkeeping.
       if (!stopping && next < pending.size()) dispatch(worker);
       if (callbacks.on_results) callbacks.on_results(std::move(results));
-      results = {};
-      received = true;
-    }
+    });
     if (!stopping && callbacks.should_stop && callbacks.should_stop()) {
       stopping = true;
       since_stop.reset();
@@ -166,24 +302,25 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
       for (int w = 1; w <= workers; ++w) comm.send(w, tag(Tag::cancel));
     }
     if (stopping && outstanding > 0 && since_stop.seconds() > options.stop_grace_seconds) break;
-    if (options.worker_timeout_seconds > 0 && !received)
+    if (options.worker_timeout_seconds > 0)
       for (int w = 1; w <= workers; ++w)
         if (in_flight[static_cast<std::size_t>(w)] > 0 && last_heard[static_cast<std::size_t>(w)].seconds() > options.worker_timeout_seconds)
           throw FarmError("worker rank " + std::to_string(w) + " returned nothing for " +
                           std::to_string(static_cast<long long>(last_heard[static_cast<std::size_t>(w)].seconds())) +
                           " s while holding work (hung? see --worker-timeout)");
+    // Every poll, busy or not: a master saturated with results still flushes by time.
+    if (callbacks.on_tick) callbacks.on_tick();
     if (received) {
       backoff.reset();
     } else {
-      if (callbacks.on_idle) callbacks.on_idle();
       backoff.wait();
     }
   }
   // Counted, not inferred from dispatch: cancelled workers return fewer results than sent.
   summary.stopped_early = summary.completed < pending.size();
-  // Workers still computing after the grace cannot be told to stop mid-task: the caller
-  // aborts them. Otherwise every worker is idle and is released.
-  summary.abandoned = outstanding;
+  // Workers still computing after the grace (or abandoned) cannot be told to stop mid-task:
+  // the caller aborts them. Otherwise every worker is idle and is released.
+  if (summary.abandoned == 0) summary.abandoned = outstanding;
   if (outstanding == 0) {
     const int cancel_sent = stopping ? 1 : 0;
     for (int w = 1; w <= workers; ++w) comm.send(w, tag(Tag::stop), cancel_sent);
@@ -193,32 +330,96 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
   return summary;
 }
 
+// What run_local's task thread shares with the calling thread. Owned jointly, so a thread
+// left running (a callback threw, or the caller abandoned the run) never touches freed state.
+struct LocalRun {
+  std::vector<TaskId> pending;
+  TaskFunction task;
+  std::atomic<bool> stop{false};
+  std::mutex mutex;                // guards the members below
+  std::vector<TaskResult> done;    // finished, not yet handed to the caller
+  bool finished = false;           // the thread has left its loop
+  std::exception_ptr error;        // the task function threw (execute_task never does)
+};
+
+void run_local_tasks(const std::shared_ptr<LocalRun>& run) {
+  try {
+    for (TaskId id : run->pending) {
+      if (run->stop.load()) break;
+      TaskResult result = run->task(id);
+      const std::lock_guard<std::mutex> lock(run->mutex);
+      run->done.push_back(std::move(result));
+    }
+  } catch (...) {
+    const std::lock_guard<std::mutex> lock(run->mutex);
+    run->error = std::current_exception();
+  }
+  const std::lock_guard<std::mutex> lock(run->mutex);
+  run->finished = true;
+}
+
 }  // namespace
 
-FarmSummary run_local(const std::vector<TaskId>& pending, const TaskFunction& task, const FarmCallbacks& callbacks,
+FarmSummary run_local(std::vector<TaskId> pending, const TaskFunction& task, const FarmCallbacks& callbacks,
                       const FarmOptions& options) {
   const double cpu_start = process_cpu_seconds();
-  WallTimer wall, since_callback;
+  WallTimer wall;
   FarmSummary summary;
+  const std::uint64_t total = pending.size();
+  auto shared = std::make_shared<LocalRun>();
+  shared->pending = std::move(pending);
+  shared->task = task;
+  std::thread thread([shared]() { run_local_tasks(shared); });
+  Backoff backoff(options.max_poll_sleep_seconds);
+  WallTimer since_stop;
   std::vector<TaskResult> batch;
-  auto hand_over = [&]() {
-    if (batch.empty()) return;
-    summary.completed += batch.size();
-    if (callbacks.on_results) callbacks.on_results(std::move(batch));
-    batch = {};
-    if (callbacks.on_idle) callbacks.on_idle();
-    since_callback.reset();
-  };
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    if (callbacks.should_stop && callbacks.should_stop()) {
-      summary.stopped_early = true;
-      break;
+  bool finished = false;
+  std::exception_ptr error;
+  try {
+    for (;;) {
+      {
+        const std::lock_guard<std::mutex> lock(shared->mutex);
+        batch.swap(shared->done);
+        finished = shared->finished;
+        error = shared->error;
+      }
+      const bool received = !batch.empty();
+      if (received) {
+        summary.completed += batch.size();
+        if (callbacks.on_results) callbacks.on_results(std::move(batch));
+        batch = {};
+      }
+      if (finished) break;  // its last results were taken above
+      // The running task cannot be interrupted: abandoning it leaves it to its thread.
+      const bool grace_over = shared->stop && since_stop.seconds() > options.stop_grace_seconds;
+      if (grace_over || (callbacks.should_abandon && callbacks.should_abandon())) {
+        summary.abandoned = 1;
+        break;
+      }
+      if (!shared->stop && callbacks.should_stop && callbacks.should_stop()) {
+        shared->stop = true;  // no task starts after the running one
+        since_stop.reset();
+      }
+      if (callbacks.on_tick) callbacks.on_tick();
+      if (received) {
+        backoff.reset();
+      } else {
+        backoff.wait();
+      }
     }
-    batch.push_back(task(pending[i]));
-    // Hand results over in slices of about target_batch_seconds, as the master would receive them.
-    if (since_callback.seconds() >= options.target_batch_seconds || batch.size() >= options.max_batch_tasks) hand_over();
+  } catch (...) {
+    shared->stop = true;
+    thread.detach();
+    throw;
   }
-  hand_over();
+  if (summary.abandoned > 0) {
+    shared->stop = true;
+    thread.detach();  // the running task cannot be interrupted: the caller ends the process
+  } else {
+    thread.join();
+  }
+  if (error) std::rethrow_exception(error);
+  summary.stopped_early = summary.completed < total;
   summary.wall_seconds = wall.seconds();
   summary.master_cpu_seconds = process_cpu_seconds() - cpu_start;
   return summary;
@@ -226,10 +427,21 @@ FarmSummary run_local(const std::vector<TaskId>& pending, const TaskFunction& ta
 
 FarmSummary run_farm(const boost::mpi::communicator& comm, std::vector<TaskId> pending, const TaskFunction& task,
                      const FarmCallbacks& callbacks, const FarmOptions& options) {
-  if (comm.size() == 1) return run_local(pending, task, callbacks, options);
+  if (comm.size() == 1) return run_local(std::move(pending), task, callbacks, options);
+  if (comm.rank() == 0 && pending.size() > kMaxPendingTasks)
+    throw FarmError(std::to_string(pending.size()) + " pending tasks: more than the " + std::to_string(kMaxPendingTasks) +
+                    " one broadcast can carry (split the job with --shard)");
   boost::mpi::broadcast(comm, pending, 0);
   if (comm.rank() == 0) return master_loop(comm, pending, callbacks, options);
-  worker_loop(comm, pending, task, options);
+  try {
+    worker_loop(comm, pending, task, options);
+  } catch (const std::exception& error) {
+    report_worker_failure(comm, error.what());
+    throw;
+  } catch (...) {
+    report_worker_failure(comm, "unknown exception");
+    throw;
+  }
   return {};
 }
 

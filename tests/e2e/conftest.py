@@ -21,9 +21,15 @@ def mpirun(ranks):
     return ["mpirun", "-n", str(ranks), "--oversubscribe"]
 
 
+def environment(**extra):
+    """The process environment for msweep under mpirun (root allowed, oversubscribed), plus `extra`."""
+    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                OMPI_MCA_rmaps_base_oversubscribe="1", **extra)
+
+
 def run(args, ranks=None, timeout=300, **kwargs):
     """Runs msweep with `args`, under mpirun when ranks is given; returns CompletedProcess."""
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    env = environment()
     command = (mpirun(ranks) if ranks else []) + [MSWEEP] + [str(a) for a in args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
 

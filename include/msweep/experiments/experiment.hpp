@@ -93,8 +93,18 @@ std::unique_ptr<Experiment> make_experiment(const JobSpec& spec);
 // The registered kinds, for messages and `msweep --help`.
 std::vector<std::string> experiment_kinds();
 
-// Runs one task and turns whatever happens into a TaskResult: exceptions and non-finite
-// metrics become status failed with a message; wall time is measured here.
+// What every task of an experiment must return: the number of metrics and of values per array.
+struct TaskShape {
+  std::size_t metrics = 0;
+  std::vector<std::size_t> array_sizes;
+};
+TaskShape task_shape(const Experiment& experiment);
+
+// Runs one task and turns whatever happens into a TaskResult: exceptions, non-finite numbers
+// and metrics or arrays not of `shape` become status failed with a message (a task's bad
+// output must not stop the run); wall time is measured here. Without `shape` it is computed
+// per call (convenient in tests; a run computes it once).
+TaskResult execute_task(const Experiment& experiment, const TaskShape& shape, TaskId id, std::int32_t rank);
 TaskResult execute_task(const Experiment& experiment, TaskId id, std::int32_t rank);
 
 }  // namespace msweep

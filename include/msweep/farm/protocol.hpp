@@ -3,7 +3,16 @@
 //   start:   master broadcasts the pending task ids once (a resumed run skips stored ids).
 //   work:    master -> worker, two uint64 [begin, end): a slice of the pending ids. Always a
 //            16-byte message, so it is sent eagerly and the master never blocks on a busy worker.
-//   results: worker -> master, std::vector<TaskResult> (Boost.Serialization), one per work message.
+//   results: worker -> master, one uint64: the byte count of the results_data message that
+//            follows. Small, so the master receives it at once after Iprobe.
+//   results_data: worker -> master, std::vector<TaskResult> packed by Boost.Serialization
+//            (MPI_PACKED bytes), one per work message. The master posts an MPI_Irecv for it
+//            and tests it on every poll: over TCP a large message moves only when the worker
+//            calls MPI again, and a blocking receive (Boost's recv, or its irecv, which is
+//            Improbe + a blocking Mrecv in Boost 1.74) would stall the master that long.
+//            The worker tests its send between tasks so the transfer progresses.
+//   failed:  worker -> master, std::string: the worker caught an exception (message); the
+//            master throws FarmError naming the rank, saves, and aborts the job.
 //   cancel:  master -> worker, empty, sent once when the master stops early (a stop signal):
 //            the worker answers every work message it has not started with an empty results
 //            message, so only the batch it is computing delays the stop (bounded grace).
@@ -19,7 +28,7 @@
 
 namespace msweep {
 
-enum class Tag : int { work = 1, results = 2, stop = 3, cancel = 4 };
+enum class Tag : int { work = 1, results = 2, stop = 3, cancel = 4, results_data = 5, failed = 6 };
 
 constexpr int tag(Tag t) { return static_cast<int>(t); }
 
