@@ -56,17 +56,18 @@ def locking_env(locking):
 
 
 @pytest.mark.parametrize("locking", [True, False], ids=["hdf5-locking", "hdf5-locking-off"])
-def test_second_writer_is_refused_while_the_first_lives(tmp_path, locking):
+def test_second_writer_is_refused_while_the_first_lives(tmp_path, monkeypatch, locking):
     job = write_job(tmp_path, "lock", JOB)
     output = tmp_path / "out.h5"
     journal = Path(str(output) + ".journal")
-    live = start(["run", job, "-o", output, "-q"], dict(locking_env(locking), MSWEEP_TEST_FAIL_AT="flush.mark:2:stop"))
+    live = start(["run", job, "-o", output, "-q"], dict(locking_env(locking), MSWEEP_TEST_FAIL_AT="flush.mark:1:stop"))
     try:
         wait_until_stopped(live)
         before = digest(output), digest(journal)
-        env = dict(os.environ, **locking_env(locking))
+        for name, value in locking_env(locking).items():
+            monkeypatch.setenv(name, value)
         for args in (["--resume"], ["--force"]):
-            second = run(["run", job, "-o", output, "-q"] + args, env=env)
+            second = run(["run", job, "-o", output, "-q"] + args)
             assert second.returncode == 2, second.stderr
             assert "in use by another msweep" in second.stderr and f"pid {live.pid}" in second.stderr, second.stderr
             assert second.stderr.count("\n") == 1, second.stderr
@@ -85,7 +86,7 @@ def test_second_writer_is_refused_while_the_first_lives(tmp_path, locking):
 def test_lock_of_a_killed_run_is_taken_over(tmp_path):
     job = write_job(tmp_path, "lock", JOB)
     output = tmp_path / "out.h5"
-    live = start(["run", job, "-o", output, "-q"], {"MSWEEP_TEST_FAIL_AT": "flush.mark:2:stop"})
+    live = start(["run", job, "-o", output, "-q"], {"MSWEEP_TEST_FAIL_AT": "flush.mark:1:stop"})
     wait_until_stopped(live)
     live.kill()
     live.communicate()
