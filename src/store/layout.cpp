@@ -139,9 +139,10 @@ OpenedFile open_results(const std::string& path, bool writable) {
     // In use, not damaged: name the msweep that holds it when there is one (not this
     // process: a writer opens its file holding the lock itself).
     const LockOwner owner = read_lock_owner(path);
+    // HDF5's lock keeps readers out too; committed rows are safe to read without it.
+    const std::string advice = "wait for it to finish or stop it (to read its committed rows meanwhile: HDF5_USE_FILE_LOCKING=FALSE)";
     if (owner.pid > 0 && owner.pid != static_cast<long>(::getpid()))
-      throw FileInUseError(path + ": in use by another msweep (" + owner.describe() + "; lock " + lock_path(path) +
-                           "): wait for it to finish or stop it");
+      throw FileInUseError(path + ": in use by another msweep (" + owner.describe() + "; lock " + lock_path(path) + "): " + advice);
     throw FileInUseError(path + ": in use by another process (it holds HDF5's lock on the file: a reader or writer still "
                          "has it open); close it and try again");
   } catch (const StoreError& error) {
