@@ -3,8 +3,9 @@
 // lock's name (link is atomic on local file systems and on NFS, unlike O_EXCL on NFSv2).
 // Whoever finds the name taken reads the owner and decides:
 //   - a flock held by another open file: the owner is alive: refuse;
-//   - same host: alive when its pid runs with the recorded start time (same boot): refuse;
-//     dead: stale, take over (the flock, now ours, serializes takers: the lock file is
+//   - same host (name and boot id): the flock free means the owner is gone (it holds the
+//     flock from before the lock file exists); without file locks, alive when its pid runs
+//     (not a zombie) with the recorded start time: refuse; dead: stale, take over (the flock, now ours, serializes takers: the lock file is
 //     rewritten in place, never unlinked under a concurrent taker);
 //   - same Slurm job id, earlier restart count: Slurm requeued this job, so the earlier run
 //     is over (wherever it ran): stale, take over;
@@ -147,13 +148,25 @@ bool still_linked(int fd, const std::string& path) {
          by_fd.st_ino == by_path.st_ino;
 }
 
-// Whether the owner is certainly gone, judged from this host; the reason when it is.
-std::string why_stale(const LockOwner& owner, const LockOwner& me) {
+// Field 3 of /proc/PID/stat: 'Z' (zombie) and 'X' (dead) hold no descriptors any more.
+bool exited(long pid) {
+  const std::string stat = first_line_of("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X');
+}
+
+// Whether the owner is certainly gone; the reason when it is. `unlocked`: we could take the
+// flock, which a live owner holds from before its lock file exists.
+std::string why_stale(const LockOwner& owner, const LockOwner& me, bool unlocked) {
   if (!owner.slurm_job_id.empty() && owner.slurm_job_id == me.slurm_job_id && owner.slurm_restart_count < me.slurm_restart_count)
     return "Slurm requeued job " + me.slurm_job_id + " since";
-  if (owner.host != me.host || owner.pid <= 0) return "";
-  if (!owner.boot_id.empty() && owner.boot_id != me.boot_id) return "the host rebooted since";
+  // Another machine (another name, or the same name with another boot id: containers on
+  // several nodes can share a host name) cannot be judged from here.
+  if (owner.host != me.host || owner.boot_id != me.boot_id || owner.pid <= 0) return "";
+  if (unlocked) return "it holds its lock no more: the process is gone";
+  // Without file locks (flock unsupported) only the process table can tell.
   if (::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH) return "the process is gone";
+  if (exited(owner.pid)) return "the process has exited";
   if (!owner.start_ticks.empty() && start_ticks_of(owner.pid) != owner.start_ticks) return "the process is gone (its pid was reused)";
   return "";
 }
@@ -161,8 +174,8 @@ std::string why_stale(const LockOwner& owner, const LockOwner& me) {
 [[noreturn]] void refuse(const std::string& output, const std::string& path, const LockOwner& owner) {
   const LockOwner me = this_process();
   std::string advice = "wait for it to finish or stop it";
-  if (owner.host != me.host)
-    advice += "; if no msweep runs there any more (a crashed node), remove " + path;
+  if (owner.host != me.host || owner.boot_id != me.boot_id)
+    advice += "; if no msweep runs there any more (a crashed or rebooted node), remove " + path;
   throw FileInUseError(output + ": in use by another msweep (" + owner.describe() + "; lock " + path + "): " + advice);
 }
 
@@ -229,7 +242,7 @@ OutputLock OutputLock::acquire(const std::string& output) {
       ::close(held);
       continue;
     }
-    const std::string reason = why_stale(owner, me);
+    const std::string reason = why_stale(owner, me, state == FileLock::taken);
     if (reason.empty()) {
       ::close(held);
       refuse(output, path, owner);

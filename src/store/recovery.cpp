@@ -181,6 +181,10 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   std::vector<TaskId> stored;
   std::vector<std::uint64_t> fingerprints;  // of each stored row, when the journal can vouch for them
   std::unordered_map<TaskId, std::size_t> position;
+  if (usable) {
+    position.reserve(opened.rows_committed);
+    fingerprints.reserve(opened.rows_committed);
+  }
   std::string damage;
   try {
     std::vector<std::uint32_t> expected(layout.axes.size());
