@@ -8,6 +8,7 @@ namespace msweep::app {
 
 int merge(const MergeOptions& options) {
   const MergeReport report = merge_results(options.inputs, options.output_path, options.force);
+  if (!report.stale_lock.empty()) std::fprintf(stderr, "msweep: %s\n", report.stale_lock.c_str());
   for (const auto& input : report.unfinished_inputs)
     std::fprintf(stderr, "msweep: warning: %s did not finish (status is not complete); its committed rows are merged\n", input.c_str());
   if (!options.quiet)

@@ -44,6 +44,7 @@ void install_signal_handlers(bool master) {
 
 // What resume recovered (the store prints nothing itself).
 void print_recovery(const std::string& output, const RecoveryReport& recovery) {
+  if (!recovery.stale_lock.empty()) std::fprintf(stderr, "msweep: %s\n", recovery.stale_lock.c_str());
   if (recovery.rebuilt) {
     if (recovery.damaged_copy.empty())
       std::fprintf(stderr, "msweep: %s; rebuilding it from %s\n", recovery.damage.c_str(), recovery.journal.c_str());

@@ -12,6 +12,11 @@ herr_t innermost_message(unsigned n, const H5E_error2_t* error, void* data) {
   return 0;
 }
 
+herr_t find_lock_failure(unsigned, const H5E_error2_t* error, void* data) {
+  if (error && error->min_num == H5E_CANTLOCKFILE) *static_cast<bool*>(data) = true;
+  return 0;
+}
+
 std::vector<hsize_t> dimensions_of(const Handle& space, const std::string& context) {
   const int rank = static_cast<int>(check(H5Sget_simple_extent_ndims(space.id()), "H5Sget_simple_extent_ndims", context));
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
@@ -90,7 +95,16 @@ Handle create_file(const std::string& path) {
 }
 
 Handle open_file(const std::string& path, bool writable) {
-  return Handle(check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), "opening as HDF5", path), H5Fclose);
+  const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) {
+    bool locked = false;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_lock_failure, &locked);
+    if (locked) {
+      H5Eclear2(H5E_DEFAULT);
+      throw FileLockedError(path + ": another process holds HDF5's lock on the file");
+    }
+  }
+  return Handle(check(id, "opening as HDF5", path), H5Fclose);
 }
 
 void flush(const Handle& file, const std::string& context) { check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush", context); }

@@ -1,8 +1,11 @@
 // Journal layout (little-endian, this machine's native order; docs/results-format.md):
-//   header:  "MSWJRNL1", u32 text length, text ("job_hash=H\nshard=I/N\n"), u64 FNV-1a of text
-//   record:  u32 "ROWS" magic, u32 rows, u64 payload bytes, u64 FNV-1a of payload, payload
+//   header:  "MSWJRNL2", u32 text length, text ("job_hash=H\nshard=I/N\n"), u64 FNV-1a of text
+//   record:  u32 "ROWS" magic, u32 rows, u64 payload bytes, u64 FNV-1a of (rows, payload bytes,
+//            payload), payload
 //   row:     u64 id, i8 status, u32 error bytes, error, f64 wall, i32 rank,
 //            u32 metric count, f64 each, u32 array count, per array u64 count and f64 each
+// Version 1 ("MSWJRNL1") checksummed the payload only; it is still read (the row count then
+// bounded by the payload size), and resume replaces it with a version 2 journal.
 #include "msweep/store/journal.hpp"
 
 #include <fcntl.h>
@@ -16,18 +19,26 @@
 #include <memory>
 #include <utility>
 
+#include "durable.hpp"
+#include "fault_injection.hpp"
 #include "msweep/core/error.hpp"
 
 namespace msweep {
 namespace {
 
-constexpr char kMagic[8] = {'M', 'S', 'W', 'J', 'R', 'N', 'L', '1'};
+constexpr char kMagicV1[8] = {'M', 'S', 'W', 'J', 'R', 'N', 'L', '1'};
+constexpr char kMagic[8] = {'M', 'S', 'W', 'J', 'R', 'N', 'L', '2'};
 constexpr std::uint32_t kRecordMagic = 0x53574f52;  // "ROWS"
+constexpr std::uint64_t kRecordHeadBytes = 24;
 // A record larger than this is taken as corruption, not allocated.
 constexpr std::uint64_t kMaxRecordBytes = std::uint64_t{1} << 34;
+// The smallest encoded row (no error text, metrics or arrays): a count claiming more rows
+// than the payload can hold is corruption, found before anything is allocated for it.
+constexpr std::uint64_t kMinRowBytes = 8 + 1 + 4 + 8 + 4 + 4 + 4;
 
-std::uint64_t fnv1a(const unsigned char* data, std::size_t size) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
+constexpr std::uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
+
+std::uint64_t fnv1a(const unsigned char* data, std::size_t size, std::uint64_t h = kFnvBasis) {
   for (std::size_t i = 0; i < size; ++i) {
     h ^= data[i];
     h *= 0x100000001b3ULL;
@@ -44,30 +55,26 @@ void put(std::vector<unsigned char>& out, const T& value) {
   std::memcpy(out.data() + at, &value, sizeof(T));
 }
 
-void write_all(int fd, const unsigned char* data, std::size_t size, const std::string& path) {
+// Writes all of data at `offset` (pwrite: the descriptor's position plays no part, so a
+// retried commit lands where the failed one began).
+void write_all_at(int fd, std::uint64_t offset, const unsigned char* data, std::size_t size, const std::string& path) {
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;  // a stop signal arrived; the write is still wanted
     if (n < 0) throw StoreError(path + ": cannot write the journal: " + errno_text());
     data += n;
+    offset += static_cast<std::uint64_t>(n);
     size -= static_cast<std::size_t>(n);
   }
 }
 
-void sync_fd(int fd, const std::string& path) {
-  if (::fsync(fd) != 0) throw StoreError(path + ": cannot fsync the journal: " + errno_text());
-}
-
-// A new directory entry is durable only once its directory is fsync'd.
-void sync_directory_of(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw StoreError(path + ": cannot open its directory to fsync it: " + errno_text());
-  const int status = ::fsync(fd);
-  const std::string error = status != 0 ? errno_text() : "";
-  ::close(fd);  // read-only directory descriptor: nothing to lose on close
-  if (status != 0) throw StoreError(path + ": cannot fsync its directory: " + error);
+// The checksum of a version 2 record covers its row count and size too: a flipped count
+// cannot pass as a valid record.
+std::uint64_t record_checksum(std::uint32_t rows, std::uint64_t bytes, const unsigned char* payload) {
+  unsigned char head[12];
+  std::memcpy(head, &rows, 4);
+  std::memcpy(head + 4, &bytes, 8);
+  return fnv1a(payload, bytes, fnv1a(head, sizeof head));
 }
 
 struct FileCloser {
@@ -98,6 +105,7 @@ class Cursor {
     return true;
   }
   bool done() const { return at_ == size_; }
+  std::size_t remaining() const { return size_ - at_; }
 
  private:
   const unsigned char* data_;
@@ -109,7 +117,7 @@ bool decode_row(Cursor& in, TaskResult& row) {
   std::uint32_t error_bytes = 0, metric_count = 0, array_count = 0;
   if (!in.get(row.id) || !in.get(status) || !in.get(error_bytes) || !in.get_string(row.error, error_bytes) ||
       !in.get(row.wall_seconds) || !in.get(row.rank) || !in.get(metric_count) || !in.get_doubles(row.metrics, metric_count) ||
-      !in.get(array_count))
+      !in.get(array_count) || array_count > in.remaining() / sizeof(std::uint64_t))  // each array needs its count
     return false;
   row.status = static_cast<TaskStatus>(status);
   row.arrays.resize(array_count);
@@ -124,8 +132,8 @@ bool decode_row(Cursor& in, TaskResult& row) {
 std::pair<JournalHeader, std::uint64_t> read_header(std::FILE* file, const std::string& path) {
   char magic[8];
   std::uint32_t length = 0;
-  if (std::fread(magic, 1, 8, file) != 8 || std::memcmp(magic, kMagic, 8) != 0 || std::fread(&length, 4, 1, file) != 1 ||
-      length > 4096)
+  if (std::fread(magic, 1, 8, file) != 8 || (std::memcmp(magic, kMagic, 8) != 0 && std::memcmp(magic, kMagicV1, 8) != 0) ||
+      std::fread(&length, 4, 1, file) != 1 || length > 4096)
     throw InputError(path + ": not an msweep journal (bad header)");
   std::string text(length, '\0');
   std::uint64_t checksum = 0;
@@ -140,6 +148,7 @@ std::pair<JournalHeader, std::uint64_t> read_header(std::FILE* file, const std::
   header.job_hash = hash;
   header.shard_index = index;
   header.shard_count = count;
+  header.version = std::memcmp(magic, kMagic, 8) == 0 ? kJournalVersion : 1;
   return {header, 8 + 4 + length + 8};
 }
 
@@ -151,19 +160,32 @@ std::unique_ptr<std::FILE, FileCloser> open_for_reading(const std::string& path)
 
 }  // namespace
 
-JournalWriter JournalWriter::create(const std::string& path, const JournalHeader& header) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw StoreError(path + ": cannot create the journal: " + errno_text());
+JournalWriter JournalWriter::create_unpublished(const std::string& path, const JournalHeader& header) {
+  const std::string building = path + ".new";
+  const int fd = ::open(building.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw StoreError(building + ": cannot create the journal: " + errno_text());
   JournalWriter writer(path, fd);
+  writer.building_ = true;
   const std::string text = "job_hash=" + header.job_hash + "\nshard=" + std::to_string(header.shard_index) + "/" +
                            std::to_string(header.shard_count) + "\n";
   std::vector<unsigned char> bytes(kMagic, kMagic + 8);
   put(bytes, static_cast<std::uint32_t>(text.size()));
   bytes.insert(bytes.end(), text.begin(), text.end());
   put(bytes, fnv1a(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
-  write_all(fd, bytes.data(), bytes.size(), path);
-  sync_fd(fd, path);
-  sync_directory_of(path);
+  write_all_at(fd, 0, bytes.data(), bytes.size(), building);
+  writer.committed_bytes_ = bytes.size();
+  return writer;
+}
+
+void JournalWriter::publish() {
+  if (!building_) return;
+  store_detail::replace_durably(path_ + ".new", path_, "the new journal");
+  building_ = false;
+}
+
+JournalWriter JournalWriter::create(const std::string& path, const JournalHeader& header) {
+  JournalWriter writer = create_unpublished(path, header);
+  writer.publish();
   return writer;
 }
 
@@ -173,8 +195,8 @@ JournalWriter JournalWriter::reopen(const std::string& path, std::uint64_t valid
   JournalWriter writer(path, fd);
   // A torn tail (a kill or a full disk mid-record) must not sit between valid records.
   if (::ftruncate(fd, static_cast<off_t>(valid_bytes)) != 0) throw StoreError(path + ": cannot truncate the journal: " + errno_text());
-  if (::lseek(fd, static_cast<off_t>(valid_bytes), SEEK_SET) < 0) throw StoreError(path + ": cannot seek in the journal: " + errno_text());
-  sync_fd(fd, path);
+  store_detail::fsync_fd(fd, path);
+  writer.committed_bytes_ = valid_bytes;
   return writer;
 }
 
@@ -183,8 +205,13 @@ JournalWriter::~JournalWriter() {
 }
 
 JournalWriter::JournalWriter(JournalWriter&& other) noexcept
-    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)), pending_(std::move(other.pending_)),
-      pending_rows_(std::exchange(other.pending_rows_, 0)) {}
+    : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      pending_(std::move(other.pending_)),
+      pending_rows_(std::exchange(other.pending_rows_, 0)),
+      committed_bytes_(other.committed_bytes_),
+      torn_(other.torn_),
+      building_(other.building_) {}
 
 JournalWriter& JournalWriter::operator=(JournalWriter&& other) noexcept {
   if (this != &other) {
@@ -193,6 +220,9 @@ JournalWriter& JournalWriter::operator=(JournalWriter&& other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     pending_ = std::move(other.pending_);
     pending_rows_ = std::exchange(other.pending_rows_, 0);
+    committed_bytes_ = other.committed_bytes_;
+    torn_ = other.torn_;
+    building_ = other.building_;
   }
   return *this;
 }
@@ -216,14 +246,27 @@ void JournalWriter::add(const TaskResult& row) {
 
 void JournalWriter::commit() {
   if (pending_rows_ == 0) return;
+  const std::string& where = building_ ? path_ + ".new" : path_;
+  // A commit that failed part way left a torn record at committed_bytes_: cut it off, so the
+  // retry's record follows the last valid one (readers stop at the first bad record).
+  if (torn_ && ::ftruncate(fd_, static_cast<off_t>(committed_bytes_)) != 0)
+    throw StoreError(where + ": cannot truncate the journal: " + errno_text());
+  torn_ = true;
+  const auto rows = static_cast<std::uint32_t>(pending_rows_);
+  const auto bytes = static_cast<std::uint64_t>(pending_.size());
   std::vector<unsigned char> head;
   put(head, kRecordMagic);
-  put(head, static_cast<std::uint32_t>(pending_rows_));
-  put(head, static_cast<std::uint64_t>(pending_.size()));
-  put(head, fnv1a(pending_.data(), pending_.size()));
-  write_all(fd_, head.data(), head.size(), path_);
-  write_all(fd_, pending_.data(), pending_.size(), path_);
-  sync_fd(fd_, path_);
+  put(head, rows);
+  put(head, bytes);
+  put(head, record_checksum(rows, bytes, pending_.data()));
+  write_all_at(fd_, committed_bytes_, head.data(), head.size(), where);
+  store_detail::fault_point("journal.payload");  // test-only: a torn record (head without payload)
+  write_all_at(fd_, committed_bytes_ + head.size(), pending_.data(), pending_.size(), where);
+  store_detail::fault_point("journal.fsync");  // test-only: a whole record whose commit failed
+  store_detail::fsync_fd(fd_, where);
+  // Only now is the record committed: a failure above leaves pending_ for the retry.
+  committed_bytes_ += head.size() + pending_.size();
+  torn_ = false;
   pending_.clear();
   pending_rows_ = 0;
 }
@@ -256,9 +299,13 @@ JournalScan scan_journal(const std::string& path, const std::function<void(TaskR
     if (std::fread(&magic, 4, 1, file.get()) != 1 || std::fread(&count, 4, 1, file.get()) != 1 ||
         std::fread(&bytes, 8, 1, file.get()) != 1 || std::fread(&checksum, 8, 1, file.get()) != 1)
       break;
-    if (magic != kRecordMagic || bytes > kMaxRecordBytes || bytes > scan.file_bytes - scan.valid_bytes) break;
+    if (magic != kRecordMagic || bytes > kMaxRecordBytes || bytes > scan.file_bytes - scan.valid_bytes - kRecordHeadBytes ||
+        count > bytes / kMinRowBytes)
+      break;
     payload.resize(bytes);
-    if (std::fread(payload.data(), 1, bytes, file.get()) != bytes || fnv1a(payload.data(), payload.size()) != checksum) break;
+    if (std::fread(payload.data(), 1, bytes, file.get()) != bytes) break;
+    const std::uint64_t expected = header.version == 1 ? fnv1a(payload.data(), payload.size()) : record_checksum(count, bytes, payload.data());
+    if (expected != checksum) break;
     // Decode the whole record before visiting any row: a record counts entirely or not at all.
     Cursor in(payload.data(), payload.size());
     rows.assign(count, {});
@@ -267,7 +314,7 @@ JournalScan scan_journal(const std::string& path, const std::function<void(TaskR
     if (!good || !in.done()) break;
     for (auto& row : rows) visit(std::move(row));
     scan.rows += count;
-    scan.valid_bytes += 24 + bytes;
+    scan.valid_bytes += kRecordHeadBytes + bytes;
   }
   return scan;
 }

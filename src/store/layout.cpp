@@ -16,6 +16,7 @@
 #include "msweep/core/error.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/core/version.hpp"
+#include "msweep/store/output_lock.hpp"
 #include "results_file.hpp"
 
 namespace msweep {
@@ -134,6 +135,16 @@ OpenedFile open_results(const std::string& path, bool writable) {
   OpenedFile opened;
   try {
     opened.file = h5::open_file(path, writable);
+  } catch (const h5::FileLockedError&) {
+    // In use, not damaged: name the msweep that holds it when there is one (not this
+    // process: a writer opens its file holding the lock itself).
+    const LockOwner owner = read_lock_owner(path);
+    // HDF5's lock keeps readers out too; committed rows are safe to read without it.
+    const std::string advice = "wait for it to finish or stop it (to read its committed rows meanwhile: HDF5_USE_FILE_LOCKING=FALSE)";
+    if (owner.pid > 0 && owner.pid != static_cast<long>(::getpid()))
+      throw FileInUseError(path + ": in use by another msweep (" + owner.describe() + "; lock " + lock_path(path) + "): " + advice);
+    throw FileInUseError(path + ": in use by another process (it holds HDF5's lock on the file: a reader or writer still "
+                         "has it open); close it and try again");
   } catch (const StoreError& error) {
     throw InputError(path + ": cannot open the results file (corrupt, or held by a running writer?): " + error.what());
   }
@@ -246,15 +257,6 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
     h5::write_attribute(dataset, "description", array.description, path + ": /arrays/" + array.name);
   }
   h5::write_attribute(arrays, "order", array_names, path + ": /arrays");
-}
-
-void sync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw StoreError(path + ": cannot open to fsync: " + std::strerror(errno));
-  const int status = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);  // read-only descriptor: closing it cannot lose data; the fsync result is what counts
-  if (status != 0) throw StoreError(path + ": cannot fsync: " + std::strerror(saved));
 }
 
 }  // namespace store_detail

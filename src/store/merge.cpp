@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <set>
 
+#include "durable.hpp"
 #include "msweep/core/error.hpp"
+#include "msweep/store/output_lock.hpp"
 #include "msweep/store/results.hpp"
 
 namespace msweep {
@@ -29,6 +31,8 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
       throw InputError(input + ": is also the merge output; write the merged file elsewhere");
     if (!seen_paths.insert(canonical_or_same(input)).second) throw InputError(input + ": given twice");
   }
+  // Before the output is looked at: another merge or a run may be writing it.
+  OutputLock lock = OutputLock::acquire(output);
   std::error_code ec;
   if (std::filesystem::exists(output, ec) && !overwrite)
     throw InputError(output + ": output file exists (use --force to replace it)");
@@ -44,6 +48,7 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   MergeReport report;
   report.task_count = first.task_count();
   report.job_path = first.layout().job_path;
+  report.stale_lock = lock.stale_note();
   // owner[id]: 1 + the index of the input holding task id (0: none yet). Finds overlaps
   // before the output exists, so a refused merge writes nothing.
   std::vector<std::uint32_t> owner(report.task_count, 0);
@@ -92,6 +97,7 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   options.flush_rows = kBlockRows;
   options.flush_seconds = 1e9;
   options.journal = false;
+  options.lock = false;  // `lock` covers OUTPUT.merging
   try {
     ResultWriter writer = ResultWriter::create(building, layout, provenance, options, true);
     for (const auto& reader : readers) {
@@ -111,10 +117,13 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
     std::filesystem::remove(building, ec);
     throw;
   }
-  std::filesystem::rename(building, output, ec);
-  if (ec) {
+  try {
+    // fsync'd before the rename and the directory after it: a crash leaves the old output
+    // (or none) or the whole merged file, never a renamed file whose blocks never reached disk.
+    store_detail::replace_durably(building, output, "the merged file");
+  } catch (...) {
     std::filesystem::remove(building, ec);
-    throw StoreError(output + ": cannot move the merged file into place: " + ec.message());
+    throw;
   }
   return report;
 }

@@ -2,9 +2,13 @@
 // commit mark, restore rows the journal holds beyond it), rebuild (a file HDF5 cannot open,
 // from its journal) and seed_journal (a resumed file that has none). Prints nothing: what
 // was recovered is returned in the writer's RecoveryReport.
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <optional>
+#include <unordered_map>
 
+#include "durable.hpp"
 #include "msweep/core/error.hpp"
 #include "results_file.hpp"
 #include "writer_state.hpp"
@@ -29,6 +33,27 @@ std::optional<JournalHeader> journal_header_if_readable(const std::string& journ
   }
 }
 
+// What must agree between a stored row and its journal copy (the error text is not read
+// back for the check, and a failed task's metrics are NaN in the file, absent in the journal).
+std::uint64_t row_fingerprint(const TaskResult& row) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+  auto mix = [&h](std::uint64_t value) {
+    h ^= value + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  };
+  auto bits = [](double value) {
+    std::uint64_t out = 0;
+    std::memcpy(&out, &value, sizeof out);
+    return out;
+  };
+  mix(row.id);
+  mix(static_cast<std::uint64_t>(row.status));
+  mix(bits(row.wall_seconds));
+  mix(static_cast<std::uint64_t>(static_cast<std::uint32_t>(row.rank)));
+  if (row.status == TaskStatus::ok)
+    for (double value : row.metrics) mix(bits(value));
+  return h;
+}
+
 }  // namespace
 
 bool rebuildable_from_journal(const std::string& path, const std::string& job_text) {
@@ -39,6 +64,8 @@ bool rebuildable_from_journal(const std::string& path, const std::string& job_te
     try {
       ResultReader intact(path);
       return false;  // the file opens: resume uses it (and restores from the journal only what it lacks)
+    } catch (const FileInUseError&) {
+      throw;  // held by another process: in use, not damaged
     } catch (const InputError&) {
       // Damaged: the journal decides, below.
     }
@@ -51,23 +78,28 @@ bool rebuildable_from_journal(const std::string& path, const std::string& job_te
 }
 
 void ResultWriter::State::seed_journal() {
-  journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
+  // Written beside the old journal and renamed over it when complete: a kill meanwhile
+  // leaves the old one (or none) in place, never a half-seeded one.
+  journal = JournalWriter::create_unpublished(journal_path(path), journal_header_of(layout));
   read_task_rows(file, layout, committed, path, kBlockRows, true, true, [&](std::vector<TaskRow>& block) {
     for (const auto& row : block) journal.add(row.result);
     journal.commit();
   });
+  journal.publish();
 }
 
-// Rebuilds a results file HDF5 cannot open from its journal. Safe against a kill at any
+// Rebuilds a results file HDF5 cannot open (or whose rows fail their checks) from its
+// journal. Safe against a kill at any
 // step: the journal is only read; the damaged file is moved aside (never deleted: it may
 // still matter to someone); the new file is built under PATH.rebuilding and renamed into
 // place only when complete. A kill before the rename leaves no PATH and the journal intact,
 // so the next resume rebuilds again; after it, the next resume finds an intact file.
-ResultWriter ResultWriter::rebuild(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
+ResultWriter ResultWriter::rebuild(OutputLock lock, const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                                    const WriterOptions& options, const std::string& open_error) {
   RecoveryReport report;
   report.rebuilt = true;
   report.journal = journal_path(path);
+  report.stale_lock = lock.stale_note();
   const JournalHeader header = read_journal_header(report.journal);
   if (header.shard_index != layout.shard_index || header.shard_count != layout.shard_count)
     throw InputError(report.journal + ": journal of shard " + std::to_string(header.shard_index) + "/" +
@@ -89,6 +121,7 @@ ResultWriter ResultWriter::rebuild(const std::string& path, const ResultLayout& 
   {
     WriterOptions building_options = options;
     building_options.journal = false;  // PATH.journal already holds every row
+    building_options.lock = false;     // PATH.lock covers PATH.rebuilding
     building_options.flush_rows = kBlockRows;
     ResultWriter writer = ResultWriter::create(building, layout, run, building_options, true);
     std::vector<bool> seen(grid_task_count(layout), false);
@@ -100,10 +133,8 @@ ResultWriter ResultWriter::rebuild(const std::string& path, const ResultLayout& 
     });
     writer.finish(RunStatus::interrupted, 0.0);
   }
-  sync_file(building);
-  std::filesystem::rename(building, path, ec);
-  if (ec) throw StoreError(path + ": cannot move the rebuilt results file into place: " + ec.message());
-  ResultWriter writer = resume(path, layout, run, options, false);
+  replace_durably(building, path, "the rebuilt results file");
+  ResultWriter writer = resume_holding(std::move(lock), path, layout, run, options, false);
   writer.state_->recovery = report;
   return writer;
 }
@@ -111,12 +142,22 @@ ResultWriter ResultWriter::rebuild(const std::string& path, const ResultLayout& 
 ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                                   const WriterOptions& options, bool force) {
   h5::silence_library_errors();
+  // Before the file is opened for writing, moved aside or rebuilt: never under a live writer.
+  OutputLock lock = options.lock ? OutputLock::acquire(path) : OutputLock();
+  return resume_holding(std::move(lock), path, layout, run, options, force);
+}
+
+ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& path, const ResultLayout& layout,
+                                          const RunProvenance& run, const WriterOptions& options, bool force) {
   OpenedFile opened;
   try {
     opened = open_results(path, true);
+  } catch (const FileInUseError&) {
+    throw;  // another process holds HDF5's lock on it: in use, not damaged
   } catch (const InputError& error) {
     // Only a journal of this very job may stand in for the file (force cannot vouch for it).
-    if (options.journal && rebuildable_from_journal(path, layout.job_text)) return rebuild(path, layout, run, options, error.what());
+    if (options.journal && rebuildable_from_journal(path, layout.job_text))
+      return rebuild(std::move(lock), path, layout, run, options, error.what());
     throw;
   }
   if (const auto mismatch = check_compatible(opened.layout, layout, layout.job_path, {.same_job = !force})) {
@@ -125,29 +166,85 @@ ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& l
     throw InputError(path + ": " + mismatch->reason + "; " + action);
   }
   const std::string stored_identity = job_identity(opened.layout);
+  const std::string journal = journal_path(path);
+  const auto header = options.journal ? journal_header_if_readable(journal) : std::nullopt;
+  const bool same_shard = header && header->shard_index == layout.shard_index && header->shard_count == layout.shard_count;
+  // usable: the journal of the rows in this file; rebuildable: of the job being run.
+  const bool usable = same_shard && header->job_hash == stored_identity;
+  const bool rebuildable = same_shard && header->job_hash == job_identity(layout);
 
-  std::vector<bool> seen(grid_task_count(layout), false);
+  // The rows are checked before anything is written. HDF5 is not fsync'd per flush: after a
+  // crash the commit mark can survive while rows do not (an all-zero row reads as an ok
+  // task 0), and a kill while HDF5 evicted metadata can leave rows that make no sense.
+  const TaskGrid grid(layout.axes);
+  std::vector<bool> seen(grid.size(), false);
   std::vector<TaskId> stored;
+  std::vector<std::uint64_t> fingerprints;  // of each stored row, when the journal can vouch for them
+  std::unordered_map<TaskId, std::size_t> position;
+  if (usable) {
+    position.reserve(opened.rows_committed);
+    fingerprints.reserve(opened.rows_committed);
+  }
+  std::string damage;
   try {
-    // A file HDF5 opens can still be damaged inside (a kill while HDF5 evicted metadata):
-    // unreadable rows, or ids that make no sense. The journal then stands in, as above.
+    std::vector<std::uint32_t> expected(layout.axes.size());
+    std::uint64_t at = 0;
     read_task_rows(opened.file, opened.layout, opened.rows_committed, path, kBlockRows, false, false,
                    [&](std::vector<TaskRow>& block) {
                      for (const auto& row : block) {
                        const TaskId id = row.result.id;
-                       if (id >= seen.size() || seen[id])
-                         throw StoreError(path + ": damaged rows (task id " + std::to_string(id) + " out of the grid or stored twice)");
+                       const std::string where = path + ": damaged rows (row " + std::to_string(at++) + ", task " + std::to_string(id);
+                       if (id >= seen.size() || seen[id]) throw StoreError(where + ": out of the grid or stored twice)");
+                       if (!in_shard(layout, id)) throw StoreError(where + ": not of shard " + std::to_string(layout.shard_index) + "/" +
+                                                                            std::to_string(layout.shard_count) + ")");
+                       grid.coordinates(id, expected);
+                       if (row.coordinates != expected) throw StoreError(where + ": its coordinates are another task's)");
+                       if (usable) {
+                         position.emplace(id, stored.size());
+                         fingerprints.push_back(row_fingerprint(row.result));
+                       }
                        stored.push_back(id);
                        seen[id] = true;
                      }
                    });
   } catch (const StoreError& error) {
-    const auto header = journal_header_if_readable(journal_path(path));
-    if (!options.journal || !header || header->job_hash != job_identity(layout)) throw;
-    opened.file.reset();  // closed before the file is moved aside
-    return rebuild(path, layout, run, options, error.what());
+    damage = error.what();
   }
+
+  // Every stored row must be in the journal with the same values; journal rows the file
+  // lacks (a kill between the journal and the commit mark) are restored.
+  std::vector<TaskResult> restore;
+  JournalScan scan;
+  if (usable && damage.empty()) {
+    std::vector<bool> confirmed(stored.size(), false);
+    scan = scan_journal(journal, [&](TaskResult&& row) {
+      if (row.id >= seen.size() || !in_shard(layout, row.id)) return;
+      if (const auto found = position.find(row.id); found != position.end()) {
+        if (row_fingerprint(row) == fingerprints[found->second]) confirmed[found->second] = true;
+        return;
+      }
+      if (seen[row.id]) return;
+      seen[row.id] = true;
+      restore.push_back(std::move(row));
+    });
+    const auto missing = std::find(confirmed.begin(), confirmed.end(), false);
+    if (missing != confirmed.end()) {
+      const auto count = std::count(confirmed.begin(), confirmed.end(), false);
+      const auto row = static_cast<std::size_t>(missing - confirmed.begin());
+      damage = path + ": " + std::to_string(count) + " stored row" + (count == 1 ? "" : "s") + " not in " + journal +
+               " or different there (first: row " + std::to_string(row) + ", task " + std::to_string(stored[row]) + ")";
+    }
+  }
+  if (!damage.empty()) {
+    if (!rebuildable)
+      throw InputError(damage + "; no journal of this job to rebuild it from (" + journal + "): cannot resume");
+    opened.file.reset();  // closed before the file is moved aside
+    return rebuild(std::move(lock), path, layout, run, options, damage);
+  }
+
   auto state = std::make_unique<State>(path, layout, options, std::move(opened.file), opened.rows_committed);
+  state->recovery.stale_lock = lock.stale_note();
+  state->lock = std::move(lock);
   state->stored = std::move(stored);
   State& s = *state;
   // Rows past the commit mark come from a batch a kill cut short: drop them.
@@ -165,26 +262,19 @@ ResultWriter ResultWriter::resume(const std::string& path, const ResultLayout& l
 
   // The journal was fsync'd before each HDF5 flush, so it may hold rows the kill kept
   // from the file: restore them instead of running those tasks again.
-  const std::string journal = journal_path(path);
-  const auto header = journal_header_if_readable(journal);
-  const bool usable = header && header->job_hash == stored_identity && header->shard_index == layout.shard_index &&
-                      header->shard_count == layout.shard_count;
-  std::uint64_t valid_bytes = 0;
   if (usable) {
     s.recovery.journal = journal;
-    valid_bytes = scan_journal(journal, [&](TaskResult&& row) {
-                    if (row.id >= seen.size() || seen[row.id] || !in_shard(layout, row.id)) return;
-                    seen[row.id] = true;
-                    s.stored.push_back(row.id);
-                    s.buffer(row);
-                    ++s.recovery.rows_restored;
-                  }).valid_bytes;
+    for (const auto& row : restore) {
+      s.stored.push_back(row.id);
+      s.buffer(row);
+      ++s.recovery.rows_restored;
+    }
   }
   writer.flush();  // restored rows are already in the journal (none is open yet): HDF5 only
   const bool finished = s.committed >= shard_task_count(layout);
-  if (usable && stored_identity == job_identity(layout))
-    s.journal = JournalWriter::reopen(journal, valid_bytes);
-  else if (!finished)  // no journal, or one under the old job text (--force): start one from the file
+  if (usable && stored_identity == job_identity(layout) && header->version == kJournalVersion)
+    s.journal = JournalWriter::reopen(journal, scan.valid_bytes);
+  else if (!finished)  // no journal, an older format, or one under the old job text (--force): start one from the file
     s.seed_journal();
   return writer;
 }

@@ -32,7 +32,5 @@ void write_run_attributes(const h5::Handle& file, const std::string& path, const
 // Values per task of one declared array.
 std::uint64_t elements_of(const ArrayInfo& array);
 
-// Makes a file durable: H5Fflush and close do not fsync.
-void sync_file(const std::string& path);
 
 }  // namespace msweep::store_detail

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <limits>
 
+#include "durable.hpp"
+#include "fault_injection.hpp"
 #include "msweep/core/error.hpp"
 #include "results_file.hpp"
 #include "summaries.hpp"
@@ -70,6 +72,8 @@ ResultWriter::ResultWriter(ResultWriter&&) noexcept = default;
 ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                                   const WriterOptions& options, bool overwrite) {
   h5::silence_library_errors();
+  // Before anything at PATH is touched: a second writer must not replace a live file.
+  OutputLock lock = options.lock ? OutputLock::acquire(path) : OutputLock();
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     if (!overwrite) throw InputError(path + ": output file exists (use --resume to continue it, or --force to replace it)");
@@ -89,10 +93,11 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   }
   write_skeleton(file, path, layout, run, codec.type(), codec.row_size());
   file.close(creating);
-  std::filesystem::rename(creating, path, ec);
-  if (ec) throw StoreError(path + ": cannot move the new results file into place: " + ec.message());
+  replace_durably(creating, path, "the new results file");
 
   auto state = std::make_unique<State>(path, layout, options, h5::open_file(path, true), 0);
+  state->recovery.stale_lock = lock.stale_note();
+  state->lock = std::move(lock);
   if (options.journal) state->journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
   return ResultWriter(std::move(state));
 }
@@ -125,13 +130,19 @@ void ResultWriter::flush() {
   h5::write_rows(s.tasks, s.codec->type(), s.committed, s.buffered, s.rows.data(), s.path + ": /tasks");
   for (std::size_t a = 0; a < s.arrays.size(); ++a)
     h5::write_rows(s.arrays[a], H5T_NATIVE_DOUBLE, s.committed, s.buffered, s.array_rows[a].data(), s.path + ": /arrays");
+  fault_point("flush.rows");  // test-only (fault_injection.hpp)
   h5::flush(s.file, s.path);
   // Step 2: the commit mark. A kill before this flush leaves the old mark, and the rows
-  // written in step 1 are ignored by readers and dropped by resume.
-  s.committed += s.buffered;
-  h5::write_attribute(s.file, "rows_committed", s.committed, s.path);
+  // written in step 1 are ignored by readers and dropped by resume. `committed` advances
+  // only once the mark is durable: if any step throws, the rows stay buffered and a retry
+  // (finish() flushes again) writes them at the same offset, never a second time further on.
+  const std::uint64_t next = s.committed + s.buffered;
+  fault_point("flush.mark");
+  h5::write_attribute(s.file, "rows_committed", next, s.path);
   h5::write_attribute(s.file, "updated", iso8601_utc(unix_time_now()), s.path);
+  fault_point("flush.mark_flush");
   h5::flush(s.file, s.path);
+  s.committed = next;
   s.rows.clear();
   s.errors.clear();
   for (auto& buffer : s.array_rows) buffer.clear();
@@ -163,6 +174,7 @@ SummaryTable ResultWriter::finish(RunStatus status, double wall_seconds) {
       if (ec) throw StoreError(journal_path(s.path) + ": cannot remove the journal of the complete file: " + ec.message());
     }
   }
+  s.lock.release();
   return table;
 }
 

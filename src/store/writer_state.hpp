@@ -10,12 +10,14 @@
 #include "msweep/core/timer.hpp"
 #include "msweep/store/hdf5.hpp"
 #include "msweep/store/journal.hpp"
+#include "msweep/store/output_lock.hpp"
 #include "msweep/store/results.hpp"
 #include "row_codec.hpp"
 
 namespace msweep {
 
 struct ResultWriter::State {
+  OutputLock lock;  // first member: released last, after the file and journal are closed
   std::string path;
   ResultLayout layout;
   TaskGrid grid;

@@ -14,6 +14,13 @@
 
 namespace msweep::h5 {
 
+// An HDF5 file lock held by another process ("unable to lock file"): the file is in use,
+// not damaged. Only open_file throws it.
+class FileLockedError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // Silences HDF5's own stderr printing (we report errors ourselves); call once per process.
 void silence_library_errors();
 
@@ -58,6 +65,7 @@ class Handle {
 // Whether `path` is an HDF5 file (false also when it cannot be read or checked).
 bool is_hdf5_file(const std::string& path);
 Handle create_file(const std::string& path);  // fails if the file exists
+// Throws FileLockedError when another process holds HDF5's lock on the file.
 Handle open_file(const std::string& path, bool writable);
 void flush(const Handle& file, const std::string& context);
 

@@ -12,18 +12,27 @@
 
 namespace msweep {
 
+// The format version JournalWriter writes (version 1 journals are still read).
+inline constexpr int kJournalVersion = 2;
+
 // What a journal belongs to: resume refuses a journal of another job or shard.
 struct JournalHeader {
   std::string job_hash;
   std::uint64_t shard_index = 0, shard_count = 1;
+  int version = kJournalVersion;  // as read from the file
 };
 
 // Appends rows to a journal. Not copyable; closes its descriptor when destroyed.
 class JournalWriter {
  public:
   JournalWriter() = default;
-  // Creates (or truncates) the journal and writes its header, durably (file and directory fsync'd).
+  // Creates a new empty journal at `path`, replacing any old one atomically: written as
+  // PATH.new, fsync'd, renamed over PATH, directory fsync'd.
   static JournalWriter create(const std::string& path, const JournalHeader& header);
+  // The same, but records are committed into PATH.new until publish() renames it over PATH
+  // (seeding a journal from a file: a kill meanwhile leaves the old journal untouched).
+  static JournalWriter create_unpublished(const std::string& path, const JournalHeader& header);
+  void publish();
   // Opens an existing journal for appending after its first valid_bytes (a torn tail is cut off).
   static JournalWriter reopen(const std::string& path, std::uint64_t valid_bytes);
   ~JournalWriter();
@@ -37,7 +46,9 @@ class JournalWriter {
   void add(const TaskResult& row);
   std::uint64_t pending_rows() const { return pending_rows_; }
   // Writes the pending rows as one record and fsyncs. Throws StoreError (e.g. disk full);
-  // a partly written record is then ignored by readers and cut off by the next reopen.
+  // the rows then stay pending, a partly written record is ignored by readers, and the next
+  // commit (a retry) truncates it before writing: a retry never leaves a record behind a
+  // torn one, and a record whose fsync failed is rewritten, not repeated.
   void commit();
   void close();
 
@@ -47,6 +58,9 @@ class JournalWriter {
   int fd_ = -1;
   std::vector<unsigned char> pending_;
   std::uint64_t pending_rows_ = 0;
+  std::uint64_t committed_bytes_ = 0;  // end of the last record whose commit succeeded
+  bool torn_ = false;                  // a commit failed after it began writing at committed_bytes_
+  bool building_ = false;              // writing PATH.new (create_unpublished) until publish()
 };
 
 struct JournalScan {

@@ -20,6 +20,7 @@ struct MergeReport {
   std::vector<std::string> unfinished_inputs;  // inputs whose status is not "complete"
   RunStatus status = RunStatus::interrupted;  // complete when nothing is missing
   std::string job_path;             // the job file the inputs name (for the resume hint)
+  std::string stale_lock;           // non-empty when a stale OUTPUT.lock was taken over (says whose)
   SummaryTable summary;
 };
 
@@ -27,7 +28,9 @@ struct MergeReport {
 // and that no task is stored twice, then writes `output` (refused if it exists unless
 // overwrite): all committed rows, summaries recomputed, status complete only if no task is
 // missing. The output is built under OUTPUT.merging and renamed into place at the end, so
-// an existing file is never half-replaced. Throws InputError naming the offending file.
+// an existing file is never half-replaced (it is fsync'd before the rename). OUTPUT.lock is
+// held throughout (FileInUseError while another msweep writes OUTPUT). Throws InputError
+// naming the offending file.
 MergeReport merge_results(const std::vector<std::string>& inputs, const std::string& output, bool overwrite);
 
 }  // namespace msweep

@@ -14,6 +14,7 @@
 #include "msweep/core/summary.hpp"
 #include "msweep/core/task.hpp"
 #include "msweep/store/layout.hpp"
+#include "msweep/store/output_lock.hpp"
 
 namespace msweep {
 
@@ -59,6 +60,9 @@ struct WriterOptions {
   // fsyncs, so resume can rebuild a results file HDF5 can no longer open. Off for merge,
   // whose output is rebuilt from its inputs instead.
   bool journal = true;
+  // Take PATH.lock (output_lock.hpp) for the writer's lifetime. Off only for files under a
+  // temporary name whose final name the caller has locked (merge's and rebuild's).
+  bool lock = true;
 };
 
 // The journal of a results file: PATH + ".journal".
@@ -76,6 +80,7 @@ struct RecoveryReport {
   bool rebuilt = false;
   std::string damage, damaged_copy;
   std::string journal;  // the journal the rows came from
+  std::string stale_lock;  // non-empty when a stale PATH.lock was taken over (says whose)
 };
 
 // The single writer of a results file. append() buffers; flush() makes buffered rows
@@ -83,14 +88,21 @@ struct RecoveryReport {
 // kill at any moment leaves a readable file whose committed rows are all complete.
 class ResultWriter {
  public:
+  // Both take PATH.lock first (unless options.lock is off) and throw FileInUseError (status
+  // 2, nothing touched) while another live msweep holds it.
   // Creates a new file; refuses an existing one unless overwrite (then it is replaced).
   static ResultWriter create(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                              const WriterOptions& options, bool overwrite);
   // Reopens a file of the same job to add the missing tasks; rows past rows_committed (a
   // batch cut short by a kill) are dropped, and rows the journal holds beyond them are
   // restored. A file HDF5 cannot open is moved aside to PATH.damaged and rebuilt from the
-  // journal. Throws InputError if the layout is not compatible (check_compatible; force
-  // waives the job identity). What had to be recovered is in recovery(); the store prints nothing.
+  // journal. Rows are checked first: each committed row's coordinates must match its id and
+  // its shard, and when the journal is usable every row must be in it with the same values;
+  // a file that fails is rebuilt from the journal like an unreadable one (rows the journal
+  // lacks are dropped). A file HDF5 refuses because another process holds it is in use, not
+  // damaged (FileInUseError). Throws InputError if the layout is not compatible
+  // (check_compatible; force waives the job identity). What had to be recovered is in
+  // recovery(); the store prints nothing.
   static ResultWriter resume(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                              const WriterOptions& options, bool force);
 
@@ -114,8 +126,11 @@ class ResultWriter {
  private:
   struct State;
   explicit ResultWriter(std::unique_ptr<State> state);
-  // resume() of a file HDF5 cannot open: rebuilt from PATH.journal.
-  static ResultWriter rebuild(const std::string& path, const ResultLayout& layout, const RunProvenance& run,
+  // resume() once PATH.lock is held.
+  static ResultWriter resume_holding(OutputLock lock, const std::string& path, const ResultLayout& layout,
+                                     const RunProvenance& run, const WriterOptions& options, bool force);
+  // resume() of a file HDF5 cannot open, or whose rows fail their checks: rebuilt from PATH.journal.
+  static ResultWriter rebuild(OutputLock lock, const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                               const WriterOptions& options, const std::string& open_error);
   std::unique_ptr<State> state_;
 };

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <hdf5.h>
+#include <stdlib.h>
+
 #include "msweep/core/error.hpp"
 #include "msweep/store/journal.hpp"
 #include "msweep/store/results.hpp"
@@ -16,7 +19,47 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RecoveryTest : public StoreFixture {};
+class RecoveryTest : public StoreFixture {
+ protected:
+  void TearDown() override {
+    ::unsetenv("MSWEEP_TEST_FAIL_AT");
+    StoreFixture::TearDown();
+  }
+  // Overwrites one field of one committed row in place (HDF5 writes only the fields a
+  // compound memory type names), as a crash that lost or mixed up rows might leave it.
+  template <class T>
+  static void overwrite_field(const std::string& file, const char* field, hid_t type, std::uint64_t row, T value) {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t tasks = H5Dopen2(f, "tasks", H5P_DEFAULT);
+    const hid_t memory = H5Tcreate(H5T_COMPOUND, sizeof(T));
+    H5Tinsert(memory, field, 0, type);
+    const hid_t space = H5Dget_space(tasks);
+    const hsize_t start = row, count = 1;
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+    const hid_t one = H5Screate_simple(1, &count, nullptr);
+    EXPECT_GE(H5Dwrite(tasks, memory, one, space, H5P_DEFAULT, &value), 0);
+    H5Sclose(one);
+    H5Sclose(space);
+    H5Tclose(memory);
+    H5Dclose(tasks);
+    H5Fclose(f);
+  }
+  // 8 tasks in two flushes, interrupted: the journal is kept.
+  void write_interrupted(const std::string& file) const {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(1), result(2), result(3)});
+    writer.flush();
+    writer.append({result(4), result(5), result(6), result(7)});
+    writer.finish(RunStatus::interrupted, 0);
+  }
+  std::vector<TaskRow> reference_rows(TaskId count) {
+    const std::string file = path("reference.h5");
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    for (TaskId id = 0; id < count; ++id) writer.append({result(id)});
+    writer.finish(RunStatus::interrupted, 0);
+    return rows_of(file);
+  }
+};
 
 TEST_F(RecoveryTest, ResumeKeepsCommittedRowsAndSkipsThem) {
   const std::string file = path("c.h5");
@@ -131,6 +174,65 @@ TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
   std::uint64_t after = 0;
   scan_journal(journal_path(file), [&](TaskResult&&) { ++after; });
   EXPECT_EQ(after, 4u);
+}
+
+// A row whose id does not match its coordinates (a crash mixed up rows; an all-zero row reads
+// as task 0) is damage: the file is rebuilt from the journal, which holds the real rows.
+TEST_F(RecoveryTest, ARowWhoseCoordinatesAreAnotherTasksIsRepairedFromTheJournal) {
+  const std::string file = path("a.h5");
+  write_interrupted(file);
+  overwrite_field(file, "id", H5T_NATIVE_UINT64, 5, std::uint64_t{9});  // row 5 (task 5) now claims task 9
+  auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+  EXPECT_TRUE(writer.recovery().rebuilt);
+  EXPECT_NE(writer.recovery().damage.find("coordinates"), std::string::npos) << writer.recovery().damage;
+  EXPECT_EQ(writer.recovery().rows_restored, 8u);
+  writer.finish(RunStatus::interrupted, 0);
+  expect_same_rows(rows_of(file), reference_rows(8));
+}
+
+// A row whose values differ from its journal copy (HDF5 kept the commit mark but not the
+// row) is damage too, and the journal's copy wins.
+TEST_F(RecoveryTest, ARowThatDiffersFromTheJournalIsRestoredFromIt) {
+  const std::string file = path("a.h5");
+  write_interrupted(file);
+  overwrite_field(file, "x", H5T_NATIVE_DOUBLE, 2, 0.0);  // task 2's first metric was 2
+  auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+  EXPECT_TRUE(writer.recovery().rebuilt);
+  EXPECT_NE(writer.recovery().damage.find("1 stored row not in"), std::string::npos) << writer.recovery().damage;
+  EXPECT_TRUE(fs::exists(writer.recovery().damaged_copy));
+  writer.finish(RunStatus::interrupted, 0);
+  expect_same_rows(rows_of(file), reference_rows(8));
+}
+
+// Without a journal to vouch for the rows, a row that contradicts its id is an input error
+// and the file is not touched.
+TEST_F(RecoveryTest, AContradictoryRowWithoutAJournalIsAnInputError) {
+  const std::string file = path("a.h5");
+  write_interrupted(file);
+  fs::remove(journal_path(file));
+  overwrite_field(file, "id", H5T_NATIVE_UINT64, 5, std::uint64_t{9});
+  const auto before = fs::file_size(file);
+  EXPECT_THROW(ResultWriter::resume(file, layout_, {}, {}, false), InputError);
+  EXPECT_EQ(fs::file_size(file), before);
+  EXPECT_FALSE(fs::exists(file + ".damaged"));
+}
+
+// Seeding a new journal (a file resumed under --force keeps none of the new job) writes it
+// beside the old one: a failure part way leaves the old journal as it was.
+TEST_F(RecoveryTest, AFailedSeedLeavesTheOldJournalInPlace) {
+  const std::string file = path("a.h5");
+  write_interrupted(file);
+  const auto before = fs::file_size(journal_path(file));
+  ResultLayout changed = layout_;
+  changed.job_text += "# a harmless comment\n";
+  ::setenv("MSWEEP_TEST_FAIL_AT", "journal.fsync", 1);
+  EXPECT_THROW(ResultWriter::resume(file, changed, {}, {}, true), StoreError);
+  ::unsetenv("MSWEEP_TEST_FAIL_AT");
+  EXPECT_EQ(fs::file_size(journal_path(file)), before);
+  EXPECT_EQ(read_journal_header(journal_path(file)).job_hash, job_identity(layout_));
+  auto writer = ResultWriter::resume(file, changed, {}, {}, true);
+  EXPECT_EQ(read_journal_header(journal_path(file)).job_hash, job_identity(changed));
+  EXPECT_EQ(writer.rows_committed(), 8u);
 }
 
 TEST_F(RecoveryTest, ShardIsRecordedAndResumeRefusesAnotherShard) {

@@ -5,8 +5,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <stdlib.h>
 
 #include "msweep/core/error.hpp"
+#include "msweep/store/journal.hpp"
 #include "msweep/store/results.hpp"
 #include "store_fixture.hpp"
 
@@ -71,6 +74,37 @@ TEST_F(WriterTest, CompleteRunRemovesItsJournal) {
   const std::string file = path("a.h5");
   write_full_reference(file);
   EXPECT_FALSE(fs::exists(journal_path(file)));
+}
+
+// A flush that fails at any step (MSWEEP_TEST_FAIL_AT, the test-only hook) and is retried by
+// the next flush (finish flushes again) stores every row once: no duplicate committed rows
+// in the file or the journal, and summaries that count each task once.
+TEST_F(WriterTest, AFailedFlushRetriedStoresEachRowOnce) {
+  for (const char* step : {"journal.payload", "journal.fsync", "flush.rows", "flush.mark", "flush.mark_flush"}) {
+    SCOPED_TRACE(step);
+    const std::string file = path(std::string(step) + ".h5");
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(1), result(2)});
+    writer.flush();
+    writer.append({result(3), result(4), result(5)});
+    ::setenv("MSWEEP_TEST_FAIL_AT", step, 1);
+    EXPECT_THROW(writer.flush(), StoreError);
+    ::unsetenv("MSWEEP_TEST_FAIL_AT");
+    EXPECT_EQ(writer.rows_committed(), 3u);
+    EXPECT_EQ(writer.rows_buffered(), 3u);
+    writer.append({result(6)});
+    const SummaryTable table = writer.finish(RunStatus::interrupted, 0);
+
+    const auto rows = rows_of(file);
+    ASSERT_EQ(rows.size(), 7u);
+    for (TaskId id = 0; id < 7; ++id) EXPECT_EQ(rows[id].result.id, id);
+    std::uint64_t counted = 0;
+    for (std::size_t g = 0; g < table.groups(); ++g) counted += table.ok_count[g] + table.failed_count[g];
+    EXPECT_EQ(counted, 7u);
+    std::multiset<TaskId> journaled;
+    scan_journal(journal_path(file), [&](TaskResult&& row) { journaled.insert(row.id); });
+    EXPECT_EQ(journaled, (std::multiset<TaskId>{0, 1, 2, 3, 4, 5, 6}));
+  }
 }
 
 }  // namespace
