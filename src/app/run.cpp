@@ -12,6 +12,7 @@
 #include "cluster.hpp"
 #include "commands.hpp"
 #include "job_setup.hpp"
+#include "launch.hpp"
 #include "msweep/core/progress.hpp"
 #include "msweep/farm/farm.hpp"
 
@@ -74,6 +75,7 @@ bool launched_with_peers() {
 }
 
 int run(RunOptions options, int& argc, char**& argv) {
+  const std::string program = argc > 0 ? argv[0] : "msweep";  // for the resume command
   // Everything that can be wrong with the input is found here, before MPI starts.
   PreparedJob job;
   std::string output;
@@ -153,7 +155,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   const std::uint64_t total = shard_task_count(job.layout);
   const std::uint64_t already = writer->rows_committed();
   ProgressOptions progress_options;
-  progress_options.enabled = !options.quiet;
+  progress_options.mode = options.quiet ? ProgressMode::none : *parse_progress_mode(options.progress);
   progress_options.interval_seconds = options.progress_seconds;
   ProgressReporter progress(total, already, progress_options);
   const std::string shard_text = job.layout.shard_count > 1 ? " (shard " + std::to_string(job.layout.shard_index) + "/" +
@@ -223,7 +225,11 @@ int run(RunOptions options, int& argc, char**& argv) {
     const std::string shard_option = job.layout.shard_count > 1 ? " --shard " + std::to_string(job.layout.shard_index) + "/" +
                                                                      std::to_string(job.layout.shard_count)
                                                                : "";
-    std::printf("msweep: resume with: msweep run %s -o %s --resume%s\n", job.spec.path.c_str(), output.c_str(), shard_option.c_str());
+    // The last line says "interrupted" whatever the launcher's own exit status (mpirun
+    // reports 1 for any rank's non-zero exit), and resumes with the same launcher and ranks.
+    std::printf("msweep: interrupted (exit %d; the file's status is interrupted, %llu of %llu tasks stored); resume with: %s\n",
+                static_cast<int>(ExitStatus::interrupted), static_cast<unsigned long long>(stored),
+                static_cast<unsigned long long>(total), resume_command(program, job.spec.path, output, shard_option).c_str());
   }
   std::fflush(stdout);
   if (interrupted && farm.abandoned > 0 && world.size() > 1) world.abort(static_cast<int>(ExitStatus::interrupted));
