@@ -68,13 +68,7 @@ void print_summary(const InspectOptions& options, const ResultLayout& layout, co
   for (std::size_t g = 0; g < order.size(); ++g) order[g] = g;
   std::string sorted_by;
   if (!options.sort_by.empty()) {
-    const auto it = std::find(table.metric_names.begin(), table.metric_names.end(), options.sort_by);
-    if (it == table.metric_names.end()) {
-      std::string known;
-      for (const auto& name : table.metric_names) known += (known.empty() ? "" : ", ") + name;
-      throw InputError("--by " + options.sort_by + ": " + options.results_path + " has no such metric (it has " + known + ")");
-    }
-    const std::size_t metric = static_cast<std::size_t>(it - table.metric_names.begin());
+    const std::size_t metric = table.metric_index(options.sort_by);  // checked against the layout by inspect()
     const bool descending = options.order == "descending" || (options.order.empty() && larger_is_better(options.sort_by));
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       const double x = table.run_mean_of(a, metric), y = table.run_mean_of(b, metric);
@@ -140,6 +134,17 @@ int inspect(const InspectOptions& options) {
   const std::uint64_t total = shard ? shard_task_count(layout) : reader.task_count(), stored = reader.rows_committed();
   if (options.status_only) {
     std::printf("%s\n", status_word(reader, stored, total).c_str());
+    return 0;
+  }
+  // Arguments are checked before anything is printed or written.
+  if (!options.sort_by.empty() &&
+      std::none_of(layout.metrics.begin(), layout.metrics.end(), [&](const MetricInfo& m) { return m.name == options.sort_by; })) {
+    std::string known;
+    for (const auto& metric : layout.metrics) known += (known.empty() ? "" : ", ") + metric.name;
+    throw InputError("--by " + options.sort_by + ": " + results_path + " has no such metric (it has " + known + ")");
+  }
+  if (!options.csv_path.empty()) {  // the CSV alone, so `--csv -` pipes into other tools
+    print_summary(options, layout, reader.summarize());
     return 0;
   }
   std::uint64_t failed = 0;
