@@ -7,12 +7,18 @@
 
 namespace msweep::app {
 
+struct PlanOptions {
+  std::string job_path;
+  bool estimate = true;      // time a few sample tasks for the run-time estimate
+};
+
 struct RunOptions {
   std::string job_path;
   std::string output_path;   // empty: [output] path of the job
   bool resume = false;       // continue an existing output file (create it if absent)
   bool force = false;        // replace an existing output (without --resume), or resume another job's file
-  bool quiet = false;        // no progress line
+  bool quiet = false;        // no progress line (--progress none)
+  std::string progress = "auto";  // auto | bar | lines | none (core/progress.hpp)
   double progress_seconds = 10.0;
   int batches_in_flight = 3;
   double batch_seconds = 0.02;
@@ -30,13 +36,17 @@ struct MergeOptions {
 
 struct InspectOptions {
   std::string results_path;
-  bool summary = false;      // the summary table
+  bool summary = false;      // the summary table (runs as the unit of replication)
+  std::size_t top = 0;       // with summary: only the first K groups (0: all)
+  std::string sort_by;       // with summary: sort groups by this metric's mean
+  std::string order;         // "ascending", "descending", or empty: guessed from the metric's name
+  std::string csv_path;      // with summary: write it as CSV to this file ("-": stdout) instead of the table
   std::size_t rows = 0;      // the first N task rows
   bool status_only = false;  // one word: running, complete or interrupted (for scripts)
   bool json = false;         // one JSON object: status, shard, task counts, provenance (for scripts)
 };
 
-int plan(const std::string& job_path);
+int plan(const PlanOptions& options);
 int run(RunOptions options, int& argc, char**& argv);
 int inspect(const InspectOptions& options);
 int merge(const MergeOptions& options);

@@ -1,5 +1,8 @@
 // msweep inspect: what a results file holds; safe on files being written or killed.
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -42,6 +45,82 @@ std::string optional_attribute(const ResultReader& reader, const std::string& na
   return reader.has_attribute(name) ? reader.attribute(name) : std::string();
 }
 
+// Metrics where larger is better sort descending by default; everything else (errors, AIC,
+// BIC, times) ascending. --ascending / --descending override the guess.
+bool larger_is_better(const std::string& metric) {
+  for (const char* part : {"evidence", "log_lik", "loglik", "accuracy", "elbo", "cv_q"})
+    if (metric.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// The summary with runs as the unit of replication: per group the mean of the run means and
+// its standard error over runs (fold rows of one run are not independent), sorted by one
+// metric and limited to the first K groups when asked; as a table, or as CSV.
+void print_summary(const InspectOptions& options, const ResultLayout& layout, const SummaryTable& table) {
+  std::vector<std::size_t> order(table.groups());
+  for (std::size_t g = 0; g < order.size(); ++g) order[g] = g;
+  std::string sorted_by;
+  if (!options.sort_by.empty()) {
+    const std::size_t metric = table.metric_index(options.sort_by);  // checked against the layout by inspect()
+    const bool descending = options.order == "descending" || (options.order.empty() && larger_is_better(options.sort_by));
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const double x = table.run_mean_of(a, metric), y = table.run_mean_of(b, metric);
+      if (std::isnan(x) || std::isnan(y)) return !std::isnan(x) && std::isnan(y);  // NaN last
+      return descending ? x > y : x < y;
+    });
+    sorted_by = ", sorted by " + options.sort_by + (descending ? " descending" : " ascending");
+  }
+  if (options.top > 0 && options.top < order.size()) order.resize(options.top);
+
+  auto labels_of = [&](std::size_t a) -> const std::vector<std::string>& {
+    return std::find_if(layout.axes.begin(), layout.axes.end(), [&](const Axis& x) { return x.name == table.group_axes[a]; })->labels;
+  };
+  const bool csv = !options.csv_path.empty();
+  std::FILE* out = stdout;
+  if (csv && options.csv_path != "-") {
+    out = std::fopen(options.csv_path.c_str(), "w");
+    if (!out) throw InputError("--csv " + options.csv_path + ": cannot write the file (" + std::strerror(errno) + ")");
+  }
+  const char* separator = csv ? "," : "\t";
+  if (!csv)
+    std::fprintf(out, "\nsummary over run and fold, runs as the unit of replication (each run's folds averaged, then mean "
+                      "and sem over runs)%s%s:\n",
+                 sorted_by.c_str(), order.size() < table.groups() ? (", first " + std::to_string(order.size()) + " of " +
+                                                                     std::to_string(table.groups())).c_str()
+                                                                  : "");
+  for (const auto& axis : table.group_axes) {
+    std::fprintf(out, "%s%s", axis.c_str(), separator);
+    if (csv) std::fprintf(out, "%s_index%s", axis.c_str(), separator);
+  }
+  std::fprintf(out, csv ? "ok_count,failed_count,run_count" : "ok\tfailed\truns");
+  for (const auto& name : table.metric_names) std::fprintf(out, "%s%s_mean%s%s_sem", separator, name.c_str(), separator, name.c_str());
+  std::fprintf(out, "\n");
+  for (std::size_t g : order) {
+    for (std::size_t a = 0; a < table.group_axes.size(); ++a) {
+      const std::uint32_t index = table.group_coordinates[g][a];
+      const std::string& label = labels_of(a)[index];
+      std::fprintf(out, "%s%s", csv ? csv_field(label).c_str() : label.c_str(), separator);
+      if (csv) std::fprintf(out, "%u%s", index, separator);
+    }
+    std::fprintf(out, "%llu%s%llu%s%llu", static_cast<unsigned long long>(table.ok_count[g]), separator,
+                 static_cast<unsigned long long>(table.failed_count[g]), separator,
+                 static_cast<unsigned long long>(table.run_count[g]));
+    // CSV keeps every digit (round trip); the terminal table shows 6 significant digits.
+    for (std::size_t m = 0; m < table.metric_names.size(); ++m)
+      std::fprintf(out, csv ? ",%.17g,%.17g" : "\t%.6g\t%.3g", table.run_mean_of(g, m), table.run_sem_of(g, m));
+    std::fprintf(out, "\n");
+  }
+  if (out != stdout && std::fclose(out) != 0)
+    throw Error("--csv " + options.csv_path + ": write failed (" + std::strerror(errno) + ")", ExitStatus::runtime_error);
+}
+
 }  // namespace
 
 int inspect(const InspectOptions& options) {
@@ -55,6 +134,17 @@ int inspect(const InspectOptions& options) {
   const std::uint64_t total = shard ? shard_task_count(layout) : reader.task_count(), stored = reader.rows_committed();
   if (options.status_only) {
     std::printf("%s\n", status_word(reader, stored, total).c_str());
+    return 0;
+  }
+  // Arguments are checked before anything is printed or written.
+  if (!options.sort_by.empty() &&
+      std::none_of(layout.metrics.begin(), layout.metrics.end(), [&](const MetricInfo& m) { return m.name == options.sort_by; })) {
+    std::string known;
+    for (const auto& metric : layout.metrics) known += (known.empty() ? "" : ", ") + metric.name;
+    throw InputError("--by " + options.sort_by + ": " + results_path + " has no such metric (it has " + known + ")");
+  }
+  if (!options.csv_path.empty()) {  // the CSV alone, so `--csv -` pipes into other tools
+    print_summary(options, layout, reader.summarize());
     return 0;
   }
   std::uint64_t failed = 0;
@@ -132,23 +222,7 @@ int inspect(const InspectOptions& options) {
       }
     }, rows);
   }
-  if (options.summary) {
-    const SummaryTable table = reader.summarize();
-    std::printf("\nsummary over run and fold (mean):\n");
-    for (const auto& axis : table.group_axes) std::printf("%s\t", axis.c_str());
-    std::printf("ok\tfailed");
-    for (const auto& name : table.metric_names) std::printf("\t%s", name.c_str());
-    std::printf("\n");
-    for (std::size_t g = 0; g < table.groups(); ++g) {
-      for (std::size_t a = 0; a < table.group_axes.size(); ++a) {
-        const auto& axis = *std::find_if(layout.axes.begin(), layout.axes.end(), [&](const Axis& x) { return x.name == table.group_axes[a]; });
-        std::printf("%s\t", axis.labels[table.group_coordinates[g][a]].c_str());
-      }
-      std::printf("%llu\t%llu", static_cast<unsigned long long>(table.ok_count[g]), static_cast<unsigned long long>(table.failed_count[g]));
-      for (std::size_t m = 0; m < table.metric_names.size(); ++m) std::printf("\t%.6g", table.mean_of(g, m));
-      std::printf("\n");
-    }
-  }
+  if (options.summary) print_summary(options, layout, reader.summarize());
   return 0;
 }
 

@@ -42,9 +42,12 @@ int main(int argc, char** argv) {
   cli.set_version_flag("--version", std::string(kVersion));
   cli.require_subcommand(1);
 
-  std::string plan_job;
-  auto* plan_cmd = cli.add_subcommand("plan", "Validate a job file and print its task grid (no MPI, writes nothing)");
-  plan_cmd->add_option("job", plan_job, "Job file (TOML)")->required();
+  app::PlanOptions plan_options;
+  auto* plan_cmd = cli.add_subcommand("plan",
+                                      "Validate a job file and print its data, every key's value, the task grid and estimates of "
+                                      "run time and file size (no MPI, writes nothing)");
+  plan_cmd->add_option("job", plan_options.job_path, "Job file (TOML)")->required();
+  plan_cmd->add_flag("!--no-estimate", plan_options.estimate, "Skip timing sample tasks for the run-time estimate");
 
   app::RunOptions run_options;
   auto* run_cmd = cli.add_subcommand("run", "Run a job: under mpirun/srun rank 0 schedules and the others compute");
@@ -53,7 +56,12 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--resume", run_options.resume, "Continue an existing results file: run only the missing tasks");
   run_cmd->add_flag("--force", run_options.force, "Replace an existing results file; with --resume, accept a changed job text");
   run_cmd->add_flag("-q,--quiet", run_options.quiet, "No progress line");
-  run_cmd->add_option("--progress-seconds", run_options.progress_seconds, "Seconds between progress lines when stderr is not a terminal")
+  run_cmd->add_option("--progress", run_options.progress,
+                      "Progress on stderr: bar (one rewriting line), lines (a plain line every --progress-seconds), none, "
+                      "or auto (the default: bar when stderr is a terminal, else lines). Under mpirun stderr is a pipe: "
+                      "pass --progress bar for a live line in the terminal")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
+  run_cmd->add_option("--progress-seconds", run_options.progress_seconds, "Seconds between plain progress lines")
       ->check(CLI::Range(0.1, 86400.0));
   run_cmd->add_option("--in-flight", run_options.batches_in_flight, "Work messages kept in flight per worker")->check(CLI::Range(1, 64));
   run_cmd->add_option("--batch-seconds", run_options.batch_seconds, "Target seconds of work per message")->check(CLI::Range(1e-4, 60.0));
@@ -78,7 +86,20 @@ int main(int argc, char** argv) {
   app::InspectOptions inspect_options;
   auto* inspect_cmd = cli.add_subcommand("inspect", "Show what a results file holds (works while it is being written)");
   inspect_cmd->add_option("results", inspect_options.results_path, "Results file (HDF5)")->required();
-  inspect_cmd->add_flag("--summary", inspect_options.summary, "Print the summary table (mean and std over runs and folds)");
+  auto* summary_flag = inspect_cmd->add_flag(
+      "--summary", inspect_options.summary,
+      "Print the summary table: per group, mean and sem with runs as the unit of replication (folds averaged per run first)");
+  inspect_cmd->add_option("--top", inspect_options.top, "With --summary: only the first K groups (after --by)")
+      ->check(CLI::PositiveNumber)->needs(summary_flag);
+  auto* by_option = inspect_cmd->add_option("--by", inspect_options.sort_by,
+                          "With --summary: sort groups by this metric's mean (descending for evidence, log-likelihoods "
+                          "and accuracies, ascending otherwise)")->needs(summary_flag);
+  auto* ascending = inspect_cmd->add_flag_callback("--ascending", [&] { inspect_options.order = "ascending"; },
+                                                   "With --by: smallest first")->needs(by_option);
+  inspect_cmd->add_flag_callback("--descending", [&] { inspect_options.order = "descending"; }, "With --by: largest first")
+      ->needs(by_option)->excludes(ascending);
+  inspect_cmd->add_option("--csv", inspect_options.csv_path, "With --summary: write the summary as CSV to this file ('-': stdout)")
+      ->needs(summary_flag);
   inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows");
   auto* status_flag = inspect_cmd->add_flag("--status", inspect_options.status_only,
                                             "Print only the file's status, one word for scripts: running, complete or interrupted");
@@ -99,7 +120,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*plan_cmd) return app::plan(plan_job);
+    if (*plan_cmd) return app::plan(plan_options);
     if (*run_cmd) return app::run(run_options, argc, argv);
     if (*inspect_cmd) return app::inspect(inspect_options);
     if (*merge_cmd) return app::merge(merge_options);

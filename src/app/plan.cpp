@@ -1,18 +1,66 @@
-// msweep plan: validate a job and show what it would run, without MPI and without writing.
+// msweep plan: validate a job and show what it would run, without MPI and without writing:
+// the data's shape and split sizes, the values used for every key (defaults included), the
+// grid, and estimates of run time (from timing a few tasks here) and of the results file size.
+// Nothing here is per task: the grid is described by its axes, so plan stays cheap for any size.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "commands.hpp"
 #include "job_setup.hpp"
+#include "msweep/core/progress.hpp"
+#include "msweep/core/timer.hpp"
 
 namespace msweep::app {
+namespace {
 
-int plan(const std::string& job_path) {
-  PreparedJob job = prepare_job(job_path);
+// Bytes of one /tasks row (docs/results-format.md): id, coordinates, status, the error string's
+// reference, wall time, rank, metrics, and the arrays' values.
+double row_bytes(const ResultLayout& layout) {
+  double bytes = 8 + 4.0 * static_cast<double>(layout.axes.size()) + 1 + 16 + 8 + 4 + 8.0 * static_cast<double>(layout.metrics.size());
+  for (const auto& array : layout.arrays) {
+    double values = 1;
+    for (auto d : array.shape) values *= static_cast<double>(d);
+    bytes += 8 * values;
+  }
+  return bytes;
+}
+
+std::string format_bytes(double bytes) {
+  char text[32];
+  if (bytes < 1e6) std::snprintf(text, sizeof text, "%.0f kB", bytes / 1e3);
+  else if (bytes < 1e9) std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
+  else std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
+  return text;
+}
+
+// Times up to `max_samples` tasks spread evenly over the grid (ids i * size / samples), for at
+// most `budget_seconds`; returns the per-task seconds measured.
+std::vector<double> time_sample_tasks(const Experiment& experiment, std::size_t max_samples, double budget_seconds) {
+  const TaskId size = experiment.grid().size();
+  const std::size_t samples = static_cast<std::size_t>(std::min<TaskId>(size, max_samples));
+  std::vector<double> seconds;
+  WallTimer budget;
+  for (std::size_t i = 0; i < samples && budget.seconds() < budget_seconds; ++i) {
+    const TaskId id = static_cast<TaskId>(static_cast<double>(i) * static_cast<double>(size) / static_cast<double>(samples));
+    seconds.push_back(execute_task(experiment, id, 0).wall_seconds);
+  }
+  return seconds;
+}
+
+}  // namespace
+
+int plan(const PlanOptions& options) {
+  PreparedJob job = prepare_job(options.job_path);
   require_distributable(job);
   const TaskGrid& grid = job.experiment->grid();
   std::printf("job %s: experiment %s, seed %llu\n", job.spec.name.c_str(), job.spec.kind.c_str(),
               static_cast<unsigned long long>(job.spec.seed));
+  if (const std::string data = job.experiment->describe_data(); !data.empty()) std::printf("%s", data.c_str());
+  std::printf("values used (defaults included; stored as the results file's resolved_job):\n");
+  for (const ConfigTable* table : {&job.spec.job, &job.spec.data, &job.spec.model, &job.spec.sweep, &job.spec.output})
+    std::printf("  [%s] %s\n", table->section().c_str(), table->resolved_json().c_str());
   std::printf("axes (row-major, last fastest):\n");
   for (const auto& axis : grid.axes()) {
     std::string sample;
@@ -29,9 +77,23 @@ int plan(const std::string& job_path) {
     for (auto d : array.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
     std::printf(" %s[%s]", array.name.c_str(), shape.c_str());
   }
+  const double tasks = static_cast<double>(grid.size());
+  std::printf("\nestimate: results file about %s (%.0f bytes per task; a journal of about the same size lies beside it "
+              "while the run is unfinished)\n",
+              format_bytes(tasks * row_bytes(job.layout)).c_str(), row_bytes(job.layout));
+  if (options.estimate) {
+    // The mean, not the median: the total is a sum, and a kind's first task on a split pays for
+    // work (caches) that later tasks share.
+    const std::vector<double> seconds = time_sample_tasks(*job.experiment, 8, 3.0);
+    double mean = 0;
+    for (double s : seconds) mean += s / static_cast<double>(seconds.size());
+    std::printf("estimate: run time about %s of task time on one worker (mean %.3g s per task over %zu sample tasks "
+                "timed here; divide by the number of workers, ranks - 1 under mpirun; a loaded machine is slower)\n",
+                ProgressReporter::format_duration(mean * tasks).c_str(), mean, seconds.size());
+  }
   std::error_code ec;
   const bool exists = std::filesystem::exists(job.spec.output_path, ec);
-  std::printf("\noutput: %s%s\n", job.spec.output_path.c_str(), exists ? " (exists: run needs --resume or --force)" : "");
+  std::printf("output: %s%s\n", job.spec.output_path.c_str(), exists ? " (exists: run needs --resume or --force)" : "");
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "cluster.hpp"
 #include "commands.hpp"
 #include "job_setup.hpp"
+#include "launch.hpp"
 #include "msweep/core/progress.hpp"
 #include "msweep/core/stop_requests.hpp"
 #include "msweep/farm/farm.hpp"
@@ -147,8 +148,8 @@ namespace {
 class MasterRun {
  public:
   MasterRun(const RunOptions& options, PreparedJob& job, std::string output, OutputMode mode,
-            const boost::mpi::communicator& world)
-      : options_(options), job_(job), output_(std::move(output)), mode_(mode), world_(world) {}
+            const boost::mpi::communicator& world, std::string program)
+      : options_(options), job_(job), output_(std::move(output)), mode_(mode), world_(world), program_(std::move(program)) {}
 
   // Returns the exit status. Anything it throws goes to fail().
   int run(const std::vector<std::string>& hosts, const TaskFunction& task, const FarmOptions& farm_options);
@@ -177,6 +178,7 @@ class MasterRun {
   std::string output_;
   OutputMode mode_;
   const boost::mpi::communicator& world_;
+  std::string program_;  // argv[0] as typed, for the resume command
   std::optional<ResultWriter> writer_;
   bool finishing_ = false;  // finish() was called: never call it twice
   WallTimer wall_;
@@ -219,7 +221,7 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   const std::uint64_t total = shard_task_count(job_.layout);
   const std::uint64_t already = writer_->rows_committed();
   ProgressOptions progress_options;
-  progress_options.enabled = !options_.quiet;
+  progress_options.mode = options_.quiet ? ProgressMode::none : *parse_progress_mode(options_.progress);
   progress_options.interval_seconds = options_.progress_seconds;
   ProgressReporter progress(total, already, progress_options);
   const std::string shard_text = job_.layout.shard_count > 1 ? " (shard " + std::to_string(job_.layout.shard_index) + "/" +
@@ -284,7 +286,11 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     const std::string shard_option = job_.layout.shard_count > 1 ? " --shard " + std::to_string(job_.layout.shard_index) + "/" +
                                                                       std::to_string(job_.layout.shard_count)
                                                                 : "";
-    std::printf("msweep: resume with: msweep run %s -o %s --resume%s\n", job_.spec.path.c_str(), output_.c_str(), shard_option.c_str());
+    // The last line says "interrupted" whatever the launcher's own exit status (mpirun
+    // reports 1 for any rank's non-zero exit), and resumes with the same launcher and ranks.
+    std::printf("msweep: interrupted (exit %d; the file's status is interrupted, %llu of %llu tasks stored); resume with: %s\n",
+                static_cast<int>(ExitStatus::interrupted), static_cast<unsigned long long>(stored),
+                static_cast<unsigned long long>(total), resume_command(program_, job_.spec.path, output_, shard_option).c_str());
   }
   writer_.reset();
   // Tasks still running (grace over, or a second signal) cannot be stopped: end them with us.
@@ -314,6 +320,7 @@ int run_worker(const boost::mpi::communicator& world, const TaskFunction& task, 
 }  // namespace
 
 int run(RunOptions options, int& argc, char**& argv) {
+  const std::string program = argc > 0 ? argv[0] : "msweep";  // for the resume command
   // Everything that can be wrong with the input is found here, before MPI starts.
   PreparedJob job;
   std::string output;
@@ -374,7 +381,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   farm_options.worker_timeout_seconds = options.worker_timeout_seconds;
 
   if (!master) return run_worker(world, task, farm_options);
-  MasterRun session(options, job, output, mode, world);
+  MasterRun session(options, job, output, mode, world, program);
   try {
     return session.run(hosts, task, farm_options);
   } catch (...) {

@@ -7,7 +7,20 @@
 namespace msweep {
 
 ProgressReporter::ProgressReporter(std::uint64_t total, std::uint64_t already_done, ProgressOptions options, std::FILE* stream)
-    : total_(total), already_(already_done), options_(options), stream_(stream), terminal_(isatty(fileno(stream)) == 1) {}
+    : total_(total),
+      already_(already_done),
+      options_(options),
+      stream_(stream),
+      enabled_(options.mode != ProgressMode::none),
+      bar_(options.mode == ProgressMode::bar || (options.mode == ProgressMode::automatic && isatty(fileno(stream)) == 1)) {}
+
+std::optional<ProgressMode> parse_progress_mode(std::string_view text) {
+  if (text == "auto") return ProgressMode::automatic;
+  if (text == "bar") return ProgressMode::bar;
+  if (text == "lines") return ProgressMode::lines;
+  if (text == "none") return ProgressMode::none;
+  return std::nullopt;
+}
 
 void ProgressReporter::add(std::uint64_t done, std::uint64_t failed) {
   done_ += done;
@@ -20,14 +33,14 @@ double ProgressReporter::rate() const {
 }
 
 void ProgressReporter::tick() {
-  if (!options_.enabled) return;
-  const double interval = terminal_ ? options_.terminal_interval_seconds : options_.interval_seconds;
+  if (!enabled_) return;
+  const double interval = bar_ ? options_.terminal_interval_seconds : options_.interval_seconds;
   if (since_print_.seconds() < interval) return;
   print(false);
 }
 
 void ProgressReporter::finish() {
-  if (!options_.enabled) return;
+  if (!enabled_) return;
   print(true);
 }
 
@@ -51,7 +64,7 @@ void ProgressReporter::print(bool final_line) {
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), percent,
                 static_cast<unsigned long long>(failed_), speed, final_line ? "elapsed" : "ETA",
                 format_duration(final_line ? clock_.seconds() : eta).c_str());
-  if (terminal_) std::fprintf(stream_, "\r\033[K%s%s", line, final_line ? "\n" : "");
+  if (bar_) std::fprintf(stream_, "\r\033[K%s%s", line, final_line ? "\n" : "");
   else std::fprintf(stream_, "%s\n", line);
   std::fflush(stream_);
 }

@@ -14,9 +14,19 @@ std::size_t SummaryTable::metric_index(const std::string& name) const {
   return static_cast<std::size_t>(it - metric_names.begin());
 }
 
+namespace {
+
+std::size_t find_run_axis(std::span<const AxisShape> axes) {
+  for (std::size_t i = 0; i < axes.size(); ++i)
+    if (axes[i].name == "run") return i;
+  return static_cast<std::size_t>(-1);
+}
+
+}  // namespace
+
 SummaryBuilder::SummaryBuilder(std::vector<AxisShape> axes, std::vector<std::string> reduced_axes,
-                               std::vector<std::string> metric_names)
-    : axes_(std::move(axes)), metric_names_(std::move(metric_names)) {
+                               std::vector<std::string> metric_names, RunWindow run_window)
+    : axes_(std::move(axes)), metric_names_(std::move(metric_names)), window_(run_window) {
   for (const auto& axis : axes_) {
     const bool reduced = std::find(reduced_axes.begin(), reduced_axes.end(), axis.name) != reduced_axes.end();
     kept_.push_back(!reduced);
@@ -26,6 +36,21 @@ SummaryBuilder::SummaryBuilder(std::vector<AxisShape> axes, std::vector<std::str
   failed_.assign(group_count_, 0);
   mean_.assign(group_count_ * metric_names_.size(), 0.0);
   m2_.assign(group_count_ * metric_names_.size(), 0.0);
+  const std::size_t run_axis = find_run_axis(axes_);
+  if (run_axis < axes_.size() && !kept_[run_axis]) {
+    run_axis_ = run_axis;
+    runs_ = axes_[run_axis].size;
+    window_.last = std::min(window_.last, group_count_);
+    window_.first = std::min(window_.first, window_.last);
+    run_ok_.assign((window_.last - window_.first) * runs_, 0);
+    run_sum_.assign(run_ok_.size() * metric_names_.size(), 0.0);
+  }
+}
+
+std::size_t SummaryBuilder::run_window_groups(std::span<const AxisShape> axes, std::size_t metrics, std::size_t budget_values) {
+  const std::size_t run_axis = find_run_axis(axes);
+  const std::size_t runs = run_axis < axes.size() ? std::max<std::size_t>(1, axes[run_axis].size) : 1;
+  return std::max<std::size_t>(1, budget_values / (runs * std::max<std::size_t>(1, metrics)));
 }
 
 void SummaryBuilder::add(std::span<const std::uint32_t> coordinates, bool ok, std::span<const double> metrics) {
@@ -42,6 +67,11 @@ void SummaryBuilder::add(std::span<const std::uint32_t> coordinates, bool ok, st
     const double delta = metrics[m] - mean_[base + m];
     mean_[base + m] += delta / n;
     m2_[base + m] += delta * (metrics[m] - mean_[base + m]);
+  }
+  if (runs_ > 0 && group >= window_.first && group < window_.last) {
+    const std::size_t slot = (group - window_.first) * runs_ + coordinates[run_axis_];
+    ++run_ok_[slot];
+    for (std::size_t m = 0; m < metric_names_.size(); ++m) run_sum_[slot * metric_names_.size() + m] += metrics[m];
   }
 }
 
@@ -73,6 +103,32 @@ SummaryTable SummaryBuilder::finish() const {
       // Sample standard deviation (n - 1): undefined for a single value, so NaN rather than a
       // zero that would read as certainty in tables and error bars.
       table.stddev[at] = ok_[g] > 1 ? std::sqrt(m2_[at] / (n - 1.0)) : nan;
+    }
+  }
+  // Runs as the unit: Welford over the run means of each group in the window.
+  const std::size_t metrics = metric_names_.size();
+  table.run_count.assign(group_count_, 0);
+  table.run_mean.assign(mean_.size(), nan);
+  table.run_sem.assign(mean_.size(), nan);
+  for (std::size_t g = window_.first; runs_ > 0 && g < window_.last; ++g) {
+    std::vector<double> mean(metrics, 0.0), m2(metrics, 0.0);
+    std::uint64_t count = 0;
+    for (std::size_t r = 0; r < runs_; ++r) {
+      const std::size_t slot = (g - window_.first) * runs_ + r;
+      if (run_ok_[slot] == 0) continue;
+      const double k = static_cast<double>(++count);
+      for (std::size_t m = 0; m < metrics; ++m) {
+        const double run_mean = run_sum_[slot * metrics + m] / static_cast<double>(run_ok_[slot]);
+        const double delta = run_mean - mean[m];
+        mean[m] += delta / k;
+        m2[m] += delta * (run_mean - mean[m]);
+      }
+    }
+    table.run_count[g] = count;
+    const double k = static_cast<double>(count);
+    for (std::size_t m = 0; m < metrics && count > 0; ++m) {
+      table.run_mean[g * metrics + m] = mean[m];
+      if (count > 1) table.run_sem[g * metrics + m] = std::sqrt(m2[m] / (k - 1.0) / k);
     }
   }
   return table;

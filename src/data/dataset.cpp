@@ -32,14 +32,33 @@ Eigen::MatrixXd Standardizer::apply(const Eigen::Ref<const Eigen::MatrixXd>& X) 
   return (X.rowwise() - mean).array().rowwise() / scale.array();
 }
 
+Dataset select_features(const Dataset& data, const Indices& columns) {
+  Dataset out;
+  out.X.resize(data.objects(), static_cast<Eigen::Index>(columns.size()));
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    require(columns[k] >= 0 && columns[k] < data.features(), "select_features", "columns", "indices of columns of the data");
+    out.X.col(static_cast<Eigen::Index>(k)) = data.X.col(columns[k]);
+    out.feature_names.push_back(data.feature_names[static_cast<std::size_t>(columns[k])]);
+  }
+  out.y = data.y;
+  out.target_name = data.target_name;
+  out.description = data.description;
+  return out;
+}
+
+Eigen::Index holdout_test_size(Eigen::Index objects, double test_fraction) {
+  auto test_size = static_cast<Eigen::Index>(std::llround(test_fraction * static_cast<double>(objects)));
+  if (test_fraction > 0.0) test_size = std::clamp<Eigen::Index>(test_size, 1, objects - 1);
+  return test_size;
+}
+
 HoldoutSplit holdout_split(Eigen::Index objects, double test_fraction, RandomStream& rng) {
   require(objects >= 2 || test_fraction == 0.0, "holdout_split", "objects", "at least 2 objects to split");
   require(test_fraction >= 0.0 && test_fraction < 1.0, "holdout_split", "test_fraction", "a value in [0, 1)");
   Indices order(static_cast<std::size_t>(objects));
   std::iota(order.begin(), order.end(), Eigen::Index{0});
   rng.shuffle(order.begin(), order.end());
-  auto test_size = static_cast<Eigen::Index>(std::llround(test_fraction * static_cast<double>(objects)));
-  if (test_fraction > 0.0) test_size = std::clamp<Eigen::Index>(test_size, 1, objects - 1);
+  const Eigen::Index test_size = holdout_test_size(objects, test_fraction);
   HoldoutSplit split;
   split.test.assign(order.begin(), order.begin() + test_size);
   split.train.assign(order.begin() + test_size, order.end());

@@ -1,5 +1,6 @@
 #include "msweep/data/loaders.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -64,6 +65,11 @@ Dataset load_csv(const std::string& path, const std::string& target) {
   std::size_t target_column = header.size();
   for (std::size_t j = 0; j < header.size(); ++j) {
     if (header[j].empty()) throw InputError(path + ":" + std::to_string(line_number) + ": column " + std::to_string(j + 1) + " has no name in the header row");
+    // Columns are chosen by name: a repeated name would make the choice ambiguous.
+    if (const auto first = std::find(header.begin(), header.begin() + static_cast<std::ptrdiff_t>(j), header[j]);
+        first != header.begin() + static_cast<std::ptrdiff_t>(j))
+      throw InputError(path + ":" + std::to_string(line_number) + ": column name \"" + header[j] + "\" appears twice in the header (columns " +
+                       std::to_string(first - header.begin() + 1) + " and " + std::to_string(j + 1) + ")");
     if (header[j] == target) target_column = j;
   }
   if (target_column == header.size())

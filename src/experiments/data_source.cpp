@@ -1,5 +1,6 @@
 #include "msweep/experiments/data_source.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "msweep/core/error.hpp"
@@ -35,6 +36,14 @@ DataOptions read_data_options(const ConfigTable& data) {
     data.fail("source", "expected \"boston\", \"csv:PATH\", \"synthetic-regression\", \"synthetic-classification\", \"polynomial\" or \"fashion-mnist\", got \"" +
                             options.source + "\"");
   }
+  if (csv || options.source == "boston") {  // tabular data with named columns
+    if (data.has("features") && data.has("exclude")) data.fail("exclude", "give either features or exclude, not both");
+    if (data.has("features")) {
+      options.feature_columns = data.get_string_list("features");
+      if (options.feature_columns.empty()) data.fail("features", "expected at least one column name");
+    }
+    if (data.has("exclude")) options.excluded_columns = data.get_string_list("exclude");
+  }
   options.standardize = data.get_bool("standardize", true);
   options.test_fraction = data.get_double("test_fraction", 0.2, 0.0, 0.9);
   return options;
@@ -58,6 +67,38 @@ Dataset load_dataset(const DataOptions& options, std::uint64_t job_seed) {
     return load_fashion_mnist(fashion, rng);
   }
   throw ArgumentError("load_dataset: options.source: unknown source " + options.source);
+}
+
+Dataset load_job_data(const ConfigTable& section, std::uint64_t job_seed) {
+  const DataOptions options = read_data_options(section);
+  Dataset data = load_dataset(options, job_seed);
+  if (options.feature_columns.empty() && options.excluded_columns.empty()) return data;
+  const auto& names = data.feature_names;
+  auto column_of = [&](const std::string& key, const std::string& name) {
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      section.fail(key, "no feature column named \"" + name + "\" in the data (its feature columns: " + known + "; target " +
+                            data.target_name + ")");
+    }
+    return static_cast<Eigen::Index>(it - names.begin());
+  };
+  Indices columns;
+  if (!options.feature_columns.empty()) {
+    for (const auto& name : options.feature_columns) {
+      const Eigen::Index j = column_of("features", name);
+      if (std::find(columns.begin(), columns.end(), j) != columns.end()) section.fail("features", "column \"" + name + "\" is listed twice");
+      columns.push_back(j);
+    }
+  } else {
+    std::vector<bool> dropped(names.size(), false);
+    for (const auto& name : options.excluded_columns) dropped[static_cast<std::size_t>(column_of("exclude", name))] = true;
+    for (std::size_t j = 0; j < names.size(); ++j)
+      if (!dropped[j]) columns.push_back(static_cast<Eigen::Index>(j));
+    if (columns.empty()) section.fail("exclude", "excludes every feature column");
+  }
+  return select_features(data, columns);
 }
 
 }  // namespace msweep

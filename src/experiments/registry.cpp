@@ -24,7 +24,7 @@ std::unique_ptr<Experiment> make(const JobSpec& spec) {
 // name its features...): the data are loaded once and handed to the reader, then the class.
 template <class Kind, auto read>
 std::unique_ptr<Experiment> make_with_data(const JobSpec& spec) {
-  Dataset data = load_dataset(read_data_options(spec.data), spec.seed);
+  Dataset data = load_job_data(spec.data, spec.seed);
   auto options = read(spec, data);
   return std::make_unique<Kind>(std::move(options), std::move(data));
 }

@@ -20,16 +20,52 @@ std::string subset_label(const std::vector<Eigen::Index>& columns, const std::ve
   return label;
 }
 
+// Subsets of at most k of n features: sum over i <= k of C(n, i), saturating at `cap` + 1.
+std::uint64_t count_subsets_up_to(int n, int k, std::uint64_t cap) {
+  std::uint64_t total = 0, binomial = 1;  // C(n, 0)
+  for (int i = 0; i <= k && i <= n; ++i) {
+    total += binomial;
+    if (total > cap) return cap + 1;
+    binomial = binomial * static_cast<std::uint64_t>(n - i) / static_cast<std::uint64_t>(i + 1);  // C(n, i + 1), exact
+  }
+  return total;
+}
+
 std::vector<std::vector<Eigen::Index>> read_structures(const ConfigTable& sweep, const Dataset& data) {
   const auto n = static_cast<int>(data.features());
   std::vector<std::vector<Eigen::Index>> structures;
   if (!sweep.has("structures") || sweep.is_string("structures")) {
     const std::string mode = sweep.get_choice("structures", "all", {"all", "nested"});
+    if (mode == "all" && sweep.has("max_features")) {
+      // Subsets by size, then in lexicographic order of their column indices: (), (0), (1), ...
+      const int k = static_cast<int>(sweep.get_int("max_features", 0, n));
+      const std::uint64_t count = count_subsets_up_to(n, k, kMaxStructures);
+      if (count > kMaxStructures)
+        sweep.fail("max_features", "subsets of at most " + std::to_string(k) + " of " + std::to_string(n) + " features are more than " +
+                                       std::to_string(kMaxStructures) + " structures; lower max_features");
+      structures.reserve(count);
+      for (int size = 0; size <= k; ++size) {
+        std::vector<Eigen::Index> columns(static_cast<std::size_t>(size));
+        std::iota(columns.begin(), columns.end(), Eigen::Index{0});
+        while (true) {
+          structures.push_back(columns);
+          // Next combination: advance the last index that can still move, reset those after it.
+          int i = size - 1;
+          while (i >= 0 && columns[static_cast<std::size_t>(i)] == n - size + i) --i;
+          if (i < 0) break;
+          ++columns[static_cast<std::size_t>(i)];
+          for (int j = i + 1; j < size; ++j) columns[static_cast<std::size_t>(j)] = columns[static_cast<std::size_t>(j - 1)] + 1;
+        }
+      }
+      return structures;
+    }
+    if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only");
     if (mode == "all") {
       if (n > kMaxAllSubsetsFeatures)
         sweep.fail("structures", "\"all\" would make 2^" + std::to_string(n) + " subsets; at most " +
                                      std::to_string(kMaxAllSubsetsFeatures) +
-                                     " features are allowed (list the subsets instead, or use \"nested\")");
+                                     " features are allowed (set max_features = k for the subsets of at most k features, "
+                                     "list the subsets, or use \"nested\")");
       for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << n); ++mask) {
         std::vector<Eigen::Index> columns;
         for (int j = 0; j < n; ++j)
@@ -45,6 +81,7 @@ std::vector<std::vector<Eigen::Index>> read_structures(const ConfigTable& sweep,
     }
     return structures;
   }
+  if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only");
   for (const auto& names : sweep.get_string_list_list("structures")) {
     std::vector<Eigen::Index> columns;
     for (const auto& name : names) {
@@ -108,7 +145,7 @@ SubsetEvidenceOptions read_subset_evidence_options(const JobSpec& spec, const Da
   options.structures = read_structures(spec.sweep, data);
 
   const auto folds = static_cast<int>(spec.folds);
-  const auto train_objects = data.objects() - static_cast<Eigen::Index>(std::llround(options.data.test_fraction * static_cast<double>(data.objects())));
+  const auto train_objects = data.objects() - holdout_test_size(data.objects(), options.data.test_fraction);
   if (folds > 1 && train_objects < 2 * folds)
     spec.sweep.fail("folds", "expected at most " + std::to_string(train_objects / 2) + " folds for " +
                                  std::to_string(train_objects) + " training objects, got " + std::to_string(folds));
@@ -126,6 +163,25 @@ SubsetEvidenceExperiment::SubsetEvidenceExperiment(SubsetEvidenceOptions options
   labels.reserve(options_.structures.size());
   for (const auto& s : options_.structures) labels.push_back(subset_label(s, data_.feature_names));
   grid_ = TaskGrid(standard_axes(std::move(labels), options_.job.folds, options_.job.restarts, options_.job.runs));
+}
+
+std::string SubsetEvidenceExperiment::describe_data() const {
+  const Eigen::Index objects = data_.objects(), test = holdout_test_size(objects, options_.data.test_fraction);
+  const Eigen::Index train = objects - test, folds = options_.job.folds;
+  std::ostringstream out;
+  out << "data: " << data_.description << ": " << objects << " objects x " << data_.features() << " features, target "
+      << data_.target_name << (options_.data.standardize ? " (features standardized on each fit part)" : "") << "\n";
+  out << "split, redrawn per run: test " << test << ", train " << train;
+  if (folds > 1) {
+    // Balanced folds: validation parts of floor or ceil(train / folds) objects, the rest fits.
+    const Eigen::Index small = train / folds, large = small + (train % folds ? 1 : 0);
+    out << "; " << folds << " folds: validation " << small << (large != small ? "-" + std::to_string(large) : "") << ", fit "
+        << train - large << (large != small ? "-" + std::to_string(train - small) : "");
+  } else {
+    out << " (every structure fits the whole train part)";
+  }
+  out << "\n";
+  return out.str();
 }
 
 bool SubsetEvidenceExperiment::declared(std::size_t metric) const {
@@ -216,7 +272,9 @@ TaskOutput SubsetEvidenceExperiment::run(const TaskView& task) const {
 }
 
 std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const {
-  // Groups are structures (restart has one value); rank them by each criterion.
+  // Groups are structures (restart has one value); rank them by each selection criterion
+  // (means over runs of the fold means). Test error is the outcome a criterion is judged by,
+  // the test MSE of the structure it chose, never a criterion of its own.
   if (summary.groups() == 0) return {};
   struct Criterion {
     std::string metric, title;
@@ -224,7 +282,6 @@ std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const 
   };
   std::vector<Criterion> criteria = {{"log_evidence", "log evidence", true}};
   if (has_folds()) criteria.push_back({"cv_mse", "cross-validation MSE", false});
-  if (has_test()) criteria.push_back({"test_mse", "test MSE", false});
   criteria.push_back({"bic", "BIC", false});
   criteria.push_back({"aic", "AIC", false});
 
@@ -233,7 +290,7 @@ std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const 
     std::vector<double> s(groups);
     const std::size_t metric = summary.metric_index(c.metric);
     for (std::size_t g = 0; g < groups; ++g) {
-      const double v = summary.mean_of(g, metric);
+      const double v = summary.run_mean_of(g, metric);
       s[g] = c.higher_is_better ? v : -v;  // larger = better
     }
     return s;
@@ -252,10 +309,15 @@ std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const 
     });
     out << "best by " << c.title << ":";
     for (std::size_t i = 0; i < std::min<std::size_t>(3, groups); ++i)
-      out << (i ? "; " : " ") << label(order[i]) << " (" << summary.mean_of(order[i], summary.metric_index(c.metric)) << ")";
+      out << (i ? "; " : " ") << label(order[i]) << " (" << summary.run_mean_of(order[i], summary.metric_index(c.metric)) << ")";
     out << "\n";
+    if (has_test()) {
+      const std::size_t test = summary.metric_index("test_mse");
+      out << "  outcome: test MSE of its choice " << summary.run_mean_of(order[0], test) << " +- "
+          << summary.run_sem_of(order[0], test) << " (sem over " << summary.run_count[order[0]] << " runs)\n";
+    }
   }
-  if (groups >= 3) {
+  if (groups >= 3 && criteria.size() > 1) {
     out << "agreement (Spearman rank correlation across " << groups << " structures):";
     const auto reference = scores(criteria[0]);
     for (std::size_t i = 1; i < criteria.size(); ++i)

@@ -1,5 +1,6 @@
 // Private to the store: /summaries, the mean and standard deviation of every metric over
-// run and fold, per remaining coordinates, computed from the stored rows (so a resumed or
+// run and fold, and the mean and standard error over run means (runs as the unit of
+// replication), per remaining coordinates, computed from the stored rows (so a resumed or
 // merged file gets the same summaries as a plain run).
 #pragma once
 #include <cstdint>

@@ -85,10 +85,14 @@ def test_usr_signal_to_mpirun_saves_and_exits_4(reference, tmp, sig):
     process = start(["run", job, "-o", output, "-q", "--grace-seconds", "60"])
     wait_for_rows(output, process)
     process.send_signal(sig)  # mpirun forwards SIGUSR1/SIGUSR2 to every rank
-    _, stderr = process.communicate(timeout=300)
+    stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 4, stderr
     _, _, attrs = tasks_of(output)
     assert attrs["status"] == "interrupted"
+    # The last line says so, and resumes with the launcher and rank count of this launch.
+    last = stdout.strip().splitlines()[-1]
+    assert last.startswith("msweep: interrupted (exit 4; the file's status is interrupted"), stdout
+    assert f"resume with: mpirun -n 3 {MSWEEP} run {job} -o {output} --resume" in last, last
     resume_to_completion(job, output, reference_path)
 
 

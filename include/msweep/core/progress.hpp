@@ -1,18 +1,26 @@
-// Progress of a long run on stderr: done/total, failed, tasks/s and ETA. On a terminal one
-// line rewrites itself a few times a second; otherwise (logs, Slurm output files) a plain
-// line is written every `interval` seconds so the log stays readable.
+// Progress of a long run on stderr: done/total, failed, tasks/s and ETA. As a bar, one line
+// rewrites itself a few times a second; as lines (logs, Slurm output files, and mpirun, whose
+// forwarded stderr is a pipe), a plain line is written every `interval` seconds so the log
+// stays readable. The default chooses by whether the stream is a terminal.
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "msweep/core/timer.hpp"
 
 namespace msweep {
 
+enum class ProgressMode { automatic, bar, lines, none };
+
+// "auto", "bar", "lines", "none"; nullopt for anything else.
+std::optional<ProgressMode> parse_progress_mode(std::string_view text);
+
 struct ProgressOptions {
-  bool enabled = true;
-  double interval_seconds = 10.0;  // between lines when stderr is not a terminal
+  ProgressMode mode = ProgressMode::automatic;  // automatic: bar on a terminal, lines otherwise
+  double interval_seconds = 10.0;  // between plain lines
   double terminal_interval_seconds = 0.25;
 };
 
@@ -29,6 +37,7 @@ class ProgressReporter {
   std::uint64_t done() const { return already_ + done_; }
   std::uint64_t failed() const { return failed_; }
   double rate() const;  // tasks per second in this run
+  bool bar() const { return bar_; }  // a rewriting line, not plain lines
 
   // "1h02m", "3m05s", "4.2s"
   static std::string format_duration(double seconds);
@@ -39,7 +48,7 @@ class ProgressReporter {
   std::uint64_t total_, already_, done_ = 0, failed_ = 0;
   ProgressOptions options_;
   std::FILE* stream_;
-  bool terminal_;
+  bool enabled_, bar_;
   WallTimer clock_, since_print_;
 };
 

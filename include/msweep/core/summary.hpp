@@ -1,5 +1,8 @@
 // Summaries of a sweep: mean, standard deviation and count of every metric over the
-// reduced axes (run and fold by default), one group per combination of the others.
+// reduced axes (run and fold by default), one group per combination of the others; and the
+// same with runs as the unit of replication: the folds of one run share most of their
+// training rows, so their rows are not independent. Each run's rows are averaged first, then
+// the mean and standard error are taken over the run means (docs/science.md).
 // Pure arithmetic on coordinates and metric values, shared by the store (which writes
 // them) and the experiments (which print their end-of-run reports from them).
 #pragma once
@@ -21,21 +24,41 @@ struct SummaryTable {
   std::vector<std::vector<std::uint32_t>> group_coordinates;  // [group][kept axis]
   std::vector<std::uint64_t> ok_count, failed_count;          // [group]
   std::vector<double> mean, stddev;                           // [group * metrics + metric]; mean NaN when ok_count == 0, stddev when < 2
+  // Runs as the unit: run_count[group] runs with at least one ok row; run_mean is the mean of
+  // their run means (NaN without runs), run_sem the standard deviation of the run means over
+  // sqrt(run_count) (NaN with fewer than 2 runs, or outside the builder's run window).
+  std::vector<std::uint64_t> run_count;                       // [group]
+  std::vector<double> run_mean, run_sem;                      // [group * metrics + metric]
 
   std::size_t groups() const { return group_coordinates.size(); }
   std::size_t metric_index(const std::string& name) const;  // throws ArgumentError if absent
   double mean_of(std::size_t group, std::size_t metric) const { return mean[group * metric_names.size() + metric]; }
   double stddev_of(std::size_t group, std::size_t metric) const { return stddev[group * metric_names.size() + metric]; }
+  double run_mean_of(std::size_t group, std::size_t metric) const { return run_mean[group * metric_names.size() + metric]; }
+  double run_sem_of(std::size_t group, std::size_t metric) const { return run_sem[group * metric_names.size() + metric]; }
 };
 
-// Accumulates task rows into groups with Welford's update (one pass, stable).
+// Accumulates task rows into groups with Welford's update (one pass, stable). The run-unit
+// statistics need a sum per (group, run, metric); to bound that memory they are kept for the
+// groups of a window [first, last) only (all groups by default), so a caller with a huge grid
+// reads the rows once per window (run_window_groups says how wide a window may be).
+struct RunWindow {
+  std::size_t first = 0, last = static_cast<std::size_t>(-1);  // groups [first, last)
+};
+
 class SummaryBuilder {
  public:
-  SummaryBuilder(std::vector<AxisShape> axes, std::vector<std::string> reduced_axes, std::vector<std::string> metric_names);
+  // The run axis is the reduced axis named "run"; without one there are no run-unit statistics.
+  SummaryBuilder(std::vector<AxisShape> axes, std::vector<std::string> reduced_axes, std::vector<std::string> metric_names,
+                 RunWindow run_window = {});
 
   // coordinates: one per axis; metrics ignored when !ok.
   void add(std::span<const std::uint32_t> coordinates, bool ok, std::span<const double> metrics);
   SummaryTable finish() const;
+  std::size_t groups() const { return group_count_; }
+
+  // Groups whose run sums fit in `budget_values` doubles (at least 1).
+  static std::size_t run_window_groups(std::span<const AxisShape> axes, std::size_t metrics, std::size_t budget_values);
 
  private:
   std::vector<AxisShape> axes_;
@@ -44,6 +67,10 @@ class SummaryBuilder {
   std::size_t group_count_ = 1;
   std::vector<std::uint64_t> ok_, failed_;
   std::vector<double> mean_, m2_;
+  std::size_t run_axis_ = static_cast<std::size_t>(-1), runs_ = 0;  // run axis position and size
+  RunWindow window_;
+  std::vector<std::uint64_t> run_ok_;  // [(group - first) * runs + run]
+  std::vector<double> run_sum_;        // [((group - first) * runs + run) * metrics + metric]
 };
 
 }  // namespace msweep

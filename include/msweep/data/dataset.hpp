@@ -22,6 +22,9 @@ struct Dataset {
 
 using Indices = std::vector<Eigen::Index>;
 
+// The data with only the feature columns `columns` (in that order), their names kept.
+Dataset select_features(const Dataset& data, const Indices& columns);
+
 // Rows `rows` of X (entries of y): thin wrappers over Eigen's indexed views that return copies.
 Eigen::MatrixXd take_rows(const Eigen::Ref<const Eigen::MatrixXd>& X, const Indices& rows);
 Eigen::VectorXd take_entries(const Eigen::Ref<const Eigen::VectorXd>& y, const Indices& rows);
@@ -41,6 +44,9 @@ struct HoldoutSplit {
 // A uniformly random held-out part of round(test_fraction * m) objects (at least one object
 // stays on each side when 0 < test_fraction < 1). Indices come out sorted.
 HoldoutSplit holdout_split(Eigen::Index objects, double test_fraction, RandomStream& rng);
+// The size of holdout_split's test part: round(test_fraction * objects), at least 1 and at
+// most objects - 1 when test_fraction > 0.
+Eigen::Index holdout_test_size(Eigen::Index objects, double test_fraction);
 
 // Balanced k-fold assignment: fold sizes differ by at most one, order random.
 std::vector<int> fold_assignment(Eigen::Index objects, int folds, RandomStream& rng);

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "msweep/data/dataset.hpp"
 #include "msweep/spec/config.hpp"
@@ -23,6 +24,9 @@ struct DataOptions {
   // holds the training rows first and the last test_objects rows are the fixed official test part.
   std::int64_t train_objects = 0, test_objects = 0;
   bool scale_unit = true;       // fashion-mnist: pixels / 255 in [0, 1]
+  // csv and boston: the feature columns to keep, by name (empty: all but the target), or
+  // those to drop; at most one of the two is given.
+  std::vector<std::string> feature_columns, excluded_columns;
 };
 
 // Reads [data]; relative csv paths are resolved against the job file's directory.
@@ -31,5 +35,9 @@ DataOptions read_data_options(const ConfigTable& data);
 // Loads or generates the data set. Generators use the job seed's "data" stream, so the data
 // are the same on every rank and in every run; runs differ in their splits.
 Dataset load_dataset(const DataOptions& options, std::uint64_t job_seed);
+
+// What experiments use: reads [data], loads the data set and keeps the chosen feature columns
+// ([data] features or exclude), with file:line messages for names the data do not have.
+Dataset load_job_data(const ConfigTable& data, std::uint64_t job_seed);
 
 }  // namespace msweep

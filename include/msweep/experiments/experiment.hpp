@@ -75,6 +75,10 @@ class Experiment {
   // Not thread-safe: kinds cache per-split state in mutable members (one thread per rank).
   virtual TaskOutput run(const TaskView& task) const = 0;
 
+  // A few lines for `msweep plan` about the data: its shape and the sizes of the parts a task
+  // fits, validates and tests on. Empty for kinds without a data set.
+  virtual std::string describe_data() const { return {}; }
+
   // A few lines for the terminal at the end of a run (best structures, agreement...).
   virtual std::string report(const SummaryTable& summary) const {
     (void)summary;

@@ -22,6 +22,9 @@ namespace msweep {
 
 // Largest feature count for structures = "all" (2^20 = 1,048,576 subsets per fold and run).
 inline constexpr int kMaxAllSubsetsFeatures = 20;
+// Largest structure count for structures = "all" with max_features = k (all subsets of at most
+// k of n features, for n too large to enumerate every subset): 2^22 = 4,194,304.
+inline constexpr std::uint64_t kMaxStructures = std::uint64_t{1} << 22;
 
 struct SubsetEvidenceOptions {
   StandardOptions job;  // restarts must be 1; folds > 1 adds the cross-validation metrics
@@ -30,7 +33,8 @@ struct SubsetEvidenceOptions {
   // start or fixed values; max_iterations (1000), tolerance (1e-12) of the fixed point.
   BayesLinearOptions model;
   // [sweep] structures: column subsets of the data, by index, sorted; "all" (the default: every
-  // subset, at most kMaxAllSubsetsFeatures features), "nested" (the first k, k = 0..n) or a list.
+  // subset, at most kMaxAllSubsetsFeatures features; with [sweep] max_features = k, every subset
+  // of at most k features, by size), "nested" (the first k, k = 0..n) or a list.
   std::vector<std::vector<Eigen::Index>> structures;
 };
 
@@ -51,6 +55,7 @@ class SubsetEvidenceExperiment final : public Experiment {
   const TaskGrid& grid() const override { return grid_; }
   std::vector<MetricInfo> metrics() const override;
   TaskOutput run(const TaskView& task) const override;
+  std::string describe_data() const override;
   std::string report(const SummaryTable& summary) const override;
 
   const std::vector<std::vector<Eigen::Index>>& structures() const { return options_.structures; }

@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "msweep/core/progress.hpp"
 #include "msweep/core/random.hpp"
 
 namespace msweep {
@@ -51,11 +50,55 @@ TEST(SummaryBuilder, GroupWithoutOkRowsIsNaN) {
   EXPECT_TRUE(std::isnan(table.mean_of(0, 0)));
 }
 
-TEST(Progress, FormatsDurations) {
-  EXPECT_EQ(ProgressReporter::format_duration(4.24), "4.2s");
-  EXPECT_EQ(ProgressReporter::format_duration(185), "3m05s");
-  EXPECT_EQ(ProgressReporter::format_duration(3720), "1h02m");
-  EXPECT_EQ(ProgressReporter::format_duration(NAN), "?");
+// Runs are the unit of replication: each run's fold values are averaged, then mean and sem
+// are taken over the run means (a run with a failed fold averages its ok folds).
+TEST(SummaryBuilder, RunUnitStatisticsAverageFoldsWithinARunFirst) {
+  // axes: structure(2) x fold(3) x run(4); value = 10 * structure + run + fold / 10.
+  const std::vector<AxisShape> axes{{"structure", 2}, {"fold", 3}, {"run", 4}};
+  auto fill = [&](SummaryBuilder& builder) {
+    for (std::uint32_t s = 0; s < 2; ++s)
+      for (std::uint32_t f = 0; f < 3; ++f)
+        for (std::uint32_t r = 0; r < 4; ++r) {
+          const std::uint32_t c[3] = {s, f, r};
+          const bool ok = !(s == 1 && r == 3);  // structure 1 loses a whole run
+          builder.add(c, ok, std::vector<double>{10.0 * s + r + f / 10.0});
+        }
+  };
+  SummaryBuilder builder(axes, {"run", "fold"}, {"m"});
+  fill(builder);
+  const SummaryTable table = builder.finish();
+  // structure 0: run means r + 0.1 for r = 0..3: mean 1.6, sd sqrt(5/3), sem sd / 2.
+  EXPECT_EQ(table.run_count[0], 4u);
+  EXPECT_NEAR(table.run_mean_of(0, 0), 1.6, 1e-12);
+  EXPECT_NEAR(table.run_sem_of(0, 0), std::sqrt(5.0 / 3.0) / 2.0, 1e-12);
+  // structure 1: runs 0..2 only: run means 10.1, 11.1, 12.1: sd 1, sem 1 / sqrt(3).
+  EXPECT_EQ(table.run_count[1], 3u);
+  EXPECT_NEAR(table.run_mean_of(1, 0), 11.1, 1e-12);
+  EXPECT_NEAR(table.run_sem_of(1, 0), 1.0 / std::sqrt(3.0), 1e-12);
+  // The per-row spread stays what it was: 12 rows of structure 0.
+  EXPECT_EQ(table.ok_count[0], 12u);
+
+  // A window keeps run sums for its groups only; the others read NaN and 0 runs.
+  SummaryBuilder window(axes, {"run", "fold"}, {"m"}, {1, 2});
+  fill(window);
+  const SummaryTable part = window.finish();
+  EXPECT_EQ(part.run_count[0], 0u);
+  EXPECT_TRUE(std::isnan(part.run_mean_of(0, 0)));
+  EXPECT_EQ(part.run_mean_of(1, 0), table.run_mean_of(1, 0));
+  EXPECT_EQ(SummaryBuilder::run_window_groups(axes, 1, 10), 2u);  // 4 runs x 1 metric per group
+  EXPECT_EQ(SummaryBuilder::run_window_groups(axes, 1, 1), 1u);
+}
+
+TEST(SummaryBuilder, OneRunHasNoSem) {
+  SummaryBuilder builder({{"structure", 1}, {"fold", 2}, {"run", 1}}, {"run", "fold"}, {"m"});
+  for (std::uint32_t f = 0; f < 2; ++f) {
+    const std::uint32_t c[3] = {0, f, 0};
+    builder.add(c, true, std::vector<double>{static_cast<double>(f)});
+  }
+  const SummaryTable table = builder.finish();
+  EXPECT_EQ(table.run_count[0], 1u);
+  EXPECT_EQ(table.run_mean_of(0, 0), 0.5);
+  EXPECT_TRUE(std::isnan(table.run_sem_of(0, 0)));
 }
 
 }  // namespace

@@ -43,6 +43,20 @@ TEST(LoadCsv, ErrorsNameFileLineAndColumn) {
   EXPECT_EQ(error_of("/nonexistent.csv", "y"), "/nonexistent.csv: data file not found");
 }
 
+TEST(LoadCsv, RepeatedColumnNameIsRefused) {
+  const auto twice = write_temp("twice.csv", "a,y,b,a\n1,2,3,4\n5,6,7,8\n");
+  EXPECT_EQ(error_of(twice, "y"), twice + ":1: column name \"a\" appears twice in the header (columns 1 and 4)");
+}
+
+TEST(SelectFeatures, KeepsTheChosenColumnsInOrder) {
+  const Dataset d = load_csv(write_temp("select.csv", "a,y,b,c\n1,2,3,4\n5,6,7,8\n"), "y");
+  const Dataset chosen = select_features(d, {2, 0});
+  EXPECT_EQ(chosen.feature_names, (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(chosen.X(1, 0), 8.0);
+  EXPECT_EQ(chosen.X(1, 1), 5.0);
+  EXPECT_EQ(chosen.y, d.y);
+}
+
 TEST(Boston, LoadsFromDebianPackage) {
   const Dataset d = load_boston();
   EXPECT_EQ(d.objects(), 506);

@@ -106,6 +106,52 @@ TEST(SubsetEvidence, BadStructuresAreInputErrors) {
   }
 }
 
+// max_features = k: every subset of at most k features, by size then lexicographically, for
+// feature counts where every subset would be too many; the count is the sum of binomials.
+TEST(SubsetEvidence, MaxFeaturesSweepsSmallSubsets) {
+  auto two = make_experiment(parse_job(job_text("max_features = 2\n"), "t.toml"));
+  const auto& labels = two->grid().axes()[0].labels;
+  EXPECT_EQ(labels.size(), 1u + 4 + 6);
+  EXPECT_EQ(labels[0], "(intercept only)");
+  EXPECT_EQ(labels[1], "x0");
+  EXPECT_EQ(labels[5], "x0+x1");
+  EXPECT_EQ(labels.back(), "x2+x3");
+  // 40 features: far beyond "all", but C(40,0) + C(40,1) + C(40,2) = 821 subsets.
+  const std::string wide = "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"synthetic-regression\"\n"
+                           "features = 40\n[sweep]\nmax_features = 2\n";
+  EXPECT_EQ(make_experiment(parse_job(wide, "t.toml"))->grid().size(), 821u);
+  EXPECT_THROW(make_experiment(parse_job(job_text("max_features = 5\n"), "t.toml")), InputError);  // more than 4 features
+  EXPECT_THROW(make_experiment(parse_job(job_text("structures = \"nested\"\nmax_features = 2\n"), "t.toml")), InputError);
+  const std::string huge = "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"synthetic-regression\"\n"
+                           "features = 1000\n[sweep]\nmax_features = 3\n";
+  try {
+    make_experiment(parse_job(huge, "t.toml"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("max_features: subsets of at most 3 of 1000 features are more than"), std::string::npos) << e.what();
+  }
+}
+
+// [data] features / exclude choose columns of tabular data (boston: 13 features, target MEDV).
+TEST(SubsetEvidence, DataFeaturesAndExcludeChooseColumns) {
+  auto job = [](const std::string& data_keys) {
+    return "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"boston\"\n" + data_keys + "[sweep]\nfolds = 2\n";
+  };
+  auto chosen = make_experiment(parse_job(job("features = [\"RM\", \"LSTAT\"]\n"), "t.toml"));
+  EXPECT_EQ(chosen->grid().axes()[0].labels, (std::vector<std::string>{"(intercept only)", "RM", "LSTAT", "RM+LSTAT"}));
+  auto rest = make_experiment(parse_job(job("exclude = [\"B\", \"CRIM\", \"ZN\", \"INDUS\", \"CHAS\", \"NOX\", \"AGE\", \"DIS\", "
+                                           "\"RAD\", \"TAX\", \"PTRATIO\"]\n"), "t.toml"));
+  EXPECT_EQ(rest->grid().axes()[0].labels, (std::vector<std::string>{"(intercept only)", "RM", "LSTAT", "RM+LSTAT"}));
+  try {
+    make_experiment(parse_job(job("features = [\"RM\", \"nope\"]\n"), "t.toml"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("t.toml:6: [data] features: no feature column named \"nope\""), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_experiment(parse_job(job("features = [\"RM\"]\nexclude = [\"B\"]\n"), "t.toml")), InputError);
+  EXPECT_THROW(make_experiment(parse_job(job("features = [\"MEDV\"]\n"), "t.toml")), InputError);  // the target
+}
+
 TEST(SubsetEvidence, ExplicitAndNestedStructures) {
   auto listed = make_experiment(parse_job(job_text("structures = [[\"x3\", \"x0\"], []]\n"), "t.toml"));
   EXPECT_EQ(listed->grid().axes()[0].labels, (std::vector<std::string>{"x0+x3", "(intercept only)"}));
