@@ -9,6 +9,7 @@ namespace msweep::app {
 
 struct RunOptions {
   std::string job_path;
+  std::vector<std::string> overrides;  // --set section.key=value, applied over the job file
   std::string output_path;   // empty: [output] path of the job
   bool resume = false;       // continue an existing output file (create it if absent)
   bool force = false;        // replace an existing output (without --resume), or resume another job's file
@@ -36,7 +37,7 @@ struct InspectOptions {
   bool json = false;         // one JSON object: status, shard, task counts, provenance (for scripts)
 };
 
-int plan(const std::string& job_path);
+int plan(const std::string& job_path, const std::vector<std::string>& overrides);
 int run(RunOptions options, int& argc, char**& argv);
 int inspect(const InspectOptions& options);
 int merge(const MergeOptions& options);

@@ -45,10 +45,15 @@ int main(int argc, char** argv) {
   std::string plan_job;
   auto* plan_cmd = cli.add_subcommand("plan", "Validate a job file and print its task grid (no MPI, writes nothing)");
   plan_cmd->add_option("job", plan_job, "Job file (TOML)")->required();
+  std::vector<std::string> plan_overrides;
+  const char* set_help = "Override a key of the job file: SECTION.KEY=VALUE, the value as in TOML (e.g. --set sweep.runs=2); "
+                         "repeatable, part of the job's identity";
+  plan_cmd->add_option("--set", plan_overrides, set_help)->allow_extra_args(false)->take_all();
 
   app::RunOptions run_options;
   auto* run_cmd = cli.add_subcommand("run", "Run a job: under mpirun/srun rank 0 schedules and the others compute");
   run_cmd->add_option("job", run_options.job_path, "Job file (TOML)")->required();
+  run_cmd->add_option("--set", run_options.overrides, set_help)->allow_extra_args(false)->take_all();
   run_cmd->add_option("-o,--output", run_options.output_path, "Results file (default: [output] path of the job)");
   run_cmd->add_flag("--resume", run_options.resume, "Continue an existing results file: run only the missing tasks");
   run_cmd->add_flag("--force", run_options.force, "Replace an existing results file; with --resume, accept a changed job text");
@@ -99,7 +104,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*plan_cmd) return app::plan(plan_job);
+    if (*plan_cmd) return app::plan(plan_job, plan_overrides);
     if (*run_cmd) return app::run(run_options, argc, argv);
     if (*inspect_cmd) return app::inspect(inspect_options);
     if (*merge_cmd) return app::merge(merge_options);

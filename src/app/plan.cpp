@@ -7,8 +7,8 @@
 
 namespace msweep::app {
 
-int plan(const std::string& job_path) {
-  PreparedJob job = prepare_job(job_path);
+int plan(const std::string& job_path, const std::vector<std::string>& overrides) {
+  PreparedJob job = prepare_job(job_path, overrides);
   const TaskGrid& grid = job.experiment->grid();
   std::printf("job %s: experiment %s, seed %llu\n", job.spec.name.c_str(), job.spec.kind.c_str(),
               static_cast<unsigned long long>(job.spec.seed));

@@ -79,7 +79,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   std::string output;
   OutputMode mode;
   try {
-    job = prepare_job(options.job_path);
+    job = prepare_job(options.job_path, options.overrides);
     apply_shard(options.shard, job);
     output = options.output_path.empty() ? job.spec.output_path : options.output_path;
     mode = check_output(output, job, options.resume, options.force);
@@ -223,7 +223,10 @@ int run(RunOptions options, int& argc, char**& argv) {
     const std::string shard_option = job.layout.shard_count > 1 ? " --shard " + std::to_string(job.layout.shard_index) + "/" +
                                                                      std::to_string(job.layout.shard_count)
                                                                : "";
-    std::printf("msweep: resume with: msweep run %s -o %s --resume%s\n", job.spec.path.c_str(), output.c_str(), shard_option.c_str());
+    std::string set_options;  // the overrides are part of the job: resuming needs them again
+    for (const auto& override : job.spec.overrides) set_options += " --set '" + override + "'";
+    std::printf("msweep: resume with: msweep run %s%s -o %s --resume%s\n", job.spec.path.c_str(), set_options.c_str(), output.c_str(),
+                shard_option.c_str());
   }
   std::fflush(stdout);
   if (interrupted && farm.abandoned > 0 && world.size() > 1) world.abort(static_cast<int>(ExitStatus::interrupted));
