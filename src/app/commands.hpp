@@ -10,10 +10,12 @@ namespace msweep::app {
 struct PlanOptions {
   std::string job_path;
   bool estimate = true;      // time a few sample tasks for the run-time estimate
+  std::vector<std::string> overrides;  // --set SECTION.KEY=VALUE, applied over the file
 };
 
 struct RunOptions {
   std::string job_path;
+  std::vector<std::string> overrides;  // --set section.key=value, applied over the job file
   std::string output_path;   // empty: [output] path of the job
   bool resume = false;       // continue an existing output file (create it if absent)
   bool force = false;        // replace an existing output (without --resume), or resume another job's file

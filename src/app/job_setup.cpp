@@ -4,15 +4,27 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "msweep/core/error.hpp"
 #include "msweep/farm/farm.hpp"
 
 namespace msweep::app {
+namespace {
 
-PreparedJob prepare_job(const std::string& job_path) {
+// What the user can do about an existing output file that does not fit the job.
+std::string way_out(const Incompatibility& mismatch, bool forced) {
+  const std::string elsewhere = "write to a new file with -o NEW.h5, or delete or rename the old one";
+  if (mismatch.rule == Incompatibility::Rule::shard) return "cannot resume";
+  if (mismatch.force_accepts && !forced) return "use --resume --force to continue it anyway, or " + elsewhere;
+  return elsewhere;
+}
+
+}  // namespace
+
+PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides) {
   PreparedJob job;
-  job.spec = load_job(job_path);
+  job.spec = load_job(job_path, overrides);
   job.experiment = make_experiment(job.spec);
   job.spec.reject_unknown_keys();
   ResultLayout& layout = job.layout;
@@ -21,6 +33,8 @@ PreparedJob prepare_job(const std::string& job_path) {
   layout.job_path = job.spec.path;
   layout.job_text = job.spec.text;
   layout.resolved_job = job.spec.resolved_json();  // complete: the experiment has read its keys
+  layout.overrides = job.spec.overrides;
+  layout.inputs = job.experiment->inputs();  // the data files' fingerprints: part of the job's identity
   layout.job_seed = job.spec.seed;
   layout.axes = job.experiment->grid().axes();
   layout.metrics = job.experiment->metrics();
@@ -34,7 +48,7 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   const fs::path output(path);
   if (fs::is_directory(output, ec)) throw InputError(path + ": output path is a directory (expected a file name ending in .h5)");
   const bool journal = fs::exists(journal_path(path), ec);
-  if (resume && journal && rebuildable_from_journal(path, job.layout.job_text)) {
+  if (resume && journal && rebuildable_from_journal(path, job.layout)) {
     // The file is missing or HDF5 cannot open it, but its journal holds this job's rows.
     if (access(journal_path(path).c_str(), R_OK) != 0) throw InputError(journal_path(path) + ": journal is not readable");
     return OutputMode::resume;
@@ -43,14 +57,24 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
     if (resume) {
       // Validate now, before MPI starts, by the rules resume applies (store/layout.hpp).
       ResultReader existing(path);
-      if (const auto mismatch = check_compatible(existing.layout(), job.layout, job.spec.path, {.same_job = !force})) {
-        const bool job_differs = mismatch->rule == Incompatibility::Rule::job;
-        throw InputError(path + ": " + mismatch->reason + "; " + (job_differs ? "use --force to resume it anyway" : "cannot resume"));
-      }
+      if (const auto mismatch = check_compatible(existing.layout(), job.layout, job.spec.path, {.same_job = !force}))
+        throw InputError(path + ": " + mismatch->reason + "; " + way_out(*mismatch, force));
       if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": results file is not writable");
       return OutputMode::resume;
     }
-    if (!force) throw InputError(path + ": output file exists (use --resume to continue it, or --force to replace it)");
+    if (!force) {
+      // Say at once when the file holds another job, instead of sending the user to
+      // --resume (which would refuse it) and --force (which may refuse it too).
+      std::optional<Incompatibility> mismatch;
+      try {
+        mismatch = check_compatible(ResultReader(path).layout(), job.layout, job.spec.path);
+      } catch (const InputError&) {
+        // not a readable results file: the plain message below fits
+      }
+      if (mismatch && mismatch->rule != Incompatibility::Rule::shard)
+        throw InputError(path + ": output file exists and " + mismatch->reason + "; " + way_out(*mismatch, false));
+      throw InputError(path + ": output file exists (use --resume to continue it, or --force to replace it)");
+    }
     if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": existing output file is not writable");
     return OutputMode::replace;
   }

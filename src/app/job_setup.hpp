@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "msweep/experiments/experiment.hpp"
 #include "msweep/spec/job.hpp"
@@ -18,7 +19,8 @@ struct PreparedJob {
   ResultLayout layout;
 };
 
-PreparedJob prepare_job(const std::string& job_path);
+// `overrides`: --set section.key=value, applied over the file (JobSpec::overrides).
+PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides = {});
 
 enum class OutputMode { create, replace, resume, resume_or_create };
 

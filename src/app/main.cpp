@@ -48,10 +48,14 @@ int main(int argc, char** argv) {
                                       "run time and file size (no MPI, writes nothing)");
   plan_cmd->add_option("job", plan_options.job_path, "Job file (TOML)")->required();
   plan_cmd->add_flag("!--no-estimate", plan_options.estimate, "Skip timing sample tasks for the run-time estimate");
+  const char* set_help = "Override a key of the job file: SECTION.KEY=VALUE, the value as in TOML (e.g. --set sweep.runs=2); "
+                         "repeatable, part of the job's identity";
+  plan_cmd->add_option("--set", plan_options.overrides, set_help)->allow_extra_args(false)->take_all();
 
   app::RunOptions run_options;
   auto* run_cmd = cli.add_subcommand("run", "Run a job: under mpirun/srun rank 0 schedules and the others compute");
   run_cmd->add_option("job", run_options.job_path, "Job file (TOML)")->required();
+  run_cmd->add_option("--set", run_options.overrides, set_help)->allow_extra_args(false)->take_all();
   run_cmd->add_option("-o,--output", run_options.output_path, "Results file (default: [output] path of the job)");
   run_cmd->add_flag("--resume", run_options.resume, "Continue an existing results file: run only the missing tasks");
   run_cmd->add_flag("--force", run_options.force, "Replace an existing results file; with --resume, accept a changed job text");

@@ -286,11 +286,13 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     const std::string shard_option = job_.layout.shard_count > 1 ? " --shard " + std::to_string(job_.layout.shard_index) + "/" +
                                                                       std::to_string(job_.layout.shard_count)
                                                                 : "";
+    std::string set_options;  // the overrides are part of the job: resuming needs them again
+    for (const auto& override : job_.spec.overrides) set_options += " --set " + shell_quote(override);
     // The last line says "interrupted" whatever the launcher's own exit status (mpirun
     // reports 1 for any rank's non-zero exit), and resumes with the same launcher and ranks.
     std::printf("msweep: interrupted (exit %d; the file's status is interrupted, %llu of %llu tasks stored); resume with: %s\n",
                 static_cast<int>(ExitStatus::interrupted), static_cast<unsigned long long>(stored),
-                static_cast<unsigned long long>(total), resume_command(program_, job_.spec.path, output_, shard_option).c_str());
+                static_cast<unsigned long long>(total), resume_command(program_, job_.spec.path, output_, shard_option + set_options).c_str());
   }
   writer_.reset();
   // Tasks still running (grace over, or a second signal) cannot be stopped: end them with us.
@@ -327,7 +329,7 @@ int run(RunOptions options, int& argc, char**& argv) {
   OutputMode mode = OutputMode::create;
   std::string input_error;
   try {
-    job = prepare_job(options.job_path);
+    job = prepare_job(options.job_path, options.overrides);
     apply_shard(options.shard, job);
     require_distributable(job);
     output = options.output_path.empty() ? job.spec.output_path : options.output_path;

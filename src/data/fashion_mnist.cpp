@@ -98,6 +98,8 @@ Dataset load_fashion_mnist(const FashionMnistOptions& options, RandomStream& rng
     const std::string labels_path = options.directory + "/" + prefix + "-labels-idx1-ubyte.gz";
     const auto images = read_idx_images(images_path);
     const auto labels = read_idx_labels(labels_path);
+    data.inputs.push_back(fingerprint_file(images_path, "idx-images"));
+    data.inputs.push_back(fingerprint_file(labels_path, "idx-labels"));
     if (images.rows() != labels.size() || images.cols() != 28 * 28)
       throw InputError(images_path + ": " + std::to_string(images.rows()) + " images of " + std::to_string(images.cols()) +
                        " pixels but " + std::to_string(labels.size()) + " labels");

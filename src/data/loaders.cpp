@@ -109,6 +109,7 @@ Dataset load_csv(const std::string& path, const std::string& target) {
     if (j != target_column) data.feature_names.push_back(header[j]);
   data.target_name = target;
   data.description = "csv:" + path;
+  data.inputs.push_back(fingerprint_file(path, "csv"));
   return data;
 }
 

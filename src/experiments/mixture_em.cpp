@@ -266,7 +266,10 @@ mixture_em::Seeds mixture_em::task_seeds(const MixtureEmOptions& options, const 
 }
 
 MixtureEmExperiment::MixtureEmExperiment(MixtureEmOptions options) : options_(std::move(options)) {
-  if (options_.source == MixtureSource::image) file_image_ = read_image_points(options_.image_path, options_.image_scale);
+  if (options_.source == MixtureSource::image) {
+    file_image_ = read_image_points(options_.image_path, options_.image_scale);
+    image_inputs_.push_back(fingerprint_file(options_.image_path, "image"));
+  }
   max_experts_ = options_.max_experts();
   // Array shapes are fixed before the run, so the points array has as many rows as the largest
   // image of the job: every curve's points plus the background when "uniform" is swept.

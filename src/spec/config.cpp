@@ -109,6 +109,7 @@ void ConfigTable::fail(std::string_view key, std::string_view message) const {
   }
   std::string where = impl_->file;
   if (line > 0) where += ":" + std::to_string(line);
+  if (const auto it = impl_->overridden.find(key); it != impl_->overridden.end()) where = it->second;
   throw InputError(where + ": [" + impl_->section + "] " + std::string(key) + ": " + std::string(message));
 }
 
@@ -271,6 +272,7 @@ void ConfigTable::reject_unknown_keys() const {
   for (auto&& [key, node] : *impl_->table) {
     if (!impl_->read_keys.contains(key.str())) {
       std::string where = impl_->file + ":" + std::to_string(key.source().begin.line);
+      if (const auto it = impl_->overridden.find(key.str()); it != impl_->overridden.end()) where = it->second;
       throw InputError(where + ": [" + impl_->section + "] " + std::string(key.str()) +
                        ": unknown key (docs/job-spec.md lists the keys of each section)");
     }

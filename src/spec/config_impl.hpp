@@ -19,6 +19,9 @@ struct ConfigTable::Impl {
   std::size_t line = 0;                         // where the section starts (0: unknown)
   mutable std::set<std::string, std::less<>> read_keys;
   mutable std::map<std::string, std::string, std::less<>> used_values;  // key -> JSON of the value returned
+  // Keys set on the command line (key -> "--set section.key=value"): messages name the
+  // override instead of a line of the file.
+  std::map<std::string, std::string, std::less<>> overridden;
 };
 
 }  // namespace msweep

@@ -1,6 +1,7 @@
 #include "msweep/spec/job.hpp"
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -12,8 +13,44 @@ namespace {
 
 constexpr const char* kSections[] = {"job", "data", "model", "sweep", "output"};
 
+using Overridden = std::map<std::string, std::map<std::string, std::string, std::less<>>>;
+
+// Applies "section.key=value" overrides to the parsed file. A value is read as a TOML value
+// (2, 0.5, true, "text", [1, 2]); anything that is not one is taken as a string, as Hydra
+// users expect (--set data.source=csv:x.csv). Returns section -> key -> the override's text.
+Overridden apply_overrides(toml::table& document, const std::vector<std::string>& overrides) {
+  Overridden overridden;
+  for (const auto& override : overrides) {
+    const std::string label = "--set " + override;
+    const auto equals = override.find('=');
+    const auto dot = override.find('.');
+    if (equals == std::string::npos || dot == std::string::npos || dot > equals || dot == 0 || dot + 1 == equals ||
+        override.find('.', dot + 1) < equals)
+      throw InputError(label + ": expected SECTION.KEY=VALUE (e.g. --set sweep.runs=2)");
+    const std::string section = override.substr(0, dot), key = override.substr(dot + 1, equals - dot - 1);
+    const std::string value = override.substr(equals + 1);
+    bool known = false;
+    for (const char* name : kSections) known = known || section == name;
+    if (!known) throw InputError(label + ": unknown section " + section + " (expected job, data, model, sweep or output)");
+    toml::table parsed;
+    try {
+      parsed = toml::parse("value = " + value, label);
+    } catch (const toml::parse_error&) {
+      toml::table as_string;
+      as_string.insert("value", value);
+      parsed = std::move(as_string);
+    }
+    if (!document.contains(section)) document.insert(section, toml::table{});
+    toml::table* table = document.get(section)->as_table();
+    if (!table) throw InputError(label + ": " + section + " is not a table in the job file");
+    parsed.get("value")->visit([&](auto&& node) { table->insert_or_assign(key, node); });
+    overridden[section][key] = label;
+  }
+  return overridden;
+}
+
 ConfigTable section_of(const std::shared_ptr<const toml::table>& document, const std::string& path,
-                       const std::string& name) {
+                       const std::string& name, const Overridden& overridden) {
   auto impl = std::make_shared<ConfigTable::Impl>();
   impl->document = document;
   impl->file = path;
@@ -22,6 +59,7 @@ ConfigTable section_of(const std::shared_ptr<const toml::table>& document, const
     impl->table = node->as_table();
     impl->line = node->source().begin.line;
   }
+  if (const auto it = overridden.find(name); it != overridden.end()) impl->overridden = it->second;
   return ConfigTable(std::move(impl));
 }
 
@@ -34,15 +72,15 @@ bool valid_name(const std::string& name) {
 
 }  // namespace
 
-JobSpec parse_job(const std::string& text, const std::string& path) {
-  std::shared_ptr<const toml::table> document;
+JobSpec parse_job(const std::string& text, const std::string& path, const std::vector<std::string>& overrides) {
+  toml::table parsed;
   try {
-    document = std::make_shared<const toml::table>(toml::parse(text, path));
+    parsed = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
     throw InputError(path + ":" + std::to_string(error.source().begin.line) + ": not valid TOML: " +
                      std::string(error.description()));
   }
-  for (auto&& [key, node] : *document) {
+  for (auto&& [key, node] : parsed) {
     bool known = false;
     for (const char* section : kSections) known = known || key.str() == section;
     const std::string where = path + ":" + std::to_string(key.source().begin.line);
@@ -53,14 +91,22 @@ JobSpec parse_job(const std::string& text, const std::string& path) {
       throw InputError(where + ": " + std::string(key.str()) + ": expected a table [" + std::string(key.str()) + "]");
   }
 
+  const Overridden overridden = apply_overrides(parsed, overrides);
+  const auto document = std::make_shared<const toml::table>(std::move(parsed));
+
   JobSpec spec;
   spec.path = path;
   spec.text = text;
-  spec.job = section_of(document, path, "job");
-  spec.data = section_of(document, path, "data");
-  spec.model = section_of(document, path, "model");
-  spec.sweep = section_of(document, path, "sweep");
-  spec.output = section_of(document, path, "output");
+  spec.overrides = overrides;
+  if (!overrides.empty()) {
+    // The stored text says which values were not the file's: the job's identity covers them.
+    if (!spec.text.empty() && spec.text.back() != '\n') spec.text += '\n';
+    spec.text += "\n# msweep --set overrides, applied over the keys above:\n";
+    for (const auto& override : overrides) spec.text += "# --set " + override + "\n";
+  }
+  for (auto [table, name] : {std::pair{&spec.job, "job"}, {&spec.data, "data"}, {&spec.model, "model"}, {&spec.sweep, "sweep"},
+                             {&spec.output, "output"}})
+    *table = section_of(document, path, name, overridden);
 
   spec.name = spec.job.get_string("name");
   if (!valid_name(spec.name)) spec.job.fail("name", "expected letters, digits, '-', '_' or '.' (at most 100), got \"" + spec.name + "\"");
@@ -78,7 +124,7 @@ JobSpec parse_job(const std::string& text, const std::string& path) {
   return spec;
 }
 
-JobSpec load_job(const std::string& path) {
+JobSpec load_job(const std::string& path, const std::vector<std::string>& overrides) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path + ": job file not found");
   if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": expected a job file (.toml), got a directory");
@@ -86,7 +132,7 @@ JobSpec load_job(const std::string& path) {
   if (!in) throw InputError(path + ": cannot read the job file (permission denied?)");
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  return parse_job(buffer.str(), path);
+  return parse_job(buffer.str(), path, overrides);
 }
 
 void JobSpec::reject_unknown_keys() const {

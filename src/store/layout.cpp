@@ -9,8 +9,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <numeric>
 
 #include "msweep/core/error.hpp"
@@ -60,6 +63,141 @@ std::string schema_difference(const ResultLayout& stored, const ResultLayout& wa
   return {};
 }
 
+
+// JSON as msweep writes it (resolved_job, inputs, overrides): just enough to read it back.
+// Returns the raw text of the value starting at `at` (after spaces) and moves `at` past it.
+std::string json_value(const std::string& text, std::size_t& at) {
+  while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+  const std::size_t start = at;
+  int depth = 0;
+  bool in_string = false;
+  for (; at < text.size(); ++at) {
+    const char c = text[at];
+    if (in_string) {
+      if (c == '\\') ++at;
+      else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return text.substr(start, ++at - start);
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) break;  // the end of the enclosing container
+      if (--depth == 0) return text.substr(start, ++at - start);
+    } else if (c == ',' && depth == 0) {
+      break;
+    }
+  }
+  std::string value = text.substr(start, at - start);
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  return value;
+}
+
+std::string json_unquote(const std::string& raw) {
+  if (raw.size() < 2 || raw.front() != '"') return raw;
+  std::string out;
+  for (std::size_t i = 1; i + 1 < raw.size(); ++i) {
+    if (raw[i] == '\\' && i + 2 < raw.size()) {
+      const char e = raw[++i];
+      out += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
+std::string json_quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += std::string("\\") + c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20) out += ' ';
+    else out += c;
+  }
+  return out + "\"";
+}
+
+// The items of a JSON array or the members of an object ({key, raw value}; key empty for arrays).
+std::vector<std::pair<std::string, std::string>> json_items(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> items;
+  std::size_t at = text.find_first_of("[{");
+  if (at == std::string::npos) return items;
+  const bool object = text[at] == '{';
+  ++at;
+  for (;;) {
+    while (at < text.size() && (std::isspace(static_cast<unsigned char>(text[at])) || text[at] == ',')) ++at;
+    if (at >= text.size() || text[at] == ']' || text[at] == '}') return items;
+    std::string key;
+    if (object) {
+      key = json_unquote(json_value(text, at));
+      at = text.find(':', at);
+      if (at == std::string::npos) return items;
+      ++at;
+    }
+    items.emplace_back(std::move(key), json_value(text, at));
+  }
+}
+
+std::string inputs_json(const std::vector<InputFile>& inputs) {
+  std::string out = "[";
+  for (const auto& input : inputs)
+    out += std::string(out.size() > 1 ? ", " : "") + "{\"path\": " + json_quote(input.path) + ", \"kind\": " + json_quote(input.kind) +
+           ", \"bytes\": " + std::to_string(input.bytes) + ", \"digest\": " + json_quote(input.digest) + "}";
+  return out + "]";
+}
+
+std::vector<InputFile> parse_inputs_json(const std::string& text) {
+  std::vector<InputFile> inputs;
+  for (const auto& [ignored, raw] : json_items(text)) {
+    InputFile input;
+    for (const auto& [key, value] : json_items(raw)) {
+      if (key == "path") input.path = json_unquote(value);
+      else if (key == "kind") input.kind = json_unquote(value);
+      else if (key == "digest") input.digest = json_unquote(value);
+      else if (key == "bytes") input.bytes = std::strtoull(value.c_str(), nullptr, 10);
+    }
+    inputs.push_back(std::move(input));
+  }
+  return inputs;
+}
+
+std::string strings_json(const std::vector<std::string>& strings) {
+  std::string out = "[";
+  for (const auto& text : strings) out += (out.size() > 1 ? ", " : "") + json_quote(text);
+  return out + "]";
+}
+
+// "section.key" -> raw JSON value of a resolved_job text.
+std::map<std::string, std::string> flat_job_keys(const std::string& resolved) {
+  std::map<std::string, std::string> keys;
+  for (const auto& [section, table] : json_items(resolved))
+    for (const auto& [key, value] : json_items(table)) keys[section + "." + key] = value;
+  return keys;
+}
+
+// Why the stored inputs differ from the wanted ones ("" when they do not). Content counts,
+// not paths: a moved file with the same bytes is the same data.
+std::string inputs_difference(const ResultLayout& stored, const ResultLayout& wanted, const std::string& wanted_source) {
+  if (stored.inputs.size() != wanted.inputs.size()) {
+    auto list = [](const std::vector<InputFile>& inputs) {
+      std::string out;
+      for (const auto& input : inputs) out += (out.empty() ? "" : ", ") + input.path;
+      return out.empty() ? std::string("none") : out;
+    };
+    return "its data were read from " + std::to_string(stored.inputs.size()) + " file(s) (" + list(stored.inputs) + "), but " +
+           wanted_source + " reads " + std::to_string(wanted.inputs.size()) + " (" + list(wanted.inputs) + ")";
+  }
+  for (std::size_t i = 0; i < stored.inputs.size(); ++i)
+    if (!stored.inputs[i].same_content(wanted.inputs[i]))
+      return "its input data changed: " + wanted.inputs[i].path + " is now " + std::to_string(wanted.inputs[i].bytes) + " bytes, " +
+             wanted.inputs[i].digest + ", but the file's rows were computed from " + describe_input(stored.inputs[i]);
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::string> metric_names(const ResultLayout& layout) {
@@ -90,7 +228,29 @@ std::string job_hash(const std::string& job_text) {
   return hex;
 }
 
-std::string job_identity(const ResultLayout& layout) { return job_hash(layout.job_text); }
+std::string job_identity(const ResultLayout& layout) {
+  // Files without input files keep the hash of the text alone, as before inputs were recorded.
+  if (layout.inputs.empty()) return job_hash(layout.job_text);
+  std::string identity = layout.job_text;
+  for (const auto& input : layout.inputs) identity += '\0' + input.kind + ' ' + std::to_string(input.bytes) + ' ' + input.digest;
+  return job_hash(identity);
+}
+
+std::vector<std::string> changed_job_keys(const std::string& stored_resolved, const std::string& wanted_resolved) {
+  std::vector<std::string> changed;
+  if (stored_resolved.empty() || wanted_resolved.empty()) return changed;
+  auto shown = [](const std::string& value) {
+    if (value.empty()) return std::string("(unset)");
+    return value.size() <= 40 ? value : value.substr(0, 37) + "...";
+  };
+  auto stored = flat_job_keys(stored_resolved), wanted = flat_job_keys(wanted_resolved);
+  for (const auto& [key, value] : wanted) stored.try_emplace(key);  // absent on one side: ""
+  for (const auto& [key, value] : stored) {
+    const std::string now = wanted.count(key) ? wanted.at(key) : std::string();
+    if (value != now) changed.push_back(key + " " + shown(value) + " -> " + shown(now));
+  }
+  return changed;
+}
 
 const char* run_status_name(RunStatus status) {
   switch (status) {
@@ -110,9 +270,39 @@ RunStatus parse_run_status(const std::string& text, const std::string& context) 
 std::optional<Incompatibility> check_compatible(const ResultLayout& stored, const ResultLayout& wanted,
                                                 const std::string& wanted_source, const CompatibilityRules& rules) {
   using Rule = Incompatibility::Rule;
-  if (rules.same_job && job_identity(stored) != job_identity(wanted))
-    return Incompatibility{Rule::job, "belongs to another job (job hash " + job_identity(stored) + ", but " + wanted_source +
-                                          " has " + job_identity(wanted) + ")"};
+  // The data first: no flag mixes rows computed from two data sets in one file.
+  if (stored.inputs_recorded && wanted.inputs_recorded) {
+    if (const std::string difference = inputs_difference(stored, wanted, wanted_source); !difference.empty())
+      return Incompatibility{Rule::inputs, difference, false};
+  } else if (!stored.inputs.empty() || !wanted.inputs.empty()) {
+    const ResultLayout& recorded = stored.inputs_recorded ? stored : wanted;
+    const std::string reason = "was written before msweep recorded input data, so " +
+                               (recorded.inputs.empty() ? std::string("its data") : describe_input(recorded.inputs.front())) +
+                               (recorded.inputs.size() > 1 ? " and the others" : "") + " cannot be checked against it";
+    if (rules.same_job) return Incompatibility{Rule::inputs, reason, true};
+    // resume --force: the user vouches for the data; the keys are still checked below.
+  }
+  // The inputs are equal (or vouched for) here, so the identities differ when the texts do.
+  if (stored.job_text != wanted.job_text) {
+    const auto changed = changed_job_keys(stored.resolved_job, wanted.resolved_job);
+    std::vector<std::string> result_keys;
+    for (const auto& change : changed)
+      if (key_changes_results(change.substr(0, change.find(' ')))) result_keys.push_back(change);
+    const bool known = !stored.resolved_job.empty() && !wanted.resolved_job.empty();
+    const bool force_accepts = known && result_keys.empty();
+    std::string what = !known ? "job hash " + job_identity(stored) + ", but " + wanted_source + " has " + job_identity(wanted) +
+                                    "; the file has no resolved_job to tell which keys changed"
+                       : changed.empty() ? "only the job text's comments or layout differ from " + wanted_source
+                                         : "changed in " + wanted_source + ": " + joined(changed);
+    if (rules.same_job || !force_accepts) {
+      std::string reason = "belongs to another job (" + what + ")";
+      if (!rules.same_job)
+        reason += "; --force accepts only changes to keys that cannot change a task's numbers (job.name, output.path, "
+                  "output.flush_rows, output.flush_seconds, comments), not to " +
+                  (known ? joined(result_keys) : std::string("unknown keys"));
+      return Incompatibility{Rule::job, reason, force_accepts};
+    }
+  }
   if (const std::string difference = schema_difference(stored, wanted); !difference.empty())
     return Incompatibility{Rule::schema, difference + wanted_source + " (written by another msweep version, or the job changed?)"};
   if (rules.same_shard && (stored.shard_index != wanted.shard_index || stored.shard_count != wanted.shard_count))
@@ -162,6 +352,13 @@ OpenedFile open_results(const std::string& path, bool writable) {
     layout.job_path = h5::read_string_attribute(f, "job_path", path);
     layout.job_text = h5::read_string_attribute(f, "job_text", path);
     if (h5::has_attribute(f, "resolved_job")) layout.resolved_job = h5::read_string_attribute(f, "resolved_job", path);
+    // Files written before inputs were recorded have no `inputs`: their data cannot be checked.
+    layout.inputs_recorded = h5::has_attribute(f, "inputs");
+    if (layout.inputs_recorded) layout.inputs = parse_inputs_json(h5::read_string_attribute(f, "inputs", path));
+    if (h5::has_attribute(f, "overrides")) {
+      for (const auto& [ignored, raw] : json_items(h5::read_string_attribute(f, "overrides", path)))
+        layout.overrides.push_back(json_unquote(raw));
+    }
     layout.job_seed = h5::read_uint_attribute(f, "job_seed", path);
     opened.task_count = h5::read_uint_attribute(f, "task_count", path);
     opened.rows_committed = h5::read_uint_attribute(f, "rows_committed", path);
@@ -211,17 +408,23 @@ void write_run_attributes(const h5::Handle& file, const std::string& path, const
   for (const auto& [name, value] : run.cluster) h5::write_attribute(file, name, value, path);
 }
 
-void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLayout& layout, const RunProvenance& run,
-                    hid_t row_type, std::size_t row_size) {
-  h5::write_attribute(f, "format", std::string(kFormatName), path);
-  h5::write_attribute(f, "format_version", kResultsFormatVersion, path);
+void write_identity_attributes(const h5::Handle& f, const std::string& path, const ResultLayout& layout) {
   h5::write_attribute(f, "job_name", layout.job_name, path);
-  h5::write_attribute(f, "experiment", layout.experiment, path);
   h5::write_attribute(f, "job_path", layout.job_path, path);
   h5::write_attribute(f, "job_text", layout.job_text, path);
   h5::write_attribute(f, "job_hash", job_identity(layout), path);
   h5::write_attribute(f, "job_seed", layout.job_seed, path);
   if (!layout.resolved_job.empty()) h5::write_attribute(f, "resolved_job", layout.resolved_job, path);
+  if (layout.inputs_recorded) h5::write_attribute(f, "inputs", inputs_json(layout.inputs), path);
+  h5::write_attribute(f, "overrides", strings_json(layout.overrides), path);
+}
+
+void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLayout& layout, const RunProvenance& run,
+                    hid_t row_type, std::size_t row_size) {
+  h5::write_attribute(f, "format", std::string(kFormatName), path);
+  h5::write_attribute(f, "format_version", kResultsFormatVersion, path);
+  h5::write_attribute(f, "experiment", layout.experiment, path);
+  write_identity_attributes(f, path, layout);
   h5::write_attribute(f, "task_count", grid_task_count(layout), path);
   h5::write_attribute(f, "rows_committed", std::uint64_t{0}, path);
   h5::write_attribute(f, "shard_index", layout.shard_index, path);

@@ -56,7 +56,7 @@ std::uint64_t row_fingerprint(const TaskResult& row) {
 
 }  // namespace
 
-bool rebuildable_from_journal(const std::string& path, const std::string& job_text) {
+bool rebuildable_from_journal(const std::string& path, const ResultLayout& layout) {
   h5::silence_library_errors();
   std::error_code ec;
   if (!std::filesystem::exists(journal_path(path), ec)) return false;
@@ -71,7 +71,7 @@ bool rebuildable_from_journal(const std::string& path, const std::string& job_te
     }
   }
   try {
-    return read_journal_header(journal_path(path)).job_hash == job_hash(job_text);
+    return read_journal_header(journal_path(path)).job_hash == job_identity(layout);
   } catch (const InputError&) {
     return false;
   }
@@ -156,13 +156,13 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
     throw;  // another process holds HDF5's lock on it: in use, not damaged
   } catch (const InputError& error) {
     // Only a journal of this very job may stand in for the file (force cannot vouch for it).
-    if (options.journal && rebuildable_from_journal(path, layout.job_text))
+    if (options.journal && rebuildable_from_journal(path, layout))
       return rebuild(std::move(lock), path, layout, run, options, error.what());
     throw;
   }
   if (const auto mismatch = check_compatible(opened.layout, layout, layout.job_path, {.same_job = !force})) {
     std::string action = "cannot resume";
-    if (mismatch->rule == Incompatibility::Rule::job) action = "use --force to resume it anyway when only harmless keys changed";
+    if (mismatch->force_accepts) action = "use --force to resume it anyway";
     throw InputError(path + ": " + mismatch->reason + "; " + action);
   }
   const std::string stored_identity = job_identity(opened.layout);
@@ -250,11 +250,7 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   // Rows past the commit mark come from a batch a kill cut short: drop them.
   h5::set_extent(s.tasks, s.committed, path + ": /tasks");
   for (auto& array : s.arrays) h5::set_extent(array, s.committed, path + ": /arrays");
-  if (force) {
-    h5::write_attribute(s.file, "job_text", layout.job_text, path);
-    h5::write_attribute(s.file, "job_hash", job_identity(layout), path);
-    if (!layout.resolved_job.empty()) h5::write_attribute(s.file, "resolved_job", layout.resolved_job, path);
-  }
+  if (force) write_identity_attributes(s.file, path, layout);
   write_run_attributes(s.file, path, run);
   h5::flush(s.file, path);
   ResultWriter writer(std::move(state));

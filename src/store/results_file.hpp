@@ -27,6 +27,9 @@ void write_skeleton(const h5::Handle& file, const std::string& path, const Resul
                     hid_t row_type, std::size_t row_size);
 
 // Provenance of the run now writing (rewritten by every resume), status "running".
+// The attributes that say which job (and data) the file holds: written at creation, and
+// rewritten by resume --force when only keys that cannot change a task's numbers changed.
+void write_identity_attributes(const h5::Handle& file, const std::string& path, const ResultLayout& layout);
 void write_run_attributes(const h5::Handle& file, const std::string& path, const RunProvenance& run);
 
 // Values per task of one declared array.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "msweep/core/inputs.hpp"
 #include "msweep/core/random.hpp"
 
 namespace msweep {
@@ -15,6 +16,7 @@ struct Dataset {
   std::vector<std::string> feature_names;  // one per column of X
   std::string target_name;
   std::string description;                 // where it came from, for provenance
+  std::vector<InputFile> inputs;           // the files it was read from (none when generated)
 
   Eigen::Index objects() const { return X.rows(); }
   Eigen::Index features() const { return X.cols(); }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "msweep/core/inputs.hpp"
 #include "msweep/core/grid.hpp"
 #include "msweep/core/summary.hpp"
 #include "msweep/core/task.hpp"
@@ -68,6 +69,9 @@ class Experiment {
   virtual const TaskGrid& grid() const = 0;
   virtual std::vector<MetricInfo> metrics() const = 0;
   virtual std::vector<ArrayInfo> arrays() const { return {}; }
+  // The files the data were read from (a job's identity: resume and merge refuse a file whose
+  // inputs' contents changed). Generated data have none: their keys and the seed fix them.
+  virtual std::vector<InputFile> inputs() const { return {}; }
 
   // Computes one task. Must depend only on the job and the coordinates (derive every seed
   // from them with derive_seed), never on the rank or on which tasks ran before: caches are

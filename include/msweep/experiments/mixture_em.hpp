@@ -91,6 +91,7 @@ class MixtureEmExperiment final : public Experiment {
   const TaskGrid& grid() const override { return grid_; }
   std::vector<MetricInfo> metrics() const override;
   std::vector<ArrayInfo> arrays() const override;
+  std::vector<InputFile> inputs() const override { return image_inputs_; }
   TaskOutput run(const TaskView& task) const override;
   std::string report(const SummaryTable& summary) const override;
 
@@ -107,6 +108,7 @@ class MixtureEmExperiment final : public Experiment {
  private:
   MixtureEmOptions options_;
   PointImage file_image_;  // source = "image": read once
+  std::vector<InputFile> image_inputs_;  // source = "image": its fingerprint
   int max_experts_ = 2;
   std::size_t max_points_ = 0;
   TaskGrid grid_;

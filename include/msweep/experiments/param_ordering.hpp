@@ -75,6 +75,7 @@ class ParamOrderingExperiment final : public Experiment {
   const Mlp& model() const { return model_; }
   const ParamOrderingOptions& options() const { return options_; }
   const Dataset& data() const { return data_; }
+  std::vector<InputFile> inputs() const override { return data_.inputs; }
 
  private:
   struct Split {

@@ -60,6 +60,7 @@ class SubsetEvidenceExperiment final : public Experiment {
 
   const std::vector<std::vector<Eigen::Index>>& structures() const { return options_.structures; }
   const Dataset& data() const { return data_; }
+  std::vector<InputFile> inputs() const override { return data_.inputs; }
 
  private:
   struct SplitStats {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "msweep/spec/config.hpp"
 
@@ -10,7 +11,8 @@ namespace msweep {
 
 struct JobSpec {
   std::string path;        // as given on the command line
-  std::string text;        // the whole file, stored verbatim in the results
+  std::string text;        // the whole file, stored verbatim in the results, then the overrides as comments
+  std::vector<std::string> overrides;  // --set section.key=value, in order, applied over the file
   std::string name;        // [job] name
   std::string kind;        // [job] experiment
   std::uint64_t seed = 0;  // [job] seed
@@ -29,8 +31,10 @@ struct JobSpec {
   std::string resolved_json() const;
 };
 
-// Reads and validates the generic part of a job file. Throws InputError (file:line: message).
-JobSpec load_job(const std::string& path);
-JobSpec parse_job(const std::string& text, const std::string& path);
+// Reads and validates the generic part of a job file, with `overrides` ("section.key=value",
+// the command line's --set) applied over the file's keys. Throws InputError (file:line:
+// message, or "--set section.key=value: message" for an override).
+JobSpec load_job(const std::string& path, const std::vector<std::string>& overrides = {});
+JobSpec parse_job(const std::string& text, const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace msweep

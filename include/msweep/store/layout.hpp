@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "msweep/core/grid.hpp"
+#include "msweep/core/inputs.hpp"
 #include "msweep/core/task.hpp"
 
 namespace msweep {
@@ -24,6 +25,14 @@ struct ResultLayout {
   // The value every key of the job had, defaults included (JobSpec::resolved_json), written as
   // the root attribute resolved_job when not empty; files written before it have none.
   std::string resolved_job;
+  // The --set overrides applied over the job file, in order (job_text ends with them too);
+  // written as the root attribute `overrides` (a JSON list of strings).
+  std::vector<std::string> overrides;
+  // The files the data were read from, written as the root attribute `inputs` (JSON).
+  // inputs_recorded is false for a file written before msweep recorded them: its data
+  // cannot be checked.
+  std::vector<InputFile> inputs;
+  bool inputs_recorded = true;
   std::uint64_t job_seed = 0;
   std::vector<Axis> axes;
   std::vector<MetricInfo> metrics;
@@ -44,7 +53,8 @@ std::uint64_t shard_task_count(const ResultLayout& layout);
 // 16 hex digits of FNV-1a 64 over the job text.
 std::string job_hash(const std::string& job_text);
 // How resume, merge and the journal recognise a job: stored as the file's `job_hash`
-// attribute and in the journal header. Today the hash of the job text.
+// attribute and in the journal header. The hash of the job text (overrides included) and,
+// when the data were read from files, of their fingerprints.
 std::string job_identity(const ResultLayout& layout);
 
 struct RunProvenance {
@@ -67,18 +77,28 @@ RunStatus parse_run_status(const std::string& text, const std::string& context);
 // The rules of compatibility between a stored layout and the one a caller wants to write.
 // Each caller says which rules it waives; the schema (axes with their labels, metric
 // names, array names and shapes) is never waived.
+// The input data's contents are never waived: a file holds results of one data set.
 struct CompatibilityRules {
-  bool same_job = true;    // job identity; waived by resume --force
+  // Job identity. resume --force relaxes it to: only keys that cannot change a task's numbers
+  // (key_changes_results) or the text's comments changed; a file without input records is
+  // then accepted too (the user vouches for its data).
+  bool same_job = true;
   bool same_shard = true;  // waived by merge, which combines the shards
 };
 
 struct Incompatibility {
-  enum class Rule { job, schema, shard };
+  enum class Rule { inputs, job, schema, shard };
   Rule rule;
-  // What differs, to follow "PATH: " in a message, e.g. "belongs to another job (...)";
-  // callers append what the user can do about it.
+  // What differs, to follow "PATH: " in a message, e.g. "belongs to another job (changed:
+  // job.seed 1 -> 2)"; callers append what the user can do about it.
   std::string reason;
+  // Whether resume --force would accept the difference (same_job = false).
+  bool force_accepts = false;
 };
+
+// The job keys ("section.key (old -> new)") whose values differ between two resolved_job
+// texts; empty when either text is empty.
+std::vector<std::string> changed_job_keys(const std::string& stored_resolved, const std::string& wanted_resolved);
 
 // The first rule `stored` breaks against `wanted`, or nothing when compatible.
 // `wanted_source` names where `wanted` comes from (a job file, or the first merge input).

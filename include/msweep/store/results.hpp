@@ -69,8 +69,9 @@ struct WriterOptions {
 std::string journal_path(const std::string& results_path);
 
 // True when `path` cannot be opened as a results file but its journal belongs to the job
-// with this text: ResultWriter::resume will then rebuild the file from the journal.
-bool rebuildable_from_journal(const std::string& path, const std::string& job_text);
+// with this identity (job_identity: text and input data): ResultWriter::resume will then
+// rebuild the file from the journal.
+bool rebuildable_from_journal(const std::string& path, const ResultLayout& layout);
 
 // What resume had to recover: rows restored from the journal, and whether the whole file
 // was rebuilt from it (then `damage` says why the file could not be used, and

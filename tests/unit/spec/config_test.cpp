@@ -37,6 +37,35 @@ TEST(JobSpec, ParsesStandardKeys) {
   EXPECT_EQ(spec.output_path, "results/t.h5");
 }
 
+TEST(JobSpec, OverridesApplyAsTomlValuesAndJoinTheText) {
+  const JobSpec spec = parse_job(kValid, "jobs/x.toml", {"sweep.runs=5", "job.seed=7", "data.source=csv:d.csv", "output.path=\"o.h5\""});
+  EXPECT_EQ(spec.runs, 5);
+  EXPECT_EQ(spec.seed, 7u);
+  EXPECT_EQ(spec.data.get_string("source"), "csv:d.csv");  // not a TOML value: taken as a string
+  EXPECT_EQ(spec.output_path, "o.h5");
+  EXPECT_EQ(spec.text.rfind(kValid, 0), 0u);
+  EXPECT_NE(spec.text.find("\n# --set sweep.runs=5\n# --set job.seed=7\n"), std::string::npos);
+  EXPECT_EQ(spec.overrides.size(), 4u);
+  EXPECT_EQ(parse_job(kValid, "jobs/x.toml").text, kValid);  // no overrides: the file verbatim
+}
+
+TEST(JobSpec, BadOverridesNameTheOverride) {
+  auto error = [](const std::vector<std::string>& overrides) {
+    try {
+      JobSpec spec = parse_job(kValid, "jobs/x.toml", overrides);
+      spec.reject_unknown_keys();
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error({"sweep.runs=x"}).rfind("--set sweep.runs=x: [sweep] runs: expected an integer", 0), 0u) << error({"sweep.runs=x"});
+  EXPECT_EQ(error({"sweep.rnus=2"}).rfind("--set sweep.rnus=2: [sweep] rnus: unknown key", 0), 0u);
+  EXPECT_EQ(error({"swep.runs=2"}), "--set swep.runs=2: unknown section swep (expected job, data, model, sweep or output)");
+  EXPECT_EQ(error({"runs=2"}), "--set runs=2: expected SECTION.KEY=VALUE (e.g. --set sweep.runs=2)");
+  EXPECT_EQ(error({"sweep.a.b=2"}), "--set sweep.a.b=2: expected SECTION.KEY=VALUE (e.g. --set sweep.runs=2)");
+}
+
 TEST(ConfigTable, ResolvedJsonHoldsEveryValueUsedWithTheDefaults) {
   const JobSpec spec = parse_job(std::string(kValid) + "label = \"a \\\"b\\\"\"\n", "jobs/x.toml");
   spec.sweep.get_string("label", "");

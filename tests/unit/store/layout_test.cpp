@@ -42,9 +42,76 @@ TEST_F(CompatibilityTest, AnotherJobUnlessWaived) {
   const auto mismatch = check_compatible(layout_, other, "other.toml");
   ASSERT_TRUE(mismatch);
   EXPECT_EQ(mismatch->rule, Rule::job);
-  EXPECT_EQ(mismatch->reason, "belongs to another job (job hash " + job_hash(layout_.job_text) + ", but other.toml has " +
-                                  job_hash(other.job_text) + ")");
+  EXPECT_EQ(mismatch->reason, "belongs to another job (only the job text's comments or layout differ from other.toml)");
+  EXPECT_TRUE(mismatch->force_accepts);
   EXPECT_FALSE(check_compatible(layout_, other, "other.toml", {.same_job = false}));
+}
+
+TEST_F(CompatibilityTest, ForceAcceptsOnlyKeysThatCannotChangeNumbers) {
+  ResultLayout harmless = layout_;
+  harmless.job_text += "[output]\nflush_seconds = 5\n";
+  harmless.resolved_job = R"({"job": {"name": "t2", "seed": 9}, "output": {"flush_seconds": 5.0}})";
+  auto mismatch = check_compatible(layout_, harmless, "j.toml");
+  ASSERT_TRUE(mismatch);
+  EXPECT_EQ(mismatch->reason, "belongs to another job (changed in j.toml: job.name \"t\" -> \"t2\", output.flush_seconds 2.0 -> 5.0)");
+  EXPECT_TRUE(mismatch->force_accepts);
+  EXPECT_FALSE(check_compatible(layout_, harmless, "j.toml", {.same_job = false}));
+
+  ResultLayout reseeded = layout_;
+  reseeded.job_text += "# seed 10\n";
+  reseeded.resolved_job = R"({"job": {"name": "t", "seed": 10}, "output": {"flush_seconds": 5.0}, "sweep": {"runs": 2}})";
+  mismatch = check_compatible(layout_, reseeded, "j.toml", {.same_job = false});
+  ASSERT_TRUE(mismatch);
+  EXPECT_EQ(mismatch->rule, Rule::job);
+  EXPECT_FALSE(mismatch->force_accepts);
+  EXPECT_NE(mismatch->reason.find("not to job.seed 9 -> 10, sweep.runs (unset) -> 2"), std::string::npos) << mismatch->reason;
+
+  ResultLayout unknown = layout_;  // a file written before resolved_job: nothing says what changed
+  unknown.resolved_job.clear();
+  unknown.job_text += "# x\n";
+  mismatch = check_compatible(unknown, layout_, "j.toml", {.same_job = false});
+  ASSERT_TRUE(mismatch);
+  EXPECT_FALSE(mismatch->force_accepts);
+}
+
+TEST_F(CompatibilityTest, ChangedInputDataAreNeverAccepted) {
+  ResultLayout stored = layout_;
+  stored.inputs = {{"d/data.csv", "csv", 120, "fnv1a64:00000000000000aa"}};
+  ResultLayout wanted = stored;
+  wanted.inputs[0].path = "moved.csv";  // same bytes elsewhere: the same data
+  EXPECT_FALSE(check_compatible(stored, wanted, "j.toml"));
+  wanted.inputs[0].digest = "fnv1a64:00000000000000bb";
+  for (bool same_job : {true, false}) {
+    const auto mismatch = check_compatible(stored, wanted, "j.toml", {.same_job = same_job, .same_shard = false});
+    ASSERT_TRUE(mismatch);
+    EXPECT_EQ(mismatch->rule, Rule::inputs);
+    EXPECT_FALSE(mismatch->force_accepts);
+    EXPECT_EQ(mismatch->reason, "its input data changed: moved.csv is now 120 bytes, fnv1a64:00000000000000bb, but the file's rows "
+                                "were computed from d/data.csv (csv, 120 bytes, fnv1a64:00000000000000aa)");
+  }
+  EXPECT_NE(job_identity(stored), job_identity(wanted));  // the journal tells them apart too
+  wanted.inputs.clear();
+  EXPECT_EQ(check_compatible(stored, wanted, "j.toml")->rule, Rule::inputs);
+}
+
+TEST_F(CompatibilityTest, FilesWithoutInputRecordsNeedForce) {
+  ResultLayout old_file = layout_;
+  old_file.inputs_recorded = false;
+  EXPECT_FALSE(check_compatible(old_file, layout_, "j.toml"));  // generated data: nothing to check
+  ResultLayout wanted = layout_;
+  wanted.inputs = {{"data.csv", "csv", 120, "fnv1a64:00000000000000aa"}};
+  const auto mismatch = check_compatible(old_file, wanted, "j.toml");
+  ASSERT_TRUE(mismatch);
+  EXPECT_EQ(mismatch->rule, Rule::inputs);
+  EXPECT_TRUE(mismatch->force_accepts);
+  EXPECT_FALSE(check_compatible(old_file, wanted, "j.toml", {.same_job = false}));
+}
+
+TEST(ChangedJobKeys, ListsKeysOnEitherSide) {
+  EXPECT_TRUE(changed_job_keys("", R"({"job": {"seed": 1}})").empty());
+  const auto changed = changed_job_keys(R"({"data": {"source": "csv:a, b.csv", "x": [1, [2, 3]]}, "job": {"seed": 1}})",
+                                        R"({"data": {"source": "csv:a, b.csv", "x": [1, [2, 4]]}, "model": {"k": true}})");
+  EXPECT_EQ(changed, (std::vector<std::string>{"data.x [1, [2, 3]] -> [1, [2, 4]]", "job.seed 1 -> (unset)", "model.k (unset) -> true"}));
 }
 
 TEST_F(CompatibilityTest, SchemaIsNeverWaivedAndNamesWhatDiffers) {

@@ -108,8 +108,13 @@ TEST_F(RecoveryTest, RebuildsAFileHdf5CannotOpen) {
   }
   damage(file);
   EXPECT_THROW(ResultReader{file}, InputError);
-  EXPECT_TRUE(rebuildable_from_journal(file, layout_.job_text));
-  EXPECT_FALSE(rebuildable_from_journal(file, layout_.job_text + "# other job\n"));
+  EXPECT_TRUE(rebuildable_from_journal(file, layout_));
+  ResultLayout other_job = layout_;
+  other_job.job_text += "# other job\n";
+  EXPECT_FALSE(rebuildable_from_journal(file, other_job));
+  ResultLayout other_data = layout_;  // the journal of a job must not rebuild it over changed data
+  other_data.inputs.push_back({"data.csv", "csv", 10, "fnv1a64:0123456789abcdef"});
+  EXPECT_FALSE(rebuildable_from_journal(file, other_data));
 
   auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
   EXPECT_TRUE(writer.recovery().rebuilt);
