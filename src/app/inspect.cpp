@@ -101,7 +101,7 @@ int inspect(const InspectOptions& options) {
                 optional_attribute(reader, "slurm_nodelist").c_str());
   }
   std::printf("axes:");
-  for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.labels.size());
+  for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.size());
   std::printf("\nmetrics:");
   for (const auto& metric : layout.metrics) std::printf(" %s", metric.name.c_str());
   std::printf("\narrays:");
@@ -125,7 +125,7 @@ int inspect(const InspectOptions& options) {
       for (const auto& [row, coordinates] : block) {
         if (printed++ >= rows) return;
         std::printf("%llu", static_cast<unsigned long long>(row.id));
-        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].labels[coordinates[a]].c_str());
+        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].label(coordinates[a]).c_str());
         std::printf("\t%s\t%.4g", row.status == TaskStatus::ok ? "ok" : ("failed: " + row.error).c_str(), row.wall_seconds);
         for (double v : row.metrics) std::printf("\t%.6g", v);
         std::printf("\n");
@@ -142,7 +142,7 @@ int inspect(const InspectOptions& options) {
     for (std::size_t g = 0; g < table.groups(); ++g) {
       for (std::size_t a = 0; a < table.group_axes.size(); ++a) {
         const auto& axis = *std::find_if(layout.axes.begin(), layout.axes.end(), [&](const Axis& x) { return x.name == table.group_axes[a]; });
-        std::printf("%s\t", axis.labels[table.group_coordinates[g][a]].c_str());
+        std::printf("%s\t", axis.label(table.group_coordinates[g][a]).c_str());
       }
       std::printf("%llu\t%llu", static_cast<unsigned long long>(table.ok_count[g]), static_cast<unsigned long long>(table.failed_count[g]));
       for (std::size_t m = 0; m < table.metric_names.size(); ++m) std::printf("\t%.6g", table.mean_of(g, m));

@@ -113,8 +113,9 @@ MergeReport merge_results(const std::vector<std::string>& inputs, const std::str
   }
   std::filesystem::rename(building, output, ec);
   if (ec) {
+    const std::string reason = ec.message();  // before remove() overwrites ec
     std::filesystem::remove(building, ec);
-    throw StoreError(output + ": cannot move the merged file into place: " + ec.message());
+    throw StoreError(output + ": cannot move the merged file into place: " + reason);
   }
   return report;
 }

@@ -8,7 +8,7 @@ namespace msweep::store_detail {
 
 SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
   std::vector<AxisShape> shapes;
-  for (const auto& axis : layout.axes) shapes.push_back({axis.name, axis.labels.size()});
+  for (const auto& axis : layout.axes) shapes.push_back({axis.name, axis.size()});
   SummaryBuilder builder(shapes, {"run", "fold"}, metric_names(layout));
   read_task_rows(file, layout, rows, path, 65536, false, false, [&](std::vector<TaskRow>& block) {
     for (const auto& row : block) builder.add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
