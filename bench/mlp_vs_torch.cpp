@@ -80,12 +80,18 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
           << c.X.cols() << " " << c.hidden << " " << c.outputs << " " << (c.loss == Loss::mse ? "mse" : "ce") << " " << c.batch
           << " " << c.steps << " " << c.learning_rate;
   std::string output;
+  int status = -1;
   if (FILE* pipe = ::popen(command.str().c_str(), "r")) {
     char buffer[256];
     while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    ::pclose(pipe);
+    status = ::pclose(pipe);
   }
   std::filesystem::remove(data);
+  // No table of NaNs: the Python side said what is missing on stderr; stop here.
+  if (status != 0) {
+    std::fprintf(stderr, "bench_mlp_vs_torch: the PyTorch side (%s) failed; see its message above\n", script.c_str());
+    std::exit(1);
+  }
   return output;
 }
 
@@ -100,6 +106,12 @@ int main(int argc, char** argv) {
     else if (key == "--python") python = argv[i + 1];
   }
   const std::string script = std::string(MSWEEP_SOURCE_DIR) + "/bench/mlp_vs_torch.py";
+  // Checked before minutes of msweep timings, so a missing peer costs nothing.
+  if (std::system((python + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
+    std::fprintf(stderr, "bench_mlp_vs_torch: %s cannot import torch: install the Debian package python3-torch "
+                         "(scripts/setup.sh --bench installs every benchmark peer)\n", python.c_str());
+    return 1;
+  }
 
   std::vector<Case> cases;
   {

@@ -7,7 +7,12 @@ import sys
 import time
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:
+    sys.exit("bench/mlp_vs_torch.py: PyTorch is missing: install the Debian package python3-torch "
+             "(scripts/setup.sh --bench installs every benchmark peer)")
 
 REPEATS = 2
 

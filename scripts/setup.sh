@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages msweep needs (only those missing) and builds it in build/.
 # Used by quickstart.sh and test.sh; safe to run again (both steps are incremental).
+#   scripts/setup.sh           the engine, its tests and the analysis
+#   scripts/setup.sh --bench   also the peers the benchmarks compare against (bench/README in README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,15 @@ PACKAGES=(
 # Extra packages a caller needs: MSWEEP_EXTRA_PACKAGES="pkg1 pkg2". (slurm-wlm and munge are in
 # the list above: the slurm-labelled tests start a private one-node Slurm; no daemon is enabled.)
 read -r -a EXTRA <<< "${MSWEEP_EXTRA_PACKAGES:-}"
+# The benchmark peers: PyTorch (bench_mlp_vs_torch), Optuna (hyper-parameter search benchmarks)
+# and the threaded OpenBLAS both use. Not needed to build, test or run msweep.
+BENCH_PACKAGES=(python3-torch python3-optuna libopenblas0-pthread)
+for argument in "$@"; do
+  case "$argument" in
+    --bench) EXTRA+=("${BENCH_PACKAGES[@]}") ;;
+    *) echo "scripts/setup.sh: unknown option '$argument' (expected --bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${PACKAGES[@]}" "${EXTRA[@]}"; do

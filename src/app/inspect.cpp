@@ -191,7 +191,7 @@ int inspect(const InspectOptions& options) {
                 optional_attribute(reader, "slurm_nodelist").c_str());
   }
   std::printf("axes:");
-  for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.labels.size());
+  for (const auto& axis : layout.axes) std::printf(" %s(%zu)", axis.name.c_str(), axis.size());
   std::printf("\nmetrics:");
   for (const auto& metric : layout.metrics) std::printf(" %s", metric.name.c_str());
   std::printf("\narrays:");
@@ -215,7 +215,7 @@ int inspect(const InspectOptions& options) {
       for (const auto& [row, coordinates] : block) {
         if (printed++ >= rows) return;
         std::printf("%llu", static_cast<unsigned long long>(row.id));
-        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].labels[coordinates[a]].c_str());
+        for (std::size_t a = 0; a < layout.axes.size(); ++a) std::printf("\t%s", layout.axes[a].label(coordinates[a]).c_str());
         std::printf("\t%s\t%.4g", row.status == TaskStatus::ok ? "ok" : ("failed: " + row.error).c_str(), row.wall_seconds);
         for (double v : row.metrics) std::printf("\t%.6g", v);
         std::printf("\n");

@@ -42,11 +42,21 @@ PreparedJob prepare_job(const std::string& job_path, const std::vector<std::stri
   return job;
 }
 
+void check_output_file_name(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path output(path);
+  const std::string name = output.filename().string();
+  // "dir/", "dir/." and "dir/.." name directories even when they do not exist yet.
+  if (fs::is_directory(output, ec) || name.empty() || name == "." || name == "..")
+    throw InputError(path + ": output path is a directory (expected a file name ending in .h5)");
+}
+
 OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path output(path);
-  if (fs::is_directory(output, ec)) throw InputError(path + ": output path is a directory (expected a file name ending in .h5)");
+  check_output_file_name(path);
   const bool journal = fs::exists(journal_path(path), ec);
   if (resume && journal && rebuildable_from_journal(path, job.layout)) {
     // The file is missing or HDF5 cannot open it, but its journal holds this job's rows.
@@ -79,6 +89,10 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
     return OutputMode::replace;
   }
   // A journal without its file holds finished tasks: only --resume (rebuild) or --force may touch it.
+  if (journal && !force && resume)  // --resume was given, and the journal cannot rebuild this job's file
+    throw InputError(journal_path(path) + ": a journal exists but " + path +
+                     " does not, and the journal cannot rebuild it (it is damaged or belongs to another job); "
+                     "use --force to discard it");
   if (journal && !force)
     throw InputError(journal_path(path) + ": a journal of finished tasks exists but " + path +
                      " does not; use --resume to rebuild the file from it (or --force to discard it)");

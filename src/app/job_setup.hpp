@@ -28,6 +28,9 @@ enum class OutputMode { create, replace, resume, resume_or_create };
 // existing file without --resume/--force, a directory, an unwritable location, and (with
 // --resume) a file that is not a results file of this job and shard. A file HDF5 cannot
 // open passes with --resume when its journal belongs to this job (resume rebuilds it).
+// Throws InputError when `path` names a directory (existing, or ending in '/', '.' or '..').
+void check_output_file_name(const std::string& path);
+
 OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force);
 
 // "I/N" (0 <= I < N), or "auto": from SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN,

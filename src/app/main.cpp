@@ -4,6 +4,8 @@
 //   msweep inspect OUT.h5                      what a results file holds
 //   msweep merge A.h5 B.h5 ... -o ALL.h5       combine shards of one job
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -29,6 +31,20 @@ int report_error(const std::string& message, msweep::ExitStatus status) {
   return static_cast<int>(status);
 }
 
+// Every path argument must name something: an empty string would silently mean "the default".
+const CLI::Validator kNonEmptyPath(
+    [](const std::string& value) { return value.empty() ? std::string("expected a path, got an empty string") : std::string(); },
+    "PATH");
+
+// CLI::Range lets NaN through (every comparison with it is false): seconds must be numbers.
+const CLI::Validator kFinite(
+    [](const std::string& value) {
+      double number = 0.0;
+      return CLI::detail::lexical_cast(value, number) && std::isfinite(number) ? std::string()
+                                                                                 : "expected a finite number, got " + value;
+    },
+    "");
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,7 +62,7 @@ int main(int argc, char** argv) {
   auto* plan_cmd = cli.add_subcommand("plan",
                                       "Validate a job file and print its data, every key's value, the task grid and estimates of "
                                       "run time and file size (no MPI, writes nothing)");
-  plan_cmd->add_option("job", plan_options.job_path, "Job file (TOML)")->required();
+  plan_cmd->add_option("job", plan_options.job_path, "Job file (TOML)")->required()->check(kNonEmptyPath);
   plan_cmd->add_flag("!--no-estimate", plan_options.estimate, "Skip timing sample tasks for the run-time estimate");
   const char* set_help = "Override a key of the job file: SECTION.KEY=VALUE, the value as in TOML (e.g. --set sweep.runs=2); "
                          "repeatable, part of the job's identity";
@@ -54,9 +70,9 @@ int main(int argc, char** argv) {
 
   app::RunOptions run_options;
   auto* run_cmd = cli.add_subcommand("run", "Run a job: under mpirun/srun rank 0 schedules and the others compute");
-  run_cmd->add_option("job", run_options.job_path, "Job file (TOML)")->required();
+  run_cmd->add_option("job", run_options.job_path, "Job file (TOML)")->required()->check(kNonEmptyPath);
   run_cmd->add_option("--set", run_options.overrides, set_help)->allow_extra_args(false)->take_all();
-  run_cmd->add_option("-o,--output", run_options.output_path, "Results file (default: [output] path of the job)");
+  run_cmd->add_option("-o,--output", run_options.output_path, "Results file (default: [output] path of the job)")->check(kNonEmptyPath);
   run_cmd->add_flag("--resume", run_options.resume, "Continue an existing results file: run only the missing tasks");
   run_cmd->add_flag("--force", run_options.force, "Replace an existing results file; with --resume, accept a changed job text");
   run_cmd->add_flag("-q,--quiet", run_options.quiet, "No progress line");
@@ -66,11 +82,13 @@ int main(int argc, char** argv) {
                       "pass --progress bar for a live line in the terminal")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   run_cmd->add_option("--progress-seconds", run_options.progress_seconds, "Seconds between plain progress lines")
-      ->check(CLI::Range(0.1, 86400.0));
+      ->check(kFinite)->check(CLI::Range(0.1, 86400.0));
   run_cmd->add_option("--in-flight", run_options.batches_in_flight, "Work messages kept in flight per worker")->check(CLI::Range(1, 64));
-  run_cmd->add_option("--batch-seconds", run_options.batch_seconds, "Target seconds of work per message")->check(CLI::Range(1e-4, 60.0));
+  run_cmd->add_option("--batch-seconds", run_options.batch_seconds, "Target seconds of work per message")
+      ->check(kFinite)
+      ->check(CLI::Range(1e-4, 60.0));
   run_cmd->add_option("--grace-seconds", run_options.stop_grace_seconds, "After a stop signal, wait this long for running tasks")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(kFinite)->check(CLI::Range(0.0, 3600.0));
   run_cmd->add_option("--shard", run_options.shard,
                       "Run only shard I/N of the grid (tasks with id % N == I) into its own file; 'auto' takes I and N "
                       "from the Slurm job array (SLURM_ARRAY_TASK_ID/_COUNT). Combine shards with msweep merge");
@@ -78,18 +96,20 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--worker-timeout", run_options.worker_timeout_seconds,
                       "Abort (exit 3, file resumable) when a worker holding work sends nothing for this many seconds; "
                       "0 waits forever. Set it well above the longest batch of tasks")
+      ->check(kFinite)
       ->check(CLI::Range(0.0, 1e7));
 
   app::MergeOptions merge_options;
   auto* merge_cmd = cli.add_subcommand("merge", "Combine results files of one job (e.g. shards) into one file");
-  merge_cmd->add_option("inputs", merge_options.inputs, "Results files of the same job (HDF5)")->required();
-  merge_cmd->add_option("-o,--output", merge_options.output_path, "Merged results file")->required();
+  merge_cmd->add_option("inputs", merge_options.inputs, "Results files of the same job (HDF5)")->required()->check(kNonEmptyPath);
+  merge_cmd->add_option("-o,--output", merge_options.output_path, "Merged results file")->required()->check(kNonEmptyPath);
   merge_cmd->add_flag("--force", merge_options.force, "Replace an existing output file");
   merge_cmd->add_flag("-q,--quiet", merge_options.quiet, "Only errors");
 
   app::InspectOptions inspect_options;
+  constexpr std::int64_t kMaxRows = std::int64_t{1} << 40;  // far beyond any grid (core/grid.hpp caps it at 2^32)
   auto* inspect_cmd = cli.add_subcommand("inspect", "Show what a results file holds (works while it is being written)");
-  inspect_cmd->add_option("results", inspect_options.results_path, "Results file (HDF5)")->required();
+  inspect_cmd->add_option("results", inspect_options.results_path, "Results file (HDF5)")->required()->check(kNonEmptyPath);
   auto* summary_flag = inspect_cmd->add_flag(
       "--summary", inspect_options.summary,
       "Print the summary table: per group, mean and sem with runs as the unit of replication (folds averaged per run first)");
@@ -104,12 +124,25 @@ int main(int argc, char** argv) {
       ->needs(by_option)->excludes(ascending);
   inspect_cmd->add_option("--csv", inspect_options.csv_path, "With --summary: write the summary as CSV to this file ('-': stdout)")
       ->needs(summary_flag);
-  inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows");
+  inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows")->check(CLI::Range(std::int64_t{0}, kMaxRows));
   auto* status_flag = inspect_cmd->add_flag("--status", inspect_options.status_only,
                                             "Print only the file's status, one word for scripts: running, complete or interrupted");
   inspect_cmd->add_flag("--json", inspect_options.json,
                         "Print one JSON object for scripts: status, shard, task counts (stored, total, failed), provenance")
       ->excludes(status_flag);
+
+  // CLI11 reports an unknown first word as a missing subcommand: name what was typed instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const auto* command : {plan_cmd, run_cmd, inspect_cmd, merge_cmd}) {
+      known += (known.empty() ? "" : ", ") + command->get_name();
+      found = found || command->get_name() == argv[1];
+    }
+    if (!found)
+      return report_error("unknown command '" + std::string(argv[1]) + "' (expected one of " + known + "; see msweep --help)",
+                          ExitStatus::bad_input);
+  }
 
   try {
     cli.parse(argc, argv);

@@ -2,11 +2,13 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "job_setup.hpp"
 #include "msweep/store/merge.hpp"
 
 namespace msweep::app {
 
 int merge(const MergeOptions& options) {
+  check_output_file_name(options.output_path);
   const MergeReport report = merge_results(options.inputs, options.output_path, options.force);
   if (!report.stale_lock.empty()) std::fprintf(stderr, "msweep: %s\n", report.stale_lock.c_str());
   for (const auto& input : report.unfinished_inputs)

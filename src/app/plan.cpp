@@ -64,9 +64,9 @@ int plan(const PlanOptions& options) {
   std::printf("axes (row-major, last fastest):\n");
   for (const auto& axis : grid.axes()) {
     std::string sample;
-    for (std::size_t i = 0; i < axis.labels.size() && i < 4; ++i) sample += (i ? ", " : "") + axis.labels[i];
-    if (axis.labels.size() > 4) sample += ", ... " + axis.labels.back();
-    std::printf("  %-10s %8zu  %s\n", axis.name.c_str(), axis.labels.size(), sample.c_str());
+    for (std::uint64_t i = 0; i < axis.size() && i < 4; ++i) sample += (i ? ", " : "") + axis.label(i);
+    if (axis.size() > 4) sample += ", ... " + axis.label(axis.size() - 1);
+    std::printf("  %-10s %8llu  %s\n", axis.name.c_str(), static_cast<unsigned long long>(axis.size()), sample.c_str());
   }
   std::printf("tasks: %llu\n", static_cast<unsigned long long>(grid.size()));
   std::printf("metrics (%zu):", job.layout.metrics.size());

@@ -1,6 +1,5 @@
 #include "msweep/core/grid.hpp"
 
-#include <limits>
 #include <set>
 
 #include "msweep/core/error.hpp"
@@ -14,21 +13,48 @@ std::vector<std::string> index_labels(std::size_t n) {
   return labels;
 }
 
+Axis Axis::indexed(std::string axis_name, std::uint64_t count, std::string job_key) {
+  Axis axis(std::move(axis_name), {}, std::move(job_key));
+  axis.count_ = count;
+  return axis;
+}
+
+std::vector<std::string> Axis::all_labels() const {
+  if (!labels.empty()) return labels;
+  return index_labels(static_cast<std::size_t>(count_));
+}
+
+bool Axis::same_labels(const Axis& other) const {
+  if (size() != other.size()) return false;
+  if (labels.empty() && other.labels.empty()) return true;
+  for (std::uint64_t i = 0; i < size(); ++i)
+    if (label(i) != other.label(i)) return false;
+  return true;
+}
+
 TaskGrid::TaskGrid(std::vector<Axis> axes) : axes_(std::move(axes)) {
   require(!axes_.empty(), "TaskGrid", "axes", "at least one axis");
   std::set<std::string> names;
   for (const auto& axis : axes_) {
-    require(!axis.labels.empty(), "TaskGrid", "axes", "a non-empty axis '" + axis.name + "'");
-    require(axis.labels.size() <= std::numeric_limits<std::uint32_t>::max(), "TaskGrid", "axes", "axes under 2^32 values");
+    require(axis.size() > 0, "TaskGrid", "axes", "a non-empty axis '" + axis.name + "'");
     require(names.insert(axis.name).second, "TaskGrid", "axes", "unique axis names ('" + axis.name + "' twice)");
+  }
+  // Checked product in axis order, so the axis named is the one that takes the grid past the
+  // cap. Every factor is at least 1 and the running product at most 2^32, so nothing wraps
+  // before the comparison (the cap also keeps every coordinate inside uint32).
+  TaskId product = 1;
+  for (const auto& axis : axes_) {
+    if (axis.size() > kMaxGridTasks / product)
+      throw GridTooLarge(axis, "the grid would have more than 2^32 (" + std::to_string(kMaxGridTasks) + ") tasks once axis '" +
+                                   axis.name + "' (" + std::to_string(axis.size()) + " values) multiplies the " +
+                                   std::to_string(product) + " tasks of the axes before it; make it or them smaller");
+    product *= axis.size();
   }
   strides_.assign(axes_.size(), 1);
   size_ = 1;
   for (std::size_t i = axes_.size(); i-- > 0;) {
     strides_[i] = size_;
-    const TaskId n = axes_[i].labels.size();
-    require(size_ <= std::numeric_limits<TaskId>::max() / n, "TaskGrid", "axes", "fewer than 2^64 tasks");
-    size_ *= n;
+    size_ *= axes_[i].size();
   }
 }
 
@@ -62,19 +88,20 @@ TaskId TaskGrid::id_of(std::span<const std::uint32_t> coordinates) const {
   require(coordinates.size() == axes_.size(), "TaskGrid::id_of", "coordinates", "one per axis");
   TaskId id = 0;
   for (std::size_t i = 0; i < axes_.size(); ++i) {
-    require(coordinates[i] < axes_[i].labels.size(), "TaskGrid::id_of", "coordinates", "values inside each axis");
+    require(coordinates[i] < axes_[i].size(), "TaskGrid::id_of", "coordinates", "values inside each axis");
     id += coordinates[i] * strides_[i];
   }
   return id;
 }
 
-std::vector<Axis> standard_axes(std::vector<std::string> structure_labels, std::int64_t folds, std::int64_t restarts,
-                                std::int64_t runs, std::vector<Axis> extra) {
+std::vector<Axis> standard_axes(Axis structure, std::int64_t folds, std::int64_t restarts, std::int64_t runs,
+                                std::vector<Axis> extra) {
   std::vector<Axis> axes;
-  axes.push_back({"structure", std::move(structure_labels)});
-  axes.push_back({"fold", index_labels(static_cast<std::size_t>(folds))});
-  axes.push_back({"restart", index_labels(static_cast<std::size_t>(restarts))});
-  axes.push_back({"run", index_labels(static_cast<std::size_t>(runs))});
+  structure.name = "structure";
+  axes.push_back(std::move(structure));
+  axes.push_back(Axis::indexed("fold", static_cast<std::uint64_t>(folds), "folds"));
+  axes.push_back(Axis::indexed("restart", static_cast<std::uint64_t>(restarts), "restarts"));
+  axes.push_back(Axis::indexed("run", static_cast<std::uint64_t>(runs), "runs"));
   for (auto& axis : extra) axes.push_back(std::move(axis));
   return axes;
 }

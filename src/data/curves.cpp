@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "msweep/core/error.hpp"
+#include "msweep/data/loaders.hpp"
 
 namespace msweep {
 namespace {
@@ -195,8 +196,7 @@ Eigen::Vector3d weights_from_circle(const Circle& circle) {
 }
 
 PointImage read_image_points(const std::string& path, double scale) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": image file not found");
+  require_regular_file(path, "image file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read the image file (permission denied?)");
   char magic[2] = {0, 0};

@@ -46,9 +46,17 @@ bool looks_like_count_line(const std::vector<std::string>& fields) {
 
 }  // namespace
 
-Dataset load_csv(const std::string& path, const std::string& target) {
+void require_regular_file(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path + ": data file not found");
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) throw InputError(path + ": " + what + " not found");
+  if (fs::is_directory(status)) throw InputError(path + ": expected a " + what + ", got a directory");
+  if (!fs::is_regular_file(status)) throw InputError(path + ": expected a " + what + ", got a special file (a device, pipe or socket)");
+}
+
+Dataset load_csv(const std::string& path, const std::string& target) {
+  require_regular_file(path, "data file");
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot read the data file (permission denied?)");
   std::string line;

@@ -290,8 +290,9 @@ MixtureEmExperiment::MixtureEmExperiment(MixtureEmOptions options) : options_(st
   for (int k : options_.experts) structure_labels.push_back("K=" + std::to_string(k));
   for (auto m : options_.methods) method_labels.push_back(to_string(m));
   for (auto n : options_.noises) noise_labels.push_back(to_string(n));
-  grid_ = TaskGrid(standard_axes(std::move(structure_labels), options_.job.folds, options_.job.restarts, options_.job.runs,
-                                 {{"method", std::move(method_labels)}, {"noise", std::move(noise_labels)}}));
+  grid_ = TaskGrid(standard_axes({"structure", std::move(structure_labels), "experts"}, options_.job.folds, options_.job.restarts,
+                                 options_.job.runs,
+                                 {{"method", std::move(method_labels), "methods"}, {"noise", std::move(noise_labels), "noise"}}));
 }
 
 std::vector<MetricInfo> MixtureEmExperiment::metrics() const { return {std::begin(kMetricInfo), std::end(kMetricInfo)}; }

@@ -116,8 +116,8 @@ ParamOrderingExperiment::ParamOrderingExperiment(ParamOrderingOptions options, D
   };
   zero_index_ = nearest(0.0);
   half_index_ = nearest(0.5);
-  grid_ = TaskGrid(standard_axes({model_.label()}, options_.job.folds, options_.job.restarts, options_.job.runs,
-                                 {Axis{"order", options_.orders}}));
+  grid_ = TaskGrid(standard_axes({"structure", {model_.label()}}, options_.job.folds, options_.job.restarts, options_.job.runs,
+                                 {Axis{"order", options_.orders, "orders"}}));
 }
 
 std::vector<MetricInfo> ParamOrderingExperiment::metrics() const {
@@ -292,8 +292,8 @@ std::string ParamOrderingExperiment::report(const SummaryTable& summary) const {
              half = summary.metric_index("test_loss_frozen_50"), area = summary.metric_index("test_loss_mean");
   for (std::size_t g = 0; g < summary.groups(); ++g) {
     const auto& c = summary.group_coordinates[g];
-    out << "  order " << std::setw(8) << std::left << grid_.axes()[order_axis].labels[c[order_pos]] << std::right << " restart "
-        << grid_.axes()[restart_axis].labels[c[restart_pos]] << ": test loss at t0 " << summary.mean_of(g, t0)
+    out << "  order " << std::setw(8) << std::left << grid_.axes()[order_axis].label(c[order_pos]) << std::right << " restart "
+        << grid_.axes()[restart_axis].label(c[restart_pos]) << ": test loss at t0 " << summary.mean_of(g, t0)
         << ", none frozen " << summary.mean_of(g, none) << ", " << fraction_text(options_.fractions[half_index_])
         << " frozen " << summary.mean_of(g, half) << " (sd " << summary.stddev_of(g, half) << "), grid mean "
         << summary.mean_of(g, area) << " (" << summary.ok_count[g] << " runs)\n";

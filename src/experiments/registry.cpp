@@ -54,7 +54,11 @@ std::unique_ptr<Experiment> make_experiment(const JobSpec& spec) {
     for (const auto& name : experiment_kinds()) known += (known.empty() ? "\"" : ", \"") + name + "\"";
     spec.job.fail("experiment", "unknown experiment kind \"" + spec.kind + "\" (expected one of " + known + ")");
   }
-  return it->second(spec);
+  try {
+    return it->second(spec);
+  } catch (const GridTooLarge& e) {
+    spec.sweep.fail(e.key(), e.what());  // file:line of the key that sets the axis
+  }
 }
 
 }  // namespace msweep

@@ -162,7 +162,7 @@ SubsetEvidenceExperiment::SubsetEvidenceExperiment(SubsetEvidenceOptions options
   std::vector<std::string> labels;
   labels.reserve(options_.structures.size());
   for (const auto& s : options_.structures) labels.push_back(subset_label(s, data_.feature_names));
-  grid_ = TaskGrid(standard_axes(std::move(labels), options_.job.folds, options_.job.restarts, options_.job.runs));
+  grid_ = TaskGrid(standard_axes({"structure", std::move(labels), "structures"}, options_.job.folds, options_.job.restarts, options_.job.runs));
 }
 
 std::string SubsetEvidenceExperiment::describe_data() const {
@@ -295,7 +295,7 @@ std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const 
     }
     return s;
   };
-  auto label = [&](std::size_t g) { return grid_.axes()[0].labels[summary.group_coordinates[g][0]]; };
+  auto label = [&](std::size_t g) { return grid_.axes()[0].label(summary.group_coordinates[g][0]); };
 
   std::ostringstream out;
   out << std::setprecision(5);

@@ -1,8 +1,11 @@
 #include "msweep/experiments/synthetic_load.hpp"
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
+#include <thread>
 
 #include "msweep/core/random.hpp"
 
@@ -15,6 +18,8 @@ SyntheticLoadOptions read_synthetic_load_options(const JobSpec& spec) {
   options.array_size = spec.model.get_int("array_size", options.array_size, 0, 1'000'000);
   options.fail_every = spec.model.get_int("fail_every", options.fail_every, 0, std::numeric_limits<std::int64_t>::max());
   options.nan_every = spec.model.get_int("nan_every", options.nan_every, 0, std::numeric_limits<std::int64_t>::max());
+  options.hold_file = spec.model.get_string("hold_file", "");
+  options.hold_after = spec.model.get_int("hold_after", options.hold_after, 0, 100'000'000);
   options.structures = spec.sweep.get_int("structures", options.structures, 1, 100'000'000);
   return options;
 }
@@ -26,7 +31,7 @@ std::uint64_t synthetic_load::load_seed(std::uint64_t job_seed, const TaskView& 
 
 SyntheticLoadExperiment::SyntheticLoadExperiment(SyntheticLoadOptions options)
     : options_(std::move(options)),
-      grid_(standard_axes(index_labels(static_cast<std::size_t>(options_.structures)), options_.job.folds,
+      grid_(standard_axes(Axis::indexed("structure", static_cast<std::uint64_t>(options_.structures), "structures"), options_.job.folds,
                           options_.job.restarts, options_.job.runs)) {}
 
 std::vector<MetricInfo> SyntheticLoadExperiment::metrics() const {
@@ -44,6 +49,10 @@ TaskOutput SyntheticLoadExperiment::run(const TaskView& task) const {
   const std::uint32_t structure = task.structure();
   if (options_.fail_every > 0 && structure % options_.fail_every == 0)
     throw std::runtime_error("synthetic failure of structure " + std::to_string(structure));
+  if (!options_.hold_file.empty() && structure >= options_.hold_after) {
+    std::error_code ec;  // polled: the task waits for the test's event, not for a guessed time
+    while (!std::filesystem::exists(options_.hold_file, ec)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   RandomStream rng(synthetic_load::load_seed(options_.job.seed, task));
   TaskOutput out;
   const double uniform = rng.uniform();

@@ -4,6 +4,8 @@
 #include <map>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "config_impl.hpp"
 #include "msweep/core/error.hpp"
@@ -70,6 +72,45 @@ bool valid_name(const std::string& name) {
   return name[0] != '.';
 }
 
+// toml++ describes a syntax error in parser terms ("Error while parsing key-value pair:
+// expected bare key starting character or string delimiter, saw '='"). Say the same in the
+// words of a job file's author; unknown descriptions keep toml++'s text without its prefix.
+std::string plain_toml_error(std::string_view description) {
+  static const std::pair<std::string_view, std::string_view> kPlain[] = {
+      {"table header: expected ']'", "a [section] header is missing its closing ']'"},
+      {"expected keys, tables, whitespace or comments", "expected a key name or a [section] at the start of the line"},
+      {"expected bare key starting character", "expected a key name (letters, digits, '-', '_') or a \"quoted key\""},
+      {"expected value", "expected a value after '=' (a number, \"a string\", true/false or a [list])"},
+      {"control characters other than TAB", "a string is missing its closing quote (a string ends on its own line)"},
+      {"expected '='", "expected '=' between the key and its value"},
+      {"encountered end-of-file", "the file ends inside a value (an unclosed list, string or { table })"},
+      {"expected a comment or whitespace", "expected the end of the line after the value (one key = value per line)"},
+      {"cannot redefine existing table", "this [section] is defined twice"},
+      {"cannot redefine existing", "this key is defined twice in its section"},
+      {"unknown escape sequence", "a \"string\" holds an unknown escape sequence (write \\\\ for a backslash, or use 'single quotes')"},
+      {"boolean: expected", "expected true or false"},
+      {"expected key or closing '}'", "an inline { table } is missing its closing '}' (it must end on the same line)"},
+  };
+  std::string text(description);
+  std::string plain;
+  for (const auto& [needle, words] : kPlain)
+    if (text.find(needle) != std::string::npos) {
+      plain = words;
+      break;
+    }
+  if (const auto saw = text.rfind(", saw "); !plain.empty() && saw != std::string::npos) {
+    std::string found = text.substr(saw + 6);
+    std::erase(found, '\n');  // toml++ quotes some tokens with their line end
+    plain += found == "'\\n'" ? " (found the end of the line)" : " (found " + found + ")";
+  }
+  if (!plain.empty()) return plain;
+  if (text.rfind("Error while parsing ", 0) == 0) {
+    const auto colon = text.find(": ");
+    if (colon != std::string::npos) return text.substr(colon + 2);
+  }
+  return text;
+}
+
 }  // namespace
 
 JobSpec parse_job(const std::string& text, const std::string& path, const std::vector<std::string>& overrides) {
@@ -78,15 +119,18 @@ JobSpec parse_job(const std::string& text, const std::string& path, const std::v
     parsed = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
     throw InputError(path + ":" + std::to_string(error.source().begin.line) + ": not valid TOML: " +
-                     std::string(error.description()));
+                     plain_toml_error(error.description()));
   }
   for (auto&& [key, node] : parsed) {
     bool known = false;
     for (const char* section : kSections) known = known || key.str() == section;
     const std::string where = path + ":" + std::to_string(key.source().begin.line);
+    if (!known && node.is_table())
+      throw InputError(where + ": [" + std::string(key.str()) +
+                       "]: unknown section (expected [job], [data], [model], [sweep] or [output])");
     if (!known)
       throw InputError(where + ": " + std::string(key.str()) +
-                       ": unknown section (expected [job], [data], [model], [sweep] or [output])");
+                       ": a key outside any section (every key belongs under [job], [data], [model], [sweep] or [output])");
     if (!node.is_table())
       throw InputError(where + ": " + std::string(key.str()) + ": expected a table [" + std::string(key.str()) + "]");
   }

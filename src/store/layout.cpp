@@ -47,7 +47,7 @@ std::string schema_difference(const ResultLayout& stored, const ResultLayout& wa
   if (axis_names(stored) != axis_names(wanted))
     return "its axes (" + joined(axis_names(stored)) + ") differ from those of ";
   for (std::size_t i = 0; i < stored.axes.size(); ++i)
-    if (stored.axes[i].labels != wanted.axes[i].labels) return "the labels of its axis " + stored.axes[i].name + " differ from those of ";
+    if (!stored.axes[i].same_labels(wanted.axes[i])) return "the labels of its axis " + stored.axes[i].name + " differ from those of ";
   if (metric_names(stored) != metric_names(wanted))
     return "its metrics (" + joined(metric_names(stored)) + ") differ from those of ";
   auto arrays_of = [](const ResultLayout& layout) {
@@ -208,7 +208,7 @@ std::vector<std::string> metric_names(const ResultLayout& layout) {
 
 std::uint64_t grid_task_count(const ResultLayout& layout) {
   std::uint64_t n = 1;
-  for (const auto& axis : layout.axes) n *= axis.labels.size();
+  for (const auto& axis : layout.axes) n *= axis.size();
   return n;
 }
 
@@ -437,7 +437,7 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
   std::vector<std::string> order;
   for (const auto& axis : layout.axes) {
     order.push_back(axis.name);
-    h5::write_string_dataset(axes, axis.name, axis.labels, path + ": /axes");
+    h5::write_string_dataset(axes, axis.name, axis.all_labels(), path + ": /axes");
   }
   h5::write_attribute(axes, "order", order, path + ": /axes");
 

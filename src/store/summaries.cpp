@@ -17,7 +17,7 @@ constexpr std::size_t kRunSumBudget = std::size_t{16} << 20;
 
 SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
   std::vector<AxisShape> shapes;
-  for (const auto& axis : layout.axes) shapes.push_back({axis.name, axis.labels.size()});
+  for (const auto& axis : layout.axes) shapes.push_back({axis.name, axis.size()});
   const std::vector<std::string> reduced{"run", "fold"}, metrics = metric_names(layout);
   auto summarize_window = [&](RunWindow window) {
     SummaryBuilder builder(shapes, reduced, metrics, window);

@@ -34,6 +34,15 @@ flush_seconds = 0.1
 SLOW = JOB.replace("work = 300000", "work = 400000000").replace("structures = 1000", "structures = 8").replace("fail_every = 53", "fail_every = 0")
 
 
+def held_job(directory, name, text, hold_after):
+    """The job with its tasks of structure >= hold_after waiting for directory/go (synthetic-load's
+    testing aid, docs/job-spec.md): a test interrupts it at a known point on a machine of any
+    speed, then release()s the held tasks by creating the file. Results equal the job's own."""
+    go = Path(directory) / "go"
+    held = text.replace("[model]\n", f'[model]\nhold_file = "{go}"\nhold_after = {hold_after}\n')
+    return write_job(directory, name, held), go.touch
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     directory = tmp_path_factory.mktemp("reference")
@@ -80,9 +89,10 @@ def resume_to_completion(job, output, reference_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGUSR1, signal.SIGUSR2])
 def test_usr_signal_to_mpirun_saves_and_exits_4(reference, tmp, sig):
-    job, reference_path = reference
+    _, reference_path = reference
+    job, release = held_job(tmp, "held", JOB, hold_after=500)
     output = tmp / "usr.h5"
-    process = start(["run", job, "-o", output, "-q", "--grace-seconds", "60"])
+    process = start(["run", job, "-o", output, "-q", "--grace-seconds", "2"])
     wait_for_rows(output, process)
     process.send_signal(sig)  # mpirun forwards SIGUSR1/SIGUSR2 to every rank
     stdout, stderr = process.communicate(timeout=300)
@@ -93,6 +103,7 @@ def test_usr_signal_to_mpirun_saves_and_exits_4(reference, tmp, sig):
     last = stdout.strip().splitlines()[-1]
     assert last.startswith("msweep: interrupted (exit 4; the file's status is interrupted"), stdout
     assert f"resume with: mpirun -n 3 {MSWEEP} run {job} -o {output} --resume" in last, last
+    release()
     resume_to_completion(job, output, reference_path)
 
 
@@ -100,7 +111,8 @@ def test_term_to_mpirun_leaves_a_resumable_file(tmp):
     """mpirun answers SIGTERM (and SIGINT) by waiting odls_base_sigkill_timeout seconds, sending
     SIGTERM to the ranks, and SIGKILL as long again later. With the timeout above the master's
     grace, the master always saves in time and marks the file interrupted."""
-    job = write_job(tmp, "slow", SLOW)
+    # Structure 0 (4 tasks) runs, the other 28 tasks wait until the signal has done its work.
+    job, release = held_job(tmp, "slow", SLOW, hold_after=1)
     output = tmp / "term.h5"
     process = start(["run", job, "-o", output, "-q", "--grace-seconds", "5"], env={"OMPI_MCA_odls_base_sigkill_timeout": "10"})
     wait_for_rows(output, process)
@@ -110,6 +122,7 @@ def test_term_to_mpirun_leaves_a_resumable_file(tmp):
     rows, _, attrs = tasks_of(output)
     assert attrs["status"] == "interrupted", stderr
     assert 0 < len(rows) < 32
+    release()
     done = run(["run", job, "-o", output, "-q", "--resume"], ranks=3, timeout=600)
     assert done.returncode == 0, done.stderr
     rows, _, attrs = tasks_of(output)
@@ -118,14 +131,19 @@ def test_term_to_mpirun_leaves_a_resumable_file(tmp):
 
 
 def test_second_signal_exits_without_waiting_for_running_tasks(tmp):
-    job = write_job(tmp, "slow", SLOW)
+    job, _ = held_job(tmp, "slow", SLOW, hold_after=0)  # every task waits: none can finish
     output = tmp / "slow.h5"
     process = start(["run", job, "-o", output, "-q", "--grace-seconds", "3600"])
     wait_for_rows(output, process, minimum=0)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGUSR1)
-    time.sleep(0.3)
-    process.send_signal(signal.SIGUSR1)  # a task of ~1 s is running on each worker: do not wait
+    # Repeated until the run ends: two signals sent back to back can merge into one delivery, and
+    # every signal after the first means "stop now" (a held task is running on each worker).
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        process.send_signal(signal.SIGUSR1)
+        try:
+            process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 4, stderr
     _, _, attrs = tasks_of(output)
@@ -133,20 +151,23 @@ def test_second_signal_exits_without_waiting_for_running_tasks(tmp):
 
 
 def test_hung_worker_ends_the_run_with_status_3_and_a_resumable_file(reference, tmp):
-    job, reference_path = reference
+    _, reference_path = reference
+    job, release = held_job(tmp, "held", JOB, hold_after=500)
     output = tmp / "hung.h5"
     process = start(["run", job, "-o", output, "-q", "--worker-timeout", "2"])
     wait_for_rows(output, process)
-    os.kill(worker_pids(process)[-1], signal.SIGSTOP)
+    os.kill(worker_pids(process)[-1], signal.SIGSTOP)  # the other worker is held: it hangs too
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 3, stderr
     assert "returned nothing for" in stderr and "--worker-timeout" in stderr
     assert tasks_of(output)[2]["status"] == "interrupted"
+    release()
     resume_to_completion(job, output, reference_path)
 
 
 def test_dead_worker_aborts_the_job_and_the_file_stays_resumable(reference, tmp):
-    job, reference_path = reference
+    _, reference_path = reference
+    job, release = held_job(tmp, "held", JOB, hold_after=500)
     output = tmp / "dead.h5"
     process = start(["run", job, "-o", output, "-q"])
     wait_for_rows(output, process)
@@ -154,11 +175,13 @@ def test_dead_worker_aborts_the_job_and_the_file_stays_resumable(reference, tmp)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode != 0  # Open MPI aborts every rank when one dies
     tasks_of(output)  # readable
+    release()
     resume_to_completion(job, output, reference_path)
 
 
 def test_damaged_file_is_rebuilt_from_its_journal(reference, tmp):
-    job, reference_path = reference
+    _, reference_path = reference
+    job, release = held_job(tmp, "held", JOB, hold_after=500)
     output = tmp / "damaged.h5"
     process = start(["run", job, "-o", output, "-q"])
     wait_for_rows(output, process, minimum=200)
@@ -169,6 +192,7 @@ def test_damaged_file_is_rebuilt_from_its_journal(reference, tmp):
     with open(output, "r+b") as f:  # the superblock and root objects: HDF5 cannot open it now
         f.write(b"\x5a" * 8192)
     assert run(["inspect", output]).returncode == 2
+    release()
     done = run(["run", job, "-o", output, "-q", "--resume"], ranks=3, timeout=600)
     assert done.returncode == 1, done.stderr
     assert "rebuilding" in done.stderr and ".journal" in done.stderr

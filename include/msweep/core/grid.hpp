@@ -8,22 +8,57 @@
 #include <string>
 #include <vector>
 
+#include "msweep/core/error.hpp"
 #include "msweep/core/task.hpp"
 
 namespace msweep {
 
+// The largest grid msweep accepts. The run keeps one bit per task (which are stored), merge
+// one 32-bit owner per task, and a results file one row per task: 2^32 tasks already means
+// 512 MiB of bitmap and hundreds of GB of rows. Documented in docs/job-spec.md.
+inline constexpr std::uint64_t kMaxGridTasks = std::uint64_t{1} << 32;
+
+// One axis: explicit labels ("RM+LSTAT", "K=3"...) or, for an index axis, the labels
+// "0".."count-1" computed on demand, so a large index axis costs no memory until written.
 struct Axis {
+  Axis() = default;
+  Axis(std::string axis_name, std::vector<std::string> axis_labels, std::string job_key = {})
+      : name(std::move(axis_name)), key(std::move(job_key)), labels(std::move(axis_labels)) {}
+  static Axis indexed(std::string axis_name, std::uint64_t count, std::string job_key = {});
+
   std::string name;
-  std::vector<std::string> labels;  // one per value, e.g. "RM+LSTAT" or "0"
+  std::string key;  // the [sweep] key that sets this axis, named when the grid is too large
+  std::vector<std::string> labels;  // explicit labels; empty for an index axis
+
+  std::uint64_t size() const { return labels.empty() ? count_ : labels.size(); }
+  std::string label(std::uint64_t i) const { return labels.empty() ? std::to_string(i) : labels[i]; }
+  std::vector<std::string> all_labels() const;  // materialized: for writing the results file
+  bool same_labels(const Axis& other) const;
+
+ private:
+  std::uint64_t count_ = 0;
 };
 
 // Labels "0", "1", ..., "n-1".
 std::vector<std::string> index_labels(std::size_t n);
 
+// The grid's axes multiply to more than kMaxGridTasks tasks; `axis` is the first axis at
+// which the running product passes the cap (the job layer turns it into file:line of its key).
+class GridTooLarge : public ArgumentError {
+ public:
+  GridTooLarge(const Axis& axis, const std::string& message) : ArgumentError(message), axis_(axis.name), key_(axis.key) {}
+  const std::string& axis() const { return axis_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string axis_, key_;
+};
+
 class TaskGrid {
  public:
   TaskGrid() = default;
-  explicit TaskGrid(std::vector<Axis> axes);  // throws ArgumentError on empty or duplicate axes
+  // Throws ArgumentError on empty or duplicate axes, GridTooLarge over kMaxGridTasks tasks.
+  explicit TaskGrid(std::vector<Axis> axes);
 
   const std::vector<Axis>& axes() const { return axes_; }
   std::optional<std::size_t> find_axis(std::string_view name) const;
@@ -40,9 +75,9 @@ class TaskGrid {
   TaskId size_ = 0;
 };
 
-// The standard axes structure, fold, restart, run (sizes from the job) followed by the
-// experiment's own axes.
-std::vector<Axis> standard_axes(std::vector<std::string> structure_labels, std::int64_t folds,
-                                std::int64_t restarts, std::int64_t runs, std::vector<Axis> extra = {});
+// The standard axes structure, fold, restart, run (sizes from the job, keys [sweep] folds,
+// restarts, runs) followed by the experiment's own axes.
+std::vector<Axis> standard_axes(Axis structure, std::int64_t folds, std::int64_t restarts, std::int64_t runs,
+                                std::vector<Axis> extra = {});
 
 }  // namespace msweep

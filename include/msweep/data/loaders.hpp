@@ -12,6 +12,10 @@ namespace msweep {
 // The first line may be a sklearn-style count line ("506,13,,,") which is skipped.
 Dataset load_csv(const std::string& path, const std::string& target);
 
+// Throws InputError unless `path` is a regular file: "not found", "is a directory" or "is not
+// a regular file", naming `what` ("data file", "image file") so the message says what is wrong.
+void require_regular_file(const std::string& path, const std::string& what);
+
 // Boston Housing as shipped by Debian's python3-sklearn (506 x 13, target MEDV).
 std::string boston_csv_path();  // throws InputError naming the package when absent
 Dataset load_boston();

@@ -18,6 +18,10 @@ struct SyntheticLoadOptions {
   std::int64_t array_size = 0;   // [model] array_size: length of the "payload" array (0: none)
   std::int64_t fail_every = 0;   // [model] fail_every: structure indices divisible by it throw (0: never)
   std::int64_t nan_every = 0;    // [model] nan_every: structure indices divisible by it return NaN (0: never)
+  // Testing aid: tasks of structure >= hold_after wait until the file hold_file exists, so a
+  // test can interrupt a run at a known point on a machine of any speed ("": never wait).
+  std::string hold_file;         // [model] hold_file
+  std::int64_t hold_after = 0;   // [model] hold_after
 };
 
 SyntheticLoadOptions read_synthetic_load_options(const JobSpec& spec);

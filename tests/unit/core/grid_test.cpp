@@ -21,14 +21,49 @@ TEST(TaskGrid, RowMajorRoundTrip) {
 }
 
 TEST(TaskGrid, StandardAxesComeFirst) {
-  const auto axes = standard_axes({"a", "b"}, 2, 1, 3, {{"extra", index_labels(4)}});
+  const auto axes = standard_axes({"structure", {"a", "b"}}, 2, 1, 3, {{"extra", index_labels(4)}});
   ASSERT_EQ(axes.size(), 5u);
   EXPECT_EQ(axes[0].name, "structure");
   EXPECT_EQ(axes[0].labels, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(axes[3].name, "run");
-  EXPECT_EQ(axes[3].labels.size(), 3u);
+  EXPECT_EQ(axes[3].key, "runs");
+  EXPECT_EQ(axes[3].size(), 3u);
+  EXPECT_EQ(axes[3].all_labels(), index_labels(3));
   EXPECT_EQ(axes[4].name, "extra");
   EXPECT_EQ(TaskGrid(axes).size(), 2u * 2 * 1 * 3 * 4);
+}
+
+// An index axis computes its labels: a 100-million-value axis costs nothing until written.
+TEST(TaskGrid, IndexAxesAreNotMaterialized) {
+  const Axis huge = Axis::indexed("structure", 100'000'000, "structures");
+  EXPECT_TRUE(huge.labels.empty());
+  EXPECT_EQ(huge.size(), 100'000'000u);
+  EXPECT_EQ(huge.label(99'999'999), "99999999");
+  EXPECT_TRUE(Axis::indexed("x", 3).same_labels(Axis("x", index_labels(3))));
+  EXPECT_FALSE(Axis::indexed("x", 3).same_labels(Axis("x", {"0", "1", "a"})));
+  EXPECT_FALSE(Axis::indexed("x", 3).same_labels(Axis::indexed("x", 4)));
+}
+
+// The product is checked axis by axis: the axis that takes it past the cap is named, whether
+// the product would stay below 2^64, pass 2^63 or wrap past 2^64.
+TEST(TaskGrid, ProductOverTheCapNamesTheAxis) {
+  const std::uint64_t big = 100'000'000;
+  EXPECT_EQ(TaskGrid({Axis::indexed("a", 65536), Axis::indexed("b", 65536)}).size(), kMaxGridTasks);
+  try {
+    TaskGrid({Axis::indexed("a", 65536, "as"), Axis::indexed("b", 65537, "bs")});
+    FAIL() << "no GridTooLarge";
+  } catch (const GridTooLarge& e) {
+    EXPECT_EQ(e.axis(), "b");
+    EXPECT_EQ(e.key(), "bs");
+  }
+  for (std::uint64_t last : {std::uint64_t{2}, std::uint64_t{1} << 40, std::uint64_t{1} << 63}) {
+    try {
+      TaskGrid({Axis::indexed("s", big), Axis::indexed("f", 1000), Axis::indexed("r", last)});
+      FAIL() << "no GridTooLarge";
+    } catch (const GridTooLarge& e) {
+      EXPECT_EQ(e.axis(), "f");
+    }
+  }
 }
 
 }  // namespace

@@ -57,6 +57,12 @@ TEST(SelectFeatures, KeepsTheChosenColumnsInOrder) {
   EXPECT_EQ(chosen.y, d.y);
 }
 
+// A path that exists but is not a file is not "not found": the message says what it is.
+TEST(LoadCsv, DirectoryOrDeviceIsNamedAsSuch) {
+  EXPECT_EQ(error_of("/tmp", "y"), "/tmp: expected a data file, got a directory");
+  EXPECT_EQ(error_of("/dev/null", "y"), "/dev/null: expected a data file, got a special file (a device, pipe or socket)");
+}
+
 TEST(Boston, LoadsFromDebianPackage) {
   const Dataset d = load_boston();
   EXPECT_EQ(d.objects(), 506);

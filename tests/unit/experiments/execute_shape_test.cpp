@@ -11,7 +11,7 @@ namespace {
 // Structure 0 returns what it declares; 1 one metric too few; 2 an array too short; 3 no array.
 class MisshapenExperiment final : public Experiment {
  public:
-  MisshapenExperiment() : grid_(standard_axes(index_labels(4), 1, 1, 1)) {}
+  MisshapenExperiment() : grid_(standard_axes({"structure", index_labels(4)}, 1, 1, 1)) {}
   const TaskGrid& grid() const override { return grid_; }
   std::vector<MetricInfo> metrics() const override { return {{"a", "first"}, {"b", "second"}}; }
   std::vector<ArrayInfo> arrays() const override { return {{"curve", {2, 3}, "a 2x3 block"}}; }

@@ -9,7 +9,7 @@ namespace msweep {
 namespace {
 
 TEST(TaskView, NamesTheStandardAxesAndTheKindsOwn) {
-  const TaskGrid grid(standard_axes({"a", "b"}, 3, 2, 4, {{"method", {"x", "y"}}, {"noise", {"n0", "n1", "n2"}}}));
+  const TaskGrid grid(standard_axes({"structure", {"a", "b"}}, 3, 2, 4, {{"method", {"x", "y"}}, {"noise", {"n0", "n1", "n2"}}}));
   const std::vector<std::uint32_t> c = {1, 2, 1, 3, 0, 2};
   const TaskView task(grid, c);
   EXPECT_EQ(task.structure(), 1u);

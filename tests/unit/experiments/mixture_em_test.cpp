@@ -364,7 +364,7 @@ TEST(MixtureEm, ReportListsMethodsAndNoise) {
   const auto experiment = build(kSmallJob);
   const auto& axes = experiment->grid().axes();
   std::vector<AxisShape> shapes;
-  for (const auto& a : axes) shapes.push_back({a.name, a.labels.size()});
+  for (const auto& a : axes) shapes.push_back({a.name, a.size()});
   std::vector<std::string> names;
   for (const auto& m : experiment->metrics()) names.push_back(m.name);
   SummaryBuilder builder(shapes, {"run", "fold"}, names);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "msweep/core/error.hpp"
 #include "msweep/spec/job.hpp"
 
@@ -86,13 +88,41 @@ TEST(JobSpec, SyntaxErrorNamesFileAndLine) {
   EXPECT_EQ(error_of("[job]\nname = \"t\"\nseed = = 3\n").rfind("jobs/x.toml:3: not valid TOML", 0), 0u);
 }
 
+// toml++'s parser vocabulary ("Error while parsing key-value pair", "bare key", "saw") never
+// reaches the user: each error says what was expected in a job file's words, at file:line.
+TEST(JobSpec, SyntaxErrorsSpeakTheUsersWords) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[job\nname = \"t\"\n", "jobs/x.toml:1: not valid TOML: a [section] header is missing its closing ']' (found the end of the line)"},
+      {"[job]\nname = \n", "jobs/x.toml:2: not valid TOML: expected a value after '='"},
+      {"[job]\nname \"t\"\n", "jobs/x.toml:2: not valid TOML: expected '=' between the key and its value"},
+      {"[job]\nname = 't\n", "jobs/x.toml:2: not valid TOML: a string is missing its closing quote"},
+      {"[job]\nseed = 1 2\n", "jobs/x.toml:2: not valid TOML: expected the end of the line after the value"},
+      {"[job]\nseed = 1\nseed = 2\n", "jobs/x.toml:3: not valid TOML: this key is defined twice in its section"},
+      {"[job]\n[job]\n", "jobs/x.toml:2: not valid TOML: this [section] is defined twice"},
+      {"[sweep]\nfolds = [1, 2\n", "not valid TOML: the file ends inside a value"},
+      {"= 3\n", "jobs/x.toml:1: not valid TOML: expected a key name or a [section] at the start of the line"},
+  };
+  for (const auto& [text, expected] : cases) {
+    const std::string error = error_of(text);
+    EXPECT_NE(error.find(expected), std::string::npos) << error;
+    EXPECT_EQ(error.find("Error while parsing"), std::string::npos) << error;
+    EXPECT_EQ(error.find("saw"), std::string::npos) << error;
+  }
+}
+
 TEST(JobSpec, UnknownKeyNamesFileLineSectionKey) {
   std::string text = std::string(kValid) + "fodls = 3\n";
   EXPECT_EQ(error_of(text), "jobs/x.toml:8: [sweep] fodls: unknown key (docs/job-spec.md lists the keys of each section)");
 }
 
 TEST(JobSpec, UnknownSection) {
-  EXPECT_NE(error_of(std::string(kValid) + "[modle]\nx = 1\n").find("modle: unknown section"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kValid) + "[modle]\nx = 1\n").find("[modle]: unknown section"), std::string::npos);
+}
+
+// A key above every [section] is a misplaced key, not an unknown section.
+TEST(JobSpec, TopLevelKeyIsNotCalledASection) {
+  const std::string error = error_of("seed = 3\n" + std::string(kValid));
+  EXPECT_EQ(error, "jobs/x.toml:1: seed: a key outside any section (every key belongs under [job], [data], [model], [sweep] or [output])");
 }
 
 TEST(JobSpec, WrongTypeAndRange) {

@@ -31,7 +31,7 @@ class StoreFixture : public ::testing::Test {
     layout_.job_text = "[job]\nname = \"t\"\n";
     layout_.job_seed = 9;
     layout_.resolved_job = R"({"job": {"name": "t", "seed": 9}, "output": {"flush_seconds": 2.0}})";
-    layout_.axes = standard_axes(index_labels(3), 2, 1, 2);  // 12 tasks
+    layout_.axes = standard_axes({"structure", index_labels(3)}, 2, 1, 2);  // 12 tasks
     layout_.metrics = {{"x", "first"}, {"y", "second"}};
     layout_.arrays = {{"curve", {2, 3}, "a 2x3 block"}};
   }
