@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages msweep needs (only those missing) and builds it in build/.
 # Used by quickstart.sh and test.sh; safe to run again (both steps are incremental).
+# Usage: scripts/setup.sh [--fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,14 @@ PACKAGES=(
 # Extra packages a caller needs: MSWEEP_EXTRA_PACKAGES="pkg1 pkg2". (slurm-wlm and munge are in
 # the list above: the slurm-labelled tests start a private one-node Slurm; no daemon is enabled.)
 read -r -a EXTRA <<< "${MSWEEP_EXTRA_PACKAGES:-}"
+# Opt-in extras, so the default setup (and CI's) does not grow:
+#   --fuzz   clang-14 and its libFuzzer runtime, for the fuzz preset (tests/fuzz/, README "Checks")
+for option in "$@"; do
+  case "$option" in
+    --fuzz) EXTRA+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "setup.sh: unknown option '$option' (known: --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${PACKAGES[@]}" "${EXTRA[@]}"; do

@@ -25,6 +25,12 @@ constexpr char kMagic[8] = {'M', 'S', 'W', 'J', 'R', 'N', 'L', '1'};
 constexpr std::uint32_t kRecordMagic = 0x53574f52;  // "ROWS"
 // A record larger than this is taken as corruption, not allocated.
 constexpr std::uint64_t kMaxRecordBytes = std::uint64_t{1} << 34;
+// The smallest encoded row (no error text, metrics or arrays): id, status, error length,
+// wall, rank, metric count, array count. The row count and the array counts are checked
+// against it before anything is allocated: the checksum covers the payload, not the record
+// header, so a damaged count must read as corruption, not as a 4-billion-row allocation
+// (found by tests/fuzz, journal target).
+constexpr std::uint64_t kMinRowBytes = 8 + 1 + 4 + 8 + 4 + 4 + 4;
 
 std::uint64_t fnv1a(const unsigned char* data, std::size_t size) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -98,6 +104,7 @@ class Cursor {
     return true;
   }
   bool done() const { return at_ == size_; }
+  std::size_t remaining() const { return size_ - at_; }
 
  private:
   const unsigned char* data_;
@@ -109,7 +116,7 @@ bool decode_row(Cursor& in, TaskResult& row) {
   std::uint32_t error_bytes = 0, metric_count = 0, array_count = 0;
   if (!in.get(row.id) || !in.get(status) || !in.get(error_bytes) || !in.get_string(row.error, error_bytes) ||
       !in.get(row.wall_seconds) || !in.get(row.rank) || !in.get(metric_count) || !in.get_doubles(row.metrics, metric_count) ||
-      !in.get(array_count))
+      !in.get(array_count) || array_count > in.remaining() / sizeof(std::uint64_t))  // each array holds a u64 count
     return false;
   row.status = static_cast<TaskStatus>(status);
   row.arrays.resize(array_count);
@@ -260,6 +267,7 @@ JournalScan scan_journal(const std::string& path, const std::function<void(TaskR
     payload.resize(bytes);
     if (std::fread(payload.data(), 1, bytes, file.get()) != bytes || fnv1a(payload.data(), payload.size()) != checksum) break;
     // Decode the whole record before visiting any row: a record counts entirely or not at all.
+    if (count > bytes / kMinRowBytes) break;
     Cursor in(payload.data(), payload.size());
     rows.assign(count, {});
     bool good = true;
