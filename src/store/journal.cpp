@@ -93,7 +93,9 @@ class Cursor {
   bool get_doubles(std::vector<double>& out, std::uint64_t count) {
     if ((size_ - at_) / sizeof(double) < count) return false;
     out.resize(count);
-    std::memcpy(out.data(), data_ + at_, count * sizeof(double));
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even for
+    // 0 bytes (UBSan, asan preset: a row without metrics).
+    if (count > 0) std::memcpy(out.data(), data_ + at_, count * sizeof(double));
     at_ += count * sizeof(double);
     return true;
   }
