@@ -3,6 +3,7 @@
 # Used by quickstart.sh and test.sh; safe to run again (both steps are incremental).
 #   scripts/setup.sh           the engine, its tests and the analysis
 #   scripts/setup.sh --bench   also the peers the benchmarks compare against (bench/README in README.md)
+#   scripts/setup.sh --fuzz    also clang-14 and its libFuzzer runtime, for the fuzz preset (tests/fuzz/, README "Checks")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,8 @@ BENCH_PACKAGES=(python3-torch python3-optuna libopenblas0-pthread)
 for argument in "$@"; do
   case "$argument" in
     --bench) EXTRA+=("${BENCH_PACKAGES[@]}") ;;
-    *) echo "scripts/setup.sh: unknown option '$argument' (expected --bench)" >&2; exit 2 ;;
+    --fuzz) EXTRA+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "scripts/setup.sh: unknown option '$argument' (expected --bench or --fuzz)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # The README's second command (and CI's): set up, then run the whole suite with CTest.
 # Pass CTest arguments to narrow it, e.g. scripts/test.sh -L unit
+# scripts/test.sh --asan [ARGS]: the unit, mpi, e2e and fuzz-replay tests under AddressSanitizer
+# and UndefinedBehaviorSanitizer instead (preset asan, build-asan/; README "Checks").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+preset=release
+if [ "${1:-}" = "--asan" ]; then
+  preset=asan
+  shift
+fi
 bash scripts/setup.sh
 source scripts/mpi-env.sh
-ctest --preset release "$@"
+if [ "$preset" = asan ]; then
+  cmake --preset asan > /dev/null
+  cmake --build --preset asan -j "$(nproc)"
+fi
+ctest --preset "$preset" "$@"

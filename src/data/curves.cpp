@@ -2,6 +2,7 @@
 #include "msweep/data/curves.hpp"
 
 #include <cctype>
+#include <cstdint>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -210,8 +211,20 @@ PointImage read_image_points(const std::string& path, double scale) {
   const long maxval = bitmap ? 1 : header_number(in, path, "maxval", 65535);
   // After the last header token exactly one whitespace byte was consumed; binary data follow.
 
-  std::vector<bool> black(static_cast<std::size_t>(width * height));
   auto truncated = [&]() { return InputError(path + ": image data end early (expected " + std::to_string(width) + " x " + std::to_string(height) + " pixels)"); };
+  // The fewest bytes the pixel data can take (a plain PBM pixel is one digit, a plain PGM one
+  // is a digit and a separator), checked before allocating: a 22-byte header claiming
+  // 32768 x 32768 16-bit pixels once allocated 2 GB (found by tests/fuzz, image target).
+  const auto pixels = static_cast<std::uintmax_t>(width) * static_cast<std::uintmax_t>(height);
+  const std::uintmax_t least_bytes = kind == '1' ? pixels
+                                     : kind == '2' ? 2 * pixels - 1
+                                     : kind == '4' ? static_cast<std::uintmax_t>(height) * static_cast<std::uintmax_t>((width + 7) / 8)
+                                                   : pixels * (maxval < 256 ? 1 : 2);
+  const auto at = in.tellg();
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || at < 0 || size - static_cast<std::uintmax_t>(at) < least_bytes) throw truncated();
+  std::vector<bool> black(static_cast<std::size_t>(pixels));
   if (kind == '1') {
     for (std::size_t p = 0; p < black.size();) {
       const int c = in.get();

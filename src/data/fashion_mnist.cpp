@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "msweep/core/error.hpp"
@@ -43,12 +45,19 @@ std::vector<std::size_t> idx_header(const std::vector<unsigned char>& bytes, int
   if (bytes.size() < header || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || bytes[3] != dims)
     throw InputError(path + ": not an IDX file of unsigned bytes with " + std::to_string(dims) + " dimensions");
   std::vector<std::size_t> sizes;
-  std::size_t total = 1;
-  for (int d = 0; d < dims; ++d) {
-    sizes.push_back(big_endian(bytes, 4 + 4 * static_cast<std::size_t>(d)));
-    total *= sizes.back();
+  for (int d = 0; d < dims; ++d) sizes.push_back(big_endian(bytes, 4 + 4 * static_cast<std::size_t>(d)));
+  // Multiplied from the last dimension with overflow checks, so every trailing product (an
+  // image's pixel count, an Eigen::Index) fits too: a wrapped product of 0 once passed the
+  // size check below and mapped rows far past the buffer (found by tests/fuzz, idx target).
+  std::int64_t total = 1;
+  for (int d = dims - 1; d >= 0; --d) {
+    if (__builtin_mul_overflow(total, static_cast<std::int64_t>(sizes[static_cast<std::size_t>(d)]), &total)) {
+      std::string shape;
+      for (const std::size_t size : sizes) shape += (shape.empty() ? "" : " x ") + std::to_string(size);
+      throw InputError(path + ": IDX dimensions " + shape + " are too large for the " + std::to_string(bytes.size()) + " bytes of the file");
+    }
   }
-  if (bytes.size() != header + total)
+  if (bytes.size() != header + static_cast<std::size_t>(total))
     throw InputError(path + ": expected " + std::to_string(header + total) + " bytes after decompression, got " +
                      std::to_string(bytes.size()));
   return sizes;

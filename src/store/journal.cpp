@@ -94,7 +94,9 @@ class Cursor {
   bool get_doubles(std::vector<double>& out, std::uint64_t count) {
     if ((size_ - at_) / sizeof(double) < count) return false;
     out.resize(count);
-    std::memcpy(out.data(), data_ + at_, count * sizeof(double));
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even for
+    // 0 bytes (UBSan, asan preset: a row without metrics).
+    if (count > 0) std::memcpy(out.data(), data_ + at_, count * sizeof(double));
     at_ += count * sizeof(double);
     return true;
   }
@@ -307,6 +309,7 @@ JournalScan scan_journal(const std::string& path, const std::function<void(TaskR
     const std::uint64_t expected = header.version == 1 ? fnv1a(payload.data(), payload.size()) : record_checksum(count, bytes, payload.data());
     if (expected != checksum) break;
     // Decode the whole record before visiting any row: a record counts entirely or not at all.
+    if (count > bytes / kMinRowBytes) break;
     Cursor in(payload.data(), payload.size());
     rows.assign(count, {});
     bool good = true;

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "msweep/core/error.hpp"
 
@@ -135,6 +138,22 @@ TEST_F(ImageFile, MalformedFilesNameThePath) {
     }
   }
   EXPECT_THROW(read_image_points((dir / "absent.pbm").string()), InputError);
+}
+
+// A short file whose header claims the largest image is refused before the pixels are
+// allocated (a 22-byte P5 file once took 2 GB: tests/fuzz, image target; corpus/image/regression-*).
+TEST_F(ImageFile, HeaderLargerThanTheFileIsRefusedBeforeAllocating) {
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"p5.pgm", "P5\n32768 32768\n65535\n\x01\x02"}, {"p2.pgm", "P2\n32768 32768\n255\n1 2 3\n"},
+           {"p4.pbm", "P4\n32768 32768\n\xff"}, {"p1.pbm", "P1\n32768 32768\n1 0 1\n"}}) {
+    SCOPED_TRACE(name);
+    try {
+      read_image_points(write(name, text));
+      ADD_FAILURE() << "expected InputError";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("image data end early (expected 32768 x 32768 pixels)"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 #include "msweep/data/fashion_mnist.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "msweep/core/error.hpp"
 
@@ -42,6 +45,30 @@ TEST(FashionMnist, MissingFilesNameThePackage) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("dataset-fashion-mnist"), std::string::npos) << e.what();
   }
+}
+
+// Dimensions whose product wraps around 2^64 to the file's size once passed the size check and
+// mapped rows past the buffer (tests/fuzz, idx target; corpus/idx/regression-*).
+TEST(FashionMnist, IdxDimensionsThatOverflowAreRefused) {
+  const auto directory = std::filesystem::temp_directory_path() / ("msweep-idx-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    const std::string path = (directory / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  };
+  using namespace std::string_literals;
+  const std::string wraps_to_zero = write("wrap", "\0\0\x08\x03"s + "\x7a\0\0\0"s + "\x01\0\0\0"s + "\0\x1a\0\0"s);
+  const std::string no_images_huge_pixels = write("huge", "\0\0\x08\x03"s + "\0\0\0\0"s + "\xff\xff\0\xff"s + "\xff\xff\x07\0"s);
+  for (const std::string& path : {wraps_to_zero, no_images_huge_pixels}) {
+    try {
+      read_idx_images(path);
+      ADD_FAILURE() << path << ": expected InputError";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("IDX dimensions"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove_all(directory);
 }
 
 }  // namespace

@@ -146,6 +146,30 @@ TEST_F(RecoveryTest, AnotherJobsJournalIsNotUsed) {
   EXPECT_TRUE(fs::exists(journal_path(file)));  // untouched
 }
 
+// The checksum covers a record's payload, not its header: a damaged row count must end the
+// valid prefix like any corruption, not ask for 4 billion rows (tests/fuzz, journal target).
+TEST_F(RecoveryTest, ADamagedRowCountEndsTheValidPrefix) {
+  const std::string journal = path("count.h5.journal");
+  auto writer = JournalWriter::create(journal, {"0123456789abcdef", 0, 1});
+  writer.add(result(0));
+  writer.commit();
+  const auto first_record_end = fs::file_size(journal);
+  writer.add(result(1));
+  writer.commit();
+  writer.close();
+  {
+    // A record starts with its u32 magic, then its u32 row count (store/journal.cpp).
+    std::fstream file(journal, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(static_cast<std::streamoff>(first_record_end) + 4);
+    const char all_ones[4] = {'\xff', '\xff', '\xff', '\xff'};
+    file.write(all_ones, 4);
+  }
+  std::uint64_t rows = 0;
+  const JournalScan scan = scan_journal(journal, [&](TaskResult&&) { ++rows; });
+  EXPECT_EQ(rows, 1u);
+  EXPECT_EQ(scan.valid_bytes, first_record_end);
+}
+
 TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
   const std::string file = path("a.h5"), older = path("older.h5");
   {
