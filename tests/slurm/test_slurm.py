@@ -117,6 +117,16 @@ def wait_for_rows(path, log_directory, timeout=120):
     pytest.fail(f"no rows committed within {timeout} s: " + log_of(log_directory))
 
 
+def wait_for_second_start(slurm, jid, repo, timeout=300):
+    """Polls until the requeued job's second start has logged itself, releasing the requeue
+    (PENDING for its begin time) early."""
+    deadline = time.monotonic() + timeout
+    while "start 2 of job" not in log_of(repo):
+        slurm.release_if_requeued(jid)
+        assert time.monotonic() < deadline, "no second start: " + log_of(repo) + str(slurm.job(jid))
+        time.sleep(0.5)
+
+
 def inspect_json(path):
     done = subprocess.run([MSWEEP, "inspect", "--json", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -162,11 +172,7 @@ def test_time_limit_signal_requeues_and_resumes_to_the_full_result(slurm, refere
     shell(slurm, repo, readme_block("# stop now and requeue (what the time-limit warning does)"), jid=jid)
     # The job requeues itself (Restarts=1); the requeue shows as PENDING (released early by
     # slurm.release_if_requeued) before the second start logs itself.
-    deadline = time.monotonic() + 300
-    while "start 2 of job" not in log_of(repo):
-        slurm.release_if_requeued(jid)
-        assert time.monotonic() < deadline, "no second start: " + log_of(repo) + str(slurm.job(jid))
-        time.sleep(0.5)
+    wait_for_second_start(slurm, jid, repo)
     jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
     log = log_of(repo)
     assert jobs[0]["Restarts"] == "1", log
@@ -419,11 +425,7 @@ def test_usr1_to_the_steps_only_stops_msweep_once_and_the_script_requeues(slurm,
     wait_until("SIGUSR1 pending at every rank that does not ignore it",
                lambda: all((process_status(pid)[1] | process_status(pid)[2]) & usr1 for pid in pids))
     slurm.command(["scancel", "--signal=CONT", jid])
-    deadline = time.monotonic() + 300
-    while "start 2 of job" not in log_of(repo):
-        slurm.release_if_requeued(jid)
-        assert time.monotonic() < deadline, "no second start: " + log_of(repo) + str(slurm.job(jid))
-        time.sleep(0.5)
+    wait_for_second_start(slurm, jid, repo)
     jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
     log = log_of(repo)
     assert jobs[0]["Restarts"] == "1" and jobs[0]["ExitCode"] == "0:0", log
