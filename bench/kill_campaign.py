@@ -24,7 +24,7 @@ for the state that proves the phase has begun:
   phase long and certain, the results file is first replaced by a copy saved at an earlier
   kill while the journal is kept: exactly the state a crash leaves when the HDF5 writes of the
   last flushes were lost but the fsync'd journal was not;
-- rebuild: PATH.rebuilding exists (the results file was damaged beforehand: its superblock
+- rebuild: the master has PATH.rebuilding open (the results file was damaged beforehand: its superblock
   overwritten, as a kill during an HDF5 metadata write can leave it);
 - farming: the journal is open for writing and lacks tasks; a random extra delay follows;
 - summaries: the journal holds every task of the grid while the master still runs (after the
@@ -219,7 +219,7 @@ class Session:
         """The master's phase, read from what it has open (exact when the session is frozen)."""
         _, files = self.master_files()
         journal = self.output + ".journal"
-        if any(p.endswith(".rebuilding") for p in files) or os.path.exists(self.output + ".rebuilding"):
+        if any(p.endswith(".rebuilding") for p in files):  # not the file alone: a killed rebuild leaves it
             return "rebuild"
         if any(p.endswith(".creating") for p in files):
             return "start-up"
