@@ -494,23 +494,25 @@ def main():
         durable = {}
         earlier_copy = None  # the results file as saved at an earlier kill (for "restore")
         for target in plan:
-            for attempt in range(5):  # a phase can be missed (e.g. the journal holds nothing new to restore)
+            # A phase whose state cannot be prepared yet (no earlier copy; no journal to rebuild
+            # from, e.g. the file is complete) is replaced by a farming kill: the count holds.
+            if target == "restore" and (earlier_copy is None or not output.exists()):
+                target = "farming"
+            if target == "rebuild" and (file_rows(output)[0] is None or not Path(f"{output}.journal").exists()):
+                target = "farming"
+            phase = None
+            for attempt in range(5):  # a phase can be missed (too short to see): try again
                 if target == "restore":
-                    if earlier_copy is None or not output.exists():
-                        break
                     shutil.copyfile(earlier_copy, output)
                 elif target == "rebuild":
-                    # Only a file with a journal can be rebuilt (a complete file has none).
-                    if not output.exists() or file_rows(output)[0] is None or not Path(f"{output}.journal").exists():
-                        break
+                    if file_rows(output)[0] is None:
+                        break  # the missed attempt's kill left the file being rebuilt
                     damage(output)
                 phase, durable = campaign.kill_in(target, output, rng, durable)
                 if phase == target or phase == "ended":
                     break
                 missed[target] += 1
                 print(f"    aimed at {target}, landed in {phase}")
-            else:
-                phase = None
             # Every kill counts, a missed aim included (it landed in another phase).
             worker_kills = campaign.stats["worker"]["kills"]
             session_kills = sum(campaign.stats[p]["kills"] for p in PHASES + ("missed",)) - worker_kills
