@@ -145,8 +145,13 @@ ReturnToService=2
 MinJobAge=600
 KillWait=10
 SchedulerParameters=sched_interval=1
+# Preemption as a cluster with a high-priority partition has it: a job of partition `urgent`
+# (higher PriorityTier) that needs the node requeues the jobs of `test` running there.
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 {node_lines}
-PartitionName=test Nodes={",".join(node_names)} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PartitionName=test Nodes={",".join(node_names)} Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1
+PartitionName=urgent Nodes={",".join(node_names)} MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=10
 """)
         self._spawn("slurmctld", ["slurmctld", "-D", "-c", "-f", str(self.conf)])
         if self.nodes == 1:
@@ -155,7 +160,9 @@ PartitionName=test Nodes={",".join(node_names)} Default=YES MaxTime=INFINITE Sta
             for name in node_names:
                 (self.root / f"spool{name}").mkdir(exist_ok=True)
                 self._spawn(f"slurmd-{name}", ["slurmd", "-D", "-f", str(self.conf), "-N", name])
-        self._wait("idle nodes", lambda: self.command(["sinfo", "-h", "-N", "-o", "%T"], check=False).stdout.split().count("idle") == self.nodes)
+        # sinfo -N lists a node once per partition: count the idle nodes by name.
+        self._wait("idle nodes", lambda: len({line.split()[0] for line in self.command(["sinfo", "-h", "-N", "-o", "%N %T"], check=False)
+                                              .stdout.splitlines() if line.split()[1:] == ["idle"]}) == self.nodes)
 
     def stop(self):
         """Cancels every job, then stops the daemons by PID (SIGTERM, then SIGKILL)."""

@@ -117,6 +117,16 @@ def wait_for_rows(path, log_directory, timeout=120):
     pytest.fail(f"no rows committed within {timeout} s: " + log_of(log_directory))
 
 
+def wait_for_second_start(slurm, jid, repo, timeout=300):
+    """Polls until the requeued job's second start has logged itself, releasing the requeue
+    (PENDING for its begin time) early."""
+    deadline = time.monotonic() + timeout
+    while "start 2 of job" not in log_of(repo):
+        slurm.release_if_requeued(jid)
+        assert time.monotonic() < deadline, "no second start: " + log_of(repo) + str(slurm.job(jid))
+        time.sleep(0.5)
+
+
 def inspect_json(path):
     done = subprocess.run([MSWEEP, "inspect", "--json", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -162,11 +172,7 @@ def test_time_limit_signal_requeues_and_resumes_to_the_full_result(slurm, refere
     shell(slurm, repo, readme_block("# stop now and requeue (what the time-limit warning does)"), jid=jid)
     # The job requeues itself (Restarts=1); the requeue shows as PENDING (released early by
     # slurm.release_if_requeued) before the second start logs itself.
-    deadline = time.monotonic() + 300
-    while "start 2 of job" not in log_of(repo):
-        slurm.release_if_requeued(jid)
-        assert time.monotonic() < deadline, "no second start: " + log_of(repo) + str(slurm.job(jid))
-        time.sleep(0.5)
+    wait_for_second_start(slurm, jid, repo)
     jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
     log = log_of(repo)
     assert jobs[0]["Restarts"] == "1", log
@@ -316,4 +322,115 @@ def test_hard_time_limit_stops_cleanly_and_requeues(slurm, repo):
         assert time.monotonic() < deadline, log_of(repo)
         time.sleep(0.5)
     state = inspect_json(repo / "results" / "huge.h5")
+    # "interrupted", not "running": msweep finished the file within KillWait, before the SIGKILL.
     assert state["status"] == "interrupted" and state["tasks"]["stored"] > 0, state
+    if any(marker in log_of(repo) for marker in ABORT_MARKERS):
+        pytest.xfail("msweep aborted on the repeated SIGTERM of the time limit (fixed by the signal-handling rework)")
+
+
+# --- preemption and signals to the steps --------------------------------------------------------
+# These stop msweep's ranks with SIGSTOP (`scancel --signal=STOP`, to the steps only) once rows
+# are committed, so that whatever comes next finds the job mid-run however fast the machine is.
+
+
+def job_processes(job_id):
+    """PIDs of the msweep processes (the ranks) of Slurm job `job_id` on this machine."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "msweep":
+                continue
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended meanwhile
+        if f"SLURM_JOB_ID={job_id}".encode() in environment:
+            pids.append(int(entry.name))
+    return pids
+
+
+def process_status(pid):
+    """(state letter, pending-signal mask, ignored-signal mask) of a process; (None, 0, 0) once
+    it has ended."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None, 0, 0
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    pending = int(fields["SigPnd"].strip(), 16) | int(fields["ShdPnd"].strip(), 16)
+    return fields["State"].split()[0], pending, int(fields["SigIgn"].strip(), 16)
+
+
+def wait_until(what, predicate, timeout=120, diagnostics=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s\n{diagnostics()}"
+        time.sleep(0.1)
+
+
+def freeze_ranks(slurm, job_id, ranks=3):
+    """SIGSTOP to the job's steps (not the batch script); returns once every rank is stopped."""
+    wait_until("all ranks started", lambda: len(job_processes(job_id)) == ranks)
+    slurm.command(["scancel", "--signal=STOP", job_id])
+    pids = job_processes(job_id)
+    wait_until("all ranks stopped", lambda: all(process_status(pid)[0] == "T" for pid in pids))
+    return pids
+
+
+def test_preemption_by_a_high_priority_job_requeues_and_resumes_to_the_full_result(slurm, reference, repo):
+    """PreemptType=preempt/partition_prio, PreemptMode=REQUEUE (tests/slurm/slurm_cluster.py):
+    a job of the higher-tier partition `urgent` needs the whole node, so Slurm requeues the
+    running msweep job; after the urgent job ends, the requeued job resumes and completes."""
+    _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
+    output = repo / "results" / "boston-subsets.h5"
+    wait_for_rows(output, repo)
+    freeze_ranks(slurm, jid)  # mid-run when the preemption comes, however fast the machine
+    gate = repo / "urgent-may-end"
+    urgent = slurm.sbatch(["--partition=urgent", "--exclusive", "--output=urgent-%j.out",
+                           f"--wrap=while [ ! -e {gate} ]; do sleep 0.2; done"], cwd=repo)
+    slurm.wait_for(urgent, {"RUNNING"}, timeout=120, release_requeued=False)
+    # The preempted job is back in the queue (same id, one restart) while the urgent job runs.
+    wait_until("the requeue of the preempted job",
+               lambda: slurm.state(jid).get("Restarts") == "1" and slurm.state(jid).get("JobState") == "PENDING",
+               diagnostics=lambda: log_of(repo) + str(slurm.job(jid)))
+    # Its first start ended, and msweep left the file resumable (stopped cleanly or killed).
+    wait_until("the first start's end", lambda: not job_processes(jid), diagnostics=lambda: log_of(repo))
+    assert inspect_json(output)["status"] in ("interrupted", "running"), log_of(repo)
+    gate.touch()
+    slurm.wait_for(urgent, {"COMPLETED"}, timeout=120, release_requeued=False)
+    jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
+    log = log_of(repo)
+    assert jobs[0]["Restarts"] == "1" and jobs[0]["ExitCode"] == "0:0", log
+    assert "start 2 of job" in log and "got SIGTERM" in log, log
+    attrs = assert_same_tasks(output, reference)
+    assert attrs["status"] == "complete" and attrs["slurm_restart_count"] == "1", log
+    if any(marker in log for marker in ABORT_MARKERS):
+        # Preemption ends the job as the time limit does: every rank gets SIGTERM twice
+        # (slurm/README.md), and msweep takes the second as "stop at once". Nothing is lost
+        # (checked above); the clean stop comes with msweep counting a quick repeat as one.
+        pytest.xfail("msweep aborted on the repeated SIGTERM of a preemption (fixed by the signal-handling rework)")
+
+
+def test_usr1_to_the_steps_only_stops_msweep_once_and_the_script_requeues(slurm, reference, repo):
+    """`scancel --signal=USR1 JOBID` without --batch signals the steps (msweep's ranks), not the
+    batch script: msweep stops once and exits 4, and the script requeues on that status."""
+    _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
+    output = repo / "results" / "boston-subsets.h5"
+    wait_for_rows(output, repo)
+    pids = freeze_ranks(slurm, jid)
+    shell(slurm, repo, readme_block("# stop now and requeue, signalling msweep's ranks directly"), jid=jid)
+    usr1 = 1 << (10 - 1)  # SIGUSR1 is 10 on Linux
+    # The workers ignore stop signals (the master stops them): a signal to them is dropped.
+    wait_until("SIGUSR1 pending at every rank that does not ignore it",
+               lambda: all((process_status(pid)[1] | process_status(pid)[2]) & usr1 for pid in pids))
+    slurm.command(["scancel", "--signal=CONT", jid])
+    wait_for_second_start(slurm, jid, repo)
+    jobs = slurm.wait_for(jid, {"COMPLETED"}, timeout=300)
+    log = log_of(repo)
+    assert jobs[0]["Restarts"] == "1" and jobs[0]["ExitCode"] == "0:0", log
+    assert "msweep ended with status 4" in log and "requeueing job" in log, log
+    assert "got SIGUSR1" not in log, "the batch script is not signalled without --batch: " + log
+    assert not any(marker in log for marker in ABORT_MARKERS), "one signal per rank: a clean stop\n" + log
+    attrs = assert_same_tasks(output, reference)
+    assert attrs["status"] == "complete" and attrs["slurm_restart_count"] == "1"
