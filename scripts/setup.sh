@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages msweep needs (only those missing) and builds it in build/.
 # Used by quickstart.sh and test.sh; safe to run again (both steps are incremental).
+# --bench also installs the benchmark peers in their strong configuration (README: Performance):
+# PyTorch, Optuna, OpenBLAS (which Debian's numpy, scikit-learn and PyTorch then use) and
+# threadpoolctl (which the benchmarks use to report the peers' BLAS and threads).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,9 @@ PACKAGES=(
 # Extra packages a caller needs: MSWEEP_EXTRA_PACKAGES="pkg1 pkg2". (slurm-wlm and munge are in
 # the list above: the slurm-labelled tests start a private one-node Slurm; no daemon is enabled.)
 read -r -a EXTRA <<< "${MSWEEP_EXTRA_PACKAGES:-}"
+if [ "${1:-}" = "--bench" ]; then
+  EXTRA+=(python3-torch python3-optuna libopenblas0-pthread python3-threadpoolctl)
+fi
 
 missing=()
 for package in "${PACKAGES[@]}" "${EXTRA[@]}"; do
