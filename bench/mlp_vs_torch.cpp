@@ -7,6 +7,8 @@
 // msweep computes in double; PyTorch is timed in float32 (its default) and float64. The python
 // side (bench/mlp_vs_torch.py) needs Debian's python3-torch. Times are the min and median of N
 // repeats (default 3) on each side, training loop only (no data loading); ratios are of the mins.
+// Process CPU seconds are printed too: on a shared machine wall time inflates each side by a
+// different factor (the Python side far more), CPU time much less.
 // Both sides print the BLAS and threads they compute with; when torch runs on the reference BLAS
 // no ratio is printed (exit 3) unless --allow-reference-blas.
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -45,8 +48,10 @@ struct Case {
 };
 
 struct Result {
-  double seconds, median_seconds, final_loss;
+  double seconds, median_seconds, final_loss, cpu_seconds;  // wall min and median; process CPU min
 };
+
+double process_cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 Result run_msweep(const Case& c, int repeats) {
   MlpOptions options;
@@ -54,7 +59,7 @@ Result run_msweep(const Case& c, int repeats) {
   options.loss = c.loss;
   Mlp model(options);
   MlpObjective f(model, c.X, c.y);
-  Result best{1e300, 0.0, 0.0};
+  Result best{1e300, 0.0, 0.0, 1e300};
   std::vector<double> seconds_each;
   for (int repeat = 0; repeat < repeats; ++repeat) {
     RandomStream rng(1);
@@ -65,11 +70,13 @@ Result run_msweep(const Case& c, int repeats) {
     adam_options.learning_rate = c.learning_rate;
     adam_options.evaluate_final = false;
     adam_options.seed = 2;
+    const double cpu_start = process_cpu_seconds();
     WallTimer timer;
     adam(f, w, adam_options);
     const double seconds = timer.seconds();
+    best.cpu_seconds = std::min(best.cpu_seconds, process_cpu_seconds() - cpu_start);
     seconds_each.push_back(seconds);
-    if (seconds < best.seconds) best = {seconds, 0.0, f.evaluate(w)};
+    if (seconds < best.seconds) best = {seconds, 0.0, f.evaluate(w), best.cpu_seconds};
   }
   std::sort(seconds_each.begin(), seconds_each.end());
   const std::size_t n = seconds_each.size();
@@ -77,7 +84,7 @@ Result run_msweep(const Case& c, int repeats) {
   return best;
 }
 
-// Runs the python side; returns its output lines "dtype min-seconds median-seconds loss", or exits
+// Runs the python side; returns its output lines "dtype min-seconds median-seconds loss min-cpu", or exits
 // with its status when it refused (peer missing or on the reference BLAS: it said why on stderr).
 std::string run_torch(const Case& c, const std::string& python, const std::string& script, bool allow_reference_blas, int repeats) {
   const std::filesystem::path data = std::filesystem::temp_directory_path() / ("msweep_bench_" + std::to_string(::getpid()) + ".f64");
@@ -152,10 +159,10 @@ int main(int argc, char** argv) {
     const Result ours = run_msweep(c, repeats);
     std::istringstream torch(run_torch(c, python, script, allow_reference_blas, repeats));
     std::string dtype;
-    Result torch32{NAN, NAN, NAN}, torch64{NAN, NAN, NAN};
+    Result torch32{NAN, NAN, NAN, NAN}, torch64{NAN, NAN, NAN, NAN};
     while (torch >> dtype) {
       Result r{};
-      torch >> r.seconds >> r.median_seconds >> r.final_loss;
+      torch >> r.seconds >> r.median_seconds >> r.final_loss >> r.cpu_seconds;
       if (dtype == "float32") torch32 = r;
       if (dtype == "float64") torch64 = r;
     }
@@ -164,6 +171,8 @@ int main(int argc, char** argv) {
                 torch32.median_seconds, torch64.seconds, torch64.median_seconds, torch32.seconds / ours.seconds, torch64.seconds / ours.seconds);
     const double loss32 = torch32.final_loss, loss64 = torch64.final_loss;
     std::printf("%-24s final training loss: msweep %.4f, torch f32 %.4f, torch f64 %.4f\n", "", ours.final_loss, loss32, loss64);
+    std::printf("%-24s process CPU s (min): msweep %.3f, torch f32 %.3f, torch f64 %.3f: %.2fx / %.2fx\n", "", ours.cpu_seconds,
+                torch32.cpu_seconds, torch64.cpu_seconds, torch32.cpu_seconds / ours.cpu_seconds, torch64.cpu_seconds / ours.cpu_seconds);
     std::fflush(stdout);
   }
   return 0;
