@@ -18,24 +18,21 @@ inline void print_eigen_report() {
 #else
   constexpr const char* products = "Eigen's own kernels for every product (no external BLAS)";
 #endif
-#if defined(EIGEN_VECTORIZE_AVX512)
-  constexpr int avx512 = 1;
-#else
-  constexpr int avx512 = 0;
+  // The EIGEN_VECTORIZE_* macros beyond SSE2 that this translation unit was compiled with.
+  constexpr const char* wide_sets = ""
+#ifdef EIGEN_VECTORIZE_AVX512
+                                    " AVX512"
 #endif
-#if defined(EIGEN_VECTORIZE_AVX2)
-  constexpr int avx2 = 1;
-#else
-  constexpr int avx2 = 0;
+#ifdef EIGEN_VECTORIZE_AVX2
+                                    " AVX2"
 #endif
-#if defined(EIGEN_VECTORIZE_FMA)
-  constexpr int fma = 1;
-#else
-  constexpr int fma = 0;
+#ifdef EIGEN_VECTORIZE_FMA
+                                    " FMA"
 #endif
-  std::printf("msweep: Eigen %d.%d.%d, %s; SIMD in use: %s (EIGEN_VECTORIZE_AVX2=%d FMA=%d AVX512=%d); CXX_FLAGS '%s'; %d thread(s)\n",
-              EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, products, Eigen::SimdInstructionSetsInUse(), avx2, fma,
-              avx512, MSWEEP_CXX_FLAGS, Eigen::nbThreads());
+      ;
+  std::printf("msweep: Eigen %d.%d.%d, %s; SIMD in use: %s; EIGEN_VECTORIZE_*:%s; CXX_FLAGS '%s'; %d thread(s)\n",
+              EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, products, Eigen::SimdInstructionSetsInUse(),
+              *wide_sets ? wide_sets : " none beyond SSE2", MSWEEP_CXX_FLAGS, Eigen::nbThreads());
   std::fflush(stdout);  // before the peer's own report, which goes to stderr
 }
 

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import SOURCE, environment, mpirun, write_job
 from results_compare import assert_same_tasks
+from test_determinism import SUBSETS
 
 V3_BINARY = Path(os.environ.get("MSWEEP_V3_BIN", SOURCE / "build-v3" / "bin" / "msweep"))
 
@@ -37,18 +38,6 @@ continue_iterations = 40
 fractions = [0.0, 1.0]
 """
 
-SUBSETS = """[job]
-name = "v3-subsets"
-experiment = "subset-evidence"
-seed = 11
-[data]
-source = "synthetic-regression"
-objects = 80
-features = 6
-[sweep]
-folds = 4
-runs = 2
-"""
 
 
 def cpu_flags():
