@@ -1,7 +1,10 @@
-"""Helpers shared by the benchmark drivers: run msweep under mpirun and parse its summary line."""
+"""Helpers shared by the benchmark drivers: run msweep under mpirun and parse its summary line;
+report the BLAS and threads each side computes with (a ratio means something only against a
+peer as a well-informed user runs it: on an optimized BLAS, not Debian's reference BLAS)."""
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -41,3 +44,49 @@ work = {work}
 structures = {structures}
 runs = {runs}
 """
+
+
+# Exit status of a benchmark that refuses to compare: a peer is missing or runs on the reference BLAS.
+PEER_NOT_READY = 3
+OPENBLAS_HINT = ("apt-get install libopenblas0-pthread (Debian's numpy, scikit-learn and PyTorch then use OpenBLAS "
+                 "through the BLAS alternatives; or: bash scripts/setup.sh --bench)")
+
+
+def report_peer_blas(peer, allow_reference_blas=False, threads=1):
+    """Limits the BLAS and OpenMP pools of this process to `threads`, prints (to stderr, so a
+    driver that parses stdout is unaffected) the library, version, kernel and threads of each, and
+    exits PEER_NOT_READY when the BLAS that `peer` (already imported) uses is the reference BLAS,
+    unless allow_reference_blas. Returns the threadpoolctl limiter (keep it alive while timing)."""
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        sys.exit(f"{peer}: threadpoolctl is missing, so the peer's BLAS cannot be reported: apt-get install python3-threadpoolctl")
+    limiter = threadpool_limits(limits=threads)
+    pools = threadpool_info()
+    for pool in pools:
+        print(f"peer {peer}: {pool['user_api']} {pool['internal_api']} {pool.get('version') or ''} "
+              f"kernel {pool.get('architecture', '-')}, {pool['num_threads']} thread(s) ({pool['filepath']})",
+              file=sys.stderr, flush=True)
+    if not any(pool["user_api"] == "blas" for pool in pools):
+        # threadpoolctl knows optimized BLAS libraries only: Debian's reference libblas is invisible to it.
+        mapped = sorted({line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "libblas" in line})
+        print(f"peer {peer}: reference BLAS (no thread pool), 1 thread ({', '.join(mapped) or 'no BLAS mapped'})",
+              file=sys.stderr, flush=True)
+        if not allow_reference_blas:
+            print(f"peer {peer} runs on the reference BLAS, the slowest a user could have: no ratio printed. "
+                  f"Install an optimized one: {OPENBLAS_HINT}; or pass --allow-reference-blas to compare anyway.",
+                  file=sys.stderr, flush=True)
+            sys.exit(PEER_NOT_READY)
+    return limiter
+
+
+def msweep_build_report(binary=MSWEEP):
+    """One line on how the msweep binary computes: its build's compiler flags (from the CMakeCache
+    beside bin/), hence Eigen's SIMD kernels, and its threads (one per rank: no OpenMP)."""
+    cache = Path(binary).resolve().parents[1] / "CMakeCache.txt"
+    entries = dict(re.findall(r"^(CMAKE_CXX_FLAGS|CMAKE_BUILD_TYPE|CMAKE_CXX_COMPILER):\w+=(.*)$",
+                              cache.read_text(), re.M)) if cache.exists() else {}
+    flags = entries.get("CMAKE_CXX_FLAGS", "?")
+    simd = "AVX2+FMA" if "x86-64-v3" in flags or "-mavx2" in flags else "SSE2 (no -m flags)" if cache.exists() else "?"
+    return (f"msweep: {binary}, Eigen's own kernels (no external BLAS), SIMD {simd}, CXX_FLAGS '{flags}', "
+            f"build type {entries.get('CMAKE_BUILD_TYPE', '?')}; 1 thread per rank")

@@ -11,7 +11,7 @@
 import argparse
 import subprocess
 
-from common import ENV, SOURCE, mpirun, run_msweep, synthetic_load_job
+from common import ENV, SOURCE, mpirun, msweep_build_report, run_msweep, synthetic_load_job
 
 CHUNKSIZES = [1, 16, 256, 4096]
 
@@ -28,6 +28,8 @@ def main():
     parser.add_argument("--cpu-tasks", type=int, default=2000, help="CPU-bound tasks (~2 ms each)")
     parser.add_argument("--part", choices=["all", "trivial", "cpu"], default="all", help="run one part only")
     args = parser.parse_args()
+    print(msweep_build_report())
+    print("peer mpi4py.futures: pure Python tasks, no BLAS; one thread per rank")
     if args.part in ("all", "trivial"):
         trivial_tasks(args)
     if args.part in ("all", "cpu"):

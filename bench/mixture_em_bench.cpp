@@ -2,8 +2,10 @@
 // of docs/science.md (curve detection), msweep's C++ against the numpy reference bench/mixture_em_reference.py,
 // the same problem and starting point, printed side by side by this one program:
 //
-//   build/bin/bench_mixture_em [--min-seconds S] [--python /usr/bin/python3]
+//   build/bin/bench_mixture_em [--min-seconds S] [--python /usr/bin/python3] [--allow-reference-blas]
 //
+// Both sides print the BLAS and threads they compute with (numpy on one BLAS thread); when numpy
+// runs on the reference BLAS no ratio is printed (exit 3) unless --allow-reference-blas.
 // Per method: EM iterations per second at a fixed budget of 50 iterations, and the time to
 // convergence (relative bound change <= 1e-6, at most 2000 iterations), with both final bounds.
 #include <cmath>
@@ -14,8 +16,10 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "eigen_report.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/data/curves.hpp"
 #include "msweep/models/mixture/mixture.hpp"
@@ -88,7 +92,7 @@ Measured measure_cpp(const MixtureOptions& base, const Dataset& data, const Eige
   return out;
 }
 
-Measured measure_python(const std::string& python, const MixtureOptions& o, const Dataset& data, const Eigen::MatrixXd& initial,
+Measured measure_python(const std::string& python, bool allow_reference_blas, const MixtureOptions& o, const Dataset& data, const Eigen::MatrixXd& initial,
                         double min_seconds) {
   const std::string path = "/tmp/msweep_mixture_bench_" + std::to_string(::getpid()) + ".json";
   {
@@ -103,7 +107,8 @@ Measured measure_python(const std::string& python, const MixtureOptions& o, cons
          << ",\"fixed_iterations\":" << kFixedIterations << ",\"max_iterations\":" << kMaxIterations
          << ",\"tolerance\":" << kTolerance << ",\"min_seconds\":" << min_seconds << "}";
   }
-  const std::string command = python + " " + MSWEEP_SOURCE_DIR "/bench/mixture_em_reference.py " + path;
+  const std::string command = "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " + python + " " + MSWEEP_SOURCE_DIR "/bench/mixture_em_reference.py " + path +
+                              (allow_reference_blas ? " --allow-reference-blas" : "");
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("cannot run " + command);
   std::string text;
@@ -111,6 +116,10 @@ Measured measure_python(const std::string& python, const MixtureOptions& o, cons
   while (std::fgets(buffer, sizeof buffer, pipe)) text += buffer;
   const int status = ::pclose(pipe);
   std::remove(path.c_str());
+  if (status != 0 && WIFEXITED(status) && WEXITSTATUS(status) == bench::kPeerNotReady) {
+    std::cerr << "bench_mixture_em: the numpy side refused (its reason is above); no ratio printed\n";
+    std::exit(bench::kPeerNotReady);
+  }
   if (status != 0) throw std::runtime_error("the numpy reference failed (" + command + "): " + text);
   Measured out;
   const auto fixed = text.find("\"fixed\""), converged = text.find("\"converged\"");
@@ -127,15 +136,18 @@ Measured measure_python(const std::string& python, const MixtureOptions& o, cons
 int main(int argc, char** argv) {
   double min_seconds = 1.0;
   std::string python = "/usr/bin/python3";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool allow_reference_blas = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--min-seconds") min_seconds = std::atof(argv[i + 1]);
-    else if (flag == "--python") python = argv[i + 1];
+    if (flag == "--allow-reference-blas") allow_reference_blas = true;
+    else if (flag == "--min-seconds" && i + 1 < argc) min_seconds = std::atof(argv[++i]);
+    else if (flag == "--python" && i + 1 < argc) python = argv[++i];
     else {
-      std::cerr << "usage: bench_mixture_em [--min-seconds S] [--python PATH]\n";
+      std::cerr << "usage: bench_mixture_em [--min-seconds S] [--python PATH] [--allow-reference-blas]\n";
       return 2;
     }
   }
+  bench::print_eigen_report();
   // Two concentric circles (radii 0.5, 1.5), 100 points each, jitter 0.1: N = 200, d = 3, K = 2.
   RandomStream data_rng(1);
   const Dataset data = circle_regression(make_circle_image({}, data_rng).points);
@@ -165,7 +177,7 @@ int main(int argc, char** argv) {
     if (row.regularizer) options.regularizer = Eigen::Vector3d(0.01, 0.01, 1.0).asDiagonal();
     const Eigen::MatrixXd initial = options.prior_means + draws;
     const Measured cpp = measure_cpp(options, data, initial, min_seconds);
-    const Measured ref = measure_python(python, options, data, initial, min_seconds);
+    const Measured ref = measure_python(python, allow_reference_blas, options, data, initial, min_seconds);
     std::cout << std::left << std::setw(19) << row.name << std::right << std::fixed << std::setprecision(0) << std::setw(12)
               << cpp.iterations_per_second << std::setw(12) << ref.iterations_per_second << std::setprecision(1) << std::setw(8)
               << cpp.iterations_per_second / ref.iterations_per_second << "x" << std::setprecision(6) << std::setw(15)

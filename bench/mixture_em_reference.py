@@ -7,7 +7,10 @@ Written as a straightforward vectorized numpy program (per-expert loops, matrix 
 all points), the way one would prototype the method. Used by bench/mixture_em_bench.cpp, which
 writes the problem as JSON and reads one JSON line back:
 
-    /usr/bin/python3 bench/mixture_em_reference.py PROBLEM.json
+    /usr/bin/python3 bench/mixture_em_reference.py PROBLEM.json [--allow-reference-blas]
+
+numpy runs on one BLAS thread, which it reports to stderr; on the reference BLAS it exits 3
+unless --allow-reference-blas is given.
 """
 import json
 import sys
@@ -15,6 +18,8 @@ import time
 
 import numpy as np
 from scipy.special import digamma, gammaln
+
+from common import report_peer_blas
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -119,6 +124,7 @@ def fit(p, max_iterations, tolerance):
 
 
 def main():
+    limiter = report_peer_blas("numpy", allow_reference_blas="--allow-reference-blas" in sys.argv[2:])  # noqa: F841 (kept while timing)
     with open(sys.argv[1]) as f:
         p = json.load(f)
     # Fixed budget: iterations per second, repeated for at least min_seconds.

@@ -2,22 +2,31 @@
 // (tanh hidden layer), data, batch size, Adam settings and number of steps, for Boston 13-20-1
 // (MSE) and Fashion-MNIST 784-10-10 (softmax cross-entropy), printed side by side.
 //
-//   build-mlp/bin/bench_mlp_vs_torch [--steps-scale S] [--python /usr/bin/python3]
+//   build/bin/bench_mlp_vs_torch [--steps-scale S] [--repeats N] [--python /usr/bin/python3] [--allow-reference-blas]
 //
 // msweep computes in double; PyTorch is timed in float32 (its default) and float64. The python
-// side (bench/mlp_vs_torch.py) needs Debian's python3-torch. Times are the best of 3 repeats
-// for msweep and best of 2 per dtype for PyTorch, training loop only (no data loading).
+// side (bench/mlp_vs_torch.py) needs Debian's python3-torch. Times are the min and median of N
+// repeats (default 3) on each side, training loop only (no data loading); ratios are of the mins.
+// Process CPU seconds are printed too: on a shared machine wall time inflates each side by a
+// different factor (the Python side far more), CPU time much less.
+// Both sides print the BLAS and threads they compute with; when torch runs on the reference BLAS
+// no ratio is printed (exit 3) unless --allow-reference-blas.
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "eigen_report.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/data/fashion_mnist.hpp"
 #include "msweep/data/loaders.hpp"
@@ -39,17 +48,20 @@ struct Case {
 };
 
 struct Result {
-  double seconds, final_loss;
+  double seconds, median_seconds, final_loss, cpu_seconds;  // wall min and median; process CPU min
 };
 
-Result run_msweep(const Case& c) {
+double process_cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+Result run_msweep(const Case& c, int repeats) {
   MlpOptions options;
   options.layers = {c.X.cols(), c.hidden, c.outputs};
   options.loss = c.loss;
   Mlp model(options);
   MlpObjective f(model, c.X, c.y);
-  Result best{1e300, 0.0};
-  for (int repeat = 0; repeat < 3; ++repeat) {
+  Result best{1e300, 0.0, 0.0, 1e300};
+  std::vector<double> seconds_each;
+  for (int repeat = 0; repeat < repeats; ++repeat) {
     RandomStream rng(1);
     Eigen::VectorXd w = model.initial_parameters(rng);
     AdamOptions adam_options;
@@ -58,16 +70,23 @@ Result run_msweep(const Case& c) {
     adam_options.learning_rate = c.learning_rate;
     adam_options.evaluate_final = false;
     adam_options.seed = 2;
+    const double cpu_start = process_cpu_seconds();
     WallTimer timer;
     adam(f, w, adam_options);
     const double seconds = timer.seconds();
-    if (seconds < best.seconds) best = {seconds, f.evaluate(w)};
+    best.cpu_seconds = std::min(best.cpu_seconds, process_cpu_seconds() - cpu_start);
+    seconds_each.push_back(seconds);
+    if (seconds < best.seconds) best = {seconds, 0.0, f.evaluate(w), best.cpu_seconds};
   }
+  std::sort(seconds_each.begin(), seconds_each.end());
+  const std::size_t n = seconds_each.size();
+  best.median_seconds = n % 2 ? seconds_each[n / 2] : 0.5 * (seconds_each[n / 2 - 1] + seconds_each[n / 2]);
   return best;
 }
 
-// Runs the python side; returns its output lines "dtype seconds loss".
-std::string run_torch(const Case& c, const std::string& python, const std::string& script) {
+// Runs the python side; returns its output lines "dtype min-seconds median-seconds loss min-cpu", or exits
+// with its status when it refused (peer missing or on the reference BLAS: it said why on stderr).
+std::string run_torch(const Case& c, const std::string& python, const std::string& script, bool allow_reference_blas, int repeats) {
   const std::filesystem::path data = std::filesystem::temp_directory_path() / ("msweep_bench_" + std::to_string(::getpid()) + ".f64");
   {
     std::ofstream out(data, std::ios::binary);
@@ -76,9 +95,9 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
     out.write(reinterpret_cast<const char*>(c.y.data()), static_cast<std::streamsize>(c.y.size() * sizeof(double)));
   }
   std::ostringstream command;
-  command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 " << python << " " << script << " " << data.string() << " " << c.X.rows() << " "
+  command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " << python << " " << script << " " << data.string() << " " << c.X.rows() << " "
           << c.X.cols() << " " << c.hidden << " " << c.outputs << " " << (c.loss == Loss::mse ? "mse" : "ce") << " " << c.batch
-          << " " << c.steps << " " << c.learning_rate;
+          << " " << c.steps << " " << c.learning_rate << " " << (allow_reference_blas ? "--allow-reference-blas" : "-") << " " << repeats;
   std::string output;
   int status = -1;
   if (FILE* pipe = ::popen(command.str().c_str(), "r")) {
@@ -87,10 +106,10 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
     status = ::pclose(pipe);
   }
   std::filesystem::remove(data);
-  // No table of NaNs: the Python side said what is missing on stderr; stop here.
   if (status != 0) {
-    std::fprintf(stderr, "bench_mlp_vs_torch: the PyTorch side (%s) failed; see its message above\n", script.c_str());
-    std::exit(1);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    std::fprintf(stderr, "bench_mlp_vs_torch: the PyTorch side did not run (status %d; its reason is above); no ratio printed\n", code);
+    std::exit(code == 0 ? 1 : code);
   }
   return output;
 }
@@ -99,12 +118,21 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
 
 int main(int argc, char** argv) {
   double steps_scale = 1.0;
+  int repeats = 3;
+  bool allow_reference_blas = false;
   std::string python = "/usr/bin/python3";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     const std::string key = argv[i];
-    if (key == "--steps-scale") steps_scale = std::atof(argv[i + 1]);
-    else if (key == "--python") python = argv[i + 1];
+    if (key == "--allow-reference-blas") allow_reference_blas = true;
+    else if (key == "--steps-scale" && i + 1 < argc) steps_scale = std::atof(argv[++i]);
+    else if (key == "--repeats" && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
+    else if (key == "--python" && i + 1 < argc) python = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_mlp_vs_torch [--steps-scale S] [--repeats N] [--python PATH] [--allow-reference-blas]\n");
+      return 2;
+    }
   }
+  bench::print_eigen_report();
   const std::string script = std::string(MSWEEP_SOURCE_DIR) + "/bench/mlp_vs_torch.py";
   // Checked before minutes of msweep timings, so a missing peer costs nothing.
   if (std::system((python + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
@@ -129,24 +157,29 @@ int main(int argc, char** argv) {
     cases.push_back({"fashion-mnist 784-10-10", fashion.X, fashion.y, 10, 10, Loss::cross_entropy, 64, 3000, 1e-3});
   }
 
-  std::printf("%-24s %6s %6s %7s | %12s %12s %12s | %9s %9s\n", "network (Adam, 1 thread)", "rows", "batch", "steps",
+  std::printf("%-24s %6s %6s %7s | %15s %15s %15s | %9s %9s\n", "network (Adam, 1 thread)", "rows", "batch", "steps",
               "msweep f64 s", "torch f32 s", "torch f64 s", "vs f32", "vs f64");
+  std::printf("%-24s %6s %6s %7s | %15s %15s %15s |\n", "", "", "", "", "min/median", "min/median", "min/median");
   for (auto& c : cases) {
     c.steps = static_cast<Eigen::Index>(static_cast<double>(c.steps) * steps_scale);
-    const Result ours = run_msweep(c);
-    std::istringstream torch(run_torch(c, python, script));
+    const Result ours = run_msweep(c, repeats);
+    std::istringstream torch(run_torch(c, python, script, allow_reference_blas, repeats));
     std::string dtype;
-    double seconds32 = NAN, loss32 = NAN, seconds64 = NAN, loss64 = NAN;
+    Result torch32{NAN, NAN, NAN, NAN}, torch64{NAN, NAN, NAN, NAN};
     while (torch >> dtype) {
-      double s, l;
-      torch >> s >> l;
-      if (dtype == "float32") seconds32 = s, loss32 = l;
-      if (dtype == "float64") seconds64 = s, loss64 = l;
+      Result r{};
+      torch >> r.seconds >> r.median_seconds >> r.final_loss >> r.cpu_seconds;
+      if (dtype == "float32") torch32 = r;
+      if (dtype == "float64") torch64 = r;
     }
-    std::printf("%-24s %6ld %6ld %7ld | %12.3f %12.3f %12.3f | %8.2fx %8.2fx\n", c.name.c_str(), static_cast<long>(c.X.rows()),
-                static_cast<long>(c.batch), static_cast<long>(c.steps), ours.seconds, seconds32, seconds64, seconds32 / ours.seconds,
-                seconds64 / ours.seconds);
+    std::printf("%-24s %6ld %6ld %7ld | %7.3f/%7.3f %7.3f/%7.3f %7.3f/%7.3f | %8.2fx %8.2fx\n", c.name.c_str(), static_cast<long>(c.X.rows()),
+                static_cast<long>(c.batch), static_cast<long>(c.steps), ours.seconds, ours.median_seconds, torch32.seconds,
+                torch32.median_seconds, torch64.seconds, torch64.median_seconds, torch32.seconds / ours.seconds, torch64.seconds / ours.seconds);
+    const double loss32 = torch32.final_loss, loss64 = torch64.final_loss;
     std::printf("%-24s final training loss: msweep %.4f, torch f32 %.4f, torch f64 %.4f\n", "", ours.final_loss, loss32, loss64);
+    std::printf("%-24s process CPU s (min): msweep %.3f, torch f32 %.3f, torch f64 %.3f: %.2fx / %.2fx\n", "", ours.cpu_seconds,
+                torch32.cpu_seconds, torch64.cpu_seconds, torch32.cpu_seconds / ours.cpu_seconds, torch64.cpu_seconds / ours.cpu_seconds);
+    std::fflush(stdout);
   }
   return 0;
 }

@@ -2,7 +2,7 @@
 """Subset-evidence sweep speed, msweep against a loop over scikit-learn's BayesianRidge on the
 same data and subsets, with the same log evidence to 1e-6 relative.
 
-  /usr/bin/python3 bench/subset_vs_sklearn.py [--subsets N]
+  /usr/bin/python3 bench/subset_vs_sklearn.py [--subsets N] [--allow-reference-blas]
 
 Boston Housing (506 x 13) fitted on all rows, no standardization, so both see the same
 centred data; BayesianRidge with its Gamma hyperpriors switched off maximizes the same
@@ -10,6 +10,9 @@ evidence. Both start the fixed point from alpha = 1, beta = 1/var(y) (scikit-lea
 on unscaled features the evidence can have several local maxima in (alpha, beta), and
 different starts may end on different ones. msweep runs all 8192 subsets on one process;
 scikit-learn runs the first N subsets (all by default) and its time per subset is scaled to 8192.
+Both sides print the BLAS and threads they compute with (scikit-learn on one BLAS thread); on the
+reference BLAS no ratio is printed (exit 3) unless --allow-reference-blas. MSWEEP_BIN picks the
+msweep binary (default build/bin/msweep).
 """
 import argparse
 import tempfile
@@ -20,7 +23,7 @@ import h5py
 import numpy as np
 from sklearn.linear_model import BayesianRidge
 
-from common import run_msweep
+from common import msweep_build_report, report_peer_blas, run_msweep
 
 JOB = """[job]
 name = "bench-subsets"
@@ -48,7 +51,10 @@ def boston():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subsets", type=int, default=8192)
+    parser.add_argument("--allow-reference-blas", action="store_true", help="compare even when scikit-learn runs on the reference BLAS")
     args = parser.parse_args()
+    print(msweep_build_report(), flush=True)
+    limiter = report_peer_blas("scikit-learn", args.allow_reference_blas)  # noqa: F841 (kept while timing)
     X, y = boston()
 
     with tempfile.TemporaryDirectory() as directory:

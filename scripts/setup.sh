@@ -19,9 +19,10 @@ PACKAGES=(
 # Extra packages a caller needs: MSWEEP_EXTRA_PACKAGES="pkg1 pkg2". (slurm-wlm and munge are in
 # the list above: the slurm-labelled tests start a private one-node Slurm; no daemon is enabled.)
 read -r -a EXTRA <<< "${MSWEEP_EXTRA_PACKAGES:-}"
-# The benchmark peers: PyTorch (bench_mlp_vs_torch), Optuna (hyper-parameter search benchmarks)
-# and the threaded OpenBLAS both use. Not needed to build, test or run msweep.
-BENCH_PACKAGES=(python3-torch python3-optuna libopenblas0-pthread)
+# The benchmark peers in their strong configuration (README: Performance): PyTorch, Optuna,
+# OpenBLAS (which Debian's numpy, scikit-learn and PyTorch then use) and threadpoolctl (which
+# the benchmarks use to report the peers' BLAS and threads). Not needed to build, test or run msweep.
+BENCH_PACKAGES=(python3-torch python3-optuna libopenblas0-pthread python3-threadpoolctl)
 for argument in "$@"; do
   case "$argument" in
     --bench) EXTRA+=("${BENCH_PACKAGES[@]}") ;;

@@ -8,12 +8,14 @@ PROVENANCE_FIELDS = ("wall_time", "rank")
 
 
 def tasks_of(path):
-    """Committed rows sorted by id, the `payload` array in the same order, and the root attributes."""
+    """Committed rows sorted by id, the `payload` array in the same order (empty for experiment
+    kinds that store none), and the root attributes."""
     with h5py.File(path, "r", locking=False) as f:
         n = int(f.attrs["rows_committed"])
         rows = f["tasks"][:n]
         order = np.argsort(rows["id"])
-        return rows[order], f["arrays/payload"][:n][order], dict(f.attrs)
+        payload = f["arrays/payload"][:n][order] if "arrays/payload" in f else np.empty(0)
+        return rows[order], payload, dict(f.attrs)
 
 
 def assert_same_tasks(path, reference_path):
