@@ -38,8 +38,11 @@ std::string resume_command(const std::string& program, const std::string& job_pa
                            const std::string& extra_options) {
   if (const std::string hint = environment("MSWEEP_RESUME_HINT"); !hint.empty()) return hint;
   const std::string prefix = launcher_prefix();
+  // mpirun's own options (--oversubscribe, hosts) are invisible from here: say so at the end,
+  // so the printed line is not taken for complete.
+  const std::string reminder = prefix.rfind("mpirun", 0) == 0 ? "   (add your own mpirun options, e.g. --oversubscribe)" : "";
   return (prefix.empty() ? "" : prefix + " ") + shell_quote(program) + " run " + shell_quote(job_path) + " -o " +
-         shell_quote(output) + " --resume" + extra_options;
+         shell_quote(output) + " --resume" + extra_options + reminder;
 }
 
 }  // namespace msweep::app

@@ -314,9 +314,9 @@ def test_hard_time_limit_stops_cleanly_and_requeues(slurm, repo):
     slurm.command(["scancel", jid])
     log = log_of(repo)
     assert "got SIGTERM" in log, log
-    # No assertion on MPI_ABORT: at the time limit each rank gets SIGTERM twice (slurm/README.md,
-    # "Stopping a job"), which msweep takes as "stop at once" until it counts repeats as one.
-    # The file is finished by msweep whichever way it stopped.
+    # At the time limit each rank gets SIGTERM twice (slurm/README.md,
+    # "Stopping a job"), which msweep counts as one request (core/stop_requests.hpp).
+    # The file is finished by msweep, and no MPI_ABORT is logged (asserted below).
     deadline = time.monotonic() + 60
     while inspect_json(repo / "results" / "huge.h5")["status"] == "running":
         assert time.monotonic() < deadline, log_of(repo)
