@@ -110,6 +110,9 @@ def test_kill_campaign_in_every_phase_loses_nothing():
     table = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line[:1].isalpha()}
     # On a file this small resume's scan and the journal's read last milliseconds: kills aimed
     # at them often land in the next phase (bench/kill_campaign.py at its default size hits them).
-    for phase in ("rebuild", "farming", "summaries", "worker"):
+    # The final summaries of 2500 x 4 tasks also last little on a fast machine, so a kill aimed
+    # there may land after them: that phase is reported, not required (the kill_campaign
+    # benchmark at its default size covers it).
+    for phase in ("rebuild", "farming", "worker"):
         assert phase in table and int(table[phase][0]) >= 1, f"no kill landed in {phase}:\n{done.stdout}"
     assert "tasks lost 0, duplicates 0" in done.stdout, done.stdout
