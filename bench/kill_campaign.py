@@ -496,7 +496,9 @@ def main():
         for target in plan:
             # A phase whose state cannot be prepared yet (no earlier copy; no journal to rebuild
             # from, e.g. the file is complete) is replaced by a farming kill: the count holds.
-            if target == "restore" and (earlier_copy is None or not output.exists()):
+            # Restoring needs the journal: without it (the run completed and removed it) an earlier
+            # copy is not a crash's state but rows deleted by hand, which nothing can bring back.
+            if target == "restore" and (earlier_copy is None or not output.exists() or not Path(f"{output}.journal").exists()):
                 target = "farming"
             if target == "rebuild" and (file_rows(output)[0] is None or not Path(f"{output}.journal").exists()):
                 target = "farming"
@@ -545,8 +547,11 @@ def main():
         print(f"kept {directory}")
     else:
         shutil.rmtree(directory, ignore_errors=True)
-    ok = (not campaign.failures and lost == 0 and duplicates == 0 and wrong == 0 and cycles_identical == args.cycles
-          and session_kills >= args.kills and worker_kills >= args.worker_kills)
+    # The status says whether anything was lost or wrong. Fewer kills than asked (a fast machine
+    # can finish a phase before a kill aimed at it lands) is reported, not a failure.
+    if session_kills < args.kills or worker_kills < args.worker_kills:
+        print(f"fewer kills than asked: {session_kills} of {args.kills} session kills, {worker_kills} of {args.worker_kills} worker kills")
+    ok = not campaign.failures and lost == 0 and duplicates == 0 and wrong == 0 and cycles_identical == args.cycles
     return 0 if ok else 1
 
 
