@@ -30,8 +30,8 @@ README = SLURM_DIR / "README.md"
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
 
-# ~2000 tasks of a few ms with a small array: seconds per run, long enough to signal mid-run
-# (the stop tests signal once the first rows are committed, with most of the grid to go).
+# ~2000 tasks of a few ms with a small array: seconds per run. The stop tests hold the second
+# half of the grid (held_job) so the signal finds the run mid-way however fast the machine is.
 JOB = """[job]
 name = "slurm-test"
 experiment = "synthetic-load"
@@ -85,6 +85,26 @@ def repo(tmp_path):
     for name in ("boston-subsets", "big"):
         (tmp_path / "jobs" / f"{name}.toml").write_text(JOB)
     return tmp_path
+
+
+def held_job(repo, name="boston-subsets"):
+    """Rewrites jobs/<name>.toml so tasks of structures >= 250 wait for repo/go (synthetic-load's
+    testing aid, docs/job-spec.md; results are the job's own). Returns the function that
+    releases them: call it once msweep has said it is stopping (wait_for_stop_line), so the
+    signal always lands mid-run and the held tasks then finish within the grace."""
+    go = repo / "go"
+    held = JOB.replace("[model]\n", f'[model]\nhold_file = "{go}"\nhold_after = 250\n')
+    (repo / "jobs" / f"{name}.toml").write_text(held)
+    return go.touch
+
+
+def wait_for_stop_line(repo, timeout=120):
+    """Waits until msweep's own line for the stop request is in the job's log (msweep prints
+    it to stderr, which the job's --output file holds): the signal has been handled."""
+    deadline = time.monotonic() + timeout
+    while "stopping after the running tasks" not in log_of(repo):
+        assert time.monotonic() < deadline, "msweep did not report the stop: " + log_of(repo)
+        time.sleep(0.1)
 
 
 def shell(slurm, repo, text, jid=None, env=None):
@@ -166,10 +186,13 @@ def test_job_runs_to_completion_with_a_speaking_log_and_provenance(slurm, refere
 def test_time_limit_signal_requeues_and_resumes_to_the_full_result(slurm, reference, repo):
     # Progress lines at the interval MSWEEP_RUN_ARGS sets (it overrides the script's default).
     env = {"MSWEEP_RUN_ARGS": "--progress-seconds 0.2"}
+    release = held_job(repo)
     _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"), env=env)
     output = repo / "results" / "boston-subsets.h5"
     wait_for_rows(output, repo)
     shell(slurm, repo, readme_block("# stop now and requeue (what the time-limit warning does)"), jid=jid)
+    wait_for_stop_line(repo)
+    release()
     # The job requeues itself (Restarts=1); the requeue shows as PENDING (released early by
     # slurm.release_if_requeued) before the second start logs itself.
     wait_for_second_start(slurm, jid, repo)
@@ -207,10 +230,13 @@ def test_job_array_with_afterok_merge_as_documented(slurm, reference, repo):
 
 
 def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, reference, repo):
+    release = held_job(repo)
     _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
     output = repo / "results" / "boston-subsets.h5"
     wait_for_rows(output, repo)
     shell(slurm, repo, readme_block("# cancel: a clean stop, no requeue"), jid=jid)
+    wait_for_stop_line(repo)
+    release()
     jobs = slurm.wait_for(jid, {"CANCELLED"}, timeout=120, release_requeued=False)
     # The script finishes its last lines within KillWait; wait for them, not for a time.
     deadline = time.monotonic() + 60
@@ -237,10 +263,13 @@ def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, r
 
 
 def test_stop_for_good_is_not_requeued(slurm, repo):
+    release = held_job(repo)
     _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
     output = repo / "results" / "boston-subsets.h5"
     wait_for_rows(output, repo)
     shell(slurm, repo, readme_block("# stop for good: a clean stop, no requeue"), jid=jid)
+    wait_for_stop_line(repo)
+    release()
     jobs = slurm.wait_for(jid, {"FAILED"}, timeout=120, release_requeued=False)
     log = log_of(repo)
     assert jobs[0]["ExitCode"] == "4:0" and jobs[0]["Restarts"] == "0", log
