@@ -20,6 +20,14 @@ std::string way_out(const Incompatibility& mismatch, bool forced) {
   return elsewhere;
 }
 
+// What the wanted identity comes from, for messages: the job file, and the --set overrides
+// when there are any (a changed key may come from either).
+std::string job_source(const JobSpec& spec) {
+  std::string source = spec.path;
+  for (std::size_t i = 0; i < spec.overrides.size(); ++i) source += (i == 0 ? " with --set " : ", ") + spec.overrides[i];
+  return source;
+}
+
 }  // namespace
 
 PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides) {
@@ -67,7 +75,7 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
     if (resume) {
       // Validate now, before MPI starts, by the rules resume applies (store/layout.hpp).
       ResultReader existing(path);
-      if (const auto mismatch = check_compatible(existing.layout(), job.layout, job.spec.path, {.same_job = !force}))
+      if (const auto mismatch = check_compatible(existing.layout(), job.layout, job_source(job.spec), {.same_job = !force}))
         throw InputError(path + ": " + mismatch->reason + "; " + way_out(*mismatch, force));
       if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": results file is not writable");
       return OutputMode::resume;
@@ -77,7 +85,7 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
       // --resume (which would refuse it) and --force (which may refuse it too).
       std::optional<Incompatibility> mismatch;
       try {
-        mismatch = check_compatible(ResultReader(path).layout(), job.layout, job.spec.path);
+        mismatch = check_compatible(ResultReader(path).layout(), job.layout, job_source(job.spec));
       } catch (const InputError&) {
         // not a readable results file: the plain message below fits
       }

@@ -166,6 +166,9 @@ def test_overrides_apply_validate_and_belong_to_the_job(tmp):
     assert run(["run", job, "-o", output, "-q", "--resume", "--set", "sweep.runs=3", "--set", "data.noise=0.5"]).returncode == 0
     line = one_error_line(run(["run", job, "-o", output, "-q", "--resume"]))
     assert "sweep.runs 3 -> 2" in line and "data.noise 0.5 -> 1.0" in line, line
+    # A change made by --set is attributed to the overrides, not to the file alone.
+    line = one_error_line(run(["run", job, "-o", output, "-q", "--resume", "--set", "sweep.runs=4", "--set", "data.noise=0.5"]))
+    assert f"changed in {job} with --set sweep.runs=4, data.noise=0.5: sweep.runs 3 -> 4" in line, line
     # Same result as editing the file.
     edited = write_job(tmp, "edited", SYNTHETIC.replace("runs = 2", "runs = 3").replace("features = 2", "features = 2\nnoise = 0.5"))
     assert run(["run", edited, "-o", tmp / "edited.h5", "-q"]).returncode == 0
