@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <sstream>
 
 #include "commands.hpp"
 #include "msweep/core/version.hpp"
@@ -44,6 +45,29 @@ const CLI::Validator kFinite(
                                                                                  : "expected a finite number, got " + value;
     },
     "");
+
+// CLI11's own range check reports "Value X not in range A to B" with six decimals; say it in the
+// words of the other messages, with the bounds as a user would write them.
+template <class T>
+CLI::Validator in_range(T low, T high) {
+  auto shown = [](T bound) {
+    std::ostringstream text;
+    const double as_double = static_cast<double>(bound);
+    if (std::floor(as_double) == as_double && std::fabs(as_double) < 1e15)
+      text << static_cast<std::int64_t>(as_double);  // 10000000, not 1e+07
+    else
+      text << bound;
+    return text.str();
+  };
+  const std::string expected = "expected a number from " + shown(low) + " to " + shown(high);
+  return CLI::Validator(
+      [=](const std::string& value) {
+        T number{};
+        if (!CLI::detail::lexical_cast(value, number)) return expected + ", got " + value;
+        return number >= low && number <= high ? std::string() : expected + ", got " + value;
+      },
+      "");
+}
 
 }  // namespace
 
@@ -82,13 +106,13 @@ int main(int argc, char** argv) {
                       "pass --progress bar for a live line in the terminal")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   run_cmd->add_option("--progress-seconds", run_options.progress_seconds, "Seconds between plain progress lines")
-      ->check(kFinite)->check(CLI::Range(0.1, 86400.0));
-  run_cmd->add_option("--in-flight", run_options.batches_in_flight, "Work messages kept in flight per worker")->check(CLI::Range(1, 64));
+      ->check(kFinite)->check(in_range(0.1, 86400.0));
+  run_cmd->add_option("--in-flight", run_options.batches_in_flight, "Work messages kept in flight per worker")->check(in_range(1, 64));
   run_cmd->add_option("--batch-seconds", run_options.batch_seconds, "Target seconds of work per message")
       ->check(kFinite)
-      ->check(CLI::Range(1e-4, 60.0));
+      ->check(in_range(1e-4, 60.0));
   run_cmd->add_option("--grace-seconds", run_options.stop_grace_seconds, "After a stop signal, wait this long for running tasks")
-      ->check(kFinite)->check(CLI::Range(0.0, 3600.0));
+      ->check(kFinite)->check(in_range(0.0, 3600.0));
   run_cmd->add_option("--shard", run_options.shard,
                       "Run only shard I/N of the grid (tasks with id % N == I) into its own file; 'auto' takes I and N "
                       "from the Slurm job array (SLURM_ARRAY_TASK_ID/_COUNT). Combine shards with msweep merge");
@@ -97,7 +121,7 @@ int main(int argc, char** argv) {
                       "Abort (exit 3, file resumable) when a worker holding work sends nothing for this many seconds; "
                       "0 waits forever. Set it well above the longest batch of tasks")
       ->check(kFinite)
-      ->check(CLI::Range(0.0, 1e7));
+      ->check(in_range(0.0, 1e7));
 
   app::MergeOptions merge_options;
   auto* merge_cmd = cli.add_subcommand("merge", "Combine results files of one job (e.g. shards) into one file");
@@ -124,7 +148,7 @@ int main(int argc, char** argv) {
       ->needs(by_option)->excludes(ascending);
   inspect_cmd->add_option("--csv", inspect_options.csv_path, "With --summary: write the summary as CSV to this file ('-': stdout)")
       ->needs(summary_flag);
-  inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows")->check(CLI::Range(std::int64_t{0}, kMaxRows));
+  inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows")->check(in_range(std::int64_t{0}, kMaxRows));
   auto* status_flag = inspect_cmd->add_flag("--status", inspect_options.status_only,
                                             "Print only the file's status, one word for scripts: running, complete or interrupted");
   inspect_cmd->add_flag("--json", inspect_options.json,

@@ -71,7 +71,13 @@ Dataset load_dataset(const DataOptions& options, std::uint64_t job_seed) {
 
 Dataset load_job_data(const ConfigTable& section, std::uint64_t job_seed) {
   const DataOptions options = read_data_options(section);
-  Dataset data = load_dataset(options, job_seed);
+  Dataset data;
+  try {
+    data = load_dataset(options, job_seed);
+  } catch (const InputError& error) {
+    // The loader names the data file; the user also needs the job line that chose it.
+    section.fail("source", error.what());
+  }
   if (options.feature_columns.empty() && options.excluded_columns.empty()) return data;
   const auto& names = data.feature_names;
   auto column_of = [&](const std::string& key, const std::string& name) {

@@ -39,7 +39,7 @@ def assert_one_line_error(result, *fragments):
         (lambda t: t.replace("seed = 1", "seed = = 1"), ["e.toml:4: not valid TOML"]),
         # (csv data take `features` as a list of column names: drop the synthetic count)
         (lambda t: t.replace("source = \"synthetic-regression\"", "source = \"csv:missing.csv\"\ntarget = \"y\"").replace("features = 3\n", ""),
-         ["missing.csv: data file not found"]),
+         ["e.toml:6: [data] source: ", "missing.csv: data file not found"]),
         (lambda t: t.replace("features = 3", "features = 30"), ["[sweep] structures: \"all\" would make 2^30 subsets"]),
         (lambda t: t.replace("[sweep]", "[sweep]\nstructures = [[\"x0\", \"x9\"]]"), ["[sweep] structures: no feature named \"x9\""]),
         (lambda t: t + "[output]\npath = \"/etc/passwd/x.h5\"\n", ["/etc/passwd/x.h5: cannot create the output file"]),
@@ -83,7 +83,7 @@ def test_every_value_option_is_checked(tmp):
     results = tmp / "r.h5"
     assert run(["run", job, "-o", results, "-q"]).returncode == 0
     for args, fragment in [
-        (["inspect", results, "--rows", "-1"], "--rows"),
+        (["inspect", results, "--rows", "-1"], "--rows: expected a number from 0 to 1099511627776, got -1"),
         (["inspect", results, "--rows", "99999999999999999999999"], "--rows"),
         (["inspect", results, "--rows", "ten"], "--rows"),
         (["inspect", ""], "results"),
@@ -95,7 +95,7 @@ def test_every_value_option_is_checked(tmp):
         (["run", job, "-o", output, "--in-flight", "99999999999"], "--in-flight"),
         (["run", job, "-o", output, "--progress-seconds", "-1"], "--progress-seconds"),
         (["run", job, "-o", output, "--batch-seconds", "nan"], "--batch-seconds"),
-        (["run", job, "-o", output, "--grace-seconds", "-5"], "--grace-seconds"),
+        (["run", job, "-o", output, "--grace-seconds", "-5"], "--grace-seconds: expected a number from 0 to 3600, got -5"),
         (["run", job, "-o", output, "--worker-timeout", "-1"], "--worker-timeout"),
         (["run", job, "-o", output, "--shard", "3/2"], "--shard"),
     ]:
