@@ -292,13 +292,20 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   // Throughput and the master's CPU share are those of the farm phase (results stored as they
   // arrive); the total includes the end-of-run summaries computed from the file.
   const double seconds = std::max(wall_.seconds(), 1e-9);
-  const double farm_seconds = std::max(farm.wall_seconds, 1e-9);
-  std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%.0f tasks/s while farming, %s %.1f%%)\n",
+  // A rate over a farm phase of a few milliseconds (a run stopped at once, or one that had only
+  // a few tasks left) is noise that can read as billions of tasks/s: it is not printed.
+  std::string rates = "farm phase too short to time";
+  if (farm.wall_seconds >= 0.05) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%.0f tasks/s while farming, %s %.1f%%", static_cast<double>(farm.completed) / farm.wall_seconds,
+                  world_.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm.wall_seconds);
+    rates = text;
+  }
+  std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%s)\n",
               complete ? "wrote" : "interrupted,", output_.c_str(), static_cast<unsigned long long>(stored),
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(failed_total),
               static_cast<unsigned long long>(farm.completed), ProgressReporter::format_duration(seconds).c_str(), world_.size(),
-              world_.size() > 1 ? "s" : "", static_cast<double>(farm.completed) / farm_seconds,
-              world_.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm_seconds);
+              world_.size() > 1 ? "s" : "", rates.c_str());
   if (complete) {
     const std::string report = job_.experiment->report(summary);
     if (!report.empty()) std::printf("%s", report.c_str());
