@@ -1,9 +1,11 @@
 #include "msweep/spec/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <vector>
 
 #include "config_impl.hpp"
 #include "msweep/core/error.hpp"
@@ -267,14 +269,45 @@ std::string ConfigTable::resolved_json() const {
   return out + "}";
 }
 
+namespace {
+
+// Edit distance counting a swap of neighbours as one edit (optimal string alignment), for
+// suggesting the key a typo meant ("wrok" is one edit from "work").
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// "did you mean \"work\"? " when a known key is within a third of the typo's length, then the
+// keys this section takes for this kind (every key the kind read, with or without a value).
+std::string unknown_key_hint(std::string_view key, const std::set<std::string, std::less<>>& known) {
+  if (known.empty()) return "this section takes no keys here (docs/job-spec.md lists the keys of each section)";
+  std::string closest;
+  std::size_t best = std::max<std::size_t>(1, key.size() / 3) + 1;
+  for (const auto& candidate : known)
+    if (const std::size_t d = edit_distance(key, candidate); d < best) best = d, closest = candidate;
+  std::string list;
+  for (const auto& candidate : known) list += (list.empty() ? "" : ", ") + candidate;
+  return (closest.empty() ? std::string() : "did you mean \"" + closest + "\"? ") + "known here: " + list;
+}
+
+}  // namespace
+
 void ConfigTable::reject_unknown_keys() const {
   if (!impl_->table) return;
   for (auto&& [key, node] : *impl_->table) {
     if (!impl_->read_keys.contains(key.str())) {
       std::string where = impl_->file + ":" + std::to_string(key.source().begin.line);
       if (const auto it = impl_->overridden.find(key.str()); it != impl_->overridden.end()) where = it->second;
-      throw InputError(where + ": [" + impl_->section + "] " + std::string(key.str()) +
-                       ": unknown key (docs/job-spec.md lists the keys of each section)");
+      throw InputError(where + ": [" + impl_->section + "] " + std::string(key.str()) + ": unknown key (" +
+                       unknown_key_hint(key.str(), impl_->read_keys) + ")");
     }
   }
 }

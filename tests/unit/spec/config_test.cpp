@@ -112,7 +112,11 @@ TEST(JobSpec, SyntaxErrorsSpeakTheUsersWords) {
 
 TEST(JobSpec, UnknownKeyNamesFileLineSectionKey) {
   std::string text = std::string(kValid) + "fodls = 3\n";
-  EXPECT_EQ(error_of(text), "jobs/x.toml:8: [sweep] fodls: unknown key (docs/job-spec.md lists the keys of each section)");
+  EXPECT_EQ(error_of(text),
+            "jobs/x.toml:8: [sweep] fodls: unknown key (did you mean \"folds\"? known here: folds, restarts, runs, structures)");
+  // Nothing close: only the list of the keys the section takes.
+  EXPECT_EQ(error_of(std::string(kValid) + "colour = 3\n"),
+            "jobs/x.toml:8: [sweep] colour: unknown key (known here: folds, restarts, runs, structures)");
 }
 
 TEST(JobSpec, UnknownSection) {
