@@ -178,9 +178,10 @@ int inspect(const InspectOptions& options) {
   std::printf("tasks: %llu of %llu stored (%.1f%%), %llu failed, %.3g s of task time\n", static_cast<unsigned long long>(stored),
               static_cast<unsigned long long>(total), total ? 100.0 * static_cast<double>(stored) / static_cast<double>(total) : 0.0,
               static_cast<unsigned long long>(failed), wall);
-  std::printf("created %s, updated %s, finished %s; %lld ranks on %s; msweep %s\n", reader.attribute("created").c_str(),
+  std::printf("created %s, updated %s, finished %s; %lld rank%s on %s; msweep %s\n", reader.attribute("created").c_str(),
               reader.attribute("updated").c_str(), reader.attribute("finished").empty() ? "-" : reader.attribute("finished").c_str(),
-              static_cast<long long>(reader.ranks()), reader.attribute("hosts").c_str(), reader.attribute("msweep_version").c_str());
+              static_cast<long long>(reader.ranks()), reader.ranks() == 1 ? "" : "s", reader.attribute("hosts").c_str(),
+              reader.attribute("msweep_version").c_str());
   if (const std::string rank_hosts = optional_attribute(reader, "rank_hosts"); !rank_hosts.empty())
     std::printf("ranks by host: %s\n", rank_hosts.c_str());
   if (const std::string job = optional_attribute(reader, "slurm_job_id"); !job.empty()) {
