@@ -33,6 +33,7 @@ POINTS = "points"              # (N_max, 3) [x, y, label]; the first n_points ro
 N_POINTS = "n_points"
 BACKGROUND, UNKNOWN = -1, -2   # labels: uniform-noise points, pixels of an image file (curve unknown)
 CELL_AXES = ("structure", "method", "noise")  # kept axes; run and restart are reduced
+MODEL = "model"  # optional axis ([sweep] models): noise model variants, folded into the method (fold_model_axis)
 FOUND = 0.01  # S below this counts as "the curves were found" (docs/experiments/mixture-em.md)
 
 
@@ -454,9 +455,22 @@ def add_notes(context, tasks, best):
                              "before the bound met the tolerance; their S is that of the last iteration.")
 
 
+def fold_model_axis(context, tasks):
+    """With a "model" axis each (method, model variant) pair becomes one method "method / variant"
+    (method-major), so every table and figure below compares the variants, paired like the methods."""
+    axes = context.info["axes"]
+    if MODEL not in axes or "method" not in axes or f"{MODEL}_index" not in tasks:
+        return tasks
+    variants = list(axes.pop(MODEL))
+    axes["method"] = [f"{m} / {v}" for m in axes["method"] for v in variants]
+    index = tasks["method_index"].to_numpy() * len(variants) + tasks[f"{MODEL}_index"].to_numpy()
+    return tasks.assign(method_index=index, method=np.asarray(axes["method"], dtype=object)[index]).drop(
+        columns=[MODEL, f"{MODEL}_index"], errors="ignore")
+
+
 def build(context):
     """S table, fitted curves of a representative run, S by method and noise, bound traces."""
-    tasks = with_row(context.tasks)
+    tasks = fold_model_axis(context, with_row(context.tasks))
     needed = {SCORE, WINNER_METRIC}
     if (not needed <= set(context.info["metrics"]) or not set(CELL_AXES + ("run", "restart")) <= set(context.info["axes"])
             or not (tasks["status"] == "ok").any()):

@@ -379,6 +379,58 @@ TEST(MixtureEm, ReportListsMethodsAndNoise) {
   EXPECT_NE(report.find("noisy-radius"), std::string::npos) << report;
 }
 
+TEST(MixtureEm, ModelAxisPairsTheNoiseModels) {
+  std::string text = kSmallJob;
+  text.replace(text.find("runs = 2"), 8,
+               "runs = 2\nmethods = [\"prior\", \"prior-learned\"]\nnoise = [\"uniform\"]\n"
+               "models = [\"shared\", \"per-expert\", \"shared+background\", \"per-expert+background\"]");
+  const auto experiment = build(text), again = build(text);
+  const auto& axes = experiment->grid().axes();
+  ASSERT_EQ(axes.size(), 7u);
+  EXPECT_EQ(axes[4].labels, (std::vector<std::string>{"prior", "prior-learned"}));
+  EXPECT_EQ(axes[6].name, "model");
+  EXPECT_EQ(axes[6].labels, (std::vector<std::string>{"shared", "per-expert", "shared+background", "per-expert+background"}));
+  // Variants of one (K, restart, run, method, noise) fit the same points from the same start, and
+  // each is bitwise reproducible.
+  std::vector<TaskOutput> outputs;
+  for (std::uint32_t model = 0; model < 4; ++model) {
+    std::vector<std::uint32_t> c = coords(0, 1, 1, 0, 0);
+    c.push_back(model);
+    outputs.push_back(run_at(*experiment, c));
+    expect_in_shape(*experiment, outputs.back());
+    const TaskOutput repeated = run_at(*again, c);
+    EXPECT_EQ(outputs.back().metrics, repeated.metrics);
+    EXPECT_EQ(outputs.back().arrays, repeated.arrays);
+    EXPECT_EQ(outputs.back().arrays[kPointsArray], outputs.front().arrays[kPointsArray]);
+  }
+  EXPECT_NE(outputs[0].metrics, outputs[3].metrics);
+}
+
+TEST(MixtureEm, NoiseModelKeysSetEveryTask) {
+  std::string text = kSmallJob;
+  text.replace(text.find("max_iterations = 30"), 19, "max_iterations = 30\nexpert_noise = \"per-expert\"\nbackground = true");
+  const auto experiment = build(text);
+  EXPECT_EQ(experiment->grid().axes().size(), 6u);  // no model axis
+  const auto& options = dynamic_cast<const MixtureEmExperiment&>(*experiment).options();
+  EXPECT_TRUE(options.model.per_expert_noise);
+  EXPECT_TRUE(options.model.background);
+  expect_in_shape(*experiment, run_at(*experiment, coords(0, 0, 0, 1, 2)));
+}
+
+TEST(MixtureEm, BadNoiseModelKeysAreInputErrorsWithFileAndLine) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string text = kSmallJob;
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  expect_input_error(with("runs = 2", "runs = 2\nmodels = [\"shared\", \"loud\"]"), "test.toml:16");
+  expect_input_error(with("runs = 2", "runs = 2\nmodels = [\"shared\", \"shared\"]"), "test.toml:16");
+  expect_input_error(with("runs = 2", "runs = 2\nmodels = []"), "test.toml:16");
+  expect_input_error(with("max_iterations = 30", "expert_noise = \"each\""), "test.toml:10");
+  expect_input_error(with("max_iterations = 30", "background = 1.5"), "test.toml:10");
+  expect_input_error(with("max_iterations = 30", "background = true") + "models = [\"shared\"]\n", "test.toml:10");
+}
+
 // The s-score of a fitted mixture's experts (criteria over models: tested here, above both layers).
 TEST(SimilarityMatrix, OfAFittedMixture) {
   RandomStream data_rng(4);
