@@ -388,10 +388,12 @@ def add_score_figure(context, table, best):
     handles, labels = panels[0].get_legend_handles_labels()
     for ax in panels[::2]:
         ax.get_legend().remove()  # one legend below the panels, where it hides no run
-    fig.legend(handles, labels, loc="lower center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, -0.01))
+    columns = min(len(handles), 6)  # a folded model axis gives many methods: wrap the legend
+    legend_rows = -(-len(handles) // columns)
+    fig.legend(handles, labels, loc="lower center", ncol=columns, frameon=False, bbox_to_anchor=(0.5, -0.01))
     runs = len(info["axes"].get("run", []))
     fig.suptitle(f"S = sum of squared parameter errors against the truth ({runs} runs)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06 / len(structures), 1, 1))
+    fig.tight_layout(rect=(0, 0.06 * legend_rows / len(structures), 1, 1))
     context.add_figure(fig, "score_by_method", "S by method and noise variant",
                        "Left: mean S over runs of the restart with the highest final bound, error bars ± 1 standard "
                        "error over runs, dots: the individual runs. Right: the share of runs whose S is below "
