@@ -28,7 +28,7 @@ const MetricInfo kMetricInfo[kMetricCount] = {
     {"final_log_likelihood", "plug-in mixture log-likelihood of the points at the last iteration, nats"},
     {"iterations", "EM iterations run"},
     {"converged", "1 if the bound converged within the tolerance, else 0 (budget spent)"},
-    {"noise_sd", "fitted noise standard deviation 1/sqrt(b), target units"},
+    {"noise_sd", "fitted noise standard deviation 1/sqrt(b), target units (per-expert noise: b pooled over the experts)"},
     {"experts", "number of experts K"},
     {"distinct_experts", "experts left after merging pairs with s-score above similarity_threshold"},
     {"max_similarity", "largest s-score between two different experts (0 when K = 1)"},
