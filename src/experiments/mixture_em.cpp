@@ -28,7 +28,7 @@ const MetricInfo kMetricInfo[kMetricCount] = {
     {"final_log_likelihood", "plug-in mixture log-likelihood of the points at the last iteration, nats"},
     {"iterations", "EM iterations run"},
     {"converged", "1 if the bound converged within the tolerance, else 0 (budget spent)"},
-    {"noise_sd", "fitted noise standard deviation 1/sqrt(b), target units"},
+    {"noise_sd", "fitted noise standard deviation 1/sqrt(b), target units (per-expert noise: b pooled over the experts)"},
     {"experts", "number of experts K"},
     {"distinct_experts", "experts left after merging pairs with s-score above similarity_threshold"},
     {"max_similarity", "largest s-score between two different experts (0 when K = 1)"},
@@ -102,8 +102,20 @@ const char* to_string(MixtureMethod method) {
     case MixtureMethod::no_prior: return "no-prior";
     case MixtureMethod::prior: return "prior";
     case MixtureMethod::prior_regularizer: return "prior-regularizer";
+    case MixtureMethod::prior_learned: return "prior-learned";
   }
   return "unknown";
+}
+
+std::string to_string(const MixtureVariant& variant) {
+  return std::string(variant.per_expert_noise ? "per-expert" : "shared") + (variant.background ? "+background" : "");
+}
+
+std::optional<MixtureVariant> mixture_variant_from_string(std::string_view label) {
+  for (bool per_expert : {false, true})
+    for (bool background : {false, true})
+      if (const MixtureVariant v{per_expert, background}; to_string(v) == label) return v;
+  return std::nullopt;
 }
 
 MixtureOptions MixtureEmOptions::default_model() {
@@ -175,14 +187,14 @@ void read_sweep_keys(const ConfigTable& sweep, MixtureEmOptions& options) {
   options.experts.clear();
   for (auto k : sweep.get_int_list("experts", default_experts, 1, kMaxMixtureExperts)) options.experts.push_back(static_cast<int>(k));
   if (options.experts.empty()) sweep.fail("experts", "expected at least one expert count");
-  const std::vector<std::string> method_names = {"no-prior", "prior", "prior-regularizer"};
+  const std::vector<std::string> method_names = {"no-prior", "prior", "prior-regularizer", "prior-learned"};
   std::vector<std::string> default_methods;
   for (auto m : options.methods) default_methods.push_back(to_string(m));
   options.methods.clear();
   for (const auto& name : sweep.get_string_list("methods", default_methods)) {
     auto it = std::find(method_names.begin(), method_names.end(), name);
     if (it == method_names.end())
-      sweep.fail("methods", "unknown method \"" + name + "\" (expected \"no-prior\", \"prior\" or \"prior-regularizer\")");
+      sweep.fail("methods", "unknown method \"" + name + "\" (expected \"no-prior\", \"prior\", \"prior-regularizer\" or \"prior-learned\")");
     const auto method = static_cast<MixtureMethod>(it - method_names.begin());
     if (std::find(options.methods.begin(), options.methods.end(), method) != options.methods.end())
       sweep.fail("methods", "method \"" + name + "\" listed twice");
@@ -205,6 +217,17 @@ void read_sweep_keys(const ConfigTable& sweep, MixtureEmOptions& options) {
     options.noises.push_back(*noise);
   }
   if (options.noises.empty()) sweep.fail("noise", "expected at least one noise variant");
+  options.variants.clear();
+  for (const auto& name : sweep.get_string_list("models", {})) {
+    const auto variant = mixture_variant_from_string(name);
+    if (!variant)
+      sweep.fail("models", "unknown model variant \"" + name +
+                               "\" (expected \"shared\", \"per-expert\", \"shared+background\" or \"per-expert+background\")");
+    if (std::find(options.variants.begin(), options.variants.end(), *variant) != options.variants.end())
+      sweep.fail("models", "model variant \"" + name + "\" listed twice");
+    options.variants.push_back(*variant);
+  }
+  if (sweep.has("models") && options.variants.empty()) sweep.fail("models", "expected at least one model variant");
 }
 
 void read_model_keys(const ConfigTable& model, MixtureEmOptions& options) {
@@ -230,6 +253,11 @@ void read_model_keys(const ConfigTable& model, MixtureEmOptions& options) {
   base.learn_prior_covariance = model.get_bool("learn_prior_covariance", base.learn_prior_covariance);
   base.learn_noise_precision = model.get_bool("learn_noise_precision", base.learn_noise_precision);
   base.noise_precision = model.get_double("noise_precision", base.noise_precision, 1e-12, 1e12);
+  base.per_expert_noise = model.get_choice("expert_noise", "shared", {"shared", "per-expert"}) == "per-expert";
+  base.background = model.get_bool("background", base.background);
+  if (!options.variants.empty())
+    for (const char* key : {"expert_noise", "background"})
+      if (model.has(key)) model.fail(key, "set per task by [sweep] models: expected it in one place only");
   base.dirichlet_concentration = model.get_double("dirichlet_concentration", base.dirichlet_concentration, 1e-6, 1e6);
   base.gate_hidden = static_cast<int>(model.get_int("gate_hidden", base.gate_hidden, 1, 1024));
   base.gate_steps = static_cast<int>(model.get_int("gate_steps", base.gate_steps, 0, 100000));
@@ -290,9 +318,14 @@ MixtureEmExperiment::MixtureEmExperiment(MixtureEmOptions options) : options_(st
   for (int k : options_.experts) structure_labels.push_back("K=" + std::to_string(k));
   for (auto m : options_.methods) method_labels.push_back(to_string(m));
   for (auto n : options_.noises) noise_labels.push_back(to_string(n));
+  std::vector<Axis> extra = {{"method", std::move(method_labels), "methods"}, {"noise", std::move(noise_labels), "noise"}};
+  if (!options_.variants.empty()) {
+    std::vector<std::string> model_labels;
+    for (const auto& v : options_.variants) model_labels.push_back(to_string(v));
+    extra.push_back({"model", std::move(model_labels), "models"});
+  }
   grid_ = TaskGrid(standard_axes({"structure", std::move(structure_labels), "experts"}, options_.job.folds, options_.job.restarts,
-                                 options_.job.runs,
-                                 {{"method", std::move(method_labels), "methods"}, {"noise", std::move(noise_labels), "noise"}}));
+                                 options_.job.runs, std::move(extra)));
 }
 
 std::vector<MetricInfo> MixtureEmExperiment::metrics() const { return {std::begin(kMetricInfo), std::end(kMetricInfo)}; }
@@ -356,6 +389,15 @@ TaskOutput MixtureEmExperiment::run(const TaskView& task) const {
       options.learn_prior_means = true;
       options.regularizer = options_.regularizer;
       break;
+    case MixtureMethod::prior_learned:  // the given w0 start and are re-estimated, untied
+      options.prior_means = options_.prior_means.topRows(K);
+      options.learn_prior_means = true;
+      break;
+  }
+  if (!options_.variants.empty()) {
+    const MixtureVariant& variant = options_.variants[task.extra(mixture_em::kModelAxis)];
+    options.per_expert_noise = variant.per_expert_noise;
+    options.background = variant.background;
   }
   // The initial draws depend on run and restart only: methods and K values start from paired points.
   RandomStream rng(mixture_em::task_seeds(options_, task).init);
@@ -429,39 +471,45 @@ TaskOutput MixtureEmExperiment::run(const TaskView& task) const {
 }
 
 std::string MixtureEmExperiment::report(const SummaryTable& summary) const {
-  // Mean S per (K, method, noise), averaged over runs and then over restarts.
+  // Mean S per (K, method, model variant, noise), averaged over runs and then over restarts.
   if (summary.groups() == 0) return {};
   const std::size_t score = summary.metric_index("score");
-  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::pair<double, int>> cells;
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>, std::pair<double, int>> cells;
   for (std::size_t g = 0; g < summary.groups(); ++g) {
-    std::uint32_t k = 0, m = 0, n = 0;
+    std::uint32_t k = 0, m = 0, n = 0, v = 0;
     for (std::size_t a = 0; a < summary.group_axes.size(); ++a) {
       const auto value = summary.group_coordinates[g][a];
       if (summary.group_axes[a] == "structure") k = value;
       if (summary.group_axes[a] == "method") m = value;
       if (summary.group_axes[a] == "noise") n = value;
+      if (summary.group_axes[a] == "model") v = value;
     }
-    const double v = summary.mean_of(g, score);
-    if (!std::isfinite(v)) continue;
-    auto& cell = cells[{k, m, n}];
-    cell.first += v;
+    const double mean = summary.mean_of(g, score);
+    if (!std::isfinite(mean)) continue;
+    auto& cell = cells[{k, m, n, v}];
+    cell.first += mean;
     cell.second += 1;
   }
   std::ostringstream out;
   out << "mean S (lower is better) by method and noise, averaged over runs and restarts:\n";
-  out << std::setw(22) << std::left << "K / method";
+  const std::size_t variants = std::max<std::size_t>(1, options_.variants.size());
+  const int width = options_.variants.empty() ? 22 : 40;
+  out << std::setw(width) << std::left << "K / method";
   for (auto n : options_.noises) out << std::setw(14) << std::right << to_string(n);
   out << "\n";
   for (std::uint32_t k = 0; k < options_.experts.size(); ++k)
-    for (std::uint32_t m = 0; m < options_.methods.size(); ++m) {
-      out << std::setw(22) << std::left << ("K=" + std::to_string(options_.experts[k]) + " " + to_string(options_.methods[m]));
-      for (std::uint32_t n = 0; n < options_.noises.size(); ++n) {
-        auto it = cells.find({k, m, n});
-        out << std::setw(14) << std::right << std::setprecision(4)
-            << (it == cells.end() ? std::numeric_limits<double>::quiet_NaN() : it->second.first / it->second.second);
+    for (std::uint32_t m = 0; m < options_.methods.size(); ++m)
+      for (std::uint32_t v = 0; v < variants; ++v) {
+        std::string row = "K=" + std::to_string(options_.experts[k]) + " " + to_string(options_.methods[m]);
+        if (!options_.variants.empty()) row += " " + to_string(options_.variants[v]);
+        out << std::setw(width) << std::left << row;
+        for (std::uint32_t n = 0; n < options_.noises.size(); ++n) {
+          auto it = cells.find({k, m, n, v});
+          out << std::setw(14) << std::right << std::setprecision(4)
+              << (it == cells.end() ? std::numeric_limits<double>::quiet_NaN() : it->second.first / it->second.second);
+        }
+        out << "\n";
       }
-      out << "\n";
-    }
   return out.str();
 }
 

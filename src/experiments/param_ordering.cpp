@@ -14,8 +14,36 @@ namespace {
 
 // Metric names in declaration order; indices below must follow it.
 enum Metric : std::size_t {
-  kParams, kTrainT0, kTestT0, kTrainNone, kTestNone, kTrainHalf, kTestHalf, kTrainMean, kTestMean, kDiverged, kMetricCount
+  kParams, kTrainT0, kTestT0, kTrainNone, kTestNone, kTrainHalf, kTestHalf, kTrainMean, kTestMean, kDiverged, kRankC0,
+  kRankExact, kMetricCount
 };
+
+// Spearman's rank correlation: Pearson's between the ranks (ties broken by index, as the orders
+// break them). O(p log p).
+double rank_correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  const auto ranks = [](const Eigen::VectorXd& v) {
+    Eigen::VectorXd r(v.size());
+    const auto order = ascending_order(v);
+    for (std::size_t position = 0; position < order.size(); ++position) r(order[position]) = static_cast<double>(position);
+    return Eigen::VectorXd(r.array() - r.mean());
+  };
+  const Eigen::VectorXd ra = ranks(a), rb = ranks(b);
+  const double scale = std::sqrt(ra.squaredNorm() * rb.squaredNorm());
+  return scale > 0.0 ? ra.dot(rb) / scale : 0.0;
+}
+
+// The exact per-object gradient variance at w: Var_j = 1/N sum_i (g_ij - gbar_j)^2 over the
+// training objects, g_i the gradient of object i's loss. What C_t estimates, without the noise
+// of one (g_1 - g_S)^2 sample per step or the drift of w along the warm-up. Two passes, O(N) gradients.
+Eigen::VectorXd per_object_gradient_variance(MlpObjective& f, const Eigen::VectorXd& w) {
+  Eigen::VectorXd mean(f.parameters()), g(f.parameters()), sum = Eigen::VectorXd::Zero(f.parameters());
+  f.gradient(w, mean);
+  for (Eigen::Index i = 0; i < f.objects(); ++i) {
+    f.evaluate_with_gradient(w, i, 1, g);
+    sum.array() += (g - mean).array().square();
+  }
+  return sum / static_cast<double>(f.objects());
+}
 
 bool is_classification_source(const std::string& source) {
   return source == "synthetic-classification" || source == "fashion-mnist";
@@ -85,10 +113,11 @@ ParamOrderingOptions read_param_ordering_options(const JobSpec& spec, const Data
   options.fractions = sweep.get_double_list("fractions", options.fractions, 0.0, 1.0);
   if (options.fractions.empty()) sweep.fail("fractions", "expected at least one fraction");
   options.orders = sweep.get_string_list("orders", options.orders);
-  if (options.orders.empty()) sweep.fail("orders", "expected at least one of \"variance\", \"random\"");
+  if (options.orders.empty()) sweep.fail("orders", "expected at least one of \"variance\", \"exact-variance\", \"random\"");
   for (std::size_t i = 0; i < options.orders.size(); ++i) {
     const auto& o = options.orders[i];
-    if (o != "variance" && o != "random") sweep.fail("orders", "expected \"variance\" or \"random\", got \"" + o + "\"");
+    if (o != "variance" && o != "exact-variance" && o != "random")
+      sweep.fail("orders", "expected \"variance\", \"exact-variance\" or \"random\", got \"" + o + "\"");
     if (std::find(options.orders.begin(), options.orders.begin() + static_cast<std::ptrdiff_t>(i), o) !=
         options.orders.begin() + static_cast<std::ptrdiff_t>(i))
       sweep.fail("orders", "\"" + o + "\" appears twice");
@@ -134,6 +163,8 @@ std::vector<MetricInfo> ParamOrderingExperiment::metrics() const {
       {"train_loss_mean", "training loss averaged over the fraction grid (area under the curve)" + units},
       {"test_loss_mean", "test loss averaged over the fraction grid (area under the curve)" + units},
       {"diverged_fractions", "fractions whose continuation stopped on a non-finite loss"},
+      {"rank_correlation_c0", "Spearman rank correlation of C_t0 with the tracker's random start C_0 (k_1 = 1 forgets it)"},
+      {"rank_correlation_exact", "Spearman rank correlation of C_t0 with the exact per-object gradient variance at w(t0)"},
   };
 }
 
@@ -144,6 +175,7 @@ std::vector<ArrayInfo> ParamOrderingExperiment::arrays() const {
       {"train_loss", {F}, "training loss after the continuation, per fraction frozen"},
       {"test_loss", {F}, "test loss after the continuation, per fraction frozen"},
       {"variance", {P}, "diagonal of the gradient covariance C_t0 per parameter (flat layout of models/mlp)"},
+      {"exact_variance", {P}, "exact per-object gradient variance over the training objects at w(t0), per parameter"},
   };
   if (options_.store_masks)
     out.push_back({"mask", {F, P}, "alpha per fraction and parameter: 1 trained, 0 frozen; its run mean is alpha-hat"});
@@ -195,6 +227,7 @@ const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(co
   state.w = model_.initial_parameters(init);
   RandomStream c0(seeds.variance_init);
   GradientVarianceTracker tracker(model_.parameter_count(), c0);
+  const Eigen::VectorXd start = tracker.variance();  // C_0
   AdamOptions adam_options;
   adam_options.max_iterations = options_.t0;
   adam_options.batch_size = options_.batch_size;
@@ -204,6 +237,9 @@ const ParamOrderingExperiment::WarmState& ParamOrderingExperiment::warm_state(co
   const OptimSummary summary = adam(*data.train, state.w, adam_options, state.adam, track_gradient_variance(*data.train, tracker));
   if (!summary.usable()) throw std::runtime_error("warm-up Adam diverged: " + summary.message);
   state.variance = tracker.variance();
+  state.exact_variance = per_object_gradient_variance(*data.train, state.w);
+  state.rank_correlation_c0 = rank_correlation(state.variance, start);
+  state.rank_correlation_exact = rank_correlation(state.variance, state.exact_variance);
   state.train_loss = summary.objective;
   state.test_loss = data.test->evaluate(state.w);
   warm_cache_ = std::move(state);
@@ -220,6 +256,8 @@ TaskOutput ParamOrderingExperiment::run(const TaskView& task) const {
   std::vector<Eigen::Index> order;
   if (order_name == "variance") {
     order = ascending_order(warm.variance);
+  } else if (order_name == "exact-variance") {
+    order = ascending_order(warm.exact_variance);
   } else {
     RandomStream rng(seeds.random_order);
     order = random_order(P, rng);
@@ -267,10 +305,13 @@ TaskOutput ParamOrderingExperiment::run(const TaskView& task) const {
   out.metrics[kTrainMean] = mean_of(train_loss);
   out.metrics[kTestMean] = mean_of(test_loss);
   out.metrics[kDiverged] = diverged;
+  out.metrics[kRankC0] = warm.rank_correlation_c0;
+  out.metrics[kRankExact] = warm.rank_correlation_exact;
   out.arrays.push_back(std::move(frozen));
   out.arrays.push_back(std::move(train_loss));
   out.arrays.push_back(std::move(test_loss));
   out.arrays.emplace_back(warm.variance.data(), warm.variance.data() + P);
+  out.arrays.emplace_back(warm.exact_variance.data(), warm.exact_variance.data() + P);
   if (options_.store_masks) out.arrays.push_back(std::move(mask));
   return out;
 }

@@ -183,3 +183,24 @@ def test_grouped_bars_draw_one_bar_per_series_and_group(tmp_path):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["none", "noisy", "uniform"]
     png, pdf = plots.save(fig, tmp_path, "bars")
     assert png.stat().st_size > 10_000 and pdf.stat().st_size > 5_000
+
+
+def test_model_axis_folds_into_the_method_axis():
+    """A [sweep] models axis: each (method, variant) pair is one method "method / variant", method-major."""
+    from types import SimpleNamespace
+    info = {"axes": {"method": ["no-prior", "prior"], "noise": ["uniform"], "model": ["shared", "per-expert+background"]}}
+    tasks = pd.DataFrame({"method": ["no-prior", "prior", "prior", "no-prior"], "method_index": [0, 1, 1, 0],
+                          "model": ["shared", "shared", "per-expert+background", "per-expert+background"],
+                          "model_index": [0, 0, 1, 1], "score": [1.0, 2.0, 3.0, 4.0]})
+    context = SimpleNamespace(info=info)
+    folded = mixture_em.fold_model_axis(context, tasks)
+    assert info["axes"]["method"] == ["no-prior / shared", "no-prior / per-expert+background",
+                                      "prior / shared", "prior / per-expert+background"]
+    assert "model" not in info["axes"] and "model" not in folded and "model_index" not in folded
+    assert folded["method_index"].tolist() == [0, 2, 3, 1]
+    assert folded["method"].tolist() == ["no-prior / shared", "prior / shared", "prior / per-expert+background",
+                                         "no-prior / per-expert+background"]
+    # Files without the axis are left alone.
+    plain = {"axes": {"method": ["prior"], "noise": ["none"]}}
+    same = mixture_em.fold_model_axis(SimpleNamespace(info=plain), tasks.drop(columns=["model", "model_index"]))
+    assert plain["axes"]["method"] == ["prior"] and same["method_index"].tolist() == [0, 1, 1, 0]

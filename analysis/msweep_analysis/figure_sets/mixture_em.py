@@ -33,6 +33,7 @@ POINTS = "points"              # (N_max, 3) [x, y, label]; the first n_points ro
 N_POINTS = "n_points"
 BACKGROUND, UNKNOWN = -1, -2   # labels: uniform-noise points, pixels of an image file (curve unknown)
 CELL_AXES = ("structure", "method", "noise")  # kept axes; run and restart are reduced
+MODEL = "model"  # optional axis ([sweep] models): noise model variants, folded into the method (fold_model_axis)
 FOUND = 0.01  # S below this counts as "the curves were found" (docs/experiments/mixture-em.md)
 
 
@@ -387,10 +388,12 @@ def add_score_figure(context, table, best):
     handles, labels = panels[0].get_legend_handles_labels()
     for ax in panels[::2]:
         ax.get_legend().remove()  # one legend below the panels, where it hides no run
-    fig.legend(handles, labels, loc="lower center", ncol=len(handles), frameon=False, bbox_to_anchor=(0.5, -0.01))
+    columns = min(len(handles), 6)  # a folded model axis gives many methods: wrap the legend
+    legend_rows = -(-len(handles) // columns)
+    fig.legend(handles, labels, loc="lower center", ncol=columns, frameon=False, bbox_to_anchor=(0.5, -0.01))
     runs = len(info["axes"].get("run", []))
     fig.suptitle(f"S = sum of squared parameter errors against the truth ({runs} runs)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06 / len(structures), 1, 1))
+    fig.tight_layout(rect=(0, 0.06 * legend_rows / len(structures), 1, 1))
     context.add_figure(fig, "score_by_method", "S by method and noise variant",
                        "Left: mean S over runs of the restart with the highest final bound, error bars ± 1 standard "
                        "error over runs, dots: the individual runs. Right: the share of runs whose S is below "
@@ -454,9 +457,22 @@ def add_notes(context, tasks, best):
                              "before the bound met the tolerance; their S is that of the last iteration.")
 
 
+def fold_model_axis(context, tasks):
+    """With a "model" axis each (method, model variant) pair becomes one method "method / variant"
+    (method-major), so every table and figure below compares the variants, paired like the methods."""
+    axes = context.info["axes"]
+    if MODEL not in axes or "method" not in axes or f"{MODEL}_index" not in tasks:
+        return tasks
+    variants = list(axes.pop(MODEL))
+    axes["method"] = [f"{m} / {v}" for m in axes["method"] for v in variants]
+    index = tasks["method_index"].to_numpy() * len(variants) + tasks[f"{MODEL}_index"].to_numpy()
+    return tasks.assign(method_index=index, method=np.asarray(axes["method"], dtype=object)[index]).drop(
+        columns=[MODEL, f"{MODEL}_index"], errors="ignore")
+
+
 def build(context):
     """S table, fitted curves of a representative run, S by method and noise, bound traces."""
-    tasks = with_row(context.tasks)
+    tasks = fold_model_axis(context, with_row(context.tasks))
     needed = {SCORE, WINNER_METRIC}
     if (not needed <= set(context.info["metrics"]) or not set(CELL_AXES + ("run", "restart")) <= set(context.info["axes"])
             or not (tasks["status"] == "ok").any()):

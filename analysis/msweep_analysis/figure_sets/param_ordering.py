@@ -183,7 +183,7 @@ def shown_loss_table(table, grid, orders, first, second, single_structure):
 
 # --------------------------------------------------------------------------- figures
 
-def add_loss_figure(context, curves, differences, orders, first, second, grid):
+def add_loss_figure(context, curves, differences, orders, first, second, grid, name="loss_vs_fraction"):
     structures = list(pd.unique(curves["structure"]))
     ncols = 2 if second is not None else 1
     fig, panels = plots.figure(ncols, len(structures), panel_width=5.4, panel_height=4.0)
@@ -225,7 +225,7 @@ def add_loss_figure(context, curves, differences, orders, first, second, grid):
     fig.suptitle("Loss against the fraction of frozen parameters (mean ± 1 standard error over runs)", fontsize=12)
     fig.tight_layout()
     context.add_figure(
-        fig, "loss_vs_fraction", "Loss against the fraction of frozen parameters",
+        fig, name, "Loss against the fraction of frozen parameters" + ("" if name == "loss_vs_fraction" else f" ({first} − {second})"),
         "Left: training (dashed) and test (solid) loss after the continuation, mean over runs, band ± 1 standard "
         "error over runs. " + (f"Right: the paired difference {first} − {second} (the orders share split, "
                                "initialisation, warm-up and minibatches), band ± 1 standard error of the paired "
@@ -272,6 +272,9 @@ def add_mask_figure(context, tasks, orders, grid):
 
 # --------------------------------------------------------------------------- the set
 
+EXACT = "exact-variance"  # the order by the exact per-object gradient variance at t0 (engine's orders)
+
+
 def build(context):
     """Loss against frozen fraction (both orders, paired difference), masks, loss table."""
     info = context.info
@@ -307,6 +310,9 @@ def build(context):
         "fraction of the grid.",
         shown=shown_loss_table(table, grid, orders, first, second, single))
     add_loss_figure(context, curves, differences, orders, first, second, grid)
+    if EXACT in orders and "random" in orders and first != EXACT:  # the noise-free ranking against the baseline too
+        exact = paired_differences(context, tasks, grid, EXACT, "random")
+        add_loss_figure(context, curves, exact, orders, EXACT, "random", grid, name="loss_vs_fraction_exact_variance")
     if MASK in info["arrays"]:
         add_mask_figure(context, tasks, orders, grid)
     else:

@@ -3,13 +3,15 @@
 // regularizer under three noise variants, with multistart restarts. Keys and metrics are
 // documented in docs/experiments/mixture-em.md.
 //
-// Axes: structure (number of experts K), fold (1), restart, run, method, noise.
+// Axes: structure (number of experts K), fold (1), restart, run, method, noise [, model when
+// [sweep] models is given].
 // Data depend on (run, noise) only and the initial draws on (run, restart) only, so tasks that
 // differ in method or K are paired. Each restart's final bound is a metric: the winner among
 // restarts is picked in analysis. The fitted points are stored too (array "points", zero rows
 // beyond the metric n_points), so the report can draw the data under the curves.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,8 +23,21 @@
 
 namespace msweep {
 
-enum class MixtureMethod { no_prior, prior, prior_regularizer };
-const char* to_string(MixtureMethod method);  // "no-prior", "prior", "prior-regularizer"
+// prior_learned: the given w0 start and are re-estimated, without the tie (the prior
+// regularizer's ablation: what re-estimating w0 alone costs).
+enum class MixtureMethod { no_prior, prior, prior_regularizer, prior_learned };
+const char* to_string(MixtureMethod method);  // "no-prior", "prior", "prior-regularizer", "prior-learned"
+
+// The noise model of a task: one b or one b_k per expert, with or without the uniform background
+// component (MixtureOptions::per_expert_noise, background). Labels: "shared", "per-expert",
+// "shared+background", "per-expert+background".
+struct MixtureVariant {
+  bool per_expert_noise = false;
+  bool background = false;
+  bool operator==(const MixtureVariant&) const = default;
+};
+std::string to_string(const MixtureVariant& variant);
+std::optional<MixtureVariant> mixture_variant_from_string(std::string_view label);
 
 inline constexpr int kMaxMixtureExperts = 8;  // matching tries all permutations of the experts
 
@@ -47,6 +62,9 @@ struct MixtureEmOptions {
   std::vector<int> experts = {2};  // [sweep] experts: the structure axis, K = 1..kMaxMixtureExperts
   std::vector<MixtureMethod> methods = {MixtureMethod::no_prior, MixtureMethod::prior, MixtureMethod::prior_regularizer};
   std::vector<ImageNoise> noises = {ImageNoise::none, ImageNoise::noisy_radius, ImageNoise::uniform};  // ["none"] for an image
+  // [sweep] models: the optional "model" axis (after noise) over noise-model variants; empty:
+  // no such axis, every task uses [model] expert_noise ("shared") and background (false).
+  std::vector<MixtureVariant> variants;
 
   // [model]: gate ("dirichlet"), prior_covariance (diagonal, ones), learn_prior_covariance (true),
   // learn_noise_precision (true), noise_precision (1), dirichlet_concentration (1), gate_hidden (8),
@@ -67,7 +85,7 @@ struct MixtureEmOptions {
 MixtureEmOptions read_mixture_em_options(const JobSpec& spec);
 
 namespace mixture_em {
-inline constexpr std::size_t kMethodAxis = 0, kNoiseAxis = 1;  // TaskView::extra(): method, noise
+inline constexpr std::size_t kMethodAxis = 0, kNoiseAxis = 1, kModelAxis = 2;  // TaskView::extra(): method, noise[, model]
 
 // Random streams and the coordinates they use. Neither uses structure (K) or method, so tasks
 // that differ only in them fit the same points from the same initial draws.

@@ -5,7 +5,7 @@
 // budget, recording train and test loss and the mask per fraction.
 //
 // Axes: structure (one network, label "13-20-1"), fold (1), restart (initial weights), run
-// (data split and minibatch order; 25 in the protocol), order (variance, random). Tasks that
+// (data split and minibatch order; 25 in the protocol), order (variance, exact-variance, random). Tasks that
 // differ only in order share the split, the initial weights, the warm-up and the minibatches
 // after t0 (paired comparison); the warm-up state is cached per (run, restart) on each rank.
 // Keys: docs/experiments/param-ordering.md.
@@ -32,7 +32,9 @@ struct ParamOrderingOptions {
   Eigen::Index t0 = 200;                   // [sweep] t0: warm-up Adam steps before ranking
   Eigen::Index continue_iterations = 200;  // [sweep] continue_iterations: Adam steps after freezing
   std::vector<double> fractions = default_fractions();  // [sweep] fractions: shares frozen, 0, 0.05, ..., 1
-  std::vector<std::string> orders = {"variance", "random"};  // [sweep] orders: the order axis
+  // [sweep] orders: the order axis; "exact-variance" ranks by the exact per-object gradient
+  // variance at w(t0) instead of the running C_t0 (the noise-free variant of the protocol).
+  std::vector<std::string> orders = {"variance", "random"};
   bool store_masks = true;                 // [sweep] store_masks: the [fractions, parameters] mask array
   Eigen::Index batch_size = 32;            // [model] batch_size
   double learning_rate = 1e-3;             // [model] learning_rate (Adam)
@@ -85,7 +87,9 @@ class ParamOrderingExperiment final : public Experiment {
     std::uint32_t run = 0, restart = 0;
     Eigen::VectorXd w;
     AdamState adam;
-    Eigen::VectorXd variance;  // diag C_t0
+    Eigen::VectorXd variance;        // diag C_t0
+    Eigen::VectorXd exact_variance;  // per-object gradient variance over the training objects at w(t0)
+    double rank_correlation_c0 = 0.0, rank_correlation_exact = 0.0;  // Spearman of C_t0 with C_0, with exact_variance
     double train_loss = 0.0, test_loss = 0.0;
   };
   Split& split(const TaskView& task) const;

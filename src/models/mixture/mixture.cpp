@@ -18,6 +18,9 @@ namespace msweep {
 namespace {
 
 constexpr double kLog2Pi = 1.8378770664093454835606594728112;  // ln(2 pi)
+// Floor of a per-expert b_k = g_k / E_k: an expert that lost all its points (g_k = 0) keeps a
+// finite ln b_k in the E step instead of -inf.
+constexpr double kMinNoisePrecision = 1e-12;
 
 double log_det(const Eigen::LLT<Eigen::MatrixXd>& llt) {
   return 2.0 * llt.matrixLLT().diagonal().array().log().sum();
@@ -221,8 +224,10 @@ struct LinearMixture::EmWorkspace {
   const Eigen::Ref<const Eigen::VectorXd>& y;
   Eigen::Index n, d;
   int K;
+  int C;                             // components: K experts (+ the background, last)
+  bool log_density_terms;            // ln p(y|k) needs its 0.5 (ln b_k - ln 2 pi): b_k differ or a background competes
   Eigen::ArrayXd y2;                 // y_i^2
-  Eigen::VectorXd prior_dirichlet;   // (mu, ..., mu)
+  Eigen::VectorXd prior_dirichlet;   // (mu, ..., mu), one per component
   bool regularized = false;          // ln p(W0) with Xi in the bound and the w0 update
   Eigen::MatrixXd xi_inverse;
   double xi_log_det = 0.0;
@@ -236,9 +241,9 @@ struct LinearMixture::EmWorkspace {
   bool packed;
   Eigen::MatrixXd features, packed_covariances, stats, means_by_row;
 
-  // This iteration: ln rho (shifted), responsibilities z_ik, H[q(Z)], the weighted statistics
-  // sum_i z_ik x_i x_i^T, sum_i z_ik x_i y_i, sum_i z_ik y_i^2, g_k = sum_i z_ik, A_k^-1 and
-  // E_k = sum_i z_ik E(y_i - x_i^T w_k)^2.
+  // This iteration: ln rho (shifted), responsibilities z_ik (N x C), H[q(Z)], the weighted
+  // statistics sum_i z_ik x_i x_i^T, sum_i z_ik x_i y_i, sum_i z_ik y_i^2, g_k = sum_i z_ik (C
+  // entries), A_k^-1 and E_k = sum_i z_ik E(y_i - x_i^T w_k)^2.
   Eigen::MatrixXd log_rho, R, weighted;
   double entropy = 0.0;
   std::vector<Eigen::MatrixXd> scatter, prior_precision;
@@ -246,11 +251,12 @@ struct LinearMixture::EmWorkspace {
   Eigen::VectorXd target_sums, counts, energy;
 
   EmWorkspace(const Eigen::Ref<const Eigen::MatrixXd>& X_in, const Eigen::Ref<const Eigen::VectorXd>& y_in, const MixtureOptions& options)
-      : X(X_in), y(y_in), n(X_in.rows()), d(X_in.cols()), K(options.experts), y2(y_in.array().square()),
-        prior_dirichlet(Eigen::VectorXd::Constant(options.experts, options.dirichlet_concentration)),
-        pairs(d * (d + 1) / 2), packed(d <= kPackedMaxFeatures), means_by_row(d, K), log_rho(n, K), R(n, K),
+      : X(X_in), y(y_in), n(X_in.rows()), d(X_in.cols()), K(options.experts), C(options.experts + (options.background ? 1 : 0)),
+        log_density_terms(options.per_expert_noise || options.background), y2(y_in.array().square()),
+        prior_dirichlet(Eigen::VectorXd::Constant(C, options.dirichlet_concentration)),
+        pairs(d * (d + 1) / 2), packed(d <= kPackedMaxFeatures), means_by_row(d, K), log_rho(n, C), R(n, C),
         scatter(static_cast<std::size_t>(K), Eigen::MatrixXd(d, d)), prior_precision(static_cast<std::size_t>(K)),
-        cross(static_cast<std::size_t>(K)), target_sums(K), counts(K), energy(K) {
+        cross(static_cast<std::size_t>(K)), target_sums(K), counts(C), energy(K) {
     regularized = options.learn_prior_means && options.regularizer.size() > 0 && K > 1;
     if (regularized) {
       Eigen::LLT<Eigen::MatrixXd> llt(options.regularizer);
@@ -300,12 +306,15 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
   for (int k = 0; k < K; ++k) means_[k] = initial_means.row(k).transpose();
   covariances_.assign(K, A0);
   noise_precision_ = options_.noise_precision;
-  dirichlet_ = Eigen::VectorXd::Constant(K, options_.dirichlet_concentration + static_cast<double>(n) / K);
+  noise_precisions_ = Eigen::VectorXd::Constant(K, options_.noise_precision);
+  const double target_range = y.maxCoeff() - y.minCoeff();
+  log_background_density_ = target_range > 0.0 ? -std::log(target_range) : 0.0;
+  dirichlet_ = Eigen::VectorXd::Constant(ws.C, options_.dirichlet_concentration + static_cast<double>(n) / ws.C);
   if (options_.gate == GateKind::softmax) {
     gate_.hidden_weights.resize(d, options_.gate_hidden);
     const double scale = options_.gate_init_scale / std::sqrt(static_cast<double>(d));
     for (Eigen::Index i = 0; i < gate_.hidden_weights.size(); ++i) gate_.hidden_weights.data()[i] = scale * rng.normal();
-    gate_.output_weights = Eigen::MatrixXd::Zero(options_.gate_hidden + 1, K);
+    gate_.output_weights = Eigen::MatrixXd::Zero(options_.gate_hidden + 1, ws.C);
   } else {
     gate_ = SoftmaxGate{};
   }
@@ -339,6 +348,11 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
     previous_bound = value;
   }
 
+  if (options_.per_expert_noise) {  // the pooled precision: total expert count over sum_k g_k / b_k
+    const Eigen::ArrayXd g = ws.counts.head(K).array();
+    const double spread = (g / noise_precisions_.array()).sum();
+    noise_precision_ = spread > 0.0 ? g.sum() / spread : noise_precisions_.maxCoeff();
+  }
   if (options_.gate == GateKind::dirichlet) {
     mixing_weights_ = dirichlet_ / dirichlet_.sum();
   } else {
@@ -353,12 +367,12 @@ MixtureSummary LinearMixture::fit(const Eigen::Ref<const Eigen::MatrixXd>& X, co
   return summary;
 }
 
-// q(Z): ln rho_ik = ln pi_k(x_i) - b/2 ((y_i - x_i^T m_k)^2 + x_i^T B_k x_i), normalized by
-// log-sum-exp; O(N K d^2).
+// q(Z): ln rho_ik = ln pi_k(x_i) - b_k/2 ((y_i - x_i^T m_k)^2 + x_i^T B_k x_i) [+ (ln b_k - ln 2 pi)/2
+// when b_k differ or a background competes], the background's ln rho_i = ln pi_bg + ln(1 / range y),
+// normalized by log-sum-exp; O(N K d^2).
 bool LinearMixture::e_step(EmWorkspace& ws) const {
   const Eigen::Index n = ws.n, d = ws.d;
   const int K = ws.K;
-  const double b = noise_precision_;
   for (int k = 0; k < K; ++k) ws.means_by_row.col(k) = means_[k];
   const Eigen::ArrayXXd residual = ws.X.lazyProduct(ws.means_by_row).array().colwise() - ws.y.array();
   Eigen::ArrayXXd spread(n, K);
@@ -373,24 +387,30 @@ bool LinearMixture::e_step(EmWorkspace& ws) const {
     for (int k = 0; k < K; ++k) spread.col(k) = ((ws.X * covariances_[k]).array() * ws.X.array()).rowwise().sum();
   }
   ws.log_rho = log_gate_probabilities(ws.X);
-  ws.log_rho.array() -= 0.5 * b * (residual.square() + spread);
+  if (!options_.per_expert_noise) {
+    ws.log_rho.leftCols(K).array() -= 0.5 * noise_precision_ * (residual.square() + spread);
+  } else {
+    for (int k = 0; k < K; ++k) ws.log_rho.col(k).array() -= 0.5 * noise_precisions_(k) * (residual.col(k).square() + spread.col(k));
+  }
+  if (ws.log_density_terms)
+    for (int k = 0; k < K; ++k) ws.log_rho.col(k).array() += 0.5 * (std::log(noise_precisions_(k)) - kLog2Pi);
+  if (options_.background) ws.log_rho.col(K).array() += log_background_density_;
   // Normalize by log-sum-exp: shift each row by its maximum, K vectorized exp per object.
   const Eigen::VectorXd top = ws.log_rho.rowwise().maxCoeff();
   if (!top.allFinite()) return false;
   ws.log_rho.colwise() -= top;  // now ln rho_ik - max_k ln rho_ik <= 0
   ws.R = ws.log_rho.array().exp().matrix();
-  const Eigen::ArrayXd norm = ws.R.rowwise().sum().array();  // in [1, K]
+  const Eigen::ArrayXd norm = ws.R.rowwise().sum().array();  // in [1, C]
   ws.R.array().colwise() /= norm;
   // H[q(Z)] = -sum_ik z_ik ln z_ik = -sum_ik z_ik shifted_ik + sum_i ln norm_i (rows of z sum to 1).
-  ws.entropy = -(ws.R.array() * ws.log_rho.array()).sum() + sum_of_logs(norm, K);
+  ws.entropy = -(ws.R.array() * ws.log_rho.array()).sum() + sum_of_logs(norm, ws.C);
   return true;
 }
 
-// q(W): B_k = (A_k^-1 + b sum_i z_ik x_i x_i^T)^-1, m_k = B_k (A_k^-1 w0_k + b sum_i z_ik x_i y_i);
-// q(pi) = Dir(mu + g), g_k = sum_i z_ik. O(N K d^2 + K d^3).
+// q(W): B_k = (A_k^-1 + b_k sum_i z_ik x_i x_i^T)^-1, m_k = B_k (A_k^-1 w0_k + b_k sum_i z_ik x_i y_i);
+// q(pi) = Dir(mu + g), g_k = sum_i z_ik (the background's too). O(N K d^2 + K d^3).
 void LinearMixture::update_posteriors(EmWorkspace& ws) {
   const Eigen::Index d = ws.d, pairs = ws.pairs;
-  const double b = noise_precision_;
   // Coefficient-wise (lazy) products: with a handful of columns GEMM packing costs more than it saves.
   if (ws.packed) ws.stats.noalias() = ws.features.transpose().lazyProduct(ws.R);
   for (int k = 0; k < ws.K; ++k) {
@@ -408,12 +428,14 @@ void LinearMixture::update_posteriors(EmWorkspace& ws) {
       ws.target_sums(k) = (ws.R.col(k).array() * ws.y2).sum();
       ws.counts(k) = ws.R.col(k).sum();
     }
+    const double b = noise_precisions_(k);
     ws.prior_precision[k] = spd_inverse(prior_covariances_[k], "A_k");
     const Eigen::MatrixXd precision = ws.prior_precision[k] + b * ws.scatter[k];
     const auto llt = robust_llt(precision, "posterior precision");
     covariances_[k] = llt.solve(Eigen::MatrixXd::Identity(d, d));
     means_[k] = llt.solve(ws.prior_precision[k] * prior_means_[k] + b * ws.cross[k]);
   }
+  if (options_.background) ws.counts(ws.K) = ws.R.col(ws.K).sum();
   if (options_.gate == GateKind::dirichlet) dirichlet_ = ws.prior_dirichlet + ws.counts;
 }
 
@@ -447,15 +469,24 @@ void LinearMixture::update_priors(EmWorkspace& ws) {
       prior_covariances_[k] = 0.5 * (prior_covariances_[k] + prior_covariances_[k].transpose()).eval();
     }
   // E_k = sum_i z_ik E(y_i - x_i^T w_k)^2 from the weighted statistics, O(K d^2);
-  // then 1/b = 1/N sum_k E_k.
+  // then 1/b = 1/N sum_k E_k (N: the experts' count sum_k g_k with a background), or per
+  // expert 1/b_k = E_k / g_k.
   for (int k = 0; k < K; ++k)
     ws.energy(k) =
         std::max(0.0, ws.target_sums(k) - 2.0 * means_[k].dot(ws.cross[k]) + means_[k].dot(ws.scatter[k] * means_[k])) +
         (covariances_[k].cwiseProduct(ws.scatter[k])).sum();
   if (options_.learn_noise_precision) {
-    const double total = ws.energy.sum();
-    noise_precision_ =
-        total > 0.0 ? std::min(static_cast<double>(ws.n) / total, options_.max_noise_precision) : options_.max_noise_precision;
+    if (!options_.per_expert_noise) {
+      const double total = ws.energy.sum();
+      const double count = options_.background ? ws.counts.head(K).sum() : static_cast<double>(ws.n);
+      noise_precision_ = total > 0.0 ? std::min(count / total, options_.max_noise_precision) : options_.max_noise_precision;
+      noise_precisions_.setConstant(noise_precision_);
+    } else {
+      for (int k = 0; k < K; ++k)
+        noise_precisions_(k) = ws.energy(k) > 0.0
+                                   ? std::clamp(ws.counts(k) / ws.energy(k), kMinNoisePrecision, options_.max_noise_precision)
+                                   : options_.max_noise_precision;
+    }
   }
   if (options_.gate == GateKind::softmax && options_.gate_steps > 0) train_gate(gate_, ws.gate_adam, ws.gate_inputs, ws.R, options_);
 }
@@ -463,11 +494,18 @@ void LinearMixture::update_priors(EmWorkspace& ws) {
 // E ln p(y|Z,W) + E ln p(Z|pi) + E ln p(pi) - E ln q(pi) + H[q(Z)] - sum_k KL(q(w_k)||p(w_k)) [+ ln p(W0)].
 double LinearMixture::bound(const EmWorkspace& ws) const {
   const int K = ws.K;
-  const double bn = noise_precision_;
-  double value = 0.5 * static_cast<double>(ws.n) * (std::log(bn) - kLog2Pi) - 0.5 * bn * ws.energy.sum() + ws.entropy;
+  double value = ws.entropy;
+  if (!ws.log_density_terms) {  // one b, every point an expert's: sum_k g_k = N
+    const double bn = noise_precision_;
+    value += 0.5 * static_cast<double>(ws.n) * (std::log(bn) - kLog2Pi) - 0.5 * bn * ws.energy.sum();
+  } else {
+    for (int k = 0; k < K; ++k)
+      value += 0.5 * ws.counts(k) * (std::log(noise_precisions_(k)) - kLog2Pi) - 0.5 * noise_precisions_(k) * ws.energy(k);
+    if (options_.background) value += ws.counts(K) * log_background_density_;
+  }
   if (options_.gate == GateKind::dirichlet) {
     const double psi_total = digamma(dirichlet_.sum());
-    for (int k = 0; k < K; ++k) value += ws.counts(k) * (digamma(dirichlet_(k)) - psi_total);
+    for (int k = 0; k < ws.C; ++k) value += ws.counts(k) * (digamma(dirichlet_(k)) - psi_total);
     value -= dirichlet_kl(dirichlet_, ws.prior_dirichlet);
   } else {
     value += (ws.R.array() * gate_.log_probabilities(ws.X).array()).sum();
@@ -483,7 +521,7 @@ double LinearMixture::bound(const EmWorkspace& ws) const {
 }
 
 Eigen::MatrixXd LinearMixture::log_gate_probabilities(const Eigen::Ref<const Eigen::MatrixXd>& X) const {
-  const int K = options_.experts;
+  const int K = components();
   if (options_.gate == GateKind::softmax) return gate_.log_probabilities(X);
   // E ln pi_k = psi(mu + g_k) - psi(K mu + N), the same for every object.
   Eigen::RowVectorXd expected(K);
@@ -504,11 +542,15 @@ Eigen::MatrixXd LinearMixture::responsibilities(const Eigen::Ref<const Eigen::Ma
   require(X.cols() == means_[0].size(), "LinearMixture::responsibilities", "X", "one column per feature of the fitted data");
   require(y.size() == X.rows(), "LinearMixture::responsibilities", "y", "one target per row of X");
   Eigen::MatrixXd log_rho = log_gate_probabilities(X);
+  const bool log_density_terms = options_.per_expert_noise || options_.background;
   for (int k = 0; k < options_.experts; ++k) {
     const Eigen::ArrayXd residual = y.array() - (X * means_[k]).array();
     const Eigen::ArrayXd spread = ((X * covariances_[k]).array() * X.array()).rowwise().sum();
-    log_rho.col(k).array() -= 0.5 * noise_precision_ * (residual.square() + spread);
+    const double b = noise_precisions_(k);
+    log_rho.col(k).array() -= 0.5 * b * (residual.square() + spread);
+    if (log_density_terms) log_rho.col(k).array() += 0.5 * (std::log(b) - kLog2Pi);
   }
+  if (options_.background) log_rho.col(options_.experts).array() += log_background_density_;
   log_rho.colwise() -= row_log_sum_exp(log_rho);
   return log_rho.array().exp().matrix();
 }
@@ -521,6 +563,10 @@ Eigen::VectorXd LinearMixture::predict(const Eigen::Ref<const Eigen::MatrixXd>& 
     weights = gate_.log_probabilities(X).array().exp().matrix();
   else
     weights = mixing_weights_.transpose().replicate(X.rows(), 1);
+  if (options_.background) {
+    weights.conservativeResize(Eigen::NoChange, options_.experts);
+    weights.array().colwise() /= weights.rowwise().sum().array();
+  }
   Eigen::VectorXd out = Eigen::VectorXd::Zero(X.rows());
   for (int k = 0; k < options_.experts; ++k) out.array() += weights.col(k).array() * (X * means_[k]).array();
   return out;
@@ -530,16 +576,18 @@ double LinearMixture::log_likelihood(const Eigen::Ref<const Eigen::MatrixXd>& X,
   check_fitted("LinearMixture::log_likelihood");
   require(X.cols() == means_[0].size(), "LinearMixture::log_likelihood", "X", "one column per feature of the fitted data");
   require(y.size() == X.rows(), "LinearMixture::log_likelihood", "y", "one target per row of X");
-  Eigen::MatrixXd log_terms(X.rows(), options_.experts);
+  Eigen::MatrixXd log_terms(X.rows(), components());
   if (options_.gate == GateKind::softmax) {
     log_terms = gate_.log_probabilities(X);
   } else {
     const Eigen::VectorXd expected = dirichlet_ / dirichlet_.sum();
     log_terms = expected.array().log().matrix().transpose().replicate(X.rows(), 1);
   }
-  const double b = noise_precision_;
-  for (int k = 0; k < options_.experts; ++k)
+  for (int k = 0; k < options_.experts; ++k) {
+    const double b = noise_precisions_(k);
     log_terms.col(k).array() += 0.5 * (std::log(b) - kLog2Pi) - 0.5 * b * (y.array() - (X * means_[k]).array()).square();
+  }
+  if (options_.background) log_terms.col(options_.experts).array() += log_background_density_;
   return row_log_sum_exp(log_terms).sum();
 }
 

@@ -341,12 +341,14 @@ void expect_input_error(const std::string& text, const std::string& located) {
   }
 }
 
+// kSmallJob with the first `from` replaced by `to`.
+std::string with(const std::string& from, const std::string& to) {
+  std::string text = kSmallJob;
+  text.replace(text.find(from), from.size(), to);
+  return text;
+}
+
 TEST(MixtureEm, BadKeysAreInputErrorsWithFileAndLine) {
-  auto with = [](const std::string& from, const std::string& to) {
-    std::string text = kSmallJob;
-    text.replace(text.find(from), from.size(), to);
-    return text;
-  };
   expect_input_error(with("max_iterations = 30", "max_iterations = 30\nmax_iteration = 5"), "test.toml:11");
   expect_input_error(with("runs = 2", "runs = 2\nmethods = [\"prior\", \"magic\"]"), "test.toml:16");
   expect_input_error(with("runs = 2", "runs = 2\nnoise = [\"loud\"]"), "test.toml:16");
@@ -377,6 +379,75 @@ TEST(MixtureEm, ReportListsMethodsAndNoise) {
   const std::string report = experiment->report(builder.finish());
   EXPECT_NE(report.find("prior-regularizer"), std::string::npos) << report;
   EXPECT_NE(report.find("noisy-radius"), std::string::npos) << report;
+}
+
+TEST(MixtureEm, ModelAxisPairsTheNoiseModels) {
+  const std::string text = with("runs = 2",
+                                "runs = 2\nmethods = [\"prior\", \"prior-learned\"]\nnoise = [\"uniform\"]\n"
+                                "models = [\"shared\", \"per-expert\", \"shared+background\", \"per-expert+background\"]");
+  const auto experiment = build(text), again = build(text);
+  const auto& axes = experiment->grid().axes();
+  ASSERT_EQ(axes.size(), 7u);
+  EXPECT_EQ(axes[4].labels, (std::vector<std::string>{"prior", "prior-learned"}));
+  EXPECT_EQ(axes[6].name, "model");
+  EXPECT_EQ(axes[6].labels, (std::vector<std::string>{"shared", "per-expert", "shared+background", "per-expert+background"}));
+  // Variants of one (K, restart, run, method, noise) fit the same points from the same start, and
+  // each is bitwise reproducible.
+  std::vector<TaskOutput> outputs;
+  for (std::uint32_t model = 0; model < 4; ++model) {
+    std::vector<std::uint32_t> c = coords(0, 1, 1, 0, 0);
+    c.push_back(model);
+    outputs.push_back(run_at(*experiment, c));
+    expect_in_shape(*experiment, outputs.back());
+    const TaskOutput repeated = run_at(*again, c);
+    EXPECT_EQ(outputs.back().metrics, repeated.metrics);
+    EXPECT_EQ(outputs.back().arrays, repeated.arrays);
+    EXPECT_EQ(outputs.back().arrays[kPointsArray], outputs.front().arrays[kPointsArray]);
+  }
+  EXPECT_NE(outputs[0].metrics, outputs[3].metrics);
+}
+
+TEST(MixtureEm, ModelsSmallJobFindsTheCirclesAmongUniformPointsWithTheBackground) {
+  const auto experiment =
+      build(read_text(MSWEEP_SOURCE_DIR "/jobs/mixture-circles-models-small.toml"), "mixture-circles-models-small.toml");
+  ASSERT_EQ(experiment->grid().axes()[6].labels.back(), "per-expert+background");
+  // The prior (method 1) with one shared b (model 0) and with b_k and the background (model 3):
+  // each run's best-bound restart, as the analysis picks it.
+  for (std::uint32_t model : {0u, 3u}) {
+    int found = 0;
+    for (std::uint32_t run = 0; run < 2; ++run) {
+      double best_bound = -1e300, best_score = 0.0;
+      for (std::uint32_t restart = 0; restart < 2; ++restart) {
+        auto c = coords(0, restart, run, 1, 0);
+        c.push_back(model);
+        const TaskOutput out = run_at(*experiment, c);
+        if (out.metrics[1] > best_bound) {
+          best_bound = out.metrics[1];
+          best_score = out.metrics[0];
+        }
+      }
+      found += best_score < 0.01;
+    }
+    EXPECT_EQ(found, model == 0 ? 0 : 2) << "model " << model;
+  }
+}
+
+TEST(MixtureEm, NoiseModelKeysSetEveryTask) {
+  const auto experiment = build(with("max_iterations = 30", "max_iterations = 30\nexpert_noise = \"per-expert\"\nbackground = true"));
+  EXPECT_EQ(experiment->grid().axes().size(), 6u);  // no model axis
+  const auto& options = dynamic_cast<const MixtureEmExperiment&>(*experiment).options();
+  EXPECT_TRUE(options.model.per_expert_noise);
+  EXPECT_TRUE(options.model.background);
+  expect_in_shape(*experiment, run_at(*experiment, coords(0, 0, 0, 1, 2)));
+}
+
+TEST(MixtureEm, BadNoiseModelKeysAreInputErrorsWithFileAndLine) {
+  expect_input_error(with("runs = 2", "runs = 2\nmodels = [\"shared\", \"loud\"]"), "test.toml:16");
+  expect_input_error(with("runs = 2", "runs = 2\nmodels = [\"shared\", \"shared\"]"), "test.toml:16");
+  expect_input_error(with("runs = 2", "runs = 2\nmodels = []"), "test.toml:16");
+  expect_input_error(with("max_iterations = 30", "expert_noise = \"each\""), "test.toml:10");
+  expect_input_error(with("max_iterations = 30", "background = 1.5"), "test.toml:10");
+  expect_input_error(with("max_iterations = 30", "background = true") + "models = [\"shared\"]\n", "test.toml:10");
 }
 
 // The s-score of a fitted mixture's experts (criteria over models: tested here, above both layers).

@@ -160,15 +160,12 @@ TEST(ParamOrdering, BuiltFromOptionsWithoutAJobFile) {
   EXPECT_EQ(out.metrics.size(), e.metrics().size());
 }
 
-TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
-  auto e = build(job_text(kData, kModel, kSweep));
-  const auto out = run_at(*e, coords(0, 1, 0));
-  const auto& variance = out.arrays[array_index(*e, "variance")];
-  const auto& mask = out.arrays[array_index(*e, "mask")];
-  const auto& frozen = out.arrays[array_index(*e, "frozen_count")];
-  const std::size_t P = variance.size();
-  EXPECT_EQ(frozen, (std::vector<double>{0, 7, 15, 29}));  // round(f * 29)
-  for (std::size_t k = 0; k < 4; ++k) {
+// Every mask of `out` freezes the parameters of smallest `values` first, nested across fractions.
+void expect_masks_freeze_the_smallest(const Experiment& e, const TaskOutput& out, const std::vector<double>& values) {
+  const auto& mask = out.arrays[array_index(e, "mask")];
+  const auto& frozen = out.arrays[array_index(e, "frozen_count")];
+  const std::size_t P = values.size(), F = frozen.size();
+  for (std::size_t k = 0; k < F; ++k) {
     SCOPED_TRACE("fraction " + std::to_string(k));
     double largest_frozen = -1.0, smallest_trained = 1e300;
     std::size_t zeros = 0;
@@ -177,9 +174,9 @@ TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
       ASSERT_TRUE(alpha == 0.0 || alpha == 1.0);
       if (alpha == 0.0) {
         ++zeros;
-        largest_frozen = std::max(largest_frozen, variance[j]);
+        largest_frozen = std::max(largest_frozen, values[j]);
       } else {
-        smallest_trained = std::min(smallest_trained, variance[j]);
+        smallest_trained = std::min(smallest_trained, values[j]);
       }
     }
     EXPECT_EQ(static_cast<double>(zeros), frozen[k]);
@@ -187,7 +184,37 @@ TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
   }
   // Masks are nested: a parameter frozen at a smaller fraction stays frozen at larger ones.
   for (std::size_t j = 0; j < P; ++j)
-    for (std::size_t k = 1; k < 4; ++k) EXPECT_LE(mask[k * P + j], mask[(k - 1) * P + j]);
+    for (std::size_t k = 1; k < F; ++k) EXPECT_LE(mask[k * P + j], mask[(k - 1) * P + j]);
+}
+
+TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
+  auto e = build(job_text(kData, kModel, kSweep));
+  const auto out = run_at(*e, coords(0, 1, 0));
+  EXPECT_EQ(out.arrays[array_index(*e, "frozen_count")], (std::vector<double>{0, 7, 15, 29}));  // round(f * 29)
+  expect_masks_freeze_the_smallest(*e, out, out.arrays[array_index(*e, "variance")]);
+}
+
+TEST(ParamOrdering, ExactVarianceOrderFreezesTheSmallestExactVariances) {
+  auto e = build(job_text(kData, kModel, kSweep + "orders = [\"variance\", \"exact-variance\", \"random\"]\n"));
+  EXPECT_EQ(e->grid().axes()[4].labels, (std::vector<std::string>{"variance", "exact-variance", "random"}));
+  const auto running = run_at(*e, coords(0, 1, 0)), exact = run_at(*e, coords(0, 1, 1));
+  const auto& values = exact.arrays[array_index(*e, "exact_variance")];
+  for (double v : values) EXPECT_GE(v, 0.0);
+  expect_masks_freeze_the_smallest(*e, exact, values);
+  // Paired: the same state at t0, so the same variances and the same unfrozen continuation.
+  EXPECT_TRUE(bitwise_equal(values, running.arrays[array_index(*e, "exact_variance")]));
+  EXPECT_EQ(exact.arrays[array_index(*e, "test_loss")][0], running.arrays[array_index(*e, "test_loss")][0]);
+  const double rho = exact.metrics[metric_index(*e, "rank_correlation_exact")];
+  EXPECT_GE(rho, -1.0);
+  EXPECT_LE(rho, 1.0);
+}
+
+TEST(ParamOrdering, RankCorrelationWithTheRandomStart) {
+  // t0 = 0: C_t0 is C_0 itself; after one step k_1 = 1 has replaced it.
+  auto at_start = build(job_text(kData, kModel, "runs = 1\nt0 = 0\ncontinue_iterations = 5\nfractions = [0.0, 1.0]\n"));
+  EXPECT_EQ(run_at(*at_start, coords(0, 0, 0)).metrics[metric_index(*at_start, "rank_correlation_c0")], 1.0);
+  auto later = build(job_text(kData, kModel, "runs = 1\nt0 = 1\ncontinue_iterations = 5\nfractions = [0.0, 1.0]\n"));
+  EXPECT_LT(run_at(*later, coords(0, 0, 0)).metrics[metric_index(*later, "rank_correlation_c0")], 0.9);
 }
 
 TEST(ParamOrdering, ClassificationAndLinearModels) {
@@ -221,6 +248,7 @@ TEST(ParamOrdering, BadKeysGiveInputErrorsWithFileAndLine) {
   expect_input_error(job_text(kData, kModel, "fractions = [0.0, 1.5]\n"), "fractions");
   expect_input_error(job_text(kData, kModel, "fractions = []\n"), "fractions");
   expect_input_error(job_text(kData, kModel, "orders = [\"variance\", \"sorted\"]\n"), "orders");
+  expect_input_error(job_text(kData, kModel, "orders = [\"exact-variance\", \"exact-variance\"]\n"), "test.toml:17");
   expect_input_error(job_text(kData, kModel, "orders = [\"random\", \"random\"]\n"), "orders");
   expect_input_error(job_text(kData, kModel, "folds = 3\n"), "folds");
   expect_input_error(job_text(kData, "activation = \"gelu\"\n", ""), "activation");

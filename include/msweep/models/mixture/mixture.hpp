@@ -39,8 +39,16 @@ struct MixtureOptions {
   // regularizer. Only used when learn_prior_means.
   Eigen::MatrixXd regularizer;
 
-  double noise_precision = 1.0;        // initial b
+  double noise_precision = 1.0;        // initial b (of every expert)
   bool learn_noise_precision = true;
+  // One noise precision b_k per expert (y ~ N(w_k^T x, 1/b_k), b_k = g_k / E_k in the M step)
+  // instead of one b shared by all: a thin curve's expert then stays sharp when another expert
+  // absorbs spread-out points.
+  bool per_expert_noise = false;
+  // An extra component for background points: a uniform density 1 / (max y - min y) over the
+  // targets' range (the data's bounding box, conditional on the features, which every component
+  // shares), with its own mixing weight (one more Dirichlet entry or gate output, listed last).
+  bool background = false;
   double max_noise_precision = 1e12;   // b is capped here so an expert owning a few exact points stays finite
 
   double dirichlet_concentration = 1.0;  // mu of the symmetric Dirichlet prior (dirichlet gate)
@@ -118,12 +126,18 @@ class LinearMixture {
   const std::vector<Eigen::MatrixXd>& covariances() const { return covariances_; }  // B_k
   const std::vector<Eigen::VectorXd>& prior_means() const { return prior_means_; }  // w0_k
   const std::vector<Eigen::MatrixXd>& prior_covariances() const { return prior_covariances_; }  // A_k
+  // b; with per_expert_noise the pooled precision sum_k g_k / sum_k (g_k / b_k) over the experts.
   double noise_precision() const { return noise_precision_; }
+  const Eigen::VectorXd& noise_precisions() const { return noise_precisions_; }  // b_k per expert
+  // Components: the K experts, then the background when options.background (K + 1 entries in
+  // dirichlet_posterior, mixing_weights, responsibilities and the gate's columns).
+  int components() const { return options_.experts + (options_.background ? 1 : 0); }
   const Eigen::VectorXd& dirichlet_posterior() const { return dirichlet_; }  // mu + g_k (dirichlet gate)
   const SoftmaxGate& gate() const { return gate_; }
-  // E pi_k for the dirichlet gate; the mean of pi(x_i, V) over the training objects for softmax.
+  // E pi_k for the dirichlet gate; the mean of pi(x_i, V) over the training objects for softmax
+  // (one entry per component: the background last).
   const Eigen::VectorXd& mixing_weights() const { return mixing_weights_; }
-  // The responsibilities z_ik of the last E step (N x K, rows sum to 1).
+  // The responsibilities z_ik of the last E step (N x components(), rows sum to 1).
   const Eigen::MatrixXd& responsibilities() const { return responsibilities_; }
 
   // ln pi_k(x_i), N x K: E ln pi_k under q(pi) broadcast for the dirichlet gate.
@@ -131,7 +145,7 @@ class LinearMixture {
   // Responsibilities for new data with the fitted q(W), b and gate, by log-sum-exp. O(N K d^2).
   Eigen::MatrixXd responsibilities(const Eigen::Ref<const Eigen::MatrixXd>& X,
                                    const Eigen::Ref<const Eigen::VectorXd>& y) const;
-  // sum_k pi_k(x) x^T m_k.
+  // sum_k pi_k(x) x^T m_k over the experts (weights renormalized over them when there is a background).
   Eigen::VectorXd predict(const Eigen::Ref<const Eigen::MatrixXd>& X) const;
   // Plug-in mixture log-likelihood sum_i ln sum_k pi_k(x_i) N(y_i | x_i^T m_k, 1/b).
   double log_likelihood(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y) const;
@@ -156,6 +170,8 @@ class LinearMixture {
   std::vector<Eigen::VectorXd> means_, prior_means_;
   std::vector<Eigen::MatrixXd> covariances_, prior_covariances_;
   double noise_precision_ = 1.0;
+  Eigen::VectorXd noise_precisions_;      // b_k (all equal unless per_expert_noise)
+  double log_background_density_ = 0.0;  // -ln(max y - min y) of the fitted targets
   Eigen::VectorXd dirichlet_, mixing_weights_;
   SoftmaxGate gate_;
   Eigen::MatrixXd responsibilities_;
