@@ -213,21 +213,51 @@ double HyperparameterOptimizationExperiment::test_error(const Eigen::MatrixXd& p
   return wrong / static_cast<double>(y.size());
 }
 
+HyperparameterOptimizationExperiment::TaskProblem HyperparameterOptimizationExperiment::task_problem(const TaskView& task) const {
+  const bool cv = options_.criteria[task.extra(hpo::kCriterionAxis)] == "cv";
+  const hpo::Seeds seeds = hpo::task_seeds(options_.job.seed, task);
+  Split& data = split(task);
+  RandomStream init(seeds.init);
+  const Eigen::VectorXd w0 = model_.initial_parameters(init);
+  BilevelProblem& problem = cv ? static_cast<BilevelProblem&>(*data.cv) : static_cast<BilevelProblem&>(*data.elbo);
+  Eigen::VectorXd theta0 = cv ? data.cv->initial_parameters(w0) : data.elbo->initial_parameters(w0, options_.initial_log_std);
+  RandomStream hyper(seeds.hyper);
+  Eigen::VectorXd h0(problem.hyperparameters());
+  for (Eigen::Index g = 0; g < h0.size(); ++g) h0[g] = hyper.uniform(options_.h_init_low, options_.h_init_high);
+  return {problem, std::move(theta0), std::move(h0)};
+}
+
+HpoOptions HyperparameterOptimizationExperiment::hpo_options(const std::string& method) const {
+  HpoOptions o;
+  if (method == "greedy")
+    o.method = HypergradientMethod::greedy;
+  else if (method == "hoag")
+    o.method = HypergradientMethod::hoag;
+  else if (method == "drmad")
+    o.method = HypergradientMethod::drmad;
+  else
+    throw ArgumentError("HyperparameterOptimizationExperiment::hpo_options: expected greedy, hoag or drmad, got " + method);
+  o.outer_iterations = options_.outer_iterations;
+  o.inner = options_.inner;
+  o.step_size = method == "greedy" ? options_.greedy_step_size : options_.step_size;
+  o.limits = options_.limits;
+  o.hoag_tolerance = options_.hoag_tolerance;
+  o.hoag_tolerance_decay = options_.hoag_tolerance_decay;
+  o.drmad_skip_fraction = options_.drmad_skip_fraction;
+  return o;
+}
+
 TaskOutput HyperparameterOptimizationExperiment::run(const TaskView& task) const {
   const std::string& method = options_.methods[task.extra(hpo::kMethodAxis)];
   const bool cv = options_.criteria[task.extra(hpo::kCriterionAxis)] == "cv";
   const hpo::Seeds seeds = hpo::task_seeds(options_.job.seed, task);
   Split& data = split(task);
-  BilevelProblem& problem = cv ? static_cast<BilevelProblem&>(*data.cv) : static_cast<BilevelProblem&>(*data.elbo);
+  const TaskProblem start = task_problem(task);
+  BilevelProblem& problem = start.problem;
+  const Eigen::VectorXd& theta0 = start.theta0;
+  const Eigen::VectorXd& h0 = start.h0;
   const std::vector<Eigen::Index> groups = prior_groups(model_, grouping_from(cv ? options_.cv_groups : options_.elbo_groups));
   const Eigen::Index H = problem.hyperparameters();
-
-  RandomStream init(seeds.init);
-  const Eigen::VectorXd w0 = model_.initial_parameters(init);
-  const Eigen::VectorXd theta0 = cv ? data.cv->initial_parameters(w0) : data.elbo->initial_parameters(w0, options_.initial_log_std);
-  RandomStream hyper(seeds.hyper);
-  Eigen::VectorXd h0(H);
-  for (Eigen::Index g = 0; g < H; ++g) h0[g] = hyper.uniform(options_.h_init_low, options_.h_init_high);
 
   const auto J = static_cast<std::size_t>(options_.outer_iterations);
   std::vector<double> trajectory;
@@ -240,16 +270,7 @@ TaskOutput HyperparameterOptimizationExperiment::run(const TaskView& task) const
     trajectory.assign(J, q);
     best_h = h0;
   } else {
-    HpoOptions o;
-    o.method = method == "greedy" ? HypergradientMethod::greedy
-                                  : (method == "hoag" ? HypergradientMethod::hoag : HypergradientMethod::drmad);
-    o.outer_iterations = options_.outer_iterations;
-    o.inner = options_.inner;
-    o.step_size = method == "greedy" ? options_.greedy_step_size : options_.step_size;
-    o.limits = options_.limits;
-    o.hoag_tolerance = options_.hoag_tolerance;
-    o.hoag_tolerance_decay = options_.hoag_tolerance_decay;
-    o.drmad_skip_fraction = options_.drmad_skip_fraction;
+    const HpoOptions o = hpo_options(method);
     const HpoSummary summary = optimize_hyperparameters(problem, theta0, h0, o);
     if (summary.best_iteration < 0) throw std::runtime_error("the first inner training diverged: " + summary.message);
     diverged = !summary.usable();

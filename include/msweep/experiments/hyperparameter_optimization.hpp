@@ -89,6 +89,17 @@ class HyperparameterOptimizationExperiment final : public Experiment {
   const Mlp& model() const { return model_; }
   const HyperparameterOptimizationOptions& options() const { return options_; }
 
+  // What a task optimizes and where it starts, for tools that drive the same Q from outside
+  // (bench/hpo_objective.cpp serves it to Optuna): the criterion's problem on the task's run,
+  // theta_0 and h_0 of its (run, restart). The problem is owned by the experiment's cache.
+  struct TaskProblem {
+    BilevelProblem& problem;
+    Eigen::VectorXd theta0, h0;
+  };
+  TaskProblem task_problem(const TaskView& task) const;
+  // The outer-loop options of a gradient method ("greedy", "hoag", "drmad") as the tasks use them.
+  HpoOptions hpo_options(const std::string& method) const;
+
  private:
   struct Split {
     Eigen::MatrixXd train_X, test_X;
