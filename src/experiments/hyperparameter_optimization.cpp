@@ -15,11 +15,6 @@ enum Metric : std::size_t {
   kHyperparameters, kInitial, kBest, kIterations99, kTestError, kTestNoise1, kTestNoise2, kDiverged, kTrainings, kStepSize, kMetricCount
 };
 
-bool is_classification_source(const std::string& source) {
-  return source == "synthetic-classification" || source == "fashion-mnist";
-}
-bool has_fixed_test(const DataOptions& data) { return data.source == "fashion-mnist"; }
-
 MlpOptions read_network(const ConfigTable& model, const DataOptions& data_options, const Dataset& data) {
   MlpOptions options;
   options.loss = loss_from_string(model.get_choice(

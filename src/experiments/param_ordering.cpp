@@ -17,10 +17,6 @@ enum Metric : std::size_t {
   kParams, kTrainT0, kTestT0, kTrainNone, kTestNone, kTrainHalf, kTestHalf, kTrainMean, kTestMean, kDiverged, kMetricCount
 };
 
-bool is_classification_source(const std::string& source) {
-  return source == "synthetic-classification" || source == "fashion-mnist";
-}
-
 std::string fraction_text(double f) {
   std::ostringstream out;
   out << f;
@@ -55,8 +51,6 @@ MlpOptions read_network(const ConfigTable& model, const DataOptions& data_option
   }
   return options;
 }
-
-bool has_fixed_test(const DataOptions& data) { return data.source == "fashion-mnist"; }
 
 }  // namespace
 

@@ -85,6 +85,20 @@ void check_derivatives(BilevelProblem& problem, const VectorXd& theta, const Vec
   EXPECT_LT(relative_error(d_h, fd_d_h), 1e-6) << "dQ/dh";
 }
 
+// Central differences of h -> Q(theta_T(h), h), retraining from theta0 at every point.
+VectorXd trained_criterion_gradient(BilevelProblem& problem, const VectorXd& theta0, const VectorXd& h,
+                                    const InnerTraining& training, double step = 1e-5) {
+  VectorXd fd(h.size());
+  for (Index k = 0; k < h.size(); ++k) {
+    VectorXd plus = h, minus = h;
+    plus[k] += step;
+    minus[k] -= step;
+    fd[k] = (evaluate_hyperparameters(problem, theta0, plus, training) - evaluate_hyperparameters(problem, theta0, minus, training)) /
+            (2 * step);
+  }
+  return fd;
+}
+
 TEST(PriorGroups, PerParameterPerLayerSingle) {
   const Mlp model = small_tanh(2);  // W1 3x2, b1 3, W2 1x3, b2 1: 13 parameters
   const auto per_parameter = prior_groups(model, PriorGrouping::per_parameter);
@@ -195,13 +209,7 @@ TEST(CrossValidation, HoagMatchesFiniteDifferencesAtConvergence) {
   VectorXd theta;
   evaluate_hyperparameters(problem, theta0, h, converge, &theta);
   const Hypergradient g = hoag_hypergradient(problem, theta, h, 1e-12);
-  VectorXd fd(h.size());
-  for (Index k = 0; k < h.size(); ++k) {
-    VectorXd plus = h, minus = h;
-    plus[k] += 1e-5;
-    minus[k] -= 1e-5;
-    fd[k] = (evaluate_hyperparameters(problem, theta0, plus, converge) - evaluate_hyperparameters(problem, theta0, minus, converge)) / 2e-5;
-  }
+  const VectorXd fd = trained_criterion_gradient(problem, theta0, h, converge);
   EXPECT_LT(relative_error(g.gradient, fd), 1e-5) << g.gradient.transpose() << " vs " << fd.transpose();
 }
 
@@ -217,13 +225,7 @@ TEST(EvidenceBound, UnrolledHypergradientMatchesFiniteDifferences) {
   VectorXd theta = theta0;
   ASSERT_TRUE(train_inner(problem, h, theta, training, &trajectory).usable());
   const Hypergradient g = unrolled_hypergradient(problem, h, trajectory, theta, training);
-  VectorXd fd(2);
-  for (Index k = 0; k < 2; ++k) {
-    VectorXd plus = h, minus = h;
-    plus[k] += 1e-5;
-    minus[k] -= 1e-5;
-    fd[k] = (evaluate_hyperparameters(problem, theta0, plus, training) - evaluate_hyperparameters(problem, theta0, minus, training)) / 2e-5;
-  }
+  const VectorXd fd = trained_criterion_gradient(problem, theta0, h, training);
   EXPECT_LT(relative_error(g.gradient, fd), 1e-6) << g.gradient.transpose() << " vs " << fd.transpose();
 }
 
