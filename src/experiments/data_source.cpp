@@ -107,4 +107,10 @@ Dataset load_job_data(const ConfigTable& section, std::uint64_t job_seed) {
   return select_features(data, columns);
 }
 
+bool is_classification_source(const std::string& source) {
+  return source == "synthetic-classification" || source == "fashion-mnist";
+}
+
+bool has_fixed_test(const DataOptions& data) { return data.source == "fashion-mnist"; }
+
 }  // namespace msweep

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <iomanip>
 #include <sstream>
+#include <vector>
 
 #include "msweep/core/error.hpp"
+#include "msweep/criteria/rank_correlation.hpp"
 #include "msweep/optim/gradient_variance.hpp"
 
 namespace msweep {
@@ -18,18 +20,9 @@ enum Metric : std::size_t {
   kRankExact, kMetricCount
 };
 
-// Spearman's rank correlation: Pearson's between the ranks (ties broken by index, as the orders
-// break them). O(p log p).
+// Spearman's rank correlation of two per-parameter vectors (criteria/rank_correlation.hpp).
 double rank_correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
-  const auto ranks = [](const Eigen::VectorXd& v) {
-    Eigen::VectorXd r(v.size());
-    const auto order = ascending_order(v);
-    for (std::size_t position = 0; position < order.size(); ++position) r(order[position]) = static_cast<double>(position);
-    return Eigen::VectorXd(r.array() - r.mean());
-  };
-  const Eigen::VectorXd ra = ranks(a), rb = ranks(b);
-  const double scale = std::sqrt(ra.squaredNorm() * rb.squaredNorm());
-  return scale > 0.0 ? ra.dot(rb) / scale : 0.0;
+  return spearman_correlation(std::vector<double>(a.begin(), a.end()), std::vector<double>(b.begin(), b.end()));
 }
 
 // The exact per-object gradient variance at w: Var_j = 1/N sum_i (g_ij - gbar_j)^2 over the
@@ -43,10 +36,6 @@ Eigen::VectorXd per_object_gradient_variance(MlpObjective& f, const Eigen::Vecto
     sum.array() += (g - mean).array().square();
   }
   return sum / static_cast<double>(f.objects());
-}
-
-bool is_classification_source(const std::string& source) {
-  return source == "synthetic-classification" || source == "fashion-mnist";
 }
 
 std::string fraction_text(double f) {
@@ -83,8 +72,6 @@ MlpOptions read_network(const ConfigTable& model, const DataOptions& data_option
   }
   return options;
 }
-
-bool has_fixed_test(const DataOptions& data) { return data.source == "fashion-mnist"; }
 
 }  // namespace
 

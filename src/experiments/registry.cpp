@@ -4,6 +4,7 @@
 
 #include "msweep/core/error.hpp"
 #include "msweep/experiments/experiment.hpp"
+#include "msweep/experiments/hyperparameter_optimization.hpp"
 #include "msweep/experiments/mixture_em.hpp"
 #include "msweep/experiments/param_ordering.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
@@ -33,6 +34,8 @@ const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
       {"param-ordering", &make_with_data<ParamOrderingExperiment, &read_param_ordering_options>},
       {"subset-evidence", &make_with_data<SubsetEvidenceExperiment, &read_subset_evidence_options>},
+      {"hyperparameter-optimization",
+       &make_with_data<HyperparameterOptimizationExperiment, &read_hyperparameter_optimization_options>},
       {"mixture-em", &make<MixtureEmExperiment, &read_mixture_em_options>},
       {"synthetic-load", &make<SyntheticLoadExperiment, &read_synthetic_load_options>},
   };

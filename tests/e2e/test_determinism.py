@@ -51,3 +51,47 @@ def test_results_identical_for_1_to_4_ranks(tmp, text):
             np.testing.assert_array_equal(rows["id"], reference[0])
             # Bitwise: compare the raw bytes, not within a tolerance.
             assert values.tobytes() == reference[1].tobytes(), f"{ranks} ranks differ from 1 rank"
+
+
+HPO = """[job]
+name = "hpo"
+experiment = "hyperparameter-optimization"
+seed = 5
+[data]
+source = "polynomial"
+objects = 40
+test_fraction = 0.5
+[sweep]
+runs = 2
+restarts = 2
+outer_iterations = 3
+inner_steps = 30
+learning_rate = 0.003
+elbo_draws = 4
+"""
+
+
+def test_hyperparameter_optimization_identical_at_1_and_3_ranks(tmp):
+    """Metrics and the Q trajectories of every method and criterion, bitwise (random search
+    trials and gradient-method tasks are scheduled differently at 3 ranks)."""
+    import h5py
+    outputs = []
+    for ranks in [1, 3]:
+        output = tmp / f"hpo{ranks}.h5"
+        result = run(["run", write_job(tmp, "hpo", HPO), "-o", output, "-q", "--batch-seconds", "0.0001", "--in-flight", "2"],
+                     ranks=None if ranks == 1 else ranks)
+        assert result.returncode == 0, result.stderr
+        outputs.append(output)
+    rows = [load_tasks(o) for o in outputs]
+    np.testing.assert_array_equal(rows[0]["id"], rows[1]["id"])
+    assert (rows[0]["status"] == 0).all()
+    for m in metric_names(outputs[0]):
+        assert rows[0][m].tobytes() == rows[1][m].tobytes(), m
+    arrays = []
+    for output in outputs:
+        with h5py.File(output, "r") as f:
+            committed = f.attrs["rows_committed"]
+            order = np.argsort(f["tasks"]["id"][:committed])  # rows are stored in arrival order
+            arrays.append({name: f["arrays"][name][:committed][order] for name in ["criterion", "prior_log_std"]})
+    for name in arrays[0]:
+        assert arrays[0][name].tobytes() == arrays[1][name].tobytes(), name

@@ -6,9 +6,10 @@ function and one line in FIGURE_SETS below (docs/analysis.md, "Adding a figure s
 without an entry get the generic set: a summary table and one figure per metric.
 """
 
-from . import generic, mixture_em, param_ordering, subset_evidence
+from . import generic, hyperparameter_optimization, mixture_em, param_ordering, subset_evidence
 
 FIGURE_SETS = {
+    "hyperparameter-optimization": hyperparameter_optimization.build,
     "mixture-em": mixture_em.build,
     "param-ordering": param_ordering.build,
     "subset-evidence": subset_evidence.build,

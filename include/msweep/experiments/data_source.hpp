@@ -29,6 +29,12 @@ struct DataOptions {
   std::vector<std::string> feature_columns, excluded_columns;
 };
 
+// Sources whose targets are class indices (cross-entropy is the default loss for them).
+bool is_classification_source(const std::string& source);
+// Sources with a fixed official test part (fashion-mnist: the last test_objects rows) instead of
+// a held-out fraction redrawn per run.
+bool has_fixed_test(const DataOptions& data);
+
 // Reads [data]; relative csv paths are resolved against the job file's directory.
 DataOptions read_data_options(const ConfigTable& data);
 
