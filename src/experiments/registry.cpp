@@ -6,6 +6,7 @@
 #include "msweep/experiments/experiment.hpp"
 #include "msweep/experiments/mixture_em.hpp"
 #include "msweep/experiments/param_ordering.hpp"
+#include "msweep/experiments/structure_selection.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
 #include "msweep/experiments/synthetic_load.hpp"
 
@@ -34,6 +35,7 @@ const std::map<std::string, Factory>& registry() {
       {"param-ordering", &make_with_data<ParamOrderingExperiment, &read_param_ordering_options>},
       {"subset-evidence", &make_with_data<SubsetEvidenceExperiment, &read_subset_evidence_options>},
       {"mixture-em", &make<MixtureEmExperiment, &read_mixture_em_options>},
+      {"structure-selection", &make_structure_selection},  // data loaded unless generated per run
       {"synthetic-load", &make<SyntheticLoadExperiment, &read_synthetic_load_options>},
   };
   return kinds;
