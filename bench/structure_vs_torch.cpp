@@ -10,7 +10,6 @@
 //   build/bin/bench_structure_vs_torch [--steps-scale S] [--repeats N] [--python PATH] [--allow-reference-blas]
 //
 // Exit 1 when torch is missing, 3 when it runs on the reference BLAS (unless allowed).
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "eigen_report.hpp"
+#include "torch_peer.hpp"
 #include "msweep/core/random.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/data/loaders.hpp"
@@ -56,49 +56,12 @@ void append(std::ofstream& out, const double* data, Eigen::Index count) {
   out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * static_cast<Eigen::Index>(sizeof(double))));
 }
 
-// The peer's stdout, or exit with its status when it refused (it said why on stderr).
-std::string run_peer(const std::string& command) {
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    std::perror("bench_structure_vs_torch: popen");
-    std::exit(1);
-  }
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = ::pclose(pipe);
-  if (status != 0) {
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    std::fprintf(stderr, "bench_structure_vs_torch: the PyTorch side did not run (status %d); no ratio printed\n", code);
-    std::exit(code == 0 ? 1 : code);
-  }
-  return output;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  double steps_scale = 1.0;
-  int repeats = 3;
-  bool allow_reference_blas = false;
-  std::string python = "/usr/bin/python3";
-  for (int i = 1; i < argc; ++i) {
-    const std::string key = argv[i];
-    if (key == "--allow-reference-blas") allow_reference_blas = true;
-    else if (key == "--steps-scale" && i + 1 < argc) steps_scale = std::atof(argv[++i]);
-    else if (key == "--repeats" && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
-    else if (key == "--python" && i + 1 < argc) python = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: bench_structure_vs_torch [--steps-scale S] [--repeats N] [--python PATH] [--allow-reference-blas]\n");
-      return 2;
-    }
-  }
+  const bench::TorchPeerArguments arguments = bench::parse_torch_peer_arguments(argc, argv, "bench_structure_vs_torch");
   bench::print_eigen_report();
-  if (std::system((python + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
-    std::fprintf(stderr, "bench_structure_vs_torch: %s cannot import torch: install the Debian package python3-torch "
-                         "(scripts/setup.sh --bench installs every benchmark peer)\n", python.c_str());
-    return 1;
-  }
+  bench::require_torch(arguments.python, "bench_structure_vs_torch");
 
   std::vector<Case> cases;
   {
@@ -125,7 +88,7 @@ int main(int argc, char** argv) {
               "msweep ms/step", "torch f64 ms/step", "wall", "CPU");
   std::printf("%-28s %5s %6s %6s | %21s %21s | %8s %8s\n", "", "", "", "", "min/median", "min/median", "ratio", "ratio");
   for (auto& c : cases) {
-    c.steps = std::max<Eigen::Index>(1, static_cast<Eigen::Index>(static_cast<double>(c.steps) * steps_scale));
+    c.steps = std::max<Eigen::Index>(1, static_cast<Eigen::Index>(static_cast<double>(c.steps) * arguments.steps_scale));
     StructureGraphOptions graph_options;
     graph_options.inputs = c.X.cols();
     for (auto d : c.widths) graph_options.widths.push_back(d);
@@ -152,8 +115,8 @@ int main(int argc, char** argv) {
     ElboGradients gradients;
     const ElboTerms terms = elbo.estimate(theta, eps, gumbel, &gradients);
     std::vector<double> seconds;
-    double min_cpu = 1e300, checksum = 0.0;
-    for (int r = 0; r < repeats; ++r) {
+    double min_seconds = 1e300, min_cpu = 1e300, checksum = 0.0;
+    for (int r = 0; r < arguments.repeats; ++r) {
       const double cpu = cpu_now();
       WallTimer timer;
       for (Eigen::Index t = 0; t < c.steps; ++t) {
@@ -161,10 +124,11 @@ int main(int argc, char** argv) {
         checksum += elbo.ascent_direction(gradients, MetaWeights{})[0];  // keeps the work observable
       }
       seconds.push_back(timer.seconds() / static_cast<double>(c.steps));
+      min_seconds = std::min(min_seconds, seconds.back());
       min_cpu = std::min(min_cpu, (cpu_now() - cpu) / static_cast<double>(c.steps));
     }
     std::sort(seconds.begin(), seconds.end());
-    const Timing ours{seconds.front(), seconds[seconds.size() / 2], min_cpu};
+    const Timing ours{min_seconds, seconds.at(seconds.size() / 2), min_cpu};
 
     // The same data, theta and draws for the peer: eps and gumbel sample-major.
     const std::filesystem::path data = std::filesystem::temp_directory_path() / ("msweep_structure_bench_" + std::to_string(::getpid()) + ".f64");
@@ -181,13 +145,15 @@ int main(int argc, char** argv) {
     command.precision(17);
     std::string widths;
     for (auto d : c.widths) widths += (widths.empty() ? "" : ",") + std::to_string(d);
-    command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " << python << " " << script << " " << data.string() << " "
+    command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " << arguments.python << " " << script << " " << data.string() << " "
             << c.X.rows() << " " << c.X.cols() << " " << P << " " << L << " " << kSamples << " " << kNoiseStd << " " << kPriorLogStd
-            << " " << kGammaFloor << " " << kTemperature << " " << c.steps << " " << repeats << " "
-            << (allow_reference_blas ? "--allow-reference-blas" : "-") << " " << widths;
+            << " " << kGammaFloor << " " << kTemperature << " " << c.steps << " " << arguments.repeats << " "
+            << (arguments.allow_reference_blas ? "--allow-reference-blas" : "-") << " " << widths;
     for (const auto& e : c.edges) command << " '" << e << "'";
-    const std::string output = run_peer(command.str());
+    int status = 0;
+    const std::string output = bench::run_torch_peer(command.str(), status);
     std::filesystem::remove(data);
+    bench::stop_on_peer_failure(status, "bench_structure_vs_torch");
     std::istringstream peer(output);
     std::string tag;
     double peer_data = NAN, peer_parametric = NAN, peer_structural = NAN;

@@ -158,6 +158,23 @@ Eigen::Array<bool, Eigen::Dynamic, 1> StructureGraph::vertex_weights(std::uint64
   return active;
 }
 
+// Calls visit(basis, source node, global basis index, gamma_b) for every basis on an edge into
+// `node` that can change f: zero bases and bases with weight exactly 0 (a vertex's unused
+// choices) are skipped, so their d_gamma is not computed either (a fixed vertex needs none).
+template <class Visit>
+void StructureGraph::visit_bases_into(std::size_t node, const Eigen::Ref<const Eigen::VectorXd>& gamma, Visit&& visit) const {
+  for (std::size_t e = 0; e < options_.edges.size(); ++e) {
+    const EdgeSpec& edge = options_.edges[e];
+    if (static_cast<std::size_t>(edge.target) != node) continue;
+    for (std::size_t h = 0; h < edge.bases.size(); ++h) {
+      const auto b = static_cast<std::size_t>(edge_offset_[e]) + h;
+      const double g = gamma[static_cast<Eigen::Index>(b)];
+      if (edge.bases[h].kind == BasisKind::zero || g == 0.0) continue;
+      visit(edge.bases[h], static_cast<std::size_t>(edge.source), b, g);
+    }
+  }
+}
+
 Eigen::VectorXd StructureGraph::forward(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& w,
                                         const Eigen::Ref<const Eigen::VectorXd>& gamma, Workspace& ws) const {
   require(X.cols() == options_.inputs, "StructureGraph::forward", "X", std::to_string(options_.inputs) + " columns");
@@ -172,33 +189,23 @@ Eigen::VectorXd StructureGraph::forward(const Eigen::Ref<const Eigen::MatrixXd>&
   for (std::size_t j = 1; j < nodes; ++j) ws.nodes[j] = Eigen::MatrixXd::Zero(m, options_.widths[j - 1]);
   // Targets in increasing order: every source (< target) is complete before it is read.
   for (std::size_t j = 1; j < nodes; ++j) {
-    for (std::size_t e = 0; e < options_.edges.size(); ++e) {
-      const EdgeSpec& edge = options_.edges[e];
-      if (static_cast<std::size_t>(edge.target) != j) continue;
-      const Eigen::MatrixXd& source = ws.nodes[static_cast<std::size_t>(edge.source)];
+    visit_bases_into(j, gamma, [&](const BasisSpec& basis, std::size_t source, std::size_t b, double g) {
       const Eigen::Index d = options_.widths[j - 1];
-      for (std::size_t h = 0; h < edge.bases.size(); ++h) {
-        const auto b = static_cast<std::size_t>(edge_offset_[e]) + h;
-        const double g = gamma[static_cast<Eigen::Index>(b)];
-        const BasisKind kind = edge.bases[h].kind;
-        // A basis with weight exactly 0 (a vertex's unused choice) cannot change f: skipped.
-        if (kind == BasisKind::zero || g == 0.0) continue;
-        const double* p = w.data() + weight_offset_[b];
-        if (kind == BasisKind::constant) {
-          ws.basis_out[b] = Eigen::VectorXd::Ones(m) * Eigen::Map<const Eigen::RowVectorXd>(p, d);
-        } else {
-          const Eigen::Index r = basis_inputs_[b];
-          const Eigen::Map<const Eigen::MatrixXd> W(p, d, r);
-          const Eigen::Map<const Eigen::RowVectorXd> bias(p + d * r, d);
-          ws.pre[b] = source.leftCols(r) * W.transpose();
-          ws.pre[b].rowwise() += bias;
-          if (kind == BasisKind::linear) ws.basis_out[b] = ws.pre[b];
-          else if (kind == BasisKind::tanh) ws.basis_out[b] = ws.pre[b].array().tanh().matrix();
-          else ws.basis_out[b] = ws.pre[b].cwiseMax(0.0);
-        }
-        ws.nodes[j] += g * ws.basis_out[b];
+      const double* p = w.data() + weight_offset_[b];
+      if (basis.kind == BasisKind::constant) {
+        ws.basis_out[b] = Eigen::VectorXd::Ones(m) * Eigen::Map<const Eigen::RowVectorXd>(p, d);
+      } else {
+        const Eigen::Index r = basis_inputs_[b];
+        const Eigen::Map<const Eigen::MatrixXd> W(p, d, r);
+        const Eigen::Map<const Eigen::RowVectorXd> bias(p + d * r, d);
+        ws.pre[b] = ws.nodes[source].leftCols(r) * W.transpose();
+        ws.pre[b].rowwise() += bias;
+        if (basis.kind == BasisKind::linear) ws.basis_out[b] = ws.pre[b];
+        else if (basis.kind == BasisKind::tanh) ws.basis_out[b] = ws.pre[b].array().tanh().matrix();
+        else ws.basis_out[b] = ws.pre[b].cwiseMax(0.0);
       }
-    }
+      ws.nodes[j] += g * ws.basis_out[b];
+    });
   }
   return ws.nodes.back().col(0);
 }
@@ -222,31 +229,22 @@ void StructureGraph::backward(const Eigen::Ref<const Eigen::VectorXd>& w, const 
   d_nodes[nodes - 1] = d_output;  // the output node has width 1
   // Targets in decreasing order: a node's adjoint is complete once every edge out of it is done.
   for (std::size_t j = nodes - 1; j >= 1; --j) {
-    for (std::size_t e = 0; e < options_.edges.size(); ++e) {
-      const EdgeSpec& edge = options_.edges[e];
-      if (static_cast<std::size_t>(edge.target) != j) continue;
-      const auto k = static_cast<std::size_t>(edge.source);
+    visit_bases_into(j, gamma, [&](const BasisSpec& basis, std::size_t k, std::size_t b, double g) {
       const Eigen::Index d = options_.widths[j - 1];
-      for (std::size_t h = 0; h < edge.bases.size(); ++h) {
-        const auto b = static_cast<std::size_t>(edge_offset_[e]) + h;
-        const double g = gamma[static_cast<Eigen::Index>(b)];
-        const BasisKind kind = edge.bases[h].kind;
-        if (kind == BasisKind::zero || g == 0.0) continue;
-        d_gamma[static_cast<Eigen::Index>(b)] += d_nodes[j].cwiseProduct(ws.basis_out[b]).sum();
-        double* dp = d_w.data() + weight_offset_[b];
-        if (kind == BasisKind::constant) {
-          Eigen::Map<Eigen::RowVectorXd>(dp, d) += g * d_nodes[j].colwise().sum();
-          continue;
-        }
-        Eigen::MatrixXd d_pre = g * d_nodes[j];
-        if (kind == BasisKind::tanh) d_pre.array() *= 1.0 - ws.basis_out[b].array().square();
-        else if (kind == BasisKind::relu) d_pre.array() *= (ws.pre[b].array() > 0.0).cast<double>();
-        const Eigen::Index r = basis_inputs_[b];
-        Eigen::Map<Eigen::MatrixXd>(dp, d, r).noalias() += d_pre.transpose() * ws.nodes[k].leftCols(r);
-        Eigen::Map<Eigen::RowVectorXd>(dp + d * r, d) += d_pre.colwise().sum();
-        if (k > 0) d_nodes[k].leftCols(r).noalias() += d_pre * Eigen::Map<const Eigen::MatrixXd>(w.data() + weight_offset_[b], d, r);
+      d_gamma[static_cast<Eigen::Index>(b)] += d_nodes[j].cwiseProduct(ws.basis_out[b]).sum();
+      double* dp = d_w.data() + weight_offset_[b];
+      if (basis.kind == BasisKind::constant) {
+        Eigen::Map<Eigen::RowVectorXd>(dp, d) += g * d_nodes[j].colwise().sum();
+        return;
       }
-    }
+      Eigen::MatrixXd d_pre = g * d_nodes[j];
+      if (basis.kind == BasisKind::tanh) d_pre.array() *= 1.0 - ws.basis_out[b].array().square();
+      else if (basis.kind == BasisKind::relu) d_pre.array() *= (ws.pre[b].array() > 0.0).cast<double>();
+      const Eigen::Index r = basis_inputs_[b];
+      Eigen::Map<Eigen::MatrixXd>(dp, d, r).noalias() += d_pre.transpose() * ws.nodes[k].leftCols(r);
+      Eigen::Map<Eigen::RowVectorXd>(dp + d * r, d) += d_pre.colwise().sum();
+      if (k > 0) d_nodes[k].leftCols(r).noalias() += d_pre * Eigen::Map<const Eigen::MatrixXd>(w.data() + weight_offset_[b], d, r);
+    });
   }
 }
 

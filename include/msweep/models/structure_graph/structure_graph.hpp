@@ -101,12 +101,16 @@ class StructureGraph {
                           const Eigen::Ref<const Eigen::VectorXd>& gamma, Workspace& workspace) const;
   Eigen::VectorXd predict(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& w,
                           const Eigen::Ref<const Eigen::VectorXd>& gamma) const;
-  // Given dF/df (one entry per object) after forward(), ADDS dF/dw and dF/dgamma.
+  // Given dF/df (one entry per object) after forward(), ADDS dF/dw and dF/dgamma (not for bases
+  // whose gamma is exactly 0: a fixed vertex's unused choices are skipped in both passes).
   void backward(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& gamma,
                 const Workspace& workspace, const Eigen::Ref<const Eigen::VectorXd>& d_output,
                 Eigen::Ref<Eigen::VectorXd> d_w, Eigen::Ref<Eigen::VectorXd> d_gamma) const;
 
  private:
+  template <class Visit>
+  void visit_bases_into(std::size_t node, const Eigen::Ref<const Eigen::VectorXd>& gamma, Visit&& visit) const;
+
   StructureGraphOptions options_;
   std::vector<Eigen::Index> edge_offset_;     // first global basis of each edge
   std::vector<Eigen::Index> basis_edge_;      // edge of each global basis
