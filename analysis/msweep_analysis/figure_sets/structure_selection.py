@@ -149,15 +149,16 @@ def build(context):
 
 def placement(relaxed, enumeration):
     """One row per relaxed search: its most probable vertex's rank among the enumerated vertices
-    of the same meta setting and run (1 = best ELBO), the ELBO gap to the best vertex, and the
-    top 1% / 10% flags. Arguments are paths or load() frames."""
+    of the same meta setting and run (1 = best ELBO; a vertex trained from several restarts counts
+    with its best, the tightest bound), the ELBO gap to the best vertex, and the top 1% / 10%
+    flags. Arguments are paths or load() frames."""
     relaxed = relaxed if isinstance(relaxed, pd.DataFrame) else load(relaxed)
     enumeration = enumeration if isinstance(enumeration, pd.DataFrame) else load(enumeration)
     relaxed = relaxed[relaxed["status"] == "ok"]
     enumeration = enumeration[enumeration["status"] == "ok"]
     rows = []
     for (meta, run), group in enumeration.groupby(["meta", "run"]):
-        elbo = group.set_index("structure_index")[ELBO]
+        elbo = group.groupby("structure_index")[ELBO].max()  # a vertex's best restart: the tightest bound
         ranks = elbo.rank(ascending=False, method="min")
         count = len(elbo)
         for search in relaxed[(relaxed["meta"] == meta) & (relaxed["run"] == run)].itertuples():
