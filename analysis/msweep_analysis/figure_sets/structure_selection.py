@@ -184,12 +184,14 @@ def placement_summary(table):
 def placement_figure(table):
     summary = placement_summary(table)
     fig, axes = plots.figure(ncols=2)
-    for meta, group in summary.groupby("meta"):
+    for i, (meta, group) in enumerate(summary.groupby("meta")):
         c = group["temperature"].astype(float)
         order = np.argsort(c.to_numpy())
-        axes[0].plot(c.to_numpy()[order], group["top_1pct"].to_numpy()[order], "o-", label=f"top 1%, meta {meta}")
-        axes[0].plot(c.to_numpy()[order], group["top_10pct"].to_numpy()[order], "s--", label=f"top 10%, meta {meta}")
-        axes[1].plot(c.to_numpy()[order], group["mean_elbo_gap"].to_numpy()[order], "o-", label=f"meta {meta}")
+        color = f"C{i}"  # one color per meta setting: solid top 1%, dashed top 10%
+        axes[0].plot(c.to_numpy()[order], group["top_1pct"].to_numpy()[order], "o-", color=color, label=f"top 1%, meta {meta}")
+        axes[0].plot(c.to_numpy()[order], group["top_10pct"].to_numpy()[order], "s--", color=color, alpha=0.6,
+                     label=f"top 10%, meta {meta}")
+        axes[1].plot(c.to_numpy()[order], group["mean_elbo_gap"].to_numpy()[order], "o-", color=color, label=f"meta {meta}")
     axes[0].set_ylabel("share of searches")
     axes[0].set_ylim(-0.02, 1.02)
     axes[1].set_ylabel("ELBO gap to the best vertex (nats)")
