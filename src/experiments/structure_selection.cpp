@@ -2,7 +2,10 @@
 // docs/experiments/structure-selection.md.
 #include "msweep/experiments/structure_selection.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <iomanip>
+#include <numeric>
 #include <sstream>
 
 #include "msweep/core/error.hpp"
@@ -272,6 +275,41 @@ TaskOutput StructureSelectionExperiment::run(const TaskView& task) const {
   for (auto c : choices) chosen.push_back(static_cast<double>(c));
   out.arrays.push_back(std::move(chosen));
   return out;
+}
+
+std::string StructureSelectionExperiment::report(const SummaryTable& summary) const {
+  if (summary.groups() == 0) return {};
+  const std::size_t elbo = summary.metric_index("elbo"), entropy = summary.metric_index("structural_complexity");
+  auto label_of = [&](std::size_t group, const std::string& axis) {
+    for (std::size_t i = 0; i < summary.group_axes.size(); ++i)
+      if (summary.group_axes[i] == axis) return grid_.axes()[grid_.axis_index(axis)].label(summary.group_coordinates[group][i]);
+    return std::string("-");
+  };
+  std::vector<std::size_t> order(summary.groups());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  // Best mean ELBO first; groups without an ok task (NaN) last.
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const double x = summary.mean_of(a, elbo), y = summary.mean_of(b, elbo);
+    return std::isnan(y) ? !std::isnan(x) : x > y;
+  });
+  std::ostringstream out;
+  out << std::setprecision(5);
+  if (enumerating()) {
+    out << "best of " << graph_.vertex_count() << " vertices by mean ELBO:\n";
+    for (std::size_t k = 0; k < std::min<std::size_t>(5, order.size()); ++k) {
+      const std::size_t g = order[k];
+      std::uint32_t vertex = 0;
+      for (std::size_t i = 0; i < summary.group_axes.size(); ++i)
+        if (summary.group_axes[i] == "structure") vertex = summary.group_coordinates[g][i];
+      out << "  " << graph_.vertex_label(vertex) << " (meta " << label_of(g, "meta") << "): ELBO " << summary.mean_of(g, elbo) << "\n";
+    }
+  } else {
+    out << "relaxed searches, mean over runs:\n";
+    for (std::size_t g : order)
+      out << "  meta " << label_of(g, "meta") << ", c " << label_of(g, "temperature") << ", restart " << label_of(g, "restart")
+          << ": ELBO " << summary.mean_of(g, elbo) << ", structural entropy " << summary.mean_of(g, entropy) << " nats\n";
+  }
+  return out.str();
 }
 
 }  // namespace msweep

@@ -90,6 +90,9 @@ class StructureSelectionExperiment final : public Experiment {
   std::vector<InputFile> inputs() const override { return data_.inputs; }
   TaskOutput run(const TaskView& task) const override;
   std::string describe_data() const override;
+  // Enumeration: the best vertices by mean ELBO over runs; relaxed: mean ELBO and structural
+  // entropy per (meta, temperature). The placement of one in the other is analysis/'s job.
+  std::string report(const SummaryTable& summary) const override;
 
   const StructureGraph& graph() const { return graph_; }
   const StructureSelectionOptions& options() const { return options_; }
