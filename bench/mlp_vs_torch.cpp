@@ -11,7 +11,6 @@
 // different factor (the Python side far more), CPU time much less.
 // Both sides print the BLAS and threads they compute with; when torch runs on the reference BLAS
 // no ratio is printed (exit 3) unless --allow-reference-blas.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include <vector>
 
 #include "eigen_report.hpp"
+#include "torch_peer.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/data/fashion_mnist.hpp"
 #include "msweep/data/loaders.hpp"
@@ -98,48 +98,20 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
   command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " << python << " " << script << " " << data.string() << " " << c.X.rows() << " "
           << c.X.cols() << " " << c.hidden << " " << c.outputs << " " << (c.loss == Loss::mse ? "mse" : "ce") << " " << c.batch
           << " " << c.steps << " " << c.learning_rate << " " << (allow_reference_blas ? "--allow-reference-blas" : "-") << " " << repeats;
-  std::string output;
-  int status = -1;
-  if (FILE* pipe = ::popen(command.str().c_str(), "r")) {
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    status = ::pclose(pipe);
-  }
+  int status = 0;
+  const std::string output = bench::run_torch_peer(command.str(), status);
   std::filesystem::remove(data);
-  if (status != 0) {
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    std::fprintf(stderr, "bench_mlp_vs_torch: the PyTorch side did not run (status %d; its reason is above); no ratio printed\n", code);
-    std::exit(code == 0 ? 1 : code);
-  }
+  bench::stop_on_peer_failure(status, "bench_mlp_vs_torch");
   return output;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  double steps_scale = 1.0;
-  int repeats = 3;
-  bool allow_reference_blas = false;
-  std::string python = "/usr/bin/python3";
-  for (int i = 1; i < argc; ++i) {
-    const std::string key = argv[i];
-    if (key == "--allow-reference-blas") allow_reference_blas = true;
-    else if (key == "--steps-scale" && i + 1 < argc) steps_scale = std::atof(argv[++i]);
-    else if (key == "--repeats" && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
-    else if (key == "--python" && i + 1 < argc) python = argv[++i];
-    else {
-      std::fprintf(stderr, "usage: bench_mlp_vs_torch [--steps-scale S] [--repeats N] [--python PATH] [--allow-reference-blas]\n");
-      return 2;
-    }
-  }
+  const bench::TorchPeerArguments arguments = bench::parse_torch_peer_arguments(argc, argv, "bench_mlp_vs_torch");
   bench::print_eigen_report();
   const std::string script = std::string(MSWEEP_SOURCE_DIR) + "/bench/mlp_vs_torch.py";
-  // Checked before minutes of msweep timings, so a missing peer costs nothing.
-  if (std::system((python + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
-    std::fprintf(stderr, "bench_mlp_vs_torch: %s cannot import torch: install the Debian package python3-torch "
-                         "(scripts/setup.sh --bench installs every benchmark peer)\n", python.c_str());
-    return 1;
-  }
+  bench::require_torch(arguments.python, "bench_mlp_vs_torch");
 
   std::vector<Case> cases;
   {
@@ -161,9 +133,9 @@ int main(int argc, char** argv) {
               "msweep f64 s", "torch f32 s", "torch f64 s", "vs f32", "vs f64");
   std::printf("%-24s %6s %6s %7s | %15s %15s %15s |\n", "", "", "", "", "min/median", "min/median", "min/median");
   for (auto& c : cases) {
-    c.steps = static_cast<Eigen::Index>(static_cast<double>(c.steps) * steps_scale);
-    const Result ours = run_msweep(c, repeats);
-    std::istringstream torch(run_torch(c, python, script, allow_reference_blas, repeats));
+    c.steps = static_cast<Eigen::Index>(static_cast<double>(c.steps) * arguments.steps_scale);
+    const Result ours = run_msweep(c, arguments.repeats);
+    std::istringstream torch(run_torch(c, arguments.python, script, arguments.allow_reference_blas, arguments.repeats));
     std::string dtype;
     Result torch32{NAN, NAN, NAN, NAN}, torch64{NAN, NAN, NAN, NAN};
     while (torch >> dtype) {

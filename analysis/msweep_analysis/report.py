@@ -20,7 +20,7 @@ import numpy as np
 from .compare import IncomparableError
 from .context import Context
 from .errors import ResultsFileError
-from .figure_sets import figure_set_for
+from .figure_sets import figure_set_for, structure_selection
 from .formatting import column_formatters, number
 from .reader import load
 from .summary import varying_axes
@@ -224,7 +224,9 @@ def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 bad input)."""
     arguments = parse_arguments(argv)
     try:
-        if len(arguments.results) == 2:
+        if len(arguments.results) == 2 and structure_selection.is_placement_pair(*arguments.results):
+            index = structure_selection.write_placement_report(*arguments.results, arguments.output)
+        elif len(arguments.results) == 2:
             from .compare_report import write_comparison_report
             index = write_comparison_report(*arguments.results, arguments.output)
         else:

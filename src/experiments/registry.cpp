@@ -7,6 +7,7 @@
 #include "msweep/experiments/hyperparameter_optimization.hpp"
 #include "msweep/experiments/mixture_em.hpp"
 #include "msweep/experiments/param_ordering.hpp"
+#include "msweep/experiments/structure_selection.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
 #include "msweep/experiments/synthetic_load.hpp"
 
@@ -37,6 +38,7 @@ const std::map<std::string, Factory>& registry() {
       {"hyperparameter-optimization",
        &make_with_data<HyperparameterOptimizationExperiment, &read_hyperparameter_optimization_options>},
       {"mixture-em", &make<MixtureEmExperiment, &read_mixture_em_options>},
+      {"structure-selection", &make_structure_selection},  // data loaded unless generated per run
       {"synthetic-load", &make<SyntheticLoadExperiment, &read_synthetic_load_options>},
   };
   return kinds;

@@ -29,8 +29,26 @@ structures = 500
 runs = 4
 """
 
+STRUCTURE = """[job]
+name = "structure"
+experiment = "structure-selection"
+seed = 5
+[data]
+source = "tanh-synthetic"
+objects = 30
+features = 3
+[model]
+noise_std = 0.5
+iterations = 60
+[sweep]
+runs = 2
+restarts = 2
+meta = ["1,1,1", "100,1,0.01"]
+temperatures = [0.2, 1.0]
+"""
 
-@pytest.mark.parametrize("text", [SUBSETS, LOAD], ids=["subset-evidence", "synthetic-load"])
+
+@pytest.mark.parametrize("text", [SUBSETS, LOAD, STRUCTURE], ids=["subset-evidence", "synthetic-load", "structure-selection"])
 def test_results_identical_for_1_to_4_ranks(tmp, text):
     reference = None
     for ranks in [1, 2, 3, 4]:

@@ -1,0 +1,69 @@
+"""Figure set of structure-selection on files the engine writes: the simplex figure of a relaxed
+run, the ranking of an enumeration, and the two-file placement report, whose ranks are checked
+against numpy on the same files. Vertex labels are rebuilt from the job's edges."""
+
+import numpy as np
+import pytest
+
+import msweep_analysis as ma
+from msweep_analysis.figure_sets import structure_selection as ss
+from msweep_analysis.report import main
+from test_engine import run_engine
+
+COMMON = """[job]
+name = "structure"
+experiment = "structure-selection"
+seed = 3
+[data]
+source = "tanh-synthetic"
+objects = 40
+features = 3
+[model]
+widths = [2, 1]
+edges = ["1<-0: zero tanh:1 tanh", "2<-1: linear tanh", "2<-0: zero const"]
+noise_std = 0.5
+iterations = 60
+[sweep]
+runs = 2
+meta = ["1,1,1"]
+"""
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("structure")
+    relaxed = run_engine(directory, "relaxed", COMMON + 'mode = "relaxed"\nrestarts = 3\ntemperatures = [0.5, 2.0]\n')
+    enumeration = run_engine(directory, "enumeration", COMMON + 'mode = "enumerate"\nrestarts = 2\n')
+    return relaxed, enumeration
+
+
+def test_vertex_labels_follow_the_engine_numbering(files):
+    info = ma.load(files[0]).attrs
+    bases = ss.edge_bases(info)
+    assert bases == [["zero", "tanh:1", "tanh"], ["linear", "tanh"], ["zero", "const"]]
+    assert ss.vertex_label(bases, 0) == "zero|linear|zero"
+    assert ss.vertex_label(bases, 1) == "zero|linear|const"  # the last edge fastest
+    assert ss.vertex_label(bases, 11) == "tanh|tanh|const"
+
+
+def test_single_file_reports_draw_the_simplex_and_the_ranking(files, tmp_path, capsys):
+    for path, figure in ((files[0], "structure_edge_0"), (files[1], "vertex_ranking")):
+        output = tmp_path / path.stem
+        assert main([str(path), "-o", str(output)]) == 0
+        assert (output / "figures" / f"{figure}.png").stat().st_size > 0
+    assert (tmp_path / "relaxed" / "tables" / "most_probable_vertices.csv").is_file()
+
+
+def test_placement_ranks_match_numpy(files, tmp_path):
+    relaxed, enumeration = ma.load(files[0]), ma.load(files[1])
+    table = ss.placement(relaxed, enumeration)
+    assert len(table) == len(relaxed)  # every search placed: same meta setting and runs
+    for row in table.itertuples():
+        same = enumeration[(enumeration["run"] == row.run) & (enumeration["meta"] == row.meta)]
+        elbo = same.groupby("structure_index")["elbo"].max()
+        assert row.rank == 1 + int(np.sum(elbo.to_numpy() > elbo[row.vertex]))
+        assert row.elbo_gap == pytest.approx(elbo.max() - elbo[row.vertex])
+        assert row.top_10pct == (row.rank <= 2)  # 12 vertices: the top 10% is the best 2
+    assert main([str(files[0]), str(files[1]), "-o", str(tmp_path / "placement")]) == 0
+    assert (tmp_path / "placement" / "figures" / "placement.png").is_file()
+    assert (tmp_path / "placement" / "tables" / "placement_summary.csv").is_file()
