@@ -488,7 +488,9 @@ TEST(LinearMixture, BackgroundIsOneMoreComponentEverywhere) {
     EXPECT_NEAR(R.rowwise().sum().maxCoeff(), 1.0, 1e-12);
     EXPECT_TRUE(mixture.predict(data.X).allFinite());
     EXPECT_TRUE(std::isfinite(mixture.log_likelihood(data.X, data.y)));
-    if (gate == GateKind::dirichlet) EXPECT_EQ(mixture.dirichlet_posterior().size(), 3);
+    if (gate == GateKind::dirichlet) {
+      EXPECT_EQ(mixture.dirichlet_posterior().size(), 3);
+    }
   }
 }
 
