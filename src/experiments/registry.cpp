@@ -5,6 +5,7 @@
 #include "msweep/core/error.hpp"
 #include "msweep/experiments/experiment.hpp"
 #include "msweep/experiments/mixture_em.hpp"
+#include "msweep/experiments/multistart_evidence.hpp"
 #include "msweep/experiments/param_ordering.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
 #include "msweep/experiments/synthetic_load.hpp"
@@ -31,6 +32,7 @@ std::unique_ptr<Experiment> make_with_data(const JobSpec& spec) {
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
+      {"multistart-evidence", &make_with_data<MultistartEvidenceExperiment, &read_multistart_evidence_options>},
       {"param-ordering", &make_with_data<ParamOrderingExperiment, &read_param_ordering_options>},
       {"subset-evidence", &make_with_data<SubsetEvidenceExperiment, &read_subset_evidence_options>},
       {"mixture-em", &make<MixtureEmExperiment, &read_mixture_em_options>},
