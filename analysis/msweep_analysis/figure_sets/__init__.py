@@ -6,10 +6,11 @@ function and one line in FIGURE_SETS below (docs/analysis.md, "Adding a figure s
 without an entry get the generic set: a summary table and one figure per metric.
 """
 
-from . import generic, mixture_em, param_ordering, subset_evidence
+from . import generic, mixture_em, multistart_evidence, param_ordering, subset_evidence
 
 FIGURE_SETS = {
     "mixture-em": mixture_em.build,
+    "multistart-evidence": multistart_evidence.build,
     "param-ordering": param_ordering.build,
     "subset-evidence": subset_evidence.build,
 }
