@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "eigen_report.hpp"
+#include "peer_process.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/data/fashion_mnist.hpp"
 #include "msweep/data/loaders.hpp"
@@ -98,19 +99,7 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
   command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " << python << " " << script << " " << data.string() << " " << c.X.rows() << " "
           << c.X.cols() << " " << c.hidden << " " << c.outputs << " " << (c.loss == Loss::mse ? "mse" : "ce") << " " << c.batch
           << " " << c.steps << " " << c.learning_rate << " " << (allow_reference_blas ? "--allow-reference-blas" : "-") << " " << repeats;
-  std::string output;
-  int status = -1;
-  if (FILE* pipe = ::popen(command.str().c_str(), "r")) {
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    status = ::pclose(pipe);
-  }
-  std::filesystem::remove(data);
-  if (status != 0) {
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    std::fprintf(stderr, "bench_mlp_vs_torch: the PyTorch side did not run (status %d; its reason is above); no ratio printed\n", code);
-    std::exit(code == 0 ? 1 : code);
-  }
+  const std::string output = bench::run_peer_or_exit(command.str(), data, "bench_mlp_vs_torch");
   return output;
 }
 

@@ -10,7 +10,6 @@
 //
 // Both sides print the BLAS and threads they compute with; a missing peer or a peer on the
 // reference BLAS prints no ratio (exit status 1 or 3).
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +25,7 @@
 #include <vector>
 
 #include "eigen_report.hpp"
+#include "peer_process.hpp"
 #include "msweep/core/timer.hpp"
 #include "msweep/data/loaders.hpp"
 #include "msweep/models/mlp/mlp.hpp"
@@ -134,19 +134,7 @@ int main(int argc, char** argv) {
           << "/bench/multistart_entropy_vs_torch.py " << data.string() << " " << m << " " << X.cols() << " " << kHidden << " "
           << kBatch << " " << steps << " " << kLearningRate << " " << scale << " " << kAlpha << " "
           << (allow_reference_blas ? "--allow-reference-blas" : "-") << " " << repeats;
-  std::string output;
-  int status = -1;
-  if (FILE* pipe = ::popen(command.str().c_str(), "r")) {
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    status = ::pclose(pipe);
-  }
-  std::filesystem::remove(data);
-  if (status != 0) {
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    std::fprintf(stderr, "bench_multistart_entropy_vs_torch: the PyTorch side did not run (status %d; its reason is above); no ratio printed\n", code);
-    return code == 0 ? 1 : code;
-  }
+  const std::string output = bench::run_peer_or_exit(command.str(), data, "bench_multistart_entropy_vs_torch");
   std::istringstream in(output);
   std::string word;
   double torch_increment = NAN, torch_min = NAN, torch_median = NAN, torch_cpu = NAN;

@@ -446,21 +446,9 @@ TaskOutput MultistartEvidenceExperiment::run(const TaskView& task) const {
       std::copy(one.validation.begin(), one.validation.end(), prior_validation.begin() + static_cast<std::ptrdiff_t>(k * V));
       std::copy(one.test.begin(), one.test.end(), prior_test.begin() + static_cast<std::ptrdiff_t>(k * L * N));
     }
-    // The checkpoint arrays hold the trajectory under the job's prior_precision, for comparison.
-    PosteriorObjective posterior(part, scale, options_.prior_precision, 0.0, 0);
-    Eigen::VectorXd w = start;
-    auto checkpoint = [&](const Eigen::VectorXd& x) {
-      rec.log_prior.push_back(log_prior(x, options_.prior_precision));
-      rec.log_likelihood.push_back(log_likelihood(part, x, sigma2));
-      rec.predictions(x);
-    };
-    const OptimSummary summary = sgd(posterior, w, sgd_options, [&](const IterationState& s) {
-      if ((s.iteration - 1) % tau == 0) checkpoint(s.w);
-      return false;
-    });
-    if (!summary.usable()) diverged = 1.0;
-    while (rec.recorded() < C) checkpoint(w);
-  } else {
+  }
+  if (method != "mean-field-vi") {
+    // The SGD trajectory under the job's prior_precision (for the grid method: a comparison beside its grid).
     const bool langevin = method == "langevin-elbo", track = tracks_entropy(method);
     PosteriorObjective posterior(part, scale, options_.prior_precision, langevin ? lr : 0.0, seeds.langevin);
     RandomStream probe(seeds.probe);

@@ -2,6 +2,7 @@
 combination of starts (msweep_analysis.multistart) against the engine's own numbers."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,25 +14,8 @@ from msweep_analysis.reader import info, load
 from msweep_analysis.report import main
 from test_engine import run_engine
 
-JOB = """[job]
-name = "ms"
-experiment = "multistart-evidence"
-seed = 5
-[data]
-source = "synthetic-regression"
-objects = 60
-features = 3
-[model]
-hidden = [4]
-learning_rate = 1e-4
-batch_size = 8
-[sweep]
-runs = 3
-restarts = 3
-iterations = 40
-tau_val = 10
-prior_precisions = [10.0, 1e3]
-"""
+JOB = (Path(__file__).resolve().parents[2] / "jobs" / "multistart-evidence-small.toml").read_text()  # 2 runs x 3 starts
+RUNS = 2
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +35,7 @@ def test_report_has_the_figures_and_the_method_table(results, tmp_path):
     table = pd.read_csv(output / "tables" / "methods.csv")
     assert list(table["method"]) == ["sgd", "early-stopping", "validation-prior-grid", "sgd-elbo", "langevin-elbo",
                                      "mean-field-vi"]
-    assert (table["runs"] == 3).all()
+    assert (table["runs"] == RUNS).all()
 
 
 def test_one_start_cloud_is_the_engines_own_entropy(results, tmp_path):
@@ -71,7 +55,7 @@ def test_one_start_cloud_is_the_engines_own_entropy(results, tmp_path):
                                          multistart.gaussian_entropy(d, math.sqrt(2.0 * lr)), d)
         np.testing.assert_allclose(cloud[::int(config["tau_val"])], own[row], rtol=1e-12)
         checked += 1
-    assert checked == 2 * 3 * 3
+    assert checked == 2 * 3 * RUNS
 
 
 def test_sgd_ensemble_is_the_mean_prediction_at_the_budget(results, tmp_path):
@@ -79,7 +63,7 @@ def test_sgd_ensemble_is_the_mean_prediction_at_the_budget(results, tmp_path):
     combined, _ = multistart.combine_all(context)
     tasks = context.tasks
     predictions, targets = context.array(multistart.TEST_PREDICTION), context.array(multistart.TEST_TARGET)
-    for run in range(3):
+    for run in range(RUNS):
         rows = np.flatnonzero(((tasks["method"] == "sgd") & (tasks["run_index"] == run)).to_numpy())
         scale = tasks["target_scale"].iloc[rows[0]]
         expected = np.sqrt(np.mean((predictions[rows, -1, 0].mean(axis=0) - targets[rows[0]]) ** 2)) * scale
