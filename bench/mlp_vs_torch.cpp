@@ -98,11 +98,7 @@ std::string run_torch(const Case& c, const std::string& python, const std::strin
   command << "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " << python << " " << script << " " << data.string() << " " << c.X.rows() << " "
           << c.X.cols() << " " << c.hidden << " " << c.outputs << " " << (c.loss == Loss::mse ? "mse" : "ce") << " " << c.batch
           << " " << c.steps << " " << c.learning_rate << " " << (allow_reference_blas ? "--allow-reference-blas" : "-") << " " << repeats;
-  int status = 0;
-  const std::string output = bench::run_torch_peer(command.str(), status);
-  std::filesystem::remove(data);
-  bench::stop_on_peer_failure(status, "bench_mlp_vs_torch");
-  return output;
+  return bench::run_peer_or_exit(command.str(), data, "bench_mlp_vs_torch");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// What the C++ drivers of the PyTorch comparisons share (bench/mlp_vs_torch, bench/structure_vs_torch):
+// What the C++ drivers of the PyTorch comparisons share (bench/mlp_vs_torch, bench/structure_vs_torch,
+// bench/multistart_entropy_vs_torch):
 // their command line, the check that the peer can import torch before any timing, and running
 // the Python side through a pipe, stopping with the peer's status when it refused.
 #pragma once
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 namespace msweep::bench {
@@ -65,6 +67,16 @@ inline void stop_on_peer_failure(int status, const char* program) {
   if (status == 0) return;
   std::fprintf(stderr, "%s: the PyTorch side did not run (status %d; its reason is above); no ratio printed\n", program, status);
   std::exit(status);
+}
+
+// run_torch_peer, then removes `scratch` (the inputs written for the peer) either way, then
+// stop_on_peer_failure: the whole exchange for a driver with one peer call.
+inline std::string run_peer_or_exit(const std::string& command, const std::filesystem::path& scratch, const char* program) {
+  int status = 0;
+  std::string output = run_torch_peer(command, status);
+  std::filesystem::remove(scratch);
+  stop_on_peer_failure(status, program);
+  return output;
 }
 
 }  // namespace msweep::bench

@@ -6,6 +6,7 @@
 #include "msweep/experiments/experiment.hpp"
 #include "msweep/experiments/hyperparameter_optimization.hpp"
 #include "msweep/experiments/mixture_em.hpp"
+#include "msweep/experiments/multistart_evidence.hpp"
 #include "msweep/experiments/param_ordering.hpp"
 #include "msweep/experiments/structure_selection.hpp"
 #include "msweep/experiments/subset_evidence.hpp"
@@ -33,6 +34,7 @@ std::unique_ptr<Experiment> make_with_data(const JobSpec& spec) {
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kinds = {
+      {"multistart-evidence", &make_with_data<MultistartEvidenceExperiment, &read_multistart_evidence_options>},
       {"param-ordering", &make_with_data<ParamOrderingExperiment, &read_param_ordering_options>},
       {"subset-evidence", &make_with_data<SubsetEvidenceExperiment, &read_subset_evidence_options>},
       {"hyperparameter-optimization",

@@ -6,11 +6,13 @@ function and one line in FIGURE_SETS below (docs/analysis.md, "Adding a figure s
 without an entry get the generic set: a summary table and one figure per metric.
 """
 
-from . import generic, hyperparameter_optimization, mixture_em, param_ordering, structure_selection, subset_evidence
+from . import (generic, hyperparameter_optimization, mixture_em, multistart_evidence, param_ordering, structure_selection,
+               subset_evidence)
 
 FIGURE_SETS = {
     "hyperparameter-optimization": hyperparameter_optimization.build,
     "mixture-em": mixture_em.build,
+    "multistart-evidence": multistart_evidence.build,
     "param-ordering": param_ordering.build,
     "structure-selection": structure_selection.build,
     "subset-evidence": subset_evidence.build,

@@ -1,0 +1,79 @@
+"""The multistart-evidence figure set on a real engine run: figures written, and the Python
+combination of starts (msweep_analysis.multistart) against the engine's own numbers."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msweep_analysis import multistart
+from msweep_analysis.context import Context
+from msweep_analysis.reader import info, load
+from msweep_analysis.report import main
+from test_engine import run_engine
+
+JOB = (Path(__file__).resolve().parents[2] / "jobs" / "multistart-evidence-small.toml").read_text()  # 2 runs x 3 starts
+RUNS = 2
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return run_engine(tmp_path_factory.mktemp("multistart"), "ms", JOB)
+
+
+def context_of(path, directory):
+    return Context(path=path, info=info(path), tasks=load(path), output_dir=directory)
+
+
+def test_report_has_the_figures_and_the_method_table(results, tmp_path):
+    output = tmp_path / "report"
+    assert main([str(results), "-o", str(output)]) == 0
+    for name in ("evidence_terms", "test_rmse_by_method", "rmse_vs_input_noise", "stopping_iteration"):
+        assert (output / "figures" / f"{name}.png").stat().st_size > 10_000, name
+    table = pd.read_csv(output / "tables" / "methods.csv")
+    assert list(table["method"]) == ["sgd", "early-stopping", "validation-prior-grid", "sgd-elbo", "langevin-elbo",
+                                     "mean-field-vi"]
+    assert (table["runs"] == RUNS).all()
+
+
+def test_one_start_cloud_is_the_engines_own_entropy(results, tmp_path):
+    # The engine stores each entropy start's own entropy (its C++ recursion over its increments);
+    # the Python combination of that start alone must give the same numbers.
+    context = context_of(results, tmp_path)
+    config = multistart.settings(context.info)
+    tasks = context.tasks
+    increments, own = context.array(multistart.INCREMENT), context.array(multistart.ENTROPY)
+    checked = 0
+    for row, task in enumerate(tasks.itertuples()):
+        if task.method not in multistart.ENTROPY_METHODS:
+            continue
+        d, lr = int(task.n_params), float(config["learning_rate"])
+        cloud = multistart.cloud_entropy(multistart.gaussian_entropy(d, float(config["init_std"])), increments[row:row + 1],
+                                         task.method == "langevin-elbo",
+                                         multistart.gaussian_entropy(d, math.sqrt(2.0 * lr)), d)
+        np.testing.assert_allclose(cloud[::int(config["tau_val"])], own[row], rtol=1e-12)
+        checked += 1
+    assert checked == 2 * 3 * RUNS
+
+
+def test_sgd_ensemble_is_the_mean_prediction_at_the_budget(results, tmp_path):
+    context = context_of(results, tmp_path)
+    combined, _ = multistart.combine_all(context)
+    tasks = context.tasks
+    predictions, targets = context.array(multistart.TEST_PREDICTION), context.array(multistart.TEST_TARGET)
+    for run in range(RUNS):
+        rows = np.flatnonzero(((tasks["method"] == "sgd") & (tasks["run_index"] == run)).to_numpy())
+        scale = tasks["target_scale"].iloc[rows[0]]
+        expected = np.sqrt(np.mean((predictions[rows, -1, 0].mean(axis=0) - targets[rows[0]]) ** 2)) * scale
+        got = combined[(combined["method"] == "sgd") & (combined["run"] == run)]["test_rmse"].iloc[0]
+        assert got == pytest.approx(expected, rel=1e-12)
+    assert set(combined["starts"]) == {3}
+    assert (combined[combined["method"].isin(multistart.EVIDENCE_METHODS)]["evidence_at_stop"].notna()).all()
+
+
+def test_patience_rule():
+    assert multistart.stop_by_patience([5, 4, 3, 3.5, 3.6, 3.7, 1.0], 3) == 2
+    assert multistart.stop_by_patience([5, 4, 3, 3.5, 3.6, 1.0], 3) == 5
+    assert multistart.stop_by_patience([1.0], 3) == 0

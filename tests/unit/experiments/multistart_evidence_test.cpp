@@ -1,0 +1,348 @@
+// Experiment "multistart-evidence": grid and declarations, determinism, stream pairing, a build
+// from Options, bad keys, the HVP-based entropy against exact log-determinants on an MLP small
+// enough to form its Hessian, and the combination of separately computed starts against the
+// starts computed together in lockstep (the original code's formulation).
+#include "msweep/experiments/multistart_evidence.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <numbers>
+
+#include "msweep/core/error.hpp"
+#include "msweep/data/loaders.hpp"
+#include "msweep/optim/minibatch.hpp"
+#include "msweep/optim/multistart_entropy.hpp"
+#include "msweep/spec/job.hpp"
+
+namespace msweep {
+namespace {
+
+std::string job_text(const std::string& data, const std::string& model, const std::string& sweep) {
+  return "[job]\nname = \"t\"\nexperiment = \"multistart-evidence\"\nseed = 7\n\n[data]\n" + data + "\n[model]\n" + model +
+         "\n[sweep]\n" + sweep + "\n";
+}
+
+const std::string kData = "source = \"synthetic-regression\"\nobjects = 100\nfeatures = 4\n";
+const std::string kModel = "hidden = [5]\nlearning_rate = 1e-4\nbatch_size = 10\n";
+const std::string kSweep = "runs = 2\nrestarts = 3\niterations = 40\ntau_val = 10\npatience = 2\nprior_precisions = [10.0, 1e3, 1e5]\n";
+
+std::unique_ptr<Experiment> build(const std::string& text) {
+  const JobSpec spec = parse_job(text, "test.toml");
+  auto experiment = make_experiment(spec);
+  spec.reject_unknown_keys();
+  return experiment;
+}
+
+std::vector<std::uint32_t> coords(std::uint32_t restart, std::uint32_t run, std::uint32_t method) { return {0, 0, restart, run, method}; }
+
+bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+std::uint32_t method_index(const std::string& name) {
+  const auto all = MultistartEvidenceOptions::all_methods();
+  return static_cast<std::uint32_t>(std::find(all.begin(), all.end(), name) - all.begin());
+}
+
+TEST(MultistartEvidence, GridAxesAndDeclaredShapes) {
+  auto e = build(job_text(kData, kModel, kSweep));
+  EXPECT_EQ(e->grid().size(), 2u * 3u * 6u);
+  EXPECT_EQ(e->grid().axes()[4].name, "method");
+  EXPECT_EQ(e->grid().axes()[4].labels, MultistartEvidenceOptions::all_methods());
+  const TaskShape shape = task_shape(*e);
+  for (std::uint32_t m = 0; m < 6; ++m) {
+    const TaskResult r = execute_task(*e, shape, e->grid().id_of(coords(1, 0, m)), 0);
+    EXPECT_EQ(r.status, TaskStatus::ok) << m << ": " << r.error;
+  }
+  const auto arrays = e->arrays();
+  EXPECT_EQ(arrays[multistart_evidence::kIncrementArray].name, "entropy_increment");
+  EXPECT_EQ(arrays[multistart_evidence::kPriorUsableArray].name, "prior_usable");
+  EXPECT_EQ(arrays.size(), multistart_evidence::kArrayCount);
+}
+
+TEST(MultistartEvidence, TaskDependsOnlyOnItsCoordinates) {
+  const std::string text = job_text(kData, kModel, kSweep);
+  auto a = build(text), b = build(text);
+  for (std::uint32_t m = 0; m < 6; ++m) {
+    const auto first = run_at(*a, coords(2, 1, m));
+    run_at(*a, coords(0, 0, (m + 1) % 6));  // another split in the cache
+    const auto again = run_at(*a, coords(2, 1, m)), fresh = run_at(*b, coords(2, 1, m));
+    for (const auto* other : {&again, &fresh}) {
+      EXPECT_TRUE(bitwise_equal(first.metrics, other->metrics)) << m;
+      for (std::size_t i = 0; i < first.arrays.size(); ++i) EXPECT_TRUE(bitwise_equal(first.arrays[i], other->arrays[i])) << m << " " << i;
+    }
+  }
+}
+
+TEST(MultistartEvidence, StartsShareBatchesAndMethodsShareStarts) {
+  auto e = build(job_text(kData, kModel, kSweep));
+  auto seeds = [&](std::uint32_t restart, std::uint32_t run, std::uint32_t method) {
+    const auto c = coords(restart, run, method);
+    return multistart_evidence::task_seeds(7, TaskView(e->grid(), c));
+  };
+  const auto base = seeds(0, 1, 0), other_method = seeds(0, 1, 4), other_start = seeds(2, 1, 0), other_run = seeds(0, 0, 0);
+  EXPECT_EQ(base, other_method);  // methods are paired: same split, batches, start, probes
+  EXPECT_EQ(base.split, other_start.split);
+  EXPECT_EQ(base.minibatch, other_start.minibatch);  // every start of a run: one minibatch stream
+  EXPECT_EQ(base.input_noise, other_start.input_noise);
+  EXPECT_NE(base.init, other_start.init);
+  EXPECT_NE(base.probe, other_start.probe);
+  EXPECT_NE(base.split, other_run.split);
+  EXPECT_NE(base.minibatch, other_run.minibatch);
+  // Paired in the output too: the same test targets for every method and start of a run.
+  const auto sgd = run_at(*e, coords(0, 1, 0)), vi = run_at(*e, coords(2, 1, 5));
+  EXPECT_TRUE(bitwise_equal(sgd.arrays[multistart_evidence::kTestTargetArray], vi.arrays[multistart_evidence::kTestTargetArray]));
+  // sgd and sgd-elbo take the same steps: only the entropy is extra.
+  const auto elbo = run_at(*e, coords(0, 1, method_index("sgd-elbo")));
+  EXPECT_TRUE(bitwise_equal(sgd.arrays[multistart_evidence::kTestPredictionArray], elbo.arrays[multistart_evidence::kTestPredictionArray]));
+}
+
+TEST(MultistartEvidence, BuiltFromOptionsWithoutAJobFile) {
+  RandomStream rng(3);
+  Dataset data = make_synthetic_regression(60, 3, 0.5, rng);
+  MultistartEvidenceOptions options;
+  options.job.runs = 1;
+  options.job.restarts = 2;
+  options.data.source = "synthetic-regression";
+  options.network.layers = {3, 4, 1};
+  options.network.activation = Activation::softplus;
+  options.network.bias = false;
+  options.methods = {"sgd-elbo", "mean-field-vi"};
+  options.iterations = 20;
+  options.tau_val = 5;
+  MultistartEvidenceExperiment e(options, std::move(data));
+  EXPECT_EQ(e.grid().size(), 2u * 2u);
+  const auto out = run_at(e, coords(1, 0, 1));
+  EXPECT_EQ(out.metrics.size(), e.metrics().size());
+  EXPECT_EQ(out.arrays[multistart_evidence::kIterationArray], (std::vector<double>{0, 5, 10, 15, 20}));
+}
+
+// The MLP's exact Hessian of the minibatch loss, column by column from the R-operator.
+Eigen::MatrixXd formed_hessian(MlpObjective& f, const Eigen::VectorXd& w, std::span<const Eigen::Index> rows, double scale) {
+  const Eigen::Index d = w.size();
+  Eigen::MatrixXd H(d, d);
+  Eigen::VectorXd hv(d);
+  for (Eigen::Index j = 0; j < d; ++j) {
+    f.hessian_vector(w, Eigen::VectorXd::Unit(d, j), rows, hv);
+    H.col(j) = scale * hv;
+  }
+  return 0.5 * (H + H.transpose());
+}
+
+TEST(MultistartEvidence, HvpEntropyMatchesExactLogDeterminantsAlongAnMlpTrajectory) {
+  // A 3-3-1 softplus network without biases (12 parameters): along an SGD trajectory of 30
+  // steps, (1) the probe estimate averaged over 4000 seeds matches the exact trace bound summed
+  // over the steps, and (2) the bound lies below the exact ln|det| of the Jacobian product
+  // J_30 ... J_1, within the known gap sum_k tr((lr H_k)^2).
+  RandomStream data_rng(11);
+  const Dataset data = make_synthetic_regression(40, 3, 0.3, data_rng);
+  const Mlp model({{3, 3, 1}, Activation::softplus, Loss::mse, false, 1.0});
+  MlpObjective f(model, data.X, data.y);
+  const double scale = 40.0 / 2.0, lr = 0.002;
+  for (std::uint64_t trajectory = 1; trajectory <= 4; ++trajectory) {
+    RandomStream init(trajectory);
+    Eigen::VectorXd w(model.parameter_count());
+    for (Eigen::Index j = 0; j < w.size(); ++j) w(j) = 0.5 * init.normal();
+    MinibatchSampler sampler(40, 10, 100 + trajectory);
+    Eigen::MatrixXd product = Eigen::MatrixXd::Identity(w.size(), w.size());
+    double bound_sum = 0.0, squares = 0.0, estimate_sum = 0.0, estimate_var = 0.0;
+    Eigen::VectorXd g(w.size());
+    for (int step = 0; step < 30; ++step) {
+      const auto batch = sampler.next();
+      const Eigen::MatrixXd H = formed_hessian(f, w, batch, scale);
+      ASSERT_LT(lr * Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(H).eigenvalues().maxCoeff(), kMaxStepCurvature);
+      product = (Eigen::MatrixXd::Identity(w.size(), w.size()) - lr * H) * product;
+      bound_sum += exact_increment_bound(H, lr);
+      squares += (lr * H).squaredNorm();
+      // The estimator with the R-operator, many probes.
+      RandomStream probe(1000 * trajectory + static_cast<std::uint64_t>(step));
+      EntropyScratch scratch;
+      auto hvp = [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+        f.hessian_vector(w, v, batch, out);
+        out *= scale;
+      };
+      const int probes = 4000;
+      double sum = 0.0, sum_sq = 0.0;
+      for (int k = 0; k < probes; ++k) {
+        Eigen::VectorXd r0(w.size());
+        for (Eigen::Index j = 0; j < r0.size(); ++j) r0(j) = probe.normal();
+        const double x = entropy_increment(hvp, lr, r0, scratch);
+        sum += x;
+        sum_sq += x * x;
+      }
+      estimate_sum += sum / probes;
+      estimate_var += (sum_sq / probes - (sum / probes) * (sum / probes)) / probes;
+      f.evaluate_with_gradient(w, batch, g);
+      w -= lr * scale * g;
+    }
+    const double exact = std::log(std::abs(product.determinant()));
+    EXPECT_NEAR(estimate_sum, bound_sum, 4.0 * std::sqrt(estimate_var) + 1e-12) << "trajectory " << trajectory;
+    EXPECT_LE(bound_sum, exact + 1e-9) << "trajectory " << trajectory;
+    EXPECT_LE(exact - bound_sum, squares + 1e-9) << "trajectory " << trajectory;
+  }
+}
+
+TEST(MultistartEvidence, SeparateStartsCombineToTheLockstepCloud) {
+  // The starts of (run 1, sgd-elbo) computed as separate tasks on separate experiment objects,
+  // combined afterwards, against the whole cloud stepped together in one loop with the cloud's
+  // entropy updated by the mean increment at every step (the original code).
+  const std::string text = job_text(kData, kModel, kSweep);
+  const std::uint32_t elbo = method_index("sgd-elbo");
+  std::vector<TaskOutput> separate;
+  for (std::uint32_t r = 0; r < 3; ++r) separate.push_back(run_at(*build(text), coords(2 - r, 1, elbo)));  // any order
+  std::reverse(separate.begin(), separate.end());
+  std::vector<const TaskOutput*> pointers;
+  for (const auto& s : separate) pointers.push_back(&s);
+
+  const JobSpec spec = parse_job(text, "test.toml");
+  const Dataset data = load_job_data(spec.data, spec.seed);
+  const MultistartEvidenceOptions options = read_multistart_evidence_options(spec, data);
+  MultistartEvidenceExperiment e(options, data);
+  const auto& split = e.split(1);
+  const Eigen::Index D = e.model().parameter_count();
+  const auto combined = multistart_evidence::combine_starts(options, D, "sgd-elbo", pointers, split.target_scale);
+
+  // Lockstep.
+  MlpObjective f(e.model(), split.train_X, split.train_y);
+  const double scale = static_cast<double>(f.objects()) / (2.0 * options.noise_variance), alpha = options.prior_precision,
+               lr = options.learning_rate;
+  std::vector<Eigen::VectorXd> w;
+  std::vector<RandomStream> probes;
+  MinibatchSampler sampler(f.objects(), options.batch_size, 0);
+  for (std::uint32_t r = 0; r < 3; ++r) {
+    const auto c = coords(r, 1, elbo);
+    const auto seeds = multistart_evidence::task_seeds(options.job.seed, TaskView(e.grid(), c));
+    sampler = MinibatchSampler(f.objects(), options.batch_size, seeds.minibatch);
+    RandomStream init(seeds.init);
+    Eigen::VectorXd start(D);
+    for (Eigen::Index j = 0; j < D; ++j) start(j) = init.normal();
+    w.push_back(options.init_std * start);
+    probes.emplace_back(seeds.probe);
+  }
+  auto normal = [&](RandomStream& rng) {
+    Eigen::VectorXd v(D);
+    for (Eigen::Index j = 0; j < D; ++j) v(j) = rng.normal();
+    return v;
+  };
+  double S = gaussian_entropy(D, options.init_std);
+  std::vector<double> evidence;
+  auto record = [&] {
+    double lp = 0.0, ll = 0.0;
+    for (const auto& x : w) {
+      lp += 0.5 * static_cast<double>(D) * std::log(alpha / (2.0 * std::numbers::pi)) - 0.5 * alpha * x.squaredNorm();
+      ll += -scale * f.evaluate(x) - 0.5 * static_cast<double>(f.objects()) * std::log(2.0 * std::numbers::pi * options.noise_variance);
+    }
+    evidence.push_back(lp / 3.0 + ll / 3.0 + S);
+  };
+  EntropyScratch scratch;
+  Eigen::VectorXd g(D);
+  for (Eigen::Index t = 0; t < options.iterations; ++t) {
+    const auto batch = sampler.next();
+    if (t % options.tau_val == 0) record();
+    double increment = 0.0;
+    for (std::size_t r = 0; r < 3; ++r) {
+      auto hvp = [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+        f.hessian_vector(w[r], v, batch, out);
+        out = scale * out + alpha * v;
+      };
+      if (t % options.tau_val == 0) (void)normal(probes[r]);  // the power iteration's start
+      increment += entropy_increment(hvp, lr, normal(probes[r]), scratch);
+    }
+    S += increment / 3.0;
+    for (auto& x : w) {
+      f.evaluate_with_gradient(x, batch, g);
+      g = scale * g + alpha * x;
+      x -= lr * g;
+    }
+  }
+  record();
+  ASSERT_EQ(combined.evidence.size(), evidence.size());
+  for (std::size_t c = 0; c < evidence.size(); ++c)
+    EXPECT_NEAR(combined.evidence[c], evidence[c], 1e-9 * std::abs(evidence[c])) << "checkpoint " << c;
+  // The ensemble's test RMSE at the chosen stop, from the lockstep cloud's mean prediction is
+  // checked through the same stop: the combination picks the largest evidence.
+  EXPECT_EQ(combined.stop_checkpoint,
+            std::max_element(evidence.begin(), evidence.end()) - evidence.begin());
+  EXPECT_EQ(combined.test_rmse.size(), 1 + options.input_noise.size());
+}
+
+TEST(MultistartEvidence, CombinationRulesOfTheOtherMethods) {
+  const std::string text = job_text(kData, kModel, kSweep);
+  auto e = build(text);
+  const auto& typed = dynamic_cast<const MultistartEvidenceExperiment&>(*e);
+  for (const std::string method : {"sgd", "early-stopping", "validation-prior-grid", "langevin-elbo", "mean-field-vi"}) {
+    std::vector<TaskOutput> starts;
+    for (std::uint32_t r = 0; r < 3; ++r) starts.push_back(run_at(*e, coords(r, 0, method_index(method))));
+    std::vector<const TaskOutput*> pointers;
+    for (const auto& s : starts) pointers.push_back(&s);
+    const auto c = multistart_evidence::combine_starts(typed.options(), typed.model().parameter_count(), method, pointers,
+                                                       typed.split(0).target_scale);
+    SCOPED_TRACE(method);
+    for (double v : c.test_rmse) EXPECT_TRUE(std::isfinite(v) && v > 0.0);
+    if (method == "sgd") {
+      EXPECT_EQ(c.stop_checkpoint, typed.options().checkpoints() - 1);
+    }
+    if (method == "validation-prior-grid") {
+      EXPECT_GE(c.prior_choice, 0);
+    }
+    if (method == "langevin-elbo" || method == "mean-field-vi") {
+      EXPECT_EQ(static_cast<Eigen::Index>(c.evidence.size()), typed.options().checkpoints());
+    }
+  }
+}
+
+void expect_input_error(const std::string& text, const std::string& fragment) {
+  SCOPED_TRACE(fragment);
+  try {
+    build(text);
+    ADD_FAILURE() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("test.toml:"), std::string::npos) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << message;
+  }
+}
+
+TEST(MultistartEvidence, BadKeysGiveInputErrorsWithFileAndLine) {
+  expect_input_error(job_text(kData, kModel, "methods = [\"sgd\", \"adam\"]\n"), "methods");
+  expect_input_error(job_text(kData, kModel, "methods = [\"sgd\", \"sgd\"]\n"), "methods");
+  expect_input_error(job_text(kData, kModel, "methods = []\n"), "methods");
+  expect_input_error(job_text(kData, kModel, "iterations = 0\n"), "iterations");
+  expect_input_error(job_text(kData, kModel, "iterations = 10\ntau_val = 20\n"), "tau_val");
+  expect_input_error(job_text(kData, kModel, "validation_fraction = 0\n"), "validation_fraction");
+  expect_input_error(job_text(kData, kModel, "prior_precisions = []\n"), "prior_precisions");
+  expect_input_error(job_text(kData, kModel, "input_noise = [-1.0]\n"), "input_noise");
+  expect_input_error(job_text(kData, kModel, "folds = 3\n"), "folds");
+  expect_input_error(job_text(kData, "learning_rate = 0\n", ""), "learning_rate");
+  expect_input_error(job_text(kData, "activation = \"gelu\"\n", ""), "activation");
+  expect_input_error(job_text(kData, "noise_variance = -1\n", ""), "noise_variance");
+  expect_input_error(job_text(kData + "test_fraction = 0\n", "", ""), "test_fraction");
+  expect_input_error(job_text(kData, kModel, "tau = 5\n"), "tau");  // a typo is an unknown key
+}
+
+TEST(MultistartEvidence, JobFilesInTheRepositoryAreValid) {
+  const std::filesystem::path jobs = std::filesystem::path(MSWEEP_SOURCE_DIR) / "jobs";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(jobs)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("multistart-evidence-", 0) != 0 || entry.path().extension() != ".toml") continue;
+    SCOPED_TRACE(name);
+    const JobSpec spec = load_job(entry.path().string());
+    auto e = make_experiment(spec);
+    spec.reject_unknown_keys();
+    const bool small = name.find("-small") != std::string::npos;
+    EXPECT_EQ(e->grid().axes()[3].size(), small ? 2u : 25u);
+    if (small) {
+      const auto out = run_at(*e, coords(0, 0, 3));
+      for (double m : out.metrics) EXPECT_TRUE(std::isfinite(m));
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+}
+
+}  // namespace
+}  // namespace msweep
