@@ -221,7 +221,7 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     // of every structure (ids vary fastest along run and fold), so shards take similar times.
     // One bit per task of the shard; resume marks what the file and journal already hold.
     tasks = TaskSpace(job_.layout.shard_index, job_.layout.shard_count, shard_task_count(job_.layout));
-    for (TaskId id : writer_->stored_ids())
+    for (TaskId id : writer_->take_stored_ids())
       if (const auto position = tasks.position_of(id)) tasks.mark_done(*position);
     print_recovery(output_, writer_->recovery());
   } catch (const Error& error) {
