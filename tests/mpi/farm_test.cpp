@@ -98,11 +98,26 @@ TEST(Farm, StopRequestEndsDispatchAndReleasesWorkers) {
   FarmCallbacks callbacks;
   callbacks.on_results = [&](std::vector<TaskResult>&& results) { received += results.size(); };
   callbacks.should_stop = [&]() { return received >= 100; };
+  // One rank: the local executor's task thread could run all 20000 trivial tasks before the
+  // calling thread polls (it did, on a loaded machine). Tasks from 200 on wait until a tick has
+  // followed the stop request (run_local ticks after it has acted on should_stop), so the run
+  // cannot end before the stop, however the threads are scheduled.
+  static std::atomic<bool> stop_acted_on{false};
+  stop_acted_on = false;
+  callbacks.on_tick = [&]() {
+    if (received >= 100) stop_acted_on = true;
+  };
   FarmOptions options;
   options.target_batch_seconds = 1e-6;
   const int rank = world.rank();
+  const bool local = world.size() == 1;
   const FarmSummary summary = run_farm(world, world.rank() == 0 ? space : TaskSpace{},
-                                       [rank](TaskId id) { return square(id, rank); }, callbacks, options);
+                                       [rank, local](TaskId id) {
+                                         while (local && id >= 200 && !stop_acted_on)
+                                           std::this_thread::sleep_for(std::chrono::microseconds(100));
+                                         return square(id, rank);
+                                       },
+                                       callbacks, options);
   if (world.rank() == 0) {
     EXPECT_TRUE(summary.stopped_early);
     EXPECT_EQ(summary.abandoned, 0u);  // in-flight work came back within the grace
