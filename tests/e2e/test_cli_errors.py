@@ -170,10 +170,10 @@ def test_structures_cap_is_2_to_the_24(tmp):
     output = tmp / "wide.h5"
     over = write_job(tmp, "over", subsets(25, "structures = \"all\"\n"))
     for command in (["plan", over], ["run", over, "-o", output]):
-        assert_one_line_error(run(command), "over.toml:8: [sweep] structures:", "2^25 subsets; at most 24 features")
+        assert_one_line_error(run(command), "over.toml:9: [sweep] structures:", "2^25 subsets; at most 24 features")
     many = write_job(tmp, "many", subsets(1000, "max_features = 3\n"))
     for command in (["plan", many], ["run", many, "-o", output]):
-        assert_one_line_error(run(command), "many.toml:8: [sweep] max_features:", "more than 16777216 (2^24) structures")
+        assert_one_line_error(run(command), "many.toml:9: [sweep] max_features:", "more than 16777216 (2^24) structures")
     assert not output.exists() and not Path(str(output) + ".journal").exists()
 
 
