@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "msweep/core/error.hpp"
-#include "msweep/farm/farm.hpp"
 
 namespace msweep::app {
 namespace {
@@ -150,19 +149,6 @@ void apply_shard(const std::string& shard, PreparedJob& job) {
                      std::to_string(job.experiment->grid().size()) + " tasks");
   job.layout.shard_index = index;
   job.layout.shard_count = count;
-}
-
-void require_distributable(const PreparedJob& job) {
-  const std::uint64_t tasks = shard_task_count(job.layout);
-  if (tasks <= kMaxPendingTasks) return;
-  const std::uint64_t grid = job.experiment->grid().size();
-  const std::uint64_t shards = (grid + kMaxPendingTasks - 1) / kMaxPendingTasks;
-  const std::string what = job.layout.shard_count > 1 ? "shard " + std::to_string(job.layout.shard_index) + "/" +
-                                                            std::to_string(job.layout.shard_count) + " holds"
-                                                      : "the grid holds";
-  throw InputError(job.spec.path + ": " + what + " " + std::to_string(tasks) + " tasks, more than the " +
-                   std::to_string(kMaxPendingTasks) + " one run can distribute; run it in shards (--shard I/N with N >= " +
-                   std::to_string(shards) + ")");
 }
 
 }  // namespace msweep::app

@@ -38,8 +38,4 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
 // job.layout; throws InputError naming the option.
 void apply_shard(const std::string& shard, PreparedJob& job);
 
-// Refuses (InputError) a job or shard with more tasks than one run can distribute: the farm
-// broadcasts the pending ids as one message (kMaxPendingTasks). Suggests a shard count.
-void require_distributable(const PreparedJob& job);
-
 }  // namespace msweep::app

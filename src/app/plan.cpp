@@ -53,7 +53,6 @@ std::vector<double> time_sample_tasks(const Experiment& experiment, std::size_t 
 
 int plan(const PlanOptions& options) {
   PreparedJob job = prepare_job(options.job_path, options.overrides);
-  require_distributable(job);
   const TaskGrid& grid = job.experiment->grid();
   std::printf("job %s: experiment %s, seed %llu\n", job.spec.name.c_str(), job.spec.kind.c_str(),
               static_cast<unsigned long long>(job.spec.seed));

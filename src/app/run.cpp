@@ -207,7 +207,7 @@ class MasterRun {
 
 int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& task, const FarmOptions& farm_options) {
   // Rank 0 opens the file; if that fails every rank must learn it before the farm starts.
-  std::vector<TaskId> pending;
+  TaskSpace tasks;
   std::string open_error;
   int open_status = 0;
   try {
@@ -217,12 +217,12 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     const bool resume = mode_ == OutputMode::resume;
     writer_.emplace(resume ? ResultWriter::resume(output_, job_.layout, provenance, writer_options, options_.force)
                            : ResultWriter::create(output_, job_.layout, provenance, writer_options, mode_ == OutputMode::replace));
-    std::vector<bool> stored(job_.experiment->grid().size(), false);
-    for (TaskId id : writer_->stored_ids()) stored[id] = true;
     // A shard runs every shard_count-th task: deterministic, and each shard gets a share
     // of every structure (ids vary fastest along run and fold), so shards take similar times.
-    for (TaskId id = job_.layout.shard_index; id < stored.size(); id += job_.layout.shard_count)
-      if (!stored[id]) pending.push_back(id);
+    // One bit per task of the shard; resume marks what the file and journal already hold.
+    tasks = TaskSpace(job_.layout.shard_index, job_.layout.shard_count, shard_task_count(job_.layout));
+    for (TaskId id : writer_->take_stored_ids())
+      if (const auto position = tasks.position_of(id)) tasks.mark_done(*position);
     print_recovery(output_, writer_->recovery());
   } catch (const Error& error) {
     open_error = error.what();
@@ -250,7 +250,7 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   if (!options_.quiet)
     std::fprintf(stderr, "msweep: job %s (%s): %llu tasks%s, %llu to run on %d rank%s -> %s\n", job_.spec.name.c_str(),
                  job_.spec.kind.c_str(), static_cast<unsigned long long>(total), shard_text.c_str(),
-                 static_cast<unsigned long long>(pending.size()), world_.size(), world_.size() > 1 ? "s" : "", output_.c_str());
+                 static_cast<unsigned long long>(tasks.pending_count()), world_.size(), world_.size() > 1 ? "s" : "", output_.c_str());
 
   FarmCallbacks callbacks;
   callbacks.on_results = [&](std::vector<TaskResult>&& results) {
@@ -277,7 +277,7 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   };
   callbacks.should_abandon = [&]() { return g_stop_requests.count() > 1; };
 
-  const FarmSummary farm = run_farm(world_, std::move(pending), task, callbacks, farm_options);
+  const FarmSummary farm = run_farm(world_, std::move(tasks), task, callbacks, farm_options);
   const bool interrupted = farm.stopped_early;
   progress.finish();
   pause_before_finish_if_asked();
@@ -358,7 +358,6 @@ int run(RunOptions options, int& argc, char**& argv) {
   try {
     job = prepare_job(options.job_path, options.overrides);
     apply_shard(options.shard, job);
-    require_distributable(job);
     output = options.output_path.empty() ? job.spec.output_path : options.output_path;
     mode = check_output(output, job, options.resume, options.force);
   } catch (const InputError& error) {

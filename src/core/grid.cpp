@@ -19,14 +19,29 @@ Axis Axis::indexed(std::string axis_name, std::uint64_t count, std::string job_k
   return axis;
 }
 
+Axis Axis::generated(std::string axis_name, std::uint64_t count, LabelFunction label_of, std::string job_key) {
+  Axis axis = indexed(std::move(axis_name), count, std::move(job_key));
+  axis.label_of_ = std::move(label_of);
+  return axis;
+}
+
+std::string Axis::label(std::uint64_t i) const {
+  if (!labels.empty()) return labels[i];
+  return label_of_ ? label_of_(i) : std::to_string(i);
+}
+
 std::vector<std::string> Axis::all_labels() const {
   if (!labels.empty()) return labels;
-  return index_labels(static_cast<std::size_t>(count_));
+  if (!label_of_) return index_labels(static_cast<std::size_t>(count_));
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(count_));
+  for (std::uint64_t i = 0; i < count_; ++i) out.push_back(label_of_(i));
+  return out;
 }
 
 bool Axis::same_labels(const Axis& other) const {
   if (size() != other.size()) return false;
-  if (labels.empty() && other.labels.empty()) return true;
+  if (labels.empty() && other.labels.empty() && !label_of_ && !other.label_of_) return true;  // both "0".."n-1"
   for (std::uint64_t i = 0; i < size(); ++i)
     if (label(i) != other.label(i)) return false;
   return true;

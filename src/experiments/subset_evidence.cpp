@@ -31,33 +31,26 @@ std::uint64_t count_subsets_up_to(int n, int k, std::uint64_t cap) {
   return total;
 }
 
-std::vector<std::vector<Eigen::Index>> read_structures(const ConfigTable& sweep, const Dataset& data) {
+// C(n, k), exact. Callers keep it below 2^64 / n (every binomial asked for here is at most a
+// structure count, capped at kMaxStructures).
+std::uint64_t binomial(std::uint64_t n, std::uint64_t k) {
+  if (k > n) return 0;
+  std::uint64_t result = 1;
+  for (std::uint64_t i = 0; i < k; ++i) result = result * (n - i) / (i + 1);  // C(n, i + 1), exact
+  return result;
+}
+
+SubsetStructures read_structures(const ConfigTable& sweep, const Dataset& data) {
   const auto n = static_cast<int>(data.features());
-  std::vector<std::vector<Eigen::Index>> structures;
   if (!sweep.has("structures") || sweep.is_string("structures")) {
     const std::string mode = sweep.get_choice("structures", "all", {"all", "nested"});
     if (mode == "all" && sweep.has("max_features")) {
-      // Subsets by size, then in lexicographic order of their column indices: (), (0), (1), ...
       const int k = static_cast<int>(sweep.get_int("max_features", 0, n));
       const std::uint64_t count = count_subsets_up_to(n, k, kMaxStructures);
       if (count > kMaxStructures)
         sweep.fail("max_features", "subsets of at most " + std::to_string(k) + " of " + std::to_string(n) + " features are more than " +
-                                       std::to_string(kMaxStructures) + " structures; lower max_features");
-      structures.reserve(count);
-      for (int size = 0; size <= k; ++size) {
-        std::vector<Eigen::Index> columns(static_cast<std::size_t>(size));
-        std::iota(columns.begin(), columns.end(), Eigen::Index{0});
-        while (true) {
-          structures.push_back(columns);
-          // Next combination: advance the last index that can still move, reset those after it.
-          int i = size - 1;
-          while (i >= 0 && columns[static_cast<std::size_t>(i)] == n - size + i) --i;
-          if (i < 0) break;
-          ++columns[static_cast<std::size_t>(i)];
-          for (int j = i + 1; j < size; ++j) columns[static_cast<std::size_t>(j)] = columns[static_cast<std::size_t>(j - 1)] + 1;
-        }
-      }
-      return structures;
+                                       std::to_string(kMaxStructures) + " (2^24) structures; lower max_features");
+      return SubsetStructures::up_to(n, k);
     }
     if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only");
     if (mode == "all") {
@@ -66,22 +59,19 @@ std::vector<std::vector<Eigen::Index>> read_structures(const ConfigTable& sweep,
                                      std::to_string(kMaxAllSubsetsFeatures) +
                                      " features are allowed (set max_features = k for the subsets of at most k features, "
                                      "list the subsets, or use \"nested\")");
-      for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << n); ++mask) {
-        std::vector<Eigen::Index> columns;
-        for (int j = 0; j < n; ++j)
-          if (mask >> j & 1U) columns.push_back(j);
-        structures.push_back(std::move(columns));
-      }
-    } else {  // nested: the first k features, k = 0..n (polynomial degrees for the polynomial set)
-      for (int k = 0; k <= n; ++k) {
-        std::vector<Eigen::Index> columns(static_cast<std::size_t>(k));
-        std::iota(columns.begin(), columns.end(), Eigen::Index{0});
-        structures.push_back(std::move(columns));
-      }
+      return SubsetStructures::all(n);
     }
-    return structures;
+    // nested: the first k features, k = 0..n (polynomial degrees for the polynomial set)
+    std::vector<std::vector<Eigen::Index>> structures;
+    for (int k = 0; k <= n; ++k) {
+      std::vector<Eigen::Index> columns(static_cast<std::size_t>(k));
+      std::iota(columns.begin(), columns.end(), Eigen::Index{0});
+      structures.push_back(std::move(columns));
+    }
+    return SubsetStructures::listed(std::move(structures));
   }
   if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only");
+  std::vector<std::vector<Eigen::Index>> structures;
   for (const auto& names : sweep.get_string_list_list("structures")) {
     std::vector<Eigen::Index> columns;
     for (const auto& name : names) {
@@ -100,7 +90,8 @@ std::vector<std::vector<Eigen::Index>> read_structures(const ConfigTable& sweep,
     structures.push_back(std::move(columns));
   }
   if (structures.empty()) sweep.fail("structures", "expected at least one subset");
-  return structures;
+  if (structures.size() > kMaxStructures) sweep.fail("structures", "expected at most 2^24 subsets");
+  return SubsetStructures::listed(std::move(structures));
 }
 
 // Metric names in declaration order; indices below must follow it.
@@ -129,6 +120,68 @@ const MetricInfo kMetricInfo[kMetricCount] = {
 };
 
 }  // namespace
+
+SubsetStructures SubsetStructures::listed(std::vector<std::vector<Eigen::Index>> subsets) {
+  SubsetStructures out;
+  out.kind_ = Kind::listed;
+  out.size_ = subsets.size();
+  out.listed_ = std::move(subsets);
+  return out;
+}
+
+SubsetStructures SubsetStructures::all(int features) {
+  require(features >= 0 && features <= kMaxAllSubsetsFeatures, "SubsetStructures::all", "features",
+          "0.." + std::to_string(kMaxAllSubsetsFeatures));
+  SubsetStructures out;
+  out.kind_ = Kind::all;
+  out.features_ = features;
+  out.size_ = std::uint64_t{1} << features;
+  return out;
+}
+
+SubsetStructures SubsetStructures::up_to(int features, int max_size) {
+  require(features >= 0 && max_size >= 0 && max_size <= features, "SubsetStructures::up_to", "max_size", "0..features");
+  require(count_subsets_up_to(features, max_size, kMaxStructures) <= kMaxStructures, "SubsetStructures::up_to", "max_size",
+          "at most 2^24 subsets");
+  SubsetStructures out;
+  out.kind_ = Kind::up_to;
+  out.features_ = features;
+  for (int size = 0; size <= max_size; ++size) {
+    out.first_of_size_.push_back(out.size_);
+    out.size_ += binomial(static_cast<std::uint64_t>(features), static_cast<std::uint64_t>(size));
+  }
+  out.first_of_size_.push_back(out.size_);
+  return out;
+}
+
+// O(features) for "all"; O(features x size) binomials for "at most k" (each O(size)): far
+// below one fit's O(size^3).
+std::vector<Eigen::Index> SubsetStructures::columns(std::uint64_t index) const {
+  if (kind_ == Kind::listed) return listed_[index];
+  std::vector<Eigen::Index> columns;
+  if (kind_ == Kind::all) {
+    for (int j = 0; j < features_; ++j)
+      if (index >> j & 1U) columns.push_back(j);
+    return columns;
+  }
+  // The subset's size s: the block of first_of_size_ holding the index. Within it, the rank r
+  // in lexicographic order: the first column is the c with r below the C(n - c - 1, s - 1)
+  // subsets starting at c (having skipped those starting earlier), and so on for each column.
+  const auto block = std::upper_bound(first_of_size_.begin(), first_of_size_.end(), index) - first_of_size_.begin() - 1;
+  const auto size = static_cast<std::uint64_t>(block);
+  std::uint64_t rank = index - first_of_size_[static_cast<std::size_t>(block)];
+  const auto n = static_cast<std::uint64_t>(features_);
+  std::uint64_t column = 0;
+  for (std::uint64_t j = 0; j < size; ++j, ++column) {
+    for (;; ++column) {
+      const std::uint64_t starting_here = binomial(n - column - 1, size - j - 1);
+      if (rank < starting_here) break;
+      rank -= starting_here;
+    }
+    columns.push_back(static_cast<Eigen::Index>(column));
+  }
+  return columns;
+}
 
 SubsetEvidenceOptions read_subset_evidence_options(const JobSpec& spec, const Dataset& data) {
   SubsetEvidenceOptions options;
@@ -159,10 +212,12 @@ std::uint64_t subset_evidence::split_seed(std::uint64_t job_seed, const TaskView
 
 SubsetEvidenceExperiment::SubsetEvidenceExperiment(SubsetEvidenceOptions options, Dataset data)
     : options_(std::move(options)), data_(std::move(data)) {
-  std::vector<std::string> labels;
-  labels.reserve(options_.structures.size());
-  for (const auto& s : options_.structures) labels.push_back(subset_label(s, data_.feature_names));
-  grid_ = TaskGrid(standard_axes({"structure", std::move(labels), "structures"}, options_.job.folds, options_.job.restarts, options_.job.runs));
+  // Labels are made when asked for (the results file, a report): no rank holds 2^20 of them.
+  auto label_of = [structures = options_.structures, names = data_.feature_names](std::uint64_t i) {
+    return subset_label(structures.columns(i), names);
+  };
+  grid_ = TaskGrid(standard_axes(Axis::generated("structure", options_.structures.size(), std::move(label_of), "structures"),
+                                 options_.job.folds, options_.job.restarts, options_.job.runs));
 }
 
 std::string SubsetEvidenceExperiment::describe_data() const {
@@ -232,7 +287,7 @@ const SubsetEvidenceExperiment::SplitStats& SubsetEvidenceExperiment::split_stat
 }
 
 TaskOutput SubsetEvidenceExperiment::run(const TaskView& task) const {
-  const auto& columns = options_.structures[task.structure()];
+  const std::vector<Eigen::Index> columns = options_.structures.columns(task.structure());
   const SplitStats& stats = split_stats(task);
   const GramStats fit_part = stats.fit.subset(columns);
   const GramSpectrum spectrum = GramSpectrum::of(fit_part);

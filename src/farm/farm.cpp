@@ -185,7 +185,24 @@ class ResultInbox {
   std::vector<std::unique_ptr<Inbound>> inbound_;
 };
 
-void worker_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>& pending, const TaskFunction& task,
+// A work message: ranges [begin, end) of positions, as 2k uint64. Checked, since a worker
+// computes whatever it is told.
+std::vector<PositionRange> receive_work(const boost::mpi::communicator& comm, const boost::mpi::status& status,
+                                        const FarmOptions& options) {
+  const auto values = status.count<std::uint64_t>();
+  if (!values || *values <= 0 || *values % 2 != 0 || static_cast<std::size_t>(*values) > 2 * options.max_ranges_per_message)
+    throw FarmError("worker " + std::to_string(comm.rank()) + ": malformed work message");
+  std::vector<std::uint64_t> bounds(static_cast<std::size_t>(*values));
+  comm.recv(0, tag(Tag::work), bounds.data(), *values);
+  std::vector<PositionRange> ranges;
+  for (std::size_t i = 0; i < bounds.size(); i += 2) {
+    if (bounds[i] >= bounds[i + 1]) throw FarmError("worker " + std::to_string(comm.rank()) + ": empty or reversed work range");
+    ranges.push_back({bounds[i], bounds[i + 1]});
+  }
+  return ranges;
+}
+
+void worker_loop(const boost::mpi::communicator& comm, const TaskSpace& space, const TaskFunction& task,
                  const FarmOptions& options) {
   Backoff backoff(options.max_poll_sleep_seconds);
   std::vector<TaskResult> results;
@@ -220,15 +237,13 @@ void worker_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>
     }
     if (status->tag() == tag(Tag::cancel)) continue;  // received by the look-ahead above
     if (status->tag() != tag(Tag::work)) throw FarmError("worker " + std::to_string(comm.rank()) + ": unexpected message tag " + std::to_string(status->tag()));
-    std::uint64_t slice[2];
-    comm.recv(0, tag(Tag::work), slice, 2);
-    if (slice[0] > slice[1] || slice[1] > pending.size()) throw FarmError("worker: work slice outside the pending list");
+    const std::vector<PositionRange> ranges = receive_work(comm, *status, options);
     results.clear();
-    results.reserve(slice[1] - slice[0]);
-    for (std::uint64_t i = slice[0]; i < slice[1] && !cancelled; ++i) {
-      results.push_back(task(pending[i]));
-      sender.test();  // keeps the previous results moving (cheap when nothing is in transit)
-    }
+    for (const PositionRange& range : ranges)
+      for (std::uint64_t position = range.begin; position < range.end && !cancelled; ++position) {
+        results.push_back(task(space.id_at(position)));
+        sender.test();  // keeps the previous results moving (cheap when nothing is in transit)
+      }
     complete_send();
     sender.send(results);
   }
@@ -242,8 +257,18 @@ void report_worker_failure(const boost::mpi::communicator& comm, const std::stri
   }
 }
 
-FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<TaskId>& pending,
-                        const FarmCallbacks& callbacks, const FarmOptions& options) {
+// Marks every result's task done in `space`: each must be a task of the space not yet done.
+void mark_results_done(TaskSpace& space, const std::vector<TaskResult>& results, int worker) {
+  for (const auto& result : results) {
+    const auto position = space.position_of(result.id);
+    if (!position || !space.mark_done(*position))
+      throw FarmError("rank " + std::to_string(worker) + " returned task " + std::to_string(result.id) +
+                      (position ? ", which was already done" : ", which is not a task of this run"));
+  }
+}
+
+FarmSummary master_loop(const boost::mpi::communicator& comm, TaskSpace& space, const FarmCallbacks& callbacks,
+                        const FarmOptions& options) {
   const int workers = comm.size() - 1;
   const double cpu_start = process_cpu_seconds();
   WallTimer wall;
@@ -254,22 +279,24 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
   std::vector<int> in_flight(static_cast<std::size_t>(comm.size()), 0);
   // Per worker: time since it last announced results (or was given work while idle).
   std::vector<WallTimer> last_heard(static_cast<std::size_t>(comm.size()));
-  std::uint64_t next = 0, outstanding = 0;
+  const std::uint64_t pending = space.pending_count();
+  std::uint64_t outstanding = 0;
   bool stopping = false;
   WallTimer since_stop;
+  std::vector<std::uint64_t> bounds;  // the work message being sent
 
   auto dispatch = [&](int worker) {
-    const std::size_t size = sizer.next(pending.size() - next);
-    std::uint64_t slice[2] = {next, next + size};
+    const std::vector<PositionRange> ranges = space.take(sizer.next(space.undispatched()), options.max_ranges_per_message);
+    bounds.clear();
+    for (const auto& range : ranges) bounds.insert(bounds.end(), {range.begin, range.end});
     if (in_flight[static_cast<std::size_t>(worker)] == 0) last_heard[static_cast<std::size_t>(worker)].reset();
-    comm.send(worker, tag(Tag::work), slice, 2);
-    next += size;
+    comm.send(worker, tag(Tag::work), bounds.data(), static_cast<int>(bounds.size()));
     ++in_flight[static_cast<std::size_t>(worker)];
     ++outstanding;
     ++summary.messages;
   };
   for (int round = 0; round < options.batches_in_flight; ++round)
-    for (int w = 1; w <= workers && next < pending.size(); ++w) dispatch(w);
+    for (int w = 1; w <= workers && space.undispatched() > 0; ++w) dispatch(w);
 
   Backoff backoff(options.max_poll_sleep_seconds);
   ResultInbox inbox(comm);
@@ -292,7 +319,8 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
       sizer.observe(results);
       summary.completed += results.size();
       // Refill before handing results on, so the worker never waits on our bookkeeping.
-      if (!stopping && next < pending.size()) dispatch(worker);
+      if (!stopping && space.undispatched() > 0) dispatch(worker);
+      mark_results_done(space, results, worker);
       if (callbacks.on_results) callbacks.on_results(std::move(results));
     });
     if (!stopping && callbacks.should_stop && callbacks.should_stop()) {
@@ -317,7 +345,7 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
     }
   }
   // Counted, not inferred from dispatch: cancelled workers return fewer results than sent.
-  summary.stopped_early = summary.completed < pending.size();
+  summary.stopped_early = summary.completed < pending;
   // Workers still computing after the grace (or abandoned) cannot be told to stop mid-task:
   // the caller aborts them. Otherwise every worker is idle and is released.
   if (summary.abandoned == 0) summary.abandoned = outstanding;
@@ -333,7 +361,7 @@ FarmSummary master_loop(const boost::mpi::communicator& comm, const std::vector<
 // What run_local's task thread shares with the calling thread. Owned jointly, so a thread
 // left running (a callback threw, or the caller abandoned the run) never touches freed state.
 struct LocalRun {
-  std::vector<TaskId> pending;
+  TaskSpace space;  // read by the task thread only (done bits are those of the resume)
   TaskFunction task;
   std::atomic<bool> stop{false};
   std::mutex mutex;                // guards the members below
@@ -344,9 +372,10 @@ struct LocalRun {
 
 void run_local_tasks(const std::shared_ptr<LocalRun>& run) {
   try {
-    for (TaskId id : run->pending) {
+    for (std::uint64_t position = 0; position < run->space.count(); ++position) {
+      if (run->space.done(position)) continue;
       if (run->stop.load()) break;
-      TaskResult result = run->task(id);
+      TaskResult result = run->task(run->space.id_at(position));
       const std::lock_guard<std::mutex> lock(run->mutex);
       run->done.push_back(std::move(result));
     }
@@ -360,14 +389,13 @@ void run_local_tasks(const std::shared_ptr<LocalRun>& run) {
 
 }  // namespace
 
-FarmSummary run_local(std::vector<TaskId> pending, const TaskFunction& task, const FarmCallbacks& callbacks,
-                      const FarmOptions& options) {
+FarmSummary run_local(TaskSpace tasks, const TaskFunction& task, const FarmCallbacks& callbacks, const FarmOptions& options) {
   const double cpu_start = process_cpu_seconds();
   WallTimer wall;
   FarmSummary summary;
-  const std::uint64_t total = pending.size();
+  const std::uint64_t total = tasks.pending_count();
   auto shared = std::make_shared<LocalRun>();
-  shared->pending = std::move(pending);
+  shared->space = std::move(tasks);
   shared->task = task;
   std::thread thread([shared]() { run_local_tasks(shared); });
   Backoff backoff(options.max_poll_sleep_seconds);
@@ -425,16 +453,16 @@ FarmSummary run_local(std::vector<TaskId> pending, const TaskFunction& task, con
   return summary;
 }
 
-FarmSummary run_farm(const boost::mpi::communicator& comm, std::vector<TaskId> pending, const TaskFunction& task,
+FarmSummary run_farm(const boost::mpi::communicator& comm, TaskSpace tasks, const TaskFunction& task,
                      const FarmCallbacks& callbacks, const FarmOptions& options) {
-  if (comm.size() == 1) return run_local(std::move(pending), task, callbacks, options);
-  if (comm.rank() == 0 && pending.size() > kMaxPendingTasks)
-    throw FarmError(std::to_string(pending.size()) + " pending tasks: more than the " + std::to_string(kMaxPendingTasks) +
-                    " one broadcast can carry (split the job with --shard)");
-  boost::mpi::broadcast(comm, pending, 0);
-  if (comm.rank() == 0) return master_loop(comm, pending, callbacks, options);
+  if (comm.size() == 1) return run_local(std::move(tasks), task, callbacks, options);
+  std::uint64_t start[2] = {tasks.first(), tasks.stride()};
+  boost::mpi::broadcast(comm, start, 2, 0);
+  if (comm.rank() == 0) return master_loop(comm, tasks, callbacks, options);
+  // A worker's space has no count and no bits: ranges come from the master, ids from (first, stride).
+  const TaskSpace space(start[0], start[1], 0);
   try {
-    worker_loop(comm, pending, task, options);
+    worker_loop(comm, space, task, options);
   } catch (const std::exception& error) {
     report_worker_failure(comm, error.what());
     throw;

@@ -2,6 +2,7 @@
 // (Resume and rebuild are in recovery.cpp.)
 #include <filesystem>
 #include <limits>
+#include <utility>
 
 #include "durable.hpp"
 #include "fault_injection.hpp"
@@ -103,6 +104,7 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
 }
 
 const std::vector<TaskId>& ResultWriter::stored_ids() const { return state_->stored; }
+std::vector<TaskId> ResultWriter::take_stored_ids() { return std::exchange(state_->stored, {}); }
 std::uint64_t ResultWriter::rows_committed() const { return state_->committed; }
 std::uint64_t ResultWriter::rows_buffered() const { return state_->buffered; }
 const RecoveryReport& ResultWriter::recovery() const { return state_->recovery; }

@@ -154,6 +154,29 @@ runs = 100000
     assert "tasks: 100000000" in plan.stdout
 
 
+def test_structures_cap_is_2_to_the_24(tmp):
+    """subset-evidence makes each subset and its label from the structure's index, so 2^24
+    structures (folds = 1, runs = 1) plan in little memory; one feature more is refused at the
+    [sweep] key's file:line with exit 2 by plan and run, before anything is written."""
+    def subsets(features, sweep):
+        return ("[job]\nname = \"wide\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"synthetic-regression\"\n"
+                f"objects = 60\nfeatures = {features}\n[sweep]\n{sweep}")
+    at_the_cap = write_job(tmp, "cap", subsets(24, "structures = \"all\"\n"))
+    # 1 GiB of address space: the 2^24 subsets as vectors and their labels as strings needed about 3 GiB.
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    plan = run(["plan", at_the_cap, "--no-estimate"], timeout=120, preexec_fn=limit)
+    assert plan.returncode == 0, plan.stderr
+    assert f"tasks: {2**24}" in plan.stdout and "x0+x1+x2" in plan.stdout
+    output = tmp / "wide.h5"
+    over = write_job(tmp, "over", subsets(25, "structures = \"all\"\n"))
+    for command in (["plan", over], ["run", over, "-o", output]):
+        assert_one_line_error(run(command), "over.toml:9: [sweep] structures:", "2^25 subsets; at most 24 features")
+    many = write_job(tmp, "many", subsets(1000, "max_features = 3\n"))
+    for command in (["plan", many], ["run", many, "-o", output]):
+        assert_one_line_error(run(command), "many.toml:9: [sweep] max_features:", "more than 16777216 (2^24) structures")
+    assert not output.exists() and not Path(str(output) + ".journal").exists()
+
+
 def test_existing_output_is_never_overwritten_silently(tmp):
     job = write_job(tmp, "e", GOOD)
     output = tmp / "out.h5"

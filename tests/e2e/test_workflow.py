@@ -44,8 +44,8 @@ def test_plan_shows_data_values_and_labelled_estimates(tmp):
 
 
 def test_plan_stays_cheap_for_a_huge_grid(tmp):
-    """2^20 structures x 250 runs: 262 million tasks (just under what one run can distribute)
-    described by their axes, not built."""
+    """2^20 structures x 250 runs: 262 million tasks, whose subsets and labels are made from
+    their index: described by their axes, not built."""
     job = write_job(tmp, "huge", "[job]\nname = \"huge\"\nexperiment = \"subset-evidence\"\n[data]\n"
                     "source = \"synthetic-regression\"\nfeatures = 20\nobjects = 100\n[sweep]\nruns = 250\n")
     plan = run(["plan", job, "--no-estimate"], timeout=120)

@@ -7,6 +7,9 @@
 
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
+#include <mpi.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -24,18 +27,42 @@ TaskResult square(TaskId id, int rank) {
   return r;
 }
 
-std::vector<TaskId> pending_ids(TaskId n, TaskId skip_every) {
-  std::vector<TaskId> ids;
-  for (TaskId id = 0; id < n; ++id)
-    if (skip_every == 0 || id % skip_every != 0) ids.push_back(id);  // as after a resume
+// Tasks 0..n-1 with every skip_every-th done, as after a resume.
+TaskSpace pending_tasks(TaskId n, TaskId skip_every, TaskId first = 0, TaskId stride = 1) {
+  TaskSpace space(first, stride, n);
+  for (std::uint64_t p = 0; skip_every > 0 && p < n; p += skip_every) space.mark_done(p);
+  return space;
+}
+
+std::set<TaskId> pending_ids(const TaskSpace& space) {
+  std::set<TaskId> ids;
+  for (std::uint64_t p = 0; p < space.count(); ++p)
+    if (!space.done(p)) ids.insert(space.id_at(p));
   return ids;
+}
+
+// Bytes rank 0 sent with MPI_Send (per tag) and MPI_Bcast, counted through MPI's profiling
+// interface: the test's MPI_Send/MPI_Bcast below replace the library's and forward to PMPI_*.
+struct SentBytes {
+  bool counting = false;
+  std::uint64_t work_messages = 0, largest_work_message = 0, broadcast = 0;
+} g_sent;
+
+std::uint64_t bytes_of(int count, MPI_Datatype type) {
+  int size = 0;
+  PMPI_Type_size(type, &size);
+  return static_cast<std::uint64_t>(count) * static_cast<std::uint64_t>(size);
 }
 
 class FarmBatches : public ::testing::TestWithParam<double> {};
 
-TEST_P(FarmBatches, EveryTaskExactlyOnce) {
+// Every pending task runs exactly once: a shard-like space (every third id from 1) with every
+// seventh task already done, so work ranges start and end at the holes and cross the
+// boundaries of the axes the caller's ids encode.
+TEST_P(FarmBatches, EveryPendingTaskExactlyOnce) {
   boost::mpi::communicator world;
-  const auto pending = pending_ids(5000, 7);
+  const TaskSpace space = pending_tasks(5000, 7, 1, 3);
+  const std::set<TaskId> pending = pending_ids(space);
   std::vector<TaskResult> received;
   FarmCallbacks callbacks;
   callbacks.on_results = [&](std::vector<TaskResult>&& results) {
@@ -44,7 +71,7 @@ TEST_P(FarmBatches, EveryTaskExactlyOnce) {
   FarmOptions options;
   options.target_batch_seconds = GetParam();
   const int rank = world.rank();
-  const FarmSummary summary = run_farm(world, world.rank() == 0 ? pending : std::vector<TaskId>{},
+  const FarmSummary summary = run_farm(world, world.rank() == 0 ? space : TaskSpace{},
                                        [rank](TaskId id) { return square(id, rank); }, callbacks, options);
   if (world.rank() != 0) return;
   EXPECT_EQ(summary.completed, pending.size());
@@ -59,28 +86,43 @@ TEST_P(FarmBatches, EveryTaskExactlyOnce) {
       EXPECT_GE(r.rank, 1);  // the master never computes when there are workers
     }
   }
-  EXPECT_EQ(seen, std::set<TaskId>(pending.begin(), pending.end()));
+  EXPECT_EQ(seen, pending);
 }
 
 INSTANTIATE_TEST_SUITE_P(BatchTargets, FarmBatches, ::testing::Values(1e-7, 1e-3, 0.05));
 
 TEST(Farm, StopRequestEndsDispatchAndReleasesWorkers) {
   boost::mpi::communicator world;
-  const auto pending = pending_ids(20000, 0);
+  const TaskSpace space = pending_tasks(20000, 0);
   std::uint64_t received = 0;
   FarmCallbacks callbacks;
   callbacks.on_results = [&](std::vector<TaskResult>&& results) { received += results.size(); };
   callbacks.should_stop = [&]() { return received >= 100; };
+  // One rank: the local executor's task thread could run all 20000 trivial tasks before the
+  // calling thread polls (it did, on a loaded machine). Tasks from 200 on wait until a tick has
+  // followed the stop request (run_local ticks after it has acted on should_stop), so the run
+  // cannot end before the stop, however the threads are scheduled.
+  static std::atomic<bool> stop_acted_on{false};
+  stop_acted_on = false;
+  callbacks.on_tick = [&]() {
+    if (received >= 100) stop_acted_on = true;
+  };
   FarmOptions options;
   options.target_batch_seconds = 1e-6;
   const int rank = world.rank();
-  const FarmSummary summary = run_farm(world, world.rank() == 0 ? pending : std::vector<TaskId>{},
-                                       [rank](TaskId id) { return square(id, rank); }, callbacks, options);
+  const bool local = world.size() == 1;
+  const FarmSummary summary = run_farm(world, world.rank() == 0 ? space : TaskSpace{},
+                                       [rank, local](TaskId id) {
+                                         while (local && id >= 200 && !stop_acted_on)
+                                           std::this_thread::sleep_for(std::chrono::microseconds(100));
+                                         return square(id, rank);
+                                       },
+                                       callbacks, options);
   if (world.rank() == 0) {
     EXPECT_TRUE(summary.stopped_early);
     EXPECT_EQ(summary.abandoned, 0u);  // in-flight work came back within the grace
     EXPECT_GE(received, 100u);
-    EXPECT_LT(received, pending.size());
+    EXPECT_LT(received, space.count());
     EXPECT_EQ(received, summary.completed);
   }
   world.barrier();  // workers returned from run_farm: nobody is left waiting
@@ -94,12 +136,12 @@ TEST(Farm, StopRequestEndsDispatchAndReleasesWorkers) {
 TEST(Farm, SaturatedMasterStillTicks) {
   boost::mpi::communicator world;
   if (world.size() == 1) GTEST_SKIP() << "the local executor has no messages to saturate it";
-  const auto pending = pending_ids(20000, 0);
+  const TaskSpace space = pending_tasks(20000, 0);
   std::uint64_t received = 0, ticks = 0;
   FarmCallbacks callbacks;
   callbacks.on_results = [&](std::vector<TaskResult>&& results) {
     received += results.size();
-    while (ticks < 3 && received < pending.size() && !world.iprobe(boost::mpi::any_source, tag(Tag::results))) {
+    while (ticks < 3 && received < space.count() && !world.iprobe(boost::mpi::any_source, tag(Tag::results))) {
     }
   };
   callbacks.on_tick = [&]() { ++ticks; };
@@ -107,11 +149,11 @@ TEST(Farm, SaturatedMasterStillTicks) {
   FarmOptions options;
   options.target_batch_seconds = 1e-7;  // one task per message: many messages
   const int rank = world.rank();
-  const FarmSummary summary = run_farm(world, world.rank() == 0 ? pending : std::vector<TaskId>{},
+  const FarmSummary summary = run_farm(world, world.rank() == 0 ? space : TaskSpace{},
                                        [rank](TaskId id) { return square(id, rank); }, callbacks, options);
   if (world.rank() == 0) {
     EXPECT_TRUE(summary.stopped_early);
-    EXPECT_LT(received, pending.size());
+    EXPECT_LT(received, space.count());
   }
   world.barrier();
 }
@@ -130,12 +172,57 @@ TEST(Farm, AbandonEndsTheFarmWhileTasksRun) {
     while (!released) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return square(id, 0);
   };
-  const FarmSummary summary = run_local(pending_ids(10, 0), task, callbacks, FarmOptions{});
+  const FarmSummary summary = run_local(pending_tasks(10, 0), task, callbacks, FarmOptions{});
   EXPECT_EQ(summary.abandoned, 1u);
   EXPECT_TRUE(summary.stopped_early);
   EXPECT_EQ(summary.completed, 0u);
   released = true;  // the detached thread finishes its task and leaves (its state is shared)
 }
 
+// No rank is sent anything per task: the start is two numbers whatever the task count, and
+// every work message is a few ranges (at most max_ranges_per_message), even when a resume
+// left a hole after every other task. Memory on the workers then cannot grow with the grid;
+// its size is measured by bench/scale_bench.py.
+TEST(Farm, MessagesCarryRangesNotTaskLists) {
+  boost::mpi::communicator world;
+  if (world.size() == 1) GTEST_SKIP() << "the local executor sends nothing";
+  for (const TaskId skip_every : {TaskId{0}, TaskId{2}}) {
+    const TaskSpace space = pending_tasks(200000, skip_every);
+    std::uint64_t received = 0;
+    FarmCallbacks callbacks;
+    callbacks.on_results = [&](std::vector<TaskResult>&& results) { received += results.size(); };
+    FarmOptions options;
+    options.target_batch_seconds = 0.05;  // large batches: with holes they would need many ranges
+    g_sent = SentBytes{};
+    g_sent.counting = world.rank() == 0;
+    run_farm(world, world.rank() == 0 ? space : TaskSpace{}, [](TaskId id) { return square(id, 0); }, callbacks, options);
+    g_sent.counting = false;
+    if (world.rank() == 0) {
+      EXPECT_EQ(received, space.pending_count());
+      EXPECT_EQ(g_sent.broadcast, 2 * sizeof(std::uint64_t)) << "the start message: first id and stride only";
+      EXPECT_GT(g_sent.work_messages, 0u);
+      EXPECT_LE(g_sent.largest_work_message, options.max_ranges_per_message * 2 * sizeof(std::uint64_t));
+      if (skip_every == 0) {
+        EXPECT_EQ(g_sent.largest_work_message, 2 * sizeof(std::uint64_t)) << "no holes: one range per message";
+      }
+    }
+    world.barrier();
+  }
+}
+
 }  // namespace
 }  // namespace msweep
+
+// MPI's profiling interface: these replace the library's entry points in this test binary.
+extern "C" int MPI_Send(const void* buffer, int count, MPI_Datatype type, int destination, int message_tag, MPI_Comm comm) {
+  if (msweep::g_sent.counting && message_tag == msweep::tag(msweep::Tag::work)) {
+    ++msweep::g_sent.work_messages;
+    msweep::g_sent.largest_work_message = std::max(msweep::g_sent.largest_work_message, msweep::bytes_of(count, type));
+  }
+  return PMPI_Send(buffer, count, type, destination, message_tag, comm);
+}
+
+extern "C" int MPI_Bcast(void* buffer, int count, MPI_Datatype type, int root, MPI_Comm comm) {
+  if (msweep::g_sent.counting) msweep::g_sent.broadcast += msweep::bytes_of(count, type);
+  return PMPI_Bcast(buffer, count, type, root, comm);
+}

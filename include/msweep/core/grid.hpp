@@ -3,6 +3,7 @@
 // without storing the grid.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,25 +19,32 @@ namespace msweep {
 // 512 MiB of bitmap and hundreds of GB of rows. Documented in docs/job-spec.md.
 inline constexpr std::uint64_t kMaxGridTasks = std::uint64_t{1} << 32;
 
-// One axis: explicit labels ("RM+LSTAT", "K=3"...) or, for an index axis, the labels
-// "0".."count-1" computed on demand, so a large index axis costs no memory until written.
+// Makes the label of value i of a generated axis. Must be a pure function of i.
+using LabelFunction = std::function<std::string(std::uint64_t)>;
+
+// One axis: explicit labels ("RM+LSTAT", "K=3"...), or labels computed on demand: "0".."count-1"
+// for an index axis, or a LabelFunction of the index for a generated one (subset-evidence's
+// 2^20 subsets "x0+x3+..." are a function of the subset's index). Computed labels cost no memory
+// on any rank; only the results file gets them all.
 struct Axis {
   Axis() = default;
   Axis(std::string axis_name, std::vector<std::string> axis_labels, std::string job_key = {})
       : name(std::move(axis_name)), key(std::move(job_key)), labels(std::move(axis_labels)) {}
   static Axis indexed(std::string axis_name, std::uint64_t count, std::string job_key = {});
+  static Axis generated(std::string axis_name, std::uint64_t count, LabelFunction label_of, std::string job_key = {});
 
   std::string name;
   std::string key;  // the [sweep] key that sets this axis, named when the grid is too large
-  std::vector<std::string> labels;  // explicit labels; empty for an index axis
+  std::vector<std::string> labels;  // explicit labels; empty for an index or generated axis
 
   std::uint64_t size() const { return labels.empty() ? count_ : labels.size(); }
-  std::string label(std::uint64_t i) const { return labels.empty() ? std::to_string(i) : labels[i]; }
+  std::string label(std::uint64_t i) const;
   std::vector<std::string> all_labels() const;  // materialized: for writing the results file
   bool same_labels(const Axis& other) const;
 
  private:
   std::uint64_t count_ = 0;
+  LabelFunction label_of_;  // generated axes only
 };
 
 // Labels "0", "1", ..., "n-1".

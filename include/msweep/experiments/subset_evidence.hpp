@@ -20,11 +20,36 @@
 
 namespace msweep {
 
-// Largest feature count for structures = "all" (2^20 = 1,048,576 subsets per fold and run).
-inline constexpr int kMaxAllSubsetsFeatures = 20;
+// Largest feature count for structures = "all" (2^24 = 16,777,216 subsets per fold and run).
+// Structures cost no memory (a subset and its label are functions of its index), so the cap
+// is the results file's and the summaries': with folds and runs the grid's own cap (2^32
+// tasks, core/grid.hpp) applies as well.
+inline constexpr int kMaxAllSubsetsFeatures = 24;
 // Largest structure count for structures = "all" with max_features = k (all subsets of at most
-// k of n features, for n too large to enumerate every subset): 2^22 = 4,194,304.
-inline constexpr std::uint64_t kMaxStructures = std::uint64_t{1} << 22;
+// k of n features, for n too large to enumerate every subset): 2^24, as for "all".
+inline constexpr std::uint64_t kMaxStructures = std::uint64_t{1} << 24;
+
+// The structures of a sweep: column subsets of the data, each a function of its index, so a
+// sweep of 2^24 subsets holds none of them. "all": the index is the subset's bit mask (bit j:
+// column j); "at most k": subsets by size, then in lexicographic order of their columns, found
+// from the index by the combinatorial number system; otherwise an explicit list.
+class SubsetStructures {
+ public:
+  SubsetStructures() = default;
+  static SubsetStructures listed(std::vector<std::vector<Eigen::Index>> subsets);
+  static SubsetStructures all(int features);                    // 2^features subsets
+  static SubsetStructures up_to(int features, int max_size);    // sum of C(features, i), i <= max_size
+
+  std::uint64_t size() const { return size_; }
+  std::vector<Eigen::Index> columns(std::uint64_t index) const;  // sorted
+
+ private:
+  enum class Kind { listed, all, up_to } kind_ = Kind::listed;
+  int features_ = 0;
+  std::uint64_t size_ = 0;
+  std::vector<std::uint64_t> first_of_size_;  // up_to: index of the first subset of each size, then size_
+  std::vector<std::vector<Eigen::Index>> listed_;
+};
 
 struct SubsetEvidenceOptions {
   StandardOptions job;  // restarts must be 1; folds > 1 adds the cross-validation metrics
@@ -35,7 +60,7 @@ struct SubsetEvidenceOptions {
   // [sweep] structures: column subsets of the data, by index, sorted; "all" (the default: every
   // subset, at most kMaxAllSubsetsFeatures features; with [sweep] max_features = k, every subset
   // of at most k features, by size), "nested" (the first k, k = 0..n) or a list.
-  std::vector<std::vector<Eigen::Index>> structures;
+  SubsetStructures structures;
 };
 
 // Needs the loaded data: structures name its features, and folds must fit its row count.
@@ -58,7 +83,7 @@ class SubsetEvidenceExperiment final : public Experiment {
   std::string describe_data() const override;
   std::string report(const SummaryTable& summary) const override;
 
-  const std::vector<std::vector<Eigen::Index>>& structures() const { return options_.structures; }
+  const SubsetStructures& structures() const { return options_.structures; }
   const Dataset& data() const { return data_; }
   std::vector<InputFile> inputs() const override { return data_.inputs; }
 

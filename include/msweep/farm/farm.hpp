@@ -1,5 +1,5 @@
-// Task farm over MPI: rank 0 schedules, every other rank computes. The farm moves task ids
-// and TaskResults only; what a task computes is the caller's TaskFunction.
+// Task farm over MPI: rank 0 schedules, every other rank computes. The farm moves ranges of
+// task positions and TaskResults only; what a task computes is the caller's TaskFunction.
 //
 // Scheduling is dynamic: each worker keeps several batches in flight, and the batch size
 // adapts to the measured task time (about target_batch_seconds of work per message, smaller
@@ -15,10 +15,10 @@
 #include <boost/mpi/communicator.hpp>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <vector>
 
 #include "msweep/core/task.hpp"
+#include "msweep/farm/task_space.hpp"
 
 namespace msweep {
 
@@ -26,6 +26,9 @@ struct FarmOptions {
   int batches_in_flight = 3;            // per worker; >= 2 hides the round trip
   double target_batch_seconds = 0.02;   // work per message once task times are known
   std::size_t max_batch_tasks = 8192;
+  // Ranges of consecutive pending tasks per work message (a resumed run's holes split them):
+  // 64 ranges are 1 KiB, always sent eagerly, so the master never blocks on a busy worker.
+  std::size_t max_ranges_per_message = 64;
   double max_poll_sleep_seconds = 0.002;  // cap of the idle backoff (latency vs CPU)
   double stop_grace_seconds = 30.0;     // after should_stop: wait this long for in-flight tasks
   // A worker holding work that sends nothing for this long is taken as hung: run_farm throws
@@ -59,13 +62,13 @@ struct FarmSummary {
 
 using TaskFunction = std::function<TaskResult(TaskId)>;
 
-// The pending list is broadcast once as one serialized message whose byte count is an MPI
-// int: more ids than this cannot be distributed. Callers refuse such a job up front.
-constexpr std::uint64_t kMaxPendingTasks = (static_cast<std::uint64_t>(std::numeric_limits<int>::max()) - 4096) / sizeof(TaskId);
-
-// Runs `pending` (meaningful on rank 0 only) over all ranks of `comm`. Every rank calls it.
-// With one rank the tasks run locally in order. The summary is meaningful on rank 0.
-FarmSummary run_farm(const boost::mpi::communicator& comm, std::vector<TaskId> pending, const TaskFunction& task,
+// Runs the pending tasks of `tasks` (meaningful on rank 0 only: workers pass an empty space)
+// over all ranks of `comm`; every rank calls it. Workers learn (first, stride) once and then
+// receive ranges of positions, never a list of ids, so no worker's memory depends on the task
+// count. The master marks each result's task done in `tasks` as it arrives (a result for a task
+// outside the space or already done is a protocol error: FarmError). With one rank the tasks
+// run locally in order. The summary is meaningful on rank 0.
+FarmSummary run_farm(const boost::mpi::communicator& comm, TaskSpace tasks, const TaskFunction& task,
                      const FarmCallbacks& callbacks, const FarmOptions& options);
 
 // One-process executor with the same callbacks (used by run_farm for a single rank). Tasks run
@@ -73,7 +76,6 @@ FarmSummary run_farm(const boost::mpi::communicator& comm, std::vector<TaskId> p
 // so a stop-now request is served even in the middle of an hour-long task. Callbacks run on
 // the calling thread only. If a callback throws, the exception propagates at once and the
 // running task (if any) is left to finish on its detached thread: end the process then.
-FarmSummary run_local(std::vector<TaskId> pending, const TaskFunction& task, const FarmCallbacks& callbacks,
-                      const FarmOptions& options);
+FarmSummary run_local(TaskSpace tasks, const TaskFunction& task, const FarmCallbacks& callbacks, const FarmOptions& options);
 
 }  // namespace msweep

@@ -1,8 +1,11 @@
 // The master/worker message protocol, in one place.
 //
-//   start:   master broadcasts the pending task ids once (a resumed run skips stored ids).
-//   work:    master -> worker, two uint64 [begin, end): a slice of the pending ids. Always a
-//            16-byte message, so it is sent eagerly and the master never blocks on a busy worker.
+//   start:   master broadcasts two uint64 once: the first task id and the stride of the run's
+//            task space (task_space.hpp: position p is task first + p * stride). Nothing per task.
+//   work:    master -> worker, 2k uint64 (1 <= k <= FarmOptions::max_ranges_per_message):
+//            k ranges [begin, end) of pending positions. A fresh run sends one range per
+//            message; a resumed one splits ranges where stored tasks leave holes. At most
+//            1 KiB, so it is sent eagerly and the master never blocks on a busy worker.
 //   results: worker -> master, one uint64: the byte count of the results_data message that
 //            follows. Small, so the master receives it at once after Iprobe.
 //   results_data: worker -> master, std::vector<TaskResult> packed by Boost.Serialization

@@ -112,6 +112,9 @@ class ResultWriter {
 
   // Ids already stored (committed, or restored from the journal) when the writer was opened.
   const std::vector<TaskId>& stored_ids() const;
+  // The same ids, handed over once (stored_ids() is empty afterwards): 8 bytes per stored task
+  // that the master would otherwise hold for the whole run (run keeps one bit per task instead).
+  std::vector<TaskId> take_stored_ids();
   // What resume restored from the journal (nothing for create).
   const RecoveryReport& recovery() const;
   std::uint64_t rows_committed() const;

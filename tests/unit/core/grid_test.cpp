@@ -46,6 +46,26 @@ TEST(TaskGrid, IndexAxesAreNotMaterialized) {
 
 // The product is checked axis by axis: the axis that takes it past the cap is named, whether
 // the product would stay below 2^64, pass 2^63 or wrap past 2^64.
+// A generated axis computes each label from its index when asked; nothing is held per value.
+TEST(TaskGrid, GeneratedAxisLabelsOnDemand) {
+  std::uint64_t calls = 0;
+  const Axis squares = Axis::generated("structure", std::uint64_t{1} << 24, [&calls](std::uint64_t i) {
+    ++calls;
+    return "s" + std::to_string(i * i);
+  }, "structures");
+  EXPECT_EQ(squares.size(), std::uint64_t{1} << 24);
+  EXPECT_TRUE(squares.labels.empty());
+  EXPECT_EQ(calls, 0u);
+  EXPECT_EQ(squares.label(12), "s144");
+  EXPECT_EQ(calls, 1u);
+  const Axis small = Axis::generated("x", 3, [](std::uint64_t i) { return "s" + std::to_string(i * i); });
+  EXPECT_EQ(small.all_labels(), (std::vector<std::string>{"s0", "s1", "s4"}));
+  EXPECT_TRUE(small.same_labels(Axis("x", {"s0", "s1", "s4"})));
+  EXPECT_TRUE(Axis("x", {"s0", "s1", "s4"}).same_labels(small));
+  EXPECT_FALSE(small.same_labels(Axis::indexed("x", 3)));
+  EXPECT_FALSE(Axis::indexed("x", 3).same_labels(small));
+}
+
 TEST(TaskGrid, ProductOverTheCapNamesTheAxis) {
   const std::uint64_t big = 100'000'000;
   EXPECT_EQ(TaskGrid({Axis::indexed("a", 65536), Axis::indexed("b", 65536)}).size(), kMaxGridTasks);

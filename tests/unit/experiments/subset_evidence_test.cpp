@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "msweep/core/error.hpp"
@@ -24,8 +26,8 @@ TEST(SubsetEvidence, GridIsAllSubsetsTimesFoldsTimesRuns) {
   auto experiment = make_experiment(spec);
   spec.reject_unknown_keys();
   EXPECT_EQ(experiment->grid().size(), 16u * 3 * 1 * 2);
-  EXPECT_EQ(experiment->grid().axes()[0].labels[0], "(intercept only)");
-  EXPECT_EQ(experiment->grid().axes()[0].labels[5], "x0+x2");
+  EXPECT_EQ(experiment->grid().axes()[0].label(0), "(intercept only)");
+  EXPECT_EQ(experiment->grid().axes()[0].label(5), "x0+x2");
 }
 
 TEST(SubsetEvidence, TasksAreDeterministicAndIndependentOfOrder) {
@@ -55,12 +57,12 @@ TEST(SubsetEvidence, MetricsMatchADirectComputation) {
   options.model.alpha = 2.0;
   options.model.beta = 0.5;
   const std::vector<Eigen::Index> columns = {1, 3};  // features x1 and x3
-  options.structures = {{}, columns};
+  options.structures = SubsetStructures::listed({{}, columns});
   RandomStream rng(99);
   SubsetEvidenceExperiment experiment(options, make_synthetic_regression(60, 4, 1.0, rng));
   const auto& data = experiment.data();
   const std::uint32_t structure = 1;
-  EXPECT_EQ(experiment.grid().axes()[0].labels[1], "x1+x3");
+  EXPECT_EQ(experiment.grid().axes()[0].label(1), "x1+x3");
   Eigen::MatrixXd X = data.X(Eigen::all, columns);
   X.rowwise() -= X.colwise().mean();
   const Eigen::VectorXd y = data.y.array() - data.y.mean();
@@ -97,12 +99,12 @@ TEST(SubsetEvidence, BadStructuresAreInputErrors) {
   EXPECT_THROW(make_experiment(parse_job(job_text("structures = [[\"x0\", \"nope\"]]\n"), "t.toml")), InputError);
   EXPECT_THROW(make_experiment(parse_job(job_text("structures = \"some\"\n"), "t.toml")), InputError);
   EXPECT_THROW(make_experiment(parse_job(job_text("restarts = 2\n"), "t.toml")), InputError);
-  const std::string many = "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"synthetic-regression\"\nfeatures = 21\n";
+  const std::string many = "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"synthetic-regression\"\nfeatures = 25\n";
   try {
     make_experiment(parse_job(many, "t.toml"));
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("2^21 subsets; at most 20 features"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("2^25 subsets; at most 24 features"), std::string::npos);
   }
 }
 
@@ -110,7 +112,7 @@ TEST(SubsetEvidence, BadStructuresAreInputErrors) {
 // feature counts where every subset would be too many; the count is the sum of binomials.
 TEST(SubsetEvidence, MaxFeaturesSweepsSmallSubsets) {
   auto two = make_experiment(parse_job(job_text("max_features = 2\n"), "t.toml"));
-  const auto& labels = two->grid().axes()[0].labels;
+  const auto labels = two->grid().axes()[0].all_labels();
   EXPECT_EQ(labels.size(), 1u + 4 + 6);
   EXPECT_EQ(labels[0], "(intercept only)");
   EXPECT_EQ(labels[1], "x0");
@@ -132,16 +134,40 @@ TEST(SubsetEvidence, MaxFeaturesSweepsSmallSubsets) {
   }
 }
 
+// Structures are functions of their index: "all" reads the index as a bit mask, "at most k"
+// unranks it to the k-subset order a full enumeration makes (by size, then lexicographic).
+TEST(SubsetEvidence, StructuresFromTheirIndex) {
+  const auto all = SubsetStructures::all(24);
+  EXPECT_EQ(all.size(), std::uint64_t{1} << 24);
+  EXPECT_EQ(all.columns(0b1010'0000'0000'0000'0000'0001), (std::vector<Eigen::Index>{0, 21, 23}));
+  for (const int n : {1, 5, 9}) {
+    for (int k = 0; k <= std::min(n, 4); ++k) {
+      const auto up_to = SubsetStructures::up_to(n, k);
+      std::vector<std::vector<Eigen::Index>> enumerated;  // by size, then lexicographic
+      for (int size = 0; size <= k; ++size)
+        for (std::uint64_t mask = 0; mask < (std::uint64_t{1} << n); ++mask)
+          if (std::popcount(mask) == size) enumerated.push_back(all.columns(mask));
+      for (std::size_t first = 0, i = 0; i < enumerated.size(); ++i)  // lexicographic within each size
+        if (i + 1 == enumerated.size() || enumerated[i + 1].size() != enumerated[first].size()) {
+          std::sort(enumerated.begin() + static_cast<std::ptrdiff_t>(first), enumerated.begin() + static_cast<std::ptrdiff_t>(i + 1));
+          first = i + 1;
+        }
+      ASSERT_EQ(up_to.size(), enumerated.size()) << n << " " << k;
+      for (std::uint64_t i = 0; i < up_to.size(); ++i) EXPECT_EQ(up_to.columns(i), enumerated[i]) << n << " " << k << " " << i;
+    }
+  }
+}
+
 // [data] features / exclude choose columns of tabular data (boston: 13 features, target MEDV).
 TEST(SubsetEvidence, DataFeaturesAndExcludeChooseColumns) {
   auto job = [](const std::string& data_keys) {
     return "[job]\nname = \"t\"\nexperiment = \"subset-evidence\"\n[data]\nsource = \"boston\"\n" + data_keys + "[sweep]\nfolds = 2\n";
   };
   auto chosen = make_experiment(parse_job(job("features = [\"RM\", \"LSTAT\"]\n"), "t.toml"));
-  EXPECT_EQ(chosen->grid().axes()[0].labels, (std::vector<std::string>{"(intercept only)", "RM", "LSTAT", "RM+LSTAT"}));
+  EXPECT_EQ(chosen->grid().axes()[0].all_labels(), (std::vector<std::string>{"(intercept only)", "RM", "LSTAT", "RM+LSTAT"}));
   auto rest = make_experiment(parse_job(job("exclude = [\"B\", \"CRIM\", \"ZN\", \"INDUS\", \"CHAS\", \"NOX\", \"AGE\", \"DIS\", "
                                            "\"RAD\", \"TAX\", \"PTRATIO\"]\n"), "t.toml"));
-  EXPECT_EQ(rest->grid().axes()[0].labels, (std::vector<std::string>{"(intercept only)", "RM", "LSTAT", "RM+LSTAT"}));
+  EXPECT_EQ(rest->grid().axes()[0].all_labels(), (std::vector<std::string>{"(intercept only)", "RM", "LSTAT", "RM+LSTAT"}));
   try {
     make_experiment(parse_job(job("features = [\"RM\", \"nope\"]\n"), "t.toml"));
     FAIL();
@@ -154,9 +180,9 @@ TEST(SubsetEvidence, DataFeaturesAndExcludeChooseColumns) {
 
 TEST(SubsetEvidence, ExplicitAndNestedStructures) {
   auto listed = make_experiment(parse_job(job_text("structures = [[\"x3\", \"x0\"], []]\n"), "t.toml"));
-  EXPECT_EQ(listed->grid().axes()[0].labels, (std::vector<std::string>{"x0+x3", "(intercept only)"}));
+  EXPECT_EQ(listed->grid().axes()[0].all_labels(), (std::vector<std::string>{"x0+x3", "(intercept only)"}));
   auto nested = make_experiment(parse_job(job_text("structures = \"nested\"\n"), "t.toml"));
-  EXPECT_EQ(nested->grid().axes()[0].labels.size(), 5u);
+  EXPECT_EQ(nested->grid().axes()[0].size(), 5u);
 }
 
 }  // namespace
