@@ -13,9 +13,14 @@
 #include "msweep/data/fashion_mnist.hpp"
 #include "msweep/data/loaders.hpp"
 #include "msweep/spec/job.hpp"
+#include "job_testing.hpp"
 
 namespace msweep {
 namespace {
+
+using experiment_testing::bitwise_equal;
+using experiment_testing::build_job;
+using experiment_testing::expect_input_error;
 
 const std::string kData =
     "source = \"polynomial\"\nobjects = 40\ndegree = 9\ntrigonometric = true\ntest_fraction = 0.5\n";
@@ -25,13 +30,6 @@ const std::string kSweep =
 std::string hpo_job(const std::string& data, const std::string& model, const std::string& sweep) {
   return "[job]\nname = \"t\"\nexperiment = \"hyperparameter-optimization\"\nseed = 3\n\n[data]\n" + data + "\n[model]\n" +
          model + "\n[sweep]\n" + sweep + "\n";
-}
-
-std::unique_ptr<Experiment> build_hpo(const std::string& text) {
-  const JobSpec spec = parse_job(text, "test.toml");
-  auto experiment = make_experiment(spec);
-  spec.reject_unknown_keys();
-  return experiment;
 }
 
 // (restart, run, method, criterion) with methods random, greedy, hoag, drmad and criteria cv, elbo.
@@ -51,7 +49,7 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 TEST(HyperparameterOptimization, GridAndDeclaredShapes) {
-  auto e = build_hpo(hpo_job(kData, "", kSweep));
+  auto e = build_job(hpo_job(kData, "", kSweep));
   const auto& axes = e->grid().axes();
   ASSERT_EQ(axes.size(), 6u);
   EXPECT_EQ(axes[0].labels, std::vector<std::string>{"11-1"});
@@ -76,7 +74,7 @@ TEST(HyperparameterOptimization, GridAndDeclaredShapes) {
 
 TEST(HyperparameterOptimization, TaskDependsOnlyOnItsCoordinates) {
   const std::string text = hpo_job(kData, "", kSweep);
-  auto a = build_hpo(text), b = build_hpo(text);
+  auto a = build_job(text), b = build_job(text);
   const auto first = run_at(*a, at(1, 0, 2, 1));
   run_at(*a, at(0, 1, 3, 0));
   const auto again = run_at(*a, at(1, 0, 2, 1));
@@ -89,7 +87,7 @@ TEST(HyperparameterOptimization, TaskDependsOnlyOnItsCoordinates) {
 }
 
 TEST(HyperparameterOptimization, RandomTrialIsWhereTheGradientMethodsStart) {
-  auto e = build_hpo(hpo_job(kData, "", kSweep));
+  auto e = build_job(hpo_job(kData, "", kSweep));
   const auto m = e->metrics();
   for (std::uint32_t criterion = 0; criterion < 2; ++criterion) {
     const auto random = run_at(*e, at(1, 1, 0, criterion));
@@ -101,7 +99,7 @@ TEST(HyperparameterOptimization, RandomTrialIsWhereTheGradientMethodsStart) {
 }
 
 TEST(HyperparameterOptimization, StreamsLeaveOutMethodAndCriterion) {
-  auto e = build_hpo(hpo_job(kData, "", kSweep));
+  auto e = build_job(hpo_job(kData, "", kSweep));
   auto seeds = [&](std::uint32_t restart, std::uint32_t run, std::uint32_t method, std::uint32_t criterion) {
     const auto c = at(restart, run, method, criterion);
     return hpo::task_seeds(3, TaskView(e->grid(), c));
@@ -140,31 +138,19 @@ TEST(HyperparameterOptimization, BuiltFromOptionsWithAnMlpAndLayerGroups) {
   EXPECT_EQ(out.arrays[1][0], out.arrays[1][19]);  // W_1 and b_1 share layer 1's h
 }
 
-void expect_bad_key(const std::string& text, const std::string& key) {
-  SCOPED_TRACE(key);
-  try {
-    build_hpo(text);
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& error) {
-    const std::string message = error.what();
-    EXPECT_NE(message.find("test.toml:"), std::string::npos) << message;
-    EXPECT_NE(message.find(key), std::string::npos) << message;
-  }
-}
-
 TEST(HyperparameterOptimization, BadKeysGiveInputErrorsWithFileAndLine) {
-  expect_bad_key(hpo_job(kData, "", "methods = [\"random\", \"bayes\"]\n"), "methods");
-  expect_bad_key(hpo_job(kData, "", "methods = [\"hoag\", \"hoag\"]\n"), "methods");
-  expect_bad_key(hpo_job(kData, "", "criteria = []\n"), "criteria");
-  expect_bad_key(hpo_job(kData, "", "cv_groups = \"block\"\n"), "cv_groups");
-  expect_bad_key(hpo_job(kData, "", "h_init = [3.0, 1.0]\n"), "h_init");
-  expect_bad_key(hpo_job(kData, "", "h_limits = [0.0, 1.0]\n"), "h_init");  // the default h_init leaves them
-  expect_bad_key(hpo_job(kData, "", "outer_iterations = 0\n"), "outer_iterations");
-  expect_bad_key(hpo_job(kData, "", "learning_rate = 0\n"), "learning_rate");
-  expect_bad_key(hpo_job(kData, "", "folds = 2\n"), "folds");
-  expect_bad_key(hpo_job(kData, "noise_variance = -1\n", ""), "noise_variance");
-  expect_bad_key(hpo_job("source = \"polynomial\"\nobjects = 40\ntest_fraction = 0\n", "", ""), "test_fraction");
-  expect_bad_key(hpo_job(kData, "", "inner_step = 5\n"), "inner_step");  // a typo is an unknown key
+  expect_input_error(hpo_job(kData, "", "methods = [\"random\", \"bayes\"]\n"), "methods");
+  expect_input_error(hpo_job(kData, "", "methods = [\"hoag\", \"hoag\"]\n"), "methods");
+  expect_input_error(hpo_job(kData, "", "criteria = []\n"), "criteria");
+  expect_input_error(hpo_job(kData, "", "cv_groups = \"block\"\n"), "cv_groups");
+  expect_input_error(hpo_job(kData, "", "h_init = [3.0, 1.0]\n"), "h_init");
+  expect_input_error(hpo_job(kData, "", "h_limits = [0.0, 1.0]\n"), "h_init");  // the default h_init leaves them
+  expect_input_error(hpo_job(kData, "", "outer_iterations = 0\n"), "outer_iterations");
+  expect_input_error(hpo_job(kData, "", "learning_rate = 0\n"), "learning_rate");
+  expect_input_error(hpo_job(kData, "", "folds = 2\n"), "folds");
+  expect_input_error(hpo_job(kData, "noise_variance = -1\n", ""), "noise_variance");
+  expect_input_error(hpo_job("source = \"polynomial\"\nobjects = 40\ntest_fraction = 0\n", "", ""), "test_fraction");
+  expect_input_error(hpo_job(kData, "", "inner_step = 5\n"), "inner_step");  // a typo is an unknown key
 }
 
 TEST(HyperparameterOptimization, JobFilesInTheRepositoryAreValid) {

@@ -16,9 +16,14 @@
 #include "msweep/optim/minibatch.hpp"
 #include "msweep/optim/multistart_entropy.hpp"
 #include "msweep/spec/job.hpp"
+#include "job_testing.hpp"
 
 namespace msweep {
 namespace {
+
+using experiment_testing::bitwise_equal;
+using experiment_testing::build_job;
+using experiment_testing::expect_input_error;
 
 std::string job_text(const std::string& data, const std::string& model, const std::string& sweep) {
   return "[job]\nname = \"t\"\nexperiment = \"multistart-evidence\"\nseed = 7\n\n[data]\n" + data + "\n[model]\n" + model +
@@ -29,18 +34,7 @@ const std::string kData = "source = \"synthetic-regression\"\nobjects = 100\nfea
 const std::string kModel = "hidden = [5]\nlearning_rate = 1e-4\nbatch_size = 10\n";
 const std::string kSweep = "runs = 2\nrestarts = 3\niterations = 40\ntau_val = 10\npatience = 2\nprior_precisions = [10.0, 1e3, 1e5]\n";
 
-std::unique_ptr<Experiment> build(const std::string& text) {
-  const JobSpec spec = parse_job(text, "test.toml");
-  auto experiment = make_experiment(spec);
-  spec.reject_unknown_keys();
-  return experiment;
-}
-
 std::vector<std::uint32_t> coords(std::uint32_t restart, std::uint32_t run, std::uint32_t method) { return {0, 0, restart, run, method}; }
-
-bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
 
 std::uint32_t method_index(const std::string& name) {
   const auto all = MultistartEvidenceOptions::all_methods();
@@ -48,7 +42,7 @@ std::uint32_t method_index(const std::string& name) {
 }
 
 TEST(MultistartEvidence, GridAxesAndDeclaredShapes) {
-  auto e = build(job_text(kData, kModel, kSweep));
+  auto e = build_job(job_text(kData, kModel, kSweep));
   EXPECT_EQ(e->grid().size(), 2u * 3u * 6u);
   EXPECT_EQ(e->grid().axes()[4].name, "method");
   EXPECT_EQ(e->grid().axes()[4].labels, MultistartEvidenceOptions::all_methods());
@@ -65,7 +59,7 @@ TEST(MultistartEvidence, GridAxesAndDeclaredShapes) {
 
 TEST(MultistartEvidence, TaskDependsOnlyOnItsCoordinates) {
   const std::string text = job_text(kData, kModel, kSweep);
-  auto a = build(text), b = build(text);
+  auto a = build_job(text), b = build_job(text);
   for (std::uint32_t m = 0; m < 6; ++m) {
     const auto first = run_at(*a, coords(2, 1, m));
     run_at(*a, coords(0, 0, (m + 1) % 6));  // another split in the cache
@@ -78,7 +72,7 @@ TEST(MultistartEvidence, TaskDependsOnlyOnItsCoordinates) {
 }
 
 TEST(MultistartEvidence, StartsShareBatchesAndMethodsShareStarts) {
-  auto e = build(job_text(kData, kModel, kSweep));
+  auto e = build_job(job_text(kData, kModel, kSweep));
   auto seeds = [&](std::uint32_t restart, std::uint32_t run, std::uint32_t method) {
     const auto c = coords(restart, run, method);
     return multistart_evidence::task_seeds(7, TaskView(e->grid(), c));
@@ -192,7 +186,7 @@ TEST(MultistartEvidence, SeparateStartsCombineToTheLockstepCloud) {
   const std::string text = job_text(kData, kModel, kSweep);
   const std::uint32_t elbo = method_index("sgd-elbo");
   std::vector<TaskOutput> separate;
-  for (std::uint32_t r = 0; r < 3; ++r) separate.push_back(run_at(*build(text), coords(2 - r, 1, elbo)));  // any order
+  for (std::uint32_t r = 0; r < 3; ++r) separate.push_back(run_at(*build_job(text), coords(2 - r, 1, elbo)));  // any order
   std::reverse(separate.begin(), separate.end());
   std::vector<const TaskOutput*> pointers;
   for (const auto& s : separate) pointers.push_back(&s);
@@ -271,7 +265,7 @@ TEST(MultistartEvidence, SeparateStartsCombineToTheLockstepCloud) {
 
 TEST(MultistartEvidence, CombinationRulesOfTheOtherMethods) {
   const std::string text = job_text(kData, kModel, kSweep);
-  auto e = build(text);
+  auto e = build_job(text);
   const auto& typed = dynamic_cast<const MultistartEvidenceExperiment&>(*e);
   for (const std::string method : {"sgd", "early-stopping", "validation-prior-grid", "langevin-elbo", "mean-field-vi"}) {
     std::vector<TaskOutput> starts;
@@ -291,18 +285,6 @@ TEST(MultistartEvidence, CombinationRulesOfTheOtherMethods) {
     if (method == "langevin-elbo" || method == "mean-field-vi") {
       EXPECT_EQ(static_cast<Eigen::Index>(c.evidence.size()), typed.options().checkpoints());
     }
-  }
-}
-
-void expect_input_error(const std::string& text, const std::string& fragment) {
-  SCOPED_TRACE(fragment);
-  try {
-    build(text);
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("test.toml:"), std::string::npos) << message;
-    EXPECT_NE(message.find(fragment), std::string::npos) << message;
   }
 }
 

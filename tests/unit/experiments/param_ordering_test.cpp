@@ -13,9 +13,14 @@
 #include "msweep/data/fashion_mnist.hpp"
 #include "msweep/data/loaders.hpp"
 #include "msweep/spec/job.hpp"
+#include "job_testing.hpp"
 
 namespace msweep {
 namespace {
+
+using experiment_testing::bitwise_equal;
+using experiment_testing::build_job;
+using experiment_testing::expect_input_error;
 
 std::string job_text(const std::string& data, const std::string& model, const std::string& sweep) {
   return "[job]\nname = \"t\"\nexperiment = \"param-ordering\"\nseed = 7\n\n[data]\n" + data + "\n[model]\n" + model +
@@ -26,19 +31,8 @@ const std::string kData = "source = \"synthetic-regression\"\nobjects = 120\nfea
 const std::string kModel = "hidden = [4]\nlearning_rate = 0.01\nbatch_size = 16\n";
 const std::string kSweep = "runs = 2\nrestarts = 2\nt0 = 60\ncontinue_iterations = 40\nfractions = [0.0, 0.25, 0.5, 1.0]\n";
 
-std::unique_ptr<Experiment> build(const std::string& text) {
-  const JobSpec spec = parse_job(text, "test.toml");
-  auto experiment = make_experiment(spec);
-  spec.reject_unknown_keys();
-  return experiment;
-}
-
 std::vector<std::uint32_t> coords(std::uint32_t restart, std::uint32_t run, std::uint32_t order) {
   return {0, 0, restart, run, order};
-}
-
-bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 // Finds the index of a declared array by name.
@@ -59,7 +53,7 @@ std::size_t metric_index(const Experiment& e, const std::string& name) {
 }
 
 TEST(ParamOrdering, GridAxesAndDeclaredShapes) {
-  auto e = build(job_text(kData, kModel, kSweep));
+  auto e = build_job(job_text(kData, kModel, kSweep));
   const auto& axes = e->grid().axes();
   ASSERT_EQ(axes.size(), 5u);
   EXPECT_EQ(axes[0].name, "structure");
@@ -85,7 +79,7 @@ TEST(ParamOrdering, GridAxesAndDeclaredShapes) {
 
 TEST(ParamOrdering, TaskDependsOnlyOnItsCoordinates) {
   const std::string text = job_text(kData, kModel, kSweep);
-  auto a = build(text), b = build(text);
+  auto a = build_job(text), b = build_job(text);
   const auto first = run_at(*a, coords(1, 0, 1));
   // Other tasks in between (different warm-up state in the cache), then the same coordinates.
   run_at(*a, coords(0, 1, 0));
@@ -103,7 +97,7 @@ TEST(ParamOrdering, TaskDependsOnlyOnItsCoordinates) {
 }
 
 TEST(ParamOrdering, OrdersArePairedAndShareFractionZero) {
-  auto e = build(job_text(kData, kModel, kSweep));
+  auto e = build_job(job_text(kData, kModel, kSweep));
   for (std::uint32_t run = 0; run < 2; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
     const auto variance = run_at(*e, coords(0, run, 0));
@@ -125,7 +119,7 @@ TEST(ParamOrdering, OrdersArePairedAndShareFractionZero) {
 TEST(ParamOrdering, StreamsLeaveOutStructureAndOrder) {
   // The header's promise: the orders of a (run, restart) pair share every stream; restart and
   // run change the ones they are declared on (the split only with the run).
-  auto e = build(job_text(kData, kModel, kSweep));
+  auto e = build_job(job_text(kData, kModel, kSweep));
   auto seeds = [&](std::uint32_t restart, std::uint32_t run, std::uint32_t order) {
     const auto c = coords(restart, run, order);
     return param_ordering::task_seeds(7, TaskView(e->grid(), c));
@@ -188,14 +182,14 @@ void expect_masks_freeze_the_smallest(const Experiment& e, const TaskOutput& out
 }
 
 TEST(ParamOrdering, VarianceMasksFreezeTheSmallestVariances) {
-  auto e = build(job_text(kData, kModel, kSweep));
+  auto e = build_job(job_text(kData, kModel, kSweep));
   const auto out = run_at(*e, coords(0, 1, 0));
   EXPECT_EQ(out.arrays[array_index(*e, "frozen_count")], (std::vector<double>{0, 7, 15, 29}));  // round(f * 29)
   expect_masks_freeze_the_smallest(*e, out, out.arrays[array_index(*e, "variance")]);
 }
 
 TEST(ParamOrdering, ExactVarianceOrderFreezesTheSmallestExactVariances) {
-  auto e = build(job_text(kData, kModel, kSweep + "orders = [\"variance\", \"exact-variance\", \"random\"]\n"));
+  auto e = build_job(job_text(kData, kModel, kSweep + "orders = [\"variance\", \"exact-variance\", \"random\"]\n"));
   EXPECT_EQ(e->grid().axes()[4].labels, (std::vector<std::string>{"variance", "exact-variance", "random"}));
   const auto running = run_at(*e, coords(0, 1, 0)), exact = run_at(*e, coords(0, 1, 1));
   const auto& values = exact.arrays[array_index(*e, "exact_variance")];
@@ -211,15 +205,15 @@ TEST(ParamOrdering, ExactVarianceOrderFreezesTheSmallestExactVariances) {
 
 TEST(ParamOrdering, RankCorrelationWithTheRandomStart) {
   // t0 = 0: C_t0 is C_0 itself; after one step k_1 = 1 has replaced it.
-  auto at_start = build(job_text(kData, kModel, "runs = 1\nt0 = 0\ncontinue_iterations = 5\nfractions = [0.0, 1.0]\n"));
+  auto at_start = build_job(job_text(kData, kModel, "runs = 1\nt0 = 0\ncontinue_iterations = 5\nfractions = [0.0, 1.0]\n"));
   EXPECT_EQ(run_at(*at_start, coords(0, 0, 0)).metrics[metric_index(*at_start, "rank_correlation_c0")], 1.0);
-  auto later = build(job_text(kData, kModel, "runs = 1\nt0 = 1\ncontinue_iterations = 5\nfractions = [0.0, 1.0]\n"));
+  auto later = build_job(job_text(kData, kModel, "runs = 1\nt0 = 1\ncontinue_iterations = 5\nfractions = [0.0, 1.0]\n"));
   EXPECT_LT(run_at(*later, coords(0, 0, 0)).metrics[metric_index(*later, "rank_correlation_c0")], 0.9);
 }
 
 TEST(ParamOrdering, ClassificationAndLinearModels) {
   // Two classes give one logit (logistic); no hidden layer and no bias: 5 parameters.
-  auto e = build(job_text("source = \"synthetic-classification\"\nobjects = 100\nfeatures = 5\n",
+  auto e = build_job(job_text("source = \"synthetic-classification\"\nobjects = 100\nfeatures = 5\n",
                           "hidden = []\nbias = false\nlearning_rate = 0.01\n",
                           "runs = 1\nt0 = 30\ncontinue_iterations = 20\nfractions = [0.0, 1.0]\norders = [\"random\"]\nstore_masks = false\n"));
   EXPECT_EQ(e->grid().axes()[0].labels, std::vector<std::string>{"5-1"});
@@ -229,18 +223,6 @@ TEST(ParamOrdering, ClassificationAndLinearModels) {
   EXPECT_EQ(out.metrics[metric_index(*e, "n_params")], 5.0);
   EXPECT_GT(out.metrics[metric_index(*e, "test_loss_t0")], 0.0);
   EXPECT_LT(out.metrics[metric_index(*e, "train_loss_t0")], 2.0);
-}
-
-void expect_input_error(const std::string& text, const std::string& fragment) {
-  SCOPED_TRACE(fragment);
-  try {
-    build(text);
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("test.toml:"), std::string::npos) << message;
-    EXPECT_NE(message.find(fragment), std::string::npos) << message;
-  }
 }
 
 TEST(ParamOrdering, BadKeysGiveInputErrorsWithFileAndLine) {
@@ -286,7 +268,7 @@ TEST(ParamOrdering, FashionMnistKeysAreCheckedAgainstTheSubsetSizes) {
   const std::string text = "[job]\nname = \"t\"\nexperiment = \"param-ordering\"\nseed = 1\n[data]\nsource = \"fashion-mnist\"\n"
                            "train_objects = 70000\n";
   try {
-    build(text);
+    build_job(text);
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("test.toml:7"), std::string::npos) << e.what();

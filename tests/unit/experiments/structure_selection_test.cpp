@@ -13,9 +13,14 @@
 #include "msweep/core/error.hpp"
 #include "msweep/data/loaders.hpp"
 #include "msweep/spec/job.hpp"
+#include "job_testing.hpp"
 
 namespace msweep {
 namespace {
+
+using experiment_testing::bitwise_equal;
+using experiment_testing::build_job;
+using experiment_testing::expect_input_error;
 
 std::string job_text(const std::string& data, const std::string& model, const std::string& sweep) {
   return "[job]\nname = \"t\"\nexperiment = \"structure-selection\"\nseed = 7\n\n[data]\n" + data + "\n[model]\n" + model +
@@ -26,17 +31,6 @@ const std::string kData = "source = \"tanh-synthetic\"\nobjects = 30\ntest_objec
 const std::string kModel = "edges = [\"1<-0: const tanh:1 tanh\"]\nnoise_std = 0.5\niterations = 40\nlearning_rate = 0.03\n";
 const std::string kRelaxed = "runs = 2\nrestarts = 2\nmeta = [\"1,1,1\", \"100,1,0.01\"]\ntemperatures = [0.5, 2]\n";
 const std::string kEnumerate = "mode = \"enumerate\"\nruns = 2\nmeta = [\"1,1,1\"]\n";
-
-std::unique_ptr<Experiment> build(const std::string& text) {
-  const JobSpec spec = parse_job(text, "test.toml");
-  auto experiment = make_experiment(spec);
-  spec.reject_unknown_keys();
-  return experiment;
-}
-
-bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
 
 std::size_t metric_index(const Experiment& e, const std::string& name) {
   const auto metrics = e.metrics();
@@ -59,7 +53,7 @@ void expect_declared_shapes(const Experiment& e, const TaskOutput& out) {
 }
 
 TEST(StructureSelection, RelaxedGridAxesAndShapes) {
-  auto e = build(job_text(kData, kModel, kRelaxed));
+  auto e = build_job(job_text(kData, kModel, kRelaxed));
   const auto& axes = e->grid().axes();
   ASSERT_EQ(axes.size(), 6u);
   EXPECT_EQ(axes[0].labels, std::vector<std::string>{"relaxed"});
@@ -74,7 +68,7 @@ TEST(StructureSelection, RelaxedGridAxesAndShapes) {
 }
 
 TEST(StructureSelection, EnumerationAxisIsTheVertexIndex) {
-  auto e = build(job_text(kData, kModel, kEnumerate));
+  auto e = build_job(job_text(kData, kModel, kEnumerate));
   const auto& axes = e->grid().axes();
   ASSERT_EQ(axes.size(), 5u);  // no temperature axis: Gamma is fixed
   EXPECT_TRUE(axes[0].labels.empty());  // labels generated from the index, not stored
@@ -93,7 +87,7 @@ TEST(StructureSelection, EnumerationAxisIsTheVertexIndex) {
 TEST(StructureSelection, TaskDependsOnlyOnItsCoordinates) {
   for (const auto& sweep : {kRelaxed, kEnumerate}) {
     const std::string text = job_text(kData, kModel, sweep);
-    auto a = build(text), b = build(text);
+    auto a = build_job(text), b = build_job(text);
     const bool relaxed = sweep == kRelaxed;
     const std::vector<std::uint32_t> target = relaxed ? std::vector<std::uint32_t>{0, 0, 1, 1, 1, 1} : std::vector<std::uint32_t>{2, 0, 0, 1, 0};
     const auto first = run_at(*a, target);
@@ -107,7 +101,7 @@ TEST(StructureSelection, TaskDependsOnlyOnItsCoordinates) {
 }
 
 TEST(StructureSelection, StreamsDependOnRunAndRestartOnly) {
-  auto e = build(job_text(kData, kModel, kEnumerate));
+  auto e = build_job(job_text(kData, kModel, kEnumerate));
   auto seeds = [&](std::uint32_t vertex, std::uint32_t restart, std::uint32_t run) {
     const std::vector<std::uint32_t> c{vertex, 0, restart, run, 0};
     return structure_selection::task_seeds(7, TaskView(e->grid(), c));
@@ -120,7 +114,7 @@ TEST(StructureSelection, StreamsDependOnRunAndRestartOnly) {
     EXPECT_NE(base.init, other.init);
     EXPECT_NE(base.noise, other.noise);
   }
-  auto relaxed = build(job_text(kData, kModel, kRelaxed));
+  auto relaxed = build_job(job_text(kData, kModel, kRelaxed));
   auto relaxed_seeds = [&](std::uint32_t meta, std::uint32_t temperature) {
     const std::vector<std::uint32_t> c{0, 0, 1, 1, meta, temperature};
     return structure_selection::task_seeds(7, TaskView(relaxed->grid(), c));
@@ -143,18 +137,6 @@ TEST(StructureSelection, BuiltFromOptionsWithoutAJobFile) {
   const auto out = run_at(e, std::vector<std::uint32_t>{7, 0, 0, 0, 0});
   expect_declared_shapes(e, out);
   EXPECT_EQ(out.metrics[metric_index(e, "active_weights")], (13 * 2 + 2) + (2 + 1) + (3 + 1));
-}
-
-void expect_input_error(const std::string& text, const std::string& fragment) {
-  SCOPED_TRACE(fragment);
-  try {
-    build(text);
-    ADD_FAILURE() << "expected InputError";
-  } catch (const InputError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("test.toml:"), std::string::npos) << message;
-    EXPECT_NE(message.find(fragment), std::string::npos) << message;
-  }
 }
 
 TEST(StructureSelection, BadKeysGiveInputErrorsWithFileAndLine) {
