@@ -2,6 +2,7 @@
 and the Figure and Table records the report is assembled from (report.py).
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from .summary import aggregate, unit_means
 # Files with more committed rows than this are reported without holding their rows: summaries
 # come from /summaries or from passes over /tasks (streaming.py). A row in memory costs some
 # 300 bytes with every column, so this keeps the in-memory path under about 1 GB.
-IN_MEMORY_ROWS = 3_000_000
+# MSWEEP_IN_MEMORY_ROWS sets another threshold (0: always stream).
+IN_MEMORY_ROWS = int(os.environ.get("MSWEEP_IN_MEMORY_ROWS", 3_000_000))
 
 
 @dataclass

@@ -7,6 +7,7 @@ has flushed completely.
 """
 
 import json
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,7 +33,6 @@ def _open_unlocked(path):
     try:
         return h5py.File(path, "r", locking=False)
     except TypeError:  # h5py older than 3.5 has no locking argument; the variable works there
-        import os
         os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
         return h5py.File(path, "r")
 
@@ -205,7 +205,9 @@ def info(path):
 
 # --------------------------------------------------------------------------- rows
 
-READ_ROWS = 1 << 20  # rows read from /tasks at a time, so filtered loads of huge files stay small
+# Rows read from /tasks at a time, so filtered loads and passes over huge files stay small
+# (a block of a million rows of the engine's 200-byte rows is 200 MB; MSWEEP_READ_ROWS lowers it).
+READ_ROWS = int(os.environ.get("MSWEEP_READ_ROWS", 1 << 20))
 
 
 def _is_integer_label(label):
