@@ -115,8 +115,8 @@ def add_differences_figure(context, table, axes, metrics, order):
 def render_comparison_html(context, table, info_a, info_b):
     title = f"msweep comparison: {info_b['job_name'] or Path(info_b['path']).stem} against " \
             f"{info_a['job_name'] or Path(info_a['path']).stem}"
-    rows_a = provenance_rows(info_a, context.tasks)
-    rows_b = provenance_rows(info_b, context.tasks_b)
+    rows_a = provenance_rows(info_a, int((context.tasks["status"] == "failed").sum()))
+    rows_b = provenance_rows(info_b, int((context.tasks_b["status"] == "failed").sum()))
     provenance = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(va))}</td><td>{html.escape(str(vb))}</td></tr>"
                            for (k, va), (_, vb) in zip(rows_a, rows_b))
     subtitle = (f"<p>Experiment <b>{html.escape(info_a['experiment'])}</b> · A = {html.escape(info_a['path'])} · "
@@ -138,7 +138,7 @@ def write_comparison_report(a, b, output_dir):
     tasks_a, tasks_b = load(a), load(b)
     table = compare(tasks_a, tasks_b)
     output_dir.mkdir(parents=True, exist_ok=True)
-    context = Context(path=Path(a), info=tasks_a.attrs, tasks=tasks_a, output_dir=output_dir)
+    context = Context(path=Path(a), info=tasks_a.attrs, preloaded=tasks_a, output_dir=output_dir)
     context.tasks_b = tasks_b
     names = (Path(a).name, Path(b).name)
     context.notes.extend(table.attrs["notes"])

@@ -2,14 +2,21 @@
 and the Figure and Table records the report is assembled from (report.py).
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import plots
-from .reader import load_array
-from .summary import aggregate
+from . import plots, streaming
+from .reader import load, load_array
+from .summary import aggregate, unit_means
+
+# Files with more committed rows than this are reported without holding their rows: summaries
+# come from /summaries or from passes over /tasks (streaming.py). A row in memory costs some
+# 300 bytes with every column, so this keeps the in-memory path under about 1 GB.
+# MSWEEP_IN_MEMORY_ROWS sets another threshold (0: always stream).
+IN_MEMORY_ROWS = int(os.environ.get("MSWEEP_IN_MEMORY_ROWS", 3_000_000))
 
 
 @dataclass
@@ -30,15 +37,23 @@ class Table:
     caption: str
     frame: pd.DataFrame
     shown: pd.DataFrame = None
+    csv_columns: list = None  # columns of ``frame`` the CSV gets (default: all); saves a copy of a large frame
 
 
 @dataclass
 class Context:
-    """What a figure set works from (the results) and what it produces (tables, figures, notes)."""
+    """What a figure set works from (the results) and what it produces (tables, figures, notes).
+
+    ``streaming`` is True for files with more than IN_MEMORY_ROWS rows: then ``summary``,
+    ``aggregate()`` and ``run_tables()`` never hold the rows, and ``tasks`` (for the figure sets
+    that need single rows) holds the axes and metrics only, without error, wall time and rank.
+    """
     path: Path
     info: dict
-    tasks: pd.DataFrame
-    output_dir: Path
+    preloaded: pd.DataFrame = None  # the load() frame when the caller has it already
+    output_dir: Path = None
+    streaming: bool = False
+    failed_count: int = 0  # failed tasks in the file (the report fills it in)
     tables: list = field(default_factory=list)
     figures: list = field(default_factory=list)
     notes: list = field(default_factory=list)
@@ -46,11 +61,40 @@ class Context:
     _arrays: dict = field(default_factory=dict)
 
     @property
+    def tasks(self):
+        """load(path), read on first use (in streaming mode without the error, wall_time and rank columns)."""
+        if self.preloaded is None:
+            columns = [*self.info["axes"], *self.info["metrics"]] if self.streaming else None
+            self.preloaded = load(self.path, columns=columns)
+        return self.preloaded
+
+    @property
     def summary(self):
         """aggregate(tasks) over run and fold, computed once."""
         if self._summary is None:
-            self._summary = aggregate(self.tasks)
+            self._summary = self.aggregate()
         return self._summary
+
+    def aggregate(self, over=("run", "fold")):
+        """aggregate(tasks, over): from the rows in memory, or from /summaries or passes over the file."""
+        if self.streaming:
+            return streaming.file_aggregate(self.info, over)
+        return aggregate(self.tasks, over=over)
+
+    def run_tables(self, axis, metrics):
+        """Yield (metric, DataFrame runs x positions on ``axis``): each run's mean of the metric over
+        its ok rows per value of ``axis`` (NaN where none). In streaming mode a few metrics are
+        computed per pass over the file; use each table and drop it."""
+        positions = range(len(self.info["axes"][axis]))
+        if not self.streaming:
+            for metric in metrics:
+                means = unit_means(self.tasks, [f"{axis}_index"], [metric])[metric]
+                yield metric, means.unstack(f"{axis}_index").reindex(columns=positions)
+            return
+        for metric, table in streaming.run_tables(self.info, [axis], metrics):
+            frame = pd.DataFrame(table, columns=positions)
+            frame.index.name = "run_index"
+            yield metric, frame
 
     def array(self, name):
         """load_array(path, name), read once; aligned with ``tasks`` rows."""
@@ -61,8 +105,8 @@ class Context:
     def has_metric(self, name):
         return name in self.info["metrics"]
 
-    def add_table(self, name, title, frame, caption="", shown=None):
-        self.tables.append(Table(name, title, caption, frame, shown))
+    def add_table(self, name, title, frame, caption="", shown=None, csv_columns=None):
+        self.tables.append(Table(name, title, caption, frame, shown, csv_columns))
 
     def add_figure(self, fig, name, title, caption=""):
         """Save ``fig`` as figures/<name>.png and .pdf under the report directory."""

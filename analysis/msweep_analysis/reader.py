@@ -7,6 +7,7 @@ has flushed completely.
 """
 
 import json
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,7 +33,6 @@ def _open_unlocked(path):
     try:
         return h5py.File(path, "r", locking=False)
     except TypeError:  # h5py older than 3.5 has no locking argument; the variable works there
-        import os
         os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
         return h5py.File(path, "r")
 
@@ -205,7 +205,9 @@ def info(path):
 
 # --------------------------------------------------------------------------- rows
 
-READ_ROWS = 1 << 20  # rows read from /tasks at a time, so filtered loads of huge files stay small
+# Rows read from /tasks at a time, so filtered loads and passes over huge files stay small
+# (a block of a million rows of the engine's 200-byte rows is 200 MB; MSWEEP_READ_ROWS lowers it).
+READ_ROWS = int(os.environ.get("MSWEEP_READ_ROWS", 1 << 20))
 
 
 def _is_integer_label(label):
@@ -328,16 +330,85 @@ def _row_range(path, rows, committed):
     return start, min(stop, committed)
 
 
+def _stored_layout(tasks):
+    """The numpy dtype of /tasks rows exactly as stored (file offsets and byte order), or None.
+
+    When /tasks is chunked along rows and unfiltered, a chunk on disk is just its rows packed
+    in this layout, so numpy can view the raw chunk bytes (H5Dread_chunk) without HDF5's
+    compound conversion, which is some ten times slower (and slower still with the
+    variable-length error string in the row). Variable-length members become opaque bytes
+    (their heap references): they are read through HDF5, for the kept rows only. None
+    (use the converting read) for filtered, unchunked or non-compound datasets.
+    """
+    if tasks.chunks is None or len(tasks.chunks) != 1 or tasks.id.get_create_plist().get_nfilters():
+        return None
+    stored = tasks.id.get_type()
+    if stored.get_class() != h5py.h5t.COMPOUND:
+        return None
+    # HDF5 reports the type with variable-length members at their in-memory size (a pointer);
+    # on disk each is a 4-byte length and a global heap id (address, 4-byte index), and the
+    # later members shift by the difference, as HDF5 itself lays the type out on disk.
+    on_disk = 4 + tasks.file.id.get_create_plist().get_sizes()[0] + 4
+    names, formats, offsets, shift = [], [], [], 0
+    for i in range(stored.get_nmembers()):
+        member = stored.get_member_type(i)
+        plain = member.get_class() in (h5py.h5t.INTEGER, h5py.h5t.FLOAT) or (
+            member.get_class() == h5py.h5t.STRING and not member.is_variable_str())
+        size = member.get_size() if plain else on_disk
+        names.append(stored.get_member_name(i).decode())
+        formats.append(member.dtype if plain else np.dtype(f"V{size}"))
+        offsets.append(stored.get_member_offset(i) + shift)
+        shift += size - member.get_size()
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": stored.get_size() + shift})
+
+
+def _read_raw(tasks, layout, begin, end):
+    """Rows begin..end of /tasks in the stored ``layout``, assembled from whole raw chunks;
+    None when a chunk is not the size that layout implies (then the caller converts)."""
+    rows = tasks.chunks[0]
+    first = begin // rows * rows
+    raw = bytearray()
+    for offset in range(first, end, rows):
+        chunk = tasks.id.read_direct_chunk((offset,))[1]
+        if len(chunk) != rows * layout.itemsize:
+            return None
+        raw += chunk
+    return np.frombuffer(raw, dtype=layout)[begin - first:end - first]
+
+
+def _read_block(tasks, layout, fields, masks, begin, end):
+    """Rows begin..end of /tasks with only ``fields``, filtered by ``masks`` (see _chunks)."""
+    stored = None if layout is None or not all(f in layout.names for f in fields) else _read_raw(
+        tasks, layout, begin, end)
+    if stored is None:
+        block = tasks.fields(fields)[begin:end]
+        keep = np.ones(len(block), dtype=bool)
+        for mask in masks.values():
+            keep &= mask(block)
+        return block[keep]
+    keep = np.ones(len(stored), dtype=bool)
+    for mask in masks.values():
+        keep &= mask(stored)
+    positions = np.flatnonzero(keep)
+    converted = [f for f in fields if layout.fields[f][0].kind == "V"]  # variable-length: through HDF5
+    block = np.empty(len(positions), dtype=[(f, object if f in converted else layout.fields[f][0]) for f in fields])
+    for field in fields:
+        if field not in converted:
+            block[field] = stored[field][positions]
+        elif len(positions) > len(stored) // 8:  # many rows: one converting read of the block
+            block[field] = tasks.fields(field)[begin:end][positions]
+        elif len(positions):  # a few (e.g. the failed rows): read just those
+            block[field] = tasks.fields(field)[begin + positions]
+    return block
+
+
 def _chunks(path, meta, fields, masks, start, stop, chunksize):
     """Structured row blocks of /tasks[start:stop], only ``fields``, filtered by ``masks``."""
     with open_results(path) as handle:
         tasks = handle["tasks"]
+        layout = _stored_layout(tasks)
         for begin in range(start, stop, chunksize):
-            block = tasks.fields(fields)[begin:min(stop, begin + chunksize)]
-            keep = np.ones(len(block), dtype=bool)
-            for mask in masks.values():
-                keep &= mask(block)
-            yield block[keep]
+            yield _read_block(tasks, layout, fields, masks, begin, min(stop, begin + chunksize))
 
 
 def load(path, columns=None, where=None, rows=None, chunksize=None):

@@ -18,14 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from .compare import IncomparableError
-from .context import Context
+from .context import IN_MEMORY_ROWS, Context
 from .errors import ResultsFileError
 from .figure_sets import figure_set_for, structure_selection
 from .formatting import column_formatters, number
-from .reader import load
+from .reader import info as read_info, load
 from .summary import varying_axes
 
 SHOWN_FAILURES = 20
+CSV_ROWS = 100_000  # rows of a table written to CSV at a time
 
 
 # --------------------------------------------------------------------------- tables as files
@@ -59,7 +60,10 @@ def write_tables(context):
     directory.mkdir(parents=True, exist_ok=True)
     for table in context.tables:
         shown = table.frame if table.shown is None else table.shown
-        table.frame.to_csv(directory / f"{table.name}.csv", index=False)
+        with open(directory / f"{table.name}.csv", "w", encoding="utf-8", newline="") as csv:
+            for begin in range(0, max(1, len(table.frame)), CSV_ROWS):  # pieces: to_csv copies what it writes
+                table.frame.iloc[begin:begin + CSV_ROWS].to_csv(csv, index=False, header=begin == 0,
+                                                                columns=table.csv_columns)
         text = f"## {table.title}\n\n{table.caption}\n\n{markdown_table(shown)}"
         (directory / f"{table.name}.md").write_text(text, encoding="utf-8")
 
@@ -85,10 +89,15 @@ def describe_status(info, failed):
     return notes
 
 
-def add_failures(context):
+def failed_tasks(context):
+    """The failed rows (id, axes, rank, error): read from the file alone in streaming mode."""
+    if context.streaming:
+        return load(context.path, columns=[*context.info["axes"], "rank", "error"], where={"status": "failed"})
+    return context.tasks[context.tasks["status"] == "failed"]
+
+
+def add_failures(context, failed):
     """Table of failed tasks (all in CSV) and the most common error messages."""
-    tasks = context.tasks
-    failed = tasks[tasks["status"] == "failed"]
     if failed.empty:
         return
     axes = varying_axes(context.info)  # an axis with one value (often fold, restart) says nothing here
@@ -121,8 +130,7 @@ pre { background: #f6f8fa; padding: 1em; overflow-x: auto; font-size: 0.88em; }
 """
 
 
-def provenance_rows(info, tasks):
-    failed = int((tasks["status"] == "failed").sum())
+def provenance_rows(info, failed):
     return [
         ("job name", info["job_name"]),
         ("experiment", info["experiment"]),
@@ -180,7 +188,7 @@ def render_html(context):
     info = context.info
     title = f"msweep report: {info['job_name'] or Path(info['path']).stem}"
     provenance = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                           for k, v in provenance_rows(info, context.tasks))
+                           for k, v in provenance_rows(info, context.failed_count))
     subtitle = (f"<p>Experiment <b>{html.escape(info['experiment'])}</b> · "
                 f"<span class='status {html.escape(info['status'])}'>{html.escape(info['status'])}</span></p>")
     return html_page(title, subtitle, context, [
@@ -194,13 +202,18 @@ def render_html(context):
 def write_report(results, output_dir):
     """Write the whole report for ``results`` into ``output_dir``; return the index.html path."""
     output_dir = Path(output_dir)
-    tasks = load(results)
-    info = tasks.attrs
+    meta = read_info(results)
     output_dir.mkdir(parents=True, exist_ok=True)
-    context = Context(path=Path(results), info=info, tasks=tasks, output_dir=output_dir)
-    context.notes.extend(describe_status(info, int((tasks["status"] == "failed").sum())))
-    figure_set_for(info["experiment"])(context)
-    add_failures(context)
+    context = Context(path=Path(results), info=meta, output_dir=output_dir,
+                      streaming=meta["rows_committed"] > IN_MEMORY_ROWS)
+    if context.streaming:
+        context.notes.append(f"{meta['rows_committed']} rows: this report was made without holding them in memory "
+                             "(summaries from /summaries or from passes over the file; docs/analysis.md).")
+    failed = failed_tasks(context)
+    context.failed_count = len(failed)
+    context.notes.extend(describe_status(meta, len(failed)))
+    figure_set_for(meta["experiment"])(context)
+    add_failures(context, failed)
     write_tables(context)
     index = output_dir / "index.html"
     index.write_text(render_html(context), encoding="utf-8")

@@ -61,7 +61,8 @@ def draw_metric(context, metric, kept):
     summary = context.summary
     fig, (ax,) = plots.figure(panel_width=6.4, panel_height=4.2)
     value_label = metric_axis_label(context, metric)
-    layout = curve_layout(context.info, kept)
+    # Curves average single rows; a file too large to hold them (streaming) gets bars or the profile.
+    layout = None if context.streaming else curve_layout(context.info, kept)
     if layout is not None:
         x, group = layout
         frame = context.tasks[context.tasks["status"] == "ok"].copy()

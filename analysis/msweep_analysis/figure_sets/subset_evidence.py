@@ -17,13 +17,14 @@ import pandas as pd
 
 from .. import plots
 from ..formatting import distinguishing_digits, mean_pm_sem
-from ..summary import aggregate, unit_means
 
 INTERCEPT_ONLY = "(intercept only)"
 TOP_BARS = 15
 SHOWN_ROWS = 20
 BEST_PER_CRITERION = 5
 MAX_FEATURE_ROWS = 40
+MAX_SCATTER = 50_000  # more structures than this are drawn as a 2-D histogram, not one point each
+DENSITY_BINS = 200
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,44 @@ def available_outcome(context):
 
 def structure_summary(context):
     """One row per structure: aggregate over run, fold and restart (runs as the unit)."""
-    return aggregate(context.tasks, over=("run", "fold", "restart"))
+    return context.aggregate(over=("run", "fold", "restart"))
 
 
-def per_run_table(context, metric):
-    """DataFrame runs x structure_index of ``metric``: each run's mean over its ok folds and restarts."""
-    means = unit_means(context.tasks, ["structure_index"], [metric])[metric]
-    return means.unstack("structure_index").reindex(columns=range(len(context.info["axes"]["structure"])))
+@dataclass
+class PerRun:
+    """What needs each run's own fold means, gathered in one sequence of per-run tables (one pass
+    over a large file, or a few): per criterion the structure it chooses in each run and the
+    outcome of that choice, and the paired gaps of the lead criterion's top structures."""
+    choices: dict   # criterion metric -> (choice per run, outcome of the choice per run or None)
+    gaps: tuple     # (mean, sem) over runs of (structure - best) for the lead criterion's top structures
+
+
+def per_run_statistics(context, summary, criteria, outcome):
+    """Reduce every run's structure means of the criteria (and the outcome) to a PerRun.
+
+    The outcome's table comes first and is kept; each criterion's is reduced as it arrives
+    and dropped, so a large file never holds more than the outcome's and one batch of tables.
+    """
+    lead = criteria[0]
+    top = ranking(summary, lead)[:TOP_BARS]
+    top = summary["structure_index"].to_numpy()[top[np.isfinite(score(summary, lead)[top])]]
+    metrics = ([outcome.metric] if outcome else []) + [c.metric for c in criteria]
+    outcome_runs, choices, gaps = None, {}, (np.zeros(0), np.zeros(0))
+    for metric, runs in context.run_tables("structure", list(dict.fromkeys(metrics))):
+        if outcome and metric == outcome.metric:
+            outcome_runs = runs
+        for c in (c for c in criteria if c.metric == metric):
+            scores = runs.to_numpy() if c.higher_is_better else -runs.to_numpy()
+            has_score = np.isfinite(scores).any(axis=1)
+            choice = np.argmax(np.where(np.isfinite(scores), scores, -np.inf), axis=1)
+            achieved = None
+            if outcome_runs is not None:
+                achieved = outcome_runs.reindex(runs.index).to_numpy()[np.arange(len(runs)), choice][has_score]
+            choices[c.metric] = (choice[has_score], achieved)
+            if c is lead and top.size:
+                gaps = paired_gaps(runs, c, top)
+        del runs
+    return PerRun(choices, gaps)
 
 
 def score(summary, criterion):
@@ -89,21 +121,26 @@ def structure_features(labels):
     return [[] if label == INTERCEPT_ONLY or not label else label.split("+") for label in labels]
 
 
-def feature_order(feature_lists):
+def feature_order(labels):
     """Every feature once, in order of first appearance (i.e. the data's column order for 'all')."""
     seen = {}
-    for features in feature_lists:
-        for feature in features:
-            seen.setdefault(feature, len(seen))
+    for begin in range(0, len(labels), 4096):  # one split per block of labels: fast for 2^20 of them
+        named = [label for label in labels[begin:begin + 4096] if label and label != INTERCEPT_ONLY]
+        if named:
+            seen.update(dict.fromkeys("+".join(named).split("+")))
     return list(seen)
 
 
-def membership(feature_lists, features):
-    """Boolean matrix (structures x features): does structure i include feature j."""
-    column = {f: j for j, f in enumerate(features)}
-    matrix = np.zeros((len(feature_lists), len(features)), dtype=bool)
-    for i, present in enumerate(feature_lists):
-        matrix[i, [column[f] for f in present]] = True
+def membership(labels, features):
+    """Boolean matrix (structures x features): does structure i include feature j.
+
+    Vectorised per feature (a '+'-delimited token match over all labels), so a million
+    structures take a second rather than a Python loop over every label.
+    """
+    padded = pd.Series(["+" + label + "+" for label in labels], dtype=object)
+    matrix = np.zeros((len(labels), len(features)), dtype=bool)
+    for j, feature in enumerate(features):
+        matrix[:, j] = padded.str.contains(f"+{feature}+", regex=False).to_numpy(dtype=bool)
     return matrix
 
 
@@ -146,9 +183,8 @@ def add_structure_table(context, summary, criteria, outcome):
         shown[name] = [mean_pm_sem(m, s, digits) for m, s in zip(top[f"{c.metric}_mean"], top[f"{c.metric}_sem"])]
     shown["runs"] = top["run_count"] if "run_count" in top else np.nan
     shown["ok / failed"] = [f"{o} / {f}" for o, f in zip(top["ok_count"], top["failed_count"])]
-    full = summary.drop(columns=[c for c in summary.columns if c.endswith("_index")])
     context.add_table(
-        "structures", f"Structures ranked by {criteria[0].title}", full,
+        "structures", f"Structures ranked by {criteria[0].title}", summary,
         "Mean ± standard error over runs (folds averaged within each run first; runs are the unit of "
         "replication). "
         + (f"All {len(summary)} structures" if len(shown) == len(summary)
@@ -157,7 +193,7 @@ def add_structure_table(context, summary, criteria, outcome):
         + (f"; {outcome.title} is the outcome, not a criterion" if outcome else "")
         + ". The CSV lists every structure with mean, std and sem over runs and row_std (spread of single "
           "rows) of every metric.",
-        shown=shown)
+        shown=shown, csv_columns=[c for c in summary.columns if not c.endswith("_index")])
 
 
 def add_best_table(context, summary, criteria, outcome):
@@ -179,40 +215,35 @@ def add_best_table(context, summary, criteria, outcome):
                          "the choice is judged by, not a criterion." if outcome else "."))
 
 
-def selection_outcomes(context, summary, criteria, outcome):
+def selection_outcomes(summary, criteria, outcome, per_run):
     """Per criterion: its choice on the mean over runs and that choice's outcome, and the outcome of
     choosing anew in every run (the honest figure for a selection procedure: it includes the
     variability of the choice itself), with mean and sem over runs."""
     rows = []
-    outcome_runs = per_run_table(context, outcome.metric)
     for c in criteria:
         best = ranking(summary, c)[0]
-        runs = per_run_table(context, c.metric)
-        scores = runs.to_numpy() if c.higher_is_better else -runs.to_numpy()
-        has_score = np.isfinite(scores).any(axis=1)
-        choice = np.argmax(np.where(np.isfinite(scores), scores, -np.inf), axis=1)
-        per_run = outcome_runs.reindex(runs.index).to_numpy()[np.arange(len(runs)), choice][has_score]
-        per_run = per_run[np.isfinite(per_run)]
+        choice, achieved = per_run.choices[c.metric]
+        achieved = achieved[np.isfinite(achieved)]
         rows.append({
             "criterion": c.title, "chosen structure": summary["structure"].iloc[best],
             "features": int(sizes(summary)[best]),
             f"{outcome.title} of the choice": summary[f"{outcome.metric}_mean"].iloc[best],
             "sem over runs": summary[f"{outcome.metric}_sem"].iloc[best],
-            f"{outcome.title}, choosing in each run": per_run.mean() if per_run.size else np.nan,
-            "sem over runs (per-run choice)": per_run.std(ddof=1) / np.sqrt(per_run.size) if per_run.size > 1 else np.nan,
-            "distinct choices over runs": int(np.unique(choice[has_score]).size),
-            "runs": int(per_run.size),
+            f"{outcome.title}, choosing in each run": achieved.mean() if achieved.size else np.nan,
+            "sem over runs (per-run choice)": achieved.std(ddof=1) / np.sqrt(achieved.size) if achieved.size > 1 else np.nan,
+            "distinct choices over runs": int(np.unique(choice).size),
+            "runs": int(achieved.size),
         })
     return pd.DataFrame(rows)
 
 
-def add_selection_outcomes(context, summary, criteria, outcome):
+def add_selection_outcomes(context, summary, criteria, outcome, per_run):
     """Table and figure: the test error each selection criterion's choice achieves."""
     if outcome is None:
         context.add_note("The file has no test part (test_mse): the report shows what each criterion "
                          "selects, not how well the choice predicts.")
         return
-    table = selection_outcomes(context, summary, criteria, outcome)
+    table = selection_outcomes(summary, criteria, outcome, per_run)
     context.add_table(
         "selection_outcomes", f"{outcome.title} of each criterion's choice", table,
         f"Each criterion chooses the structure it ranks best on the mean over runs; its {outcome.title} is "
@@ -232,12 +263,29 @@ def add_selection_outcomes(context, summary, criteria, outcome):
 
 # --------------------------------------------------------------------------- figures
 
+def draw_density(ax, size, values):
+    """Structures as a grey 2-D histogram (one column per size, DENSITY_BINS value bins, log
+    shading): what a scatter of more than MAX_SCATTER points would show, at a fixed cost."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        return
+    x_edges = np.arange(np.nanmin(size[finite]) - 0.4, np.nanmax(size[finite]) + 0.6, 1.0)
+    y_edges = np.linspace(values[finite].min(), values[finite].max() + 1e-12, DENSITY_BINS + 1)
+    counts, _, _ = np.histogram2d(size[finite], values[finite], bins=(x_edges, y_edges))
+    counts[counts == 0] = np.nan
+    ax.pcolormesh(x_edges, y_edges, np.log10(counts.T), cmap="Greys", vmin=-0.5, rasterized=True)
+    ax.plot([], [], "s", color="0.55", label="structures (shade: log count)")
+
+
 def draw_criterion_panel(ax, summary, criterion, size, jitter):
     """All structures as faint points, the best of each size as a line, the best overall as a star."""
     values = summary[f"{criterion.metric}_mean"].to_numpy(dtype=np.float64)
     sems = summary[f"{criterion.metric}_sem"].to_numpy(dtype=np.float64)
-    ax.scatter(size + jitter, values, s=7 if len(values) > 500 else 16, color="0.55",
-               alpha=0.35 if len(values) > 500 else 0.7, linewidths=0, rasterized=True, label="each structure")
+    if len(values) > MAX_SCATTER:
+        draw_density(ax, size, values)
+    else:
+        ax.scatter(size + jitter, values, s=7 if len(values) > 500 else 16, color="0.55",
+                   alpha=0.35 if len(values) > 500 else 0.7, linewidths=0, rasterized=True, label="each structure")
     s = score(summary, criterion)
     best_of_size = []
     for k in np.unique(size[np.isfinite(s)]):
@@ -283,8 +331,12 @@ def add_criteria_figure(context, summary, criteria):
                  fontsize=13)
     fig.tight_layout()
     context.add_figure(fig, "criteria_vs_size", "Criteria against structure size",
-                       "Grey: every structure (jittered horizontally), its mean over runs (folds averaged within "
-                       "each run first). Blue: the best structure of each size, error bars ± 1 standard error "
+                       ("Grey: every structure (jittered horizontally), its mean over runs (folds averaged within "
+                        "each run first). " if len(summary) <= MAX_SCATTER else
+                        f"Grey: the {len(summary)} structures' means over runs (folds averaged within each run "
+                        f"first) as a 2-D histogram, one column per size and {DENSITY_BINS} value bins, darker = "
+                        "more structures (log scale). ")
+                       + "Blue: the best structure of each size, error bars ± 1 standard error "
                        "over runs. Star: the best structure overall.")
 
 
@@ -340,9 +392,9 @@ def add_agreement_figure(context, summary, criteria, outcome):
 
 def inclusion_frequencies(summary, criteria, k):
     """DataFrame features x criteria: share of the top-k structures that include the feature."""
-    feature_lists = structure_features(summary["structure"])
-    features = feature_order(feature_lists)
-    member = membership(feature_lists, features)
+    labels = summary["structure"].tolist()
+    features = feature_order(labels)
+    member = membership(labels, features)
     columns = {c.title: member[ranking(summary, c)[:k]].mean(axis=0) for c in criteria}
     columns[f"all {len(summary)} structures"] = member.mean(axis=0)  # baseline to compare against
     return pd.DataFrame(columns, index=pd.Index(features, name="feature"))
@@ -371,15 +423,15 @@ def add_inclusion_figure(context, summary, criteria):
                        "the last column is the share among all structures, for comparison.")
 
 
-def paired_gaps(context, summary, criterion, order):
+def paired_gaps(runs, criterion, chosen):
     """Mean and sem over runs of (structure - best), paired within each run.
 
+    ``runs``: each run's mean per structure; ``chosen``: structure positions, the best first.
     Structures of one run share its data split, so the per-run difference (of fold
     means) has far less spread than either mean: its standard error over runs is the
     one that says whether the best structure is really better.
     """
-    chosen = summary["structure_index"].to_numpy()[order]
-    table = per_run_table(context, criterion.metric)[chosen]
+    table = runs[chosen]
     differences = table.sub(table[chosen[0]], axis=0)
     if not criterion.higher_is_better:
         differences = -differences  # gaps <= 0 mean worse, whatever the direction of the criterion
@@ -395,7 +447,7 @@ def prediction_criterion(context):
     return None, None
 
 
-def add_top_structures_figure(context, summary, criteria):
+def add_top_structures_figure(context, summary, criteria, per_run):
     """The best structures by the first criterion: their evidence gap and how well they predict."""
     lead = criteria[0]
     order = ranking(summary, lead)[:TOP_BARS]
@@ -407,7 +459,7 @@ def add_top_structures_figure(context, summary, criteria):
     label_inches = 0.085 * max(len(label) for label in labels)  # tick labels at 10 pt
     fig, axes = plots.figure(2 if metric else 1, 1, panel_width=4.2 + label_inches / 2,
                              panel_height=0.32 * len(order) + 2.2, sharey=True)
-    gap, gap_sem = paired_gaps(context, summary, lead, order)
+    gap, gap_sem = per_run.gaps
     positions = np.arange(len(order))
     axes[0].errorbar(gap, positions, xerr=np.nan_to_num(gap_sem), fmt="o", color=plots.COLORS[0], capsize=3,
                      label="± 1 sem of the paired difference")
@@ -435,13 +487,17 @@ def add_top_structures_figure(context, summary, criteria):
                           "and drawn with dots, not bars." if metric else ""))
 
 
-def add_convergence_note(context):
+def add_convergence_note(context, summary):
     if not context.has_metric("converged"):
         return
-    ok = context.tasks[context.tasks["status"] == "ok"]
-    stalled = int((ok["converged"] < 0.5).sum())
+    ok_count = int(summary["ok_count"].sum())
+    if context.streaming and not (summary["converged_mean"] < 1).any():
+        stalled = 0  # converged is 0 or 1: every run mean is 1 exactly when no fit stalled
+    else:
+        ok = context.tasks[context.tasks["status"] == "ok"]
+        stalled = int((ok["converged"] < 0.5).sum())
     if stalled:
-        context.add_note(f"{stalled} of {len(ok)} fits stopped at the iteration limit before the evidence "
+        context.add_note(f"{stalled} of {ok_count} fits stopped at the iteration limit before the evidence "
                          "fixed point converged; their alpha, beta and log evidence are approximate.")
 
 
@@ -455,11 +511,12 @@ def build(context):
         generic_build(context)
         return
     outcome = available_outcome(context)
-    add_convergence_note(context)
+    add_convergence_note(context, summary)
+    per_run = per_run_statistics(context, summary, criteria, outcome)
     add_structure_table(context, summary, criteria, outcome)
     add_best_table(context, summary, criteria, outcome)
-    add_selection_outcomes(context, summary, criteria, outcome)
+    add_selection_outcomes(context, summary, criteria, outcome, per_run)
     add_criteria_figure(context, summary, criteria)
     add_agreement_figure(context, summary, criteria, outcome)
     add_inclusion_figure(context, summary, criteria)
-    add_top_structures_figure(context, summary, criteria)
+    add_top_structures_figure(context, summary, criteria, per_run)

@@ -1,0 +1,265 @@
+"""Summaries of results files too large to load whole: from /summaries, or in passes over /tasks.
+
+What load() + aggregate() compute from a frame in memory, computed here with memory that
+depends on the grid (groups x runs), never on the number of rows:
+
+- ``file_aggregate(path, info, over)``: aggregate()'s table. Taken from the engine's
+  ``/summaries`` when that is current (its ok and failed counts add up to rows_committed)
+  and reduces the same axes; otherwise streamed.
+- ``run_tables(path, info, group_axes, metrics)``: per metric, every run's mean over its ok
+  rows for every group (what ``unit_means`` gives, as a dense runs x groups array), yielded
+  a few metrics at a time so that at most ``CELL_BUDGET`` bytes of accumulators are held.
+
+A pass reads /tasks in blocks of READ_ROWS rows (the reader's raw-chunk path, about two
+million rows a second) and keeps per (group, run) cell one float64 sum per metric and one
+count of ok rows (plus a count per metric only if some ok row of it is not finite).
+"""
+
+import numpy as np
+import pandas as pd
+
+from .reader import READ_ROWS, _chunks, axis_labels, open_results, text_list
+from .summary import UNIT
+
+CELL_BUDGET = 450 * 1024 * 1024  # bytes of (group, run) accumulators held in one pass
+SUMMARY_ROWS = 65536  # /summaries/table rows read at a time
+
+
+def _sizes(info, axes):
+    return [len(info["axes"][a]) for a in axes]
+
+
+def axis_index(block, info, axis):
+    """The index of every row of ``block`` on ``axis``: its /tasks field, or derived from the
+    task id (row-major over the axes, the last fastest) for a layout without that field."""
+    if axis in block.dtype.names:
+        return block[axis].astype(np.int64)
+    order = list(info["axes"])
+    stride = int(np.prod(_sizes(info, order[order.index(axis) + 1:]), dtype=np.int64))
+    return (block["id"].astype(np.int64) // stride) % len(info["axes"][axis])
+
+
+def _group_of(block, info, group_axes):
+    """Flat group index (row-major over ``group_axes``) of every row of ``block``."""
+    if not group_axes:
+        return np.zeros(len(block), dtype=np.int64)
+    return np.ravel_multi_index([axis_index(block, info, a) for a in group_axes], _sizes(info, group_axes))
+
+
+def _row_fields(info, group_axes, metrics):
+    """/tasks fields a pass reads: the axes it groups by (when stored), the unit, status, metrics."""
+    with open_results(info["path"]) as handle:
+        stored = set(handle["tasks"].dtype.names)
+    axes = [a for a in [*group_axes, UNIT] if a in stored]
+    return list(dict.fromkeys(["id", "status", *axes, *metrics]))
+
+
+def _blocks(info, fields):
+    return _chunks(info["path"], info, fields, {}, 0, info["rows_committed"], READ_ROWS)
+
+
+def _metric_batches(metrics, cells):
+    """Metrics split so that one batch's accumulators (8 bytes per cell and metric) fit CELL_BUDGET."""
+    per_pass = max(1, CELL_BUDGET // max(1, 8 * cells))
+    return [metrics[i:i + per_pass] for i in range(0, len(metrics), per_pass)]
+
+
+def run_tables(info, group_axes, metrics):
+    """Yield (metric, runs x groups float64 array of run means) for every metric, in passes.
+
+    Entry [r, g] is the mean of ``metric`` over the ok rows of run r in group g (groups
+    row-major over ``group_axes``), NaN where there is none: ``unit_means`` as a dense array.
+    The tables of one pass are yielded together; drop each when done to keep memory bounded.
+    """
+    runs = len(info["axes"].get(UNIT, [0]))
+    groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
+    cells = groups * runs
+    for batch in _metric_batches(list(metrics), cells):
+        sums = {m: np.zeros(cells) for m in batch}
+        missing = {}  # metric -> per-cell count of ok rows where it is not finite (rare; made on demand)
+        rows_per_cell = int(np.prod([len(v) for k, v in info["axes"].items() if k not in group_axes and k != UNIT]))
+        count = np.zeros(cells, dtype=np.min_scalar_type(rows_per_cell))  # uint8 for 5 folds: 1 byte a cell
+        for block in _blocks(info, _row_fields(info, group_axes, batch)):
+            ok = block["status"] == 0
+            block = block[ok]
+            cell = _group_of(block, info, group_axes) * runs + (
+                axis_index(block, info, UNIT) if UNIT in info["axes"] else 0)
+            present, local = np.unique(cell, return_inverse=True)
+            count[present] += np.bincount(local, minlength=len(present)).astype(count.dtype)
+            for m in batch:
+                values = block[m].astype(np.float64)
+                finite = np.isfinite(values)
+                if not finite.all():
+                    lost = missing.setdefault(m, np.zeros(cells, dtype=count.dtype))
+                    lost[present] += np.bincount(local[~finite], minlength=len(present)).astype(count.dtype)
+                sums[m][present] += np.bincount(local, weights=np.where(finite, values, 0.0), minlength=len(present))
+        for m in batch:
+            n = count - missing.pop(m) if m in missing else count
+            with np.errstate(invalid="ignore", divide="ignore"):
+                np.divide(sums[m], n, out=sums[m])  # in place: the sums become the means
+            sums[m][n == 0] = np.nan
+            table = sums.pop(m).reshape(groups, runs).T
+            yield m, table
+            del table
+
+
+def _counts(info, group_axes):
+    """ok_count, failed_count and run_count (runs with an ok row) per group, in one pass."""
+    runs = len(info["axes"].get(UNIT, [0]))
+    groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
+    ok_count, failed_count = np.zeros(groups, dtype=np.int64), np.zeros(groups, dtype=np.int64)
+    run_seen = np.zeros(groups * runs, dtype=bool)
+    for block in _blocks(info, _row_fields(info, group_axes, [])):
+        group = _group_of(block, info, group_axes)
+        ok = block["status"] == 0
+        ok_count += np.bincount(group[ok], minlength=groups)
+        failed_count += np.bincount(group[~ok], minlength=groups)
+        run = axis_index(block, info, UNIT)[ok] if UNIT in info["axes"] else 0
+        run_seen[group[ok] * runs + run] = True
+    return ok_count, failed_count, run_seen.reshape(groups, runs).sum(axis=1)
+
+
+def _row_spread(info, group_axes, metrics):
+    """Sample standard deviation (ddof 1) of the single ok rows per group and metric, one pass.
+
+    Sums of squares are taken about a per-group shift (the group's first value) so that
+    values far from zero with a small spread keep their digits.
+    """
+    groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
+    result = {}
+    for batch in _metric_batches(list(metrics), 3 * groups):
+        acc = {m: [np.zeros(groups), np.zeros(groups), np.zeros(groups), np.full(groups, np.nan)] for m in batch}
+        for block in _blocks(info, _row_fields(info, group_axes, batch)):
+            block = block[block["status"] == 0]
+            group = _group_of(block, info, group_axes)
+            for m in batch:
+                values = block[m].astype(np.float64)
+                finite = np.isfinite(values)
+                g, v = group[finite], values[finite]
+                n, s, q, shift = acc[m]
+                unset = np.isnan(shift[g])
+                shift[g[unset]] = v[unset]  # any value of the group will do; the last assignment wins
+                d = v - shift[g]
+                n += np.bincount(g, minlength=groups)
+                s += np.bincount(g, weights=d, minlength=groups)
+                q += np.bincount(g, weights=d * d, minlength=groups)
+        for m in batch:
+            n, s, q, _ = acc.pop(m)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                result[m] = np.where(n > 1, np.sqrt(np.maximum(q - s * s / n, 0.0) / (n - 1)), np.nan)
+    return result
+
+
+def _table(info, group_axes, reduced, counts, statistics, metrics):
+    """An aggregate()-shaped DataFrame from per-group arrays (groups row-major over group_axes).
+
+    ``statistics[metric][name]`` are dense per-group arrays or functions returning one; each is
+    taken (and dropped) in turn while the float columns fill one 2-D block, so a table of a
+    million groups is held about once rather than once per intermediate.
+    """
+    ok_count, failed_count, run_count = counts
+    present = np.flatnonzero(ok_count + failed_count > 0)  # aggregate() has a row only for groups with rows
+    names = [f"{m}_{s}" for m in metrics for s in ("mean", "std", "sem", "row_std")]
+    block = np.empty((len(present), len(names)))
+    for j, (metric, name) in enumerate((m, s) for m in metrics for s in ("mean", "std", "sem", "row_std")):
+        values = statistics[metric].pop(name)
+        block[:, j] = (values() if callable(values) else values)[present]
+    frame = pd.DataFrame(block, columns=names, copy=False)
+    leading = []
+    if group_axes:
+        indices = np.unravel_index(present, _sizes(info, group_axes))
+        for axis, index in zip(group_axes, indices):
+            leading += [(axis, axis_labels(info, axis)[index]), (f"{axis}_index", index.astype(np.int64))]
+    leading += [("ok_count", ok_count[present]), ("failed_count", failed_count[present])]
+    by_unit = UNIT in reduced
+    if by_unit:
+        leading.append((f"{UNIT}_count", run_count[present].astype(np.int64)))
+    for position, (name, values) in enumerate(leading):
+        frame.insert(position, name, values)
+    frame.attrs.update(info)
+    frame.attrs.update(group_axes=list(group_axes), reduced_axes=list(reduced),
+                       replicate_unit=UNIT if by_unit else "row", summary_metrics=list(metrics))
+    return frame
+
+
+def _from_summaries(info, group_axes, reduced, metrics):
+    """aggregate()'s table from /summaries, or None when /summaries is absent, stale, or
+    reduces other axes than asked (axes with one value do not count)."""
+    if not info.get("has_summaries") or UNIT not in reduced:
+        return None
+    with open_results(info["path"]) as handle:
+        group, table = handle["summaries"], handle["summaries"]["table"]
+        holder = next((h.attrs for h in (table, group) if "group_axes" in h.attrs), None)
+        kept = text_list(holder["group_axes"]) if holder is not None else []
+        if [a for a in kept if len(info["axes"][a]) > 1] != [a for a in group_axes if len(info["axes"][a]) > 1]:
+            return None
+        names = set(table.dtype.names)
+        needed = ["ok_count", "failed_count", "run_count"] + [
+            f"{m}_{s}" for m in metrics for s in ("run_mean", "run_sem", "std")]
+        if not all(n in names for n in needed):
+            return None  # written before the run-based columns existed
+        if any(a not in names and len(info["axes"][a]) > 1 for a in group_axes):
+            return None
+        fields = list(dict.fromkeys([*(a for a in group_axes if a in names), *needed]))
+        columns = {f: np.empty(len(table), dtype=table.dtype.fields[f][0]) for f in fields}
+        for begin in range(0, len(table), SUMMARY_ROWS):  # whole rows in blocks: one pass over the table
+            block = table[begin:begin + SUMMARY_ROWS]
+            for f in fields:
+                columns[f][begin:begin + len(block)] = block[f]
+            del block
+    ok_count, failed_count = columns.pop("ok_count").astype(np.int64), columns.pop("failed_count").astype(np.int64)
+    if int(ok_count.sum() + failed_count.sum()) != info["rows_committed"]:
+        return None  # written before the last rows were committed: stale
+    zero = np.zeros(len(ok_count), dtype=np.int64)  # an axis with one value may be left out of the table
+    position = (np.ravel_multi_index([columns.pop(a, zero).astype(np.int64) for a in group_axes], _sizes(info, group_axes))
+                if group_axes else np.zeros(len(ok_count), dtype=np.int64))
+    groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
+
+    def dense(values, fill=np.nan):
+        out = np.full(groups, fill, dtype=np.float64 if fill is np.nan else np.int64)
+        out[position] = values
+        return out
+    run_count = dense(columns.pop("run_count").astype(np.int64), 0)
+
+    def sem(m):
+        values = dense(columns[f"{m}_run_sem"])
+        values[run_count < 2] = np.nan  # one run measures no spread (the engine may write 0)
+        return values
+
+    def std(m):
+        return sem(m) * np.sqrt(run_count)
+    # Functions: each column is made when the table takes it, from the summary's own columns.
+    statistics = {m: {"mean": lambda m=m: dense(columns.pop(f"{m}_run_mean")), "std": lambda m=m: std(m),
+                      "sem": lambda m=m: dense(columns.pop(f"{m}_run_sem")) if run_count.min() >= 2 else sem(m),
+                      "row_std": lambda m=m: dense(columns.pop(f"{m}_std"))} for m in metrics}
+    counts = (dense(ok_count, 0), dense(failed_count, 0), run_count)
+    return _table(info, group_axes, reduced, counts, statistics, metrics)
+
+
+def file_aggregate(info, over=("run", "fold"), metrics=None):
+    """aggregate(load(path), over, metrics) without loading the rows (see the module docstring)."""
+    metrics = list(info["metrics"]) if metrics is None else list(metrics)
+    group_axes = [a for a in info["axes"] if a not in set(over)]
+    reduced = [a for a in info["axes"] if a in set(over)]
+    table = _from_summaries(info, group_axes, reduced, metrics)
+    if table is not None:
+        return table
+    counts = _counts(info, group_axes)
+    statistics = {m: {} for m in metrics}
+    for m, row_std in _row_spread(info, group_axes, metrics).items():
+        statistics[m]["row_std"] = row_std
+    if UNIT in reduced:
+        for m, table in run_tables(info, group_axes, metrics):
+            n = np.isfinite(table).sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.nansum(table, axis=0) / n
+                std = np.sqrt(np.nansum((table - mean) ** 2, axis=0) / (n - 1))
+            std[n < 2] = np.nan
+            statistics[m].update(mean=np.where(n > 0, mean, np.nan), std=std, sem=std / np.sqrt(np.where(n > 0, n, np.nan)))
+    else:  # rows are the replicates: the mean of the ok rows, its spread and standard error
+        pooled = {**info, "axes": {k: v for k, v in info["axes"].items() if k != UNIT}}
+        for m, table in run_tables(pooled, group_axes, metrics):
+            n = counts[0].astype(np.float64)
+            spread = statistics[m]["row_std"]
+            statistics[m].update(mean=table[0], std=spread, sem=spread / np.sqrt(np.where(n > 0, n, np.nan)))
+    return _table(info, group_axes, reduced, counts, statistics, metrics)
