@@ -284,10 +284,11 @@ def file_rows(output):
     (None, 0) when HDF5 cannot read the file (missing or damaged)."""
     try:
         with h5py.File(output, "r", swmr=True, locking=False) as f:
-            n = int(f["state"][0]["rows_committed"])
+            state = f["state"][0]
+            n = int(state["rows_committed"])
             rows = f["tasks"][:n]
             payload = f["arrays/payload"][:n]
-            status = str(f.attrs["status"])
+            status = state["status"].decode()
     except (OSError, KeyError):
         return None, 0, None
     ids = rows["id"]

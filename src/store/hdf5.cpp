@@ -104,7 +104,7 @@ Handle create_file(const std::string& path) {
   return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.id()), "creating the results file", path), H5Fclose);
 }
 
-Handle open_file(const std::string& path, bool writable) {
+Handle open_file(const std::string& path, bool writable, bool swmr_write) {
   Handle access = latest_format_access(path);
   if (writable) {
     // HDF5 1.10's own name for h5clear's property (public through H5Pset): a killed SWMR
@@ -114,7 +114,8 @@ Handle open_file(const std::string& path, bool writable) {
     hbool_t clear_status_flags = true;
     check(H5Pset(access.id(), "clear_status_flags", &clear_status_flags), "H5Pset(clear_status_flags)", path);
   }
-  const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, access.id());
+  const unsigned flags = !writable ? H5F_ACC_RDONLY | H5F_ACC_SWMR_READ : swmr_write ? H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE : H5F_ACC_RDWR;
+  const hid_t id = H5Fopen(path.c_str(), flags, access.id());
   if (id < 0) {
     bool locked = false;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_lock_failure, &locked);
@@ -346,6 +347,9 @@ Handle create_extendible(const Handle& location, const std::string& name, hid_t 
   Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()), "H5Screate_simple", context), H5Sclose);
   Handle properties(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", context), H5Pclose);
   check(H5Pset_chunk(properties.id(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk", context + ": " + name);
+  // No access/modification times in the object header: SWMR readers found its rewrites
+  // (every append) reaching past the end of the file they knew ("actual len exceeds EOA").
+  check(H5Pset_obj_track_times(properties.id(), false), "H5Pset_obj_track_times", context + ": " + name);
   return Handle(check(H5Dcreate2(location.id(), name.c_str(), type, space.id(), H5P_DEFAULT, properties.id(), H5P_DEFAULT), "H5Dcreate2", context + ": " + name), H5Dclose);
 }
 

@@ -395,6 +395,11 @@ OpenedFile open_results(const std::string& path, bool writable) {
     throw FileInUseError(path + ": in use by another process (it holds HDF5's lock on the file: a reader or writer still "
                          "has it open); close it and try again");
   } catch (const StoreError& error) {
+    // A resume has the file open outside SWMR mode while it checks the rows and rewrites the
+    // attributes (HDF5: "file is not already open for SWMR writing"): in use, not damaged.
+    if (!writable && std::string(error.what()).find("not already open for SWMR writing") != std::string::npos)
+      throw FileInUseError(path + ": being resumed by another msweep, which checks its rows before writing again; read it "
+                                  "again in a moment");
     throw InputError(path + ": cannot open the results file (corrupt, or held by a running writer?): " + error.what());
   }
   const h5::Handle& f = opened.file;

@@ -53,7 +53,11 @@ void ResultWriter::State::buffer(const TaskResult& result) {
   errors.push_back(result.error);
   const std::size_t at = rows.size();
   rows.resize(at + codec->row_size());
-  codec->encode(rows.data() + at, result, coordinates.data(), errors.back().c_str());
+  // No error text is a null string, not "": HDF5 1.10 stores every non-null variable-length
+  // string as an object in a global heap, rewritten as the heap grows. That cost ~600 bytes
+  // per row in small flushes, and SWMR readers caught heap collections reaching past the end
+  // of the file they knew ("actual len exceeds EOA"); null strings touch no heap.
+  codec->encode(rows.data() + at, result, coordinates.data(), errors.back().empty() ? nullptr : errors.back().c_str());
   for (std::size_t a = 0; a < arrays.size(); ++a) {
     auto& out = array_rows[a];
     const std::size_t n = array_elements[a];
@@ -110,14 +114,14 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   file.close(creating);
   replace_durably(creating, path, "the new results file");
 
-  h5::Handle reopened = h5::open_file(path, true);
+  // In SWMR mode from the moment the file has its name: readers are never refused.
+  h5::Handle reopened = h5::open_file(path, true, true);
   const RunState run_state = read_run_state(reopened, path);
   auto state = std::make_unique<State>(path, layout, options, std::move(reopened), run_state);
   state->recovery.stale_lock = lock.stale_note();
   state->lock = std::move(lock);
   state->summary = streaming_summary(layout);
   if (options.journal) state->journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
-  state->start_swmr();
   return ResultWriter(std::move(state));
 }
 

@@ -56,8 +56,8 @@ struct ResultWriter::State {
   // Encodes one result into the buffered rows (the journal is the caller's business).
   void buffer(const TaskResult& result);
 
-  // Every object exists and every attribute is written: readers in other processes may now
-  // open the file while it is written (SWMR).
+  // Resume, once every attribute is rewritten and the rows are checked: readers in other
+  // processes may open the file again while it is written (SWMR). (create opens in SWMR mode.)
   void start_swmr();
   // Rewrites /summaries from `summary` and records the rows it covers in /state (not flushed).
   void write_streamed_summaries();

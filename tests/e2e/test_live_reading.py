@@ -25,6 +25,7 @@ experiment = "synthetic-load"
 seed = 14
 [model]
 array_size = 4
+work = {work}
 hold_file = "{hold}"
 hold_after = {hold_after}
 [sweep]
@@ -57,11 +58,13 @@ def poll_once(output):
 def test_readers_polling_a_live_run_never_fail(tmp_path):
     hold = tmp_path / "release"
     structures, hold_after = 20000, 19990  # 80,000 tasks; the last 40 wait for the hold file
-    job = write_job(tmp_path, "live", JOB.format(hold=hold, hold_after=hold_after, structures=structures))
+    # About 0.2 ms of work per task: the run writes for seconds while the readers poll (how
+    # many polls overlap writing depends on the machine; every one must succeed regardless).
+    job = write_job(tmp_path, "live", JOB.format(hold=hold, hold_after=hold_after, structures=structures, work=200000))
     output = tmp_path / "live.h5"
     writer = subprocess.Popen(mpirun(3) + [MSWEEP, "run", str(job), "-o", str(output), "-q"], env=environment(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    failures, polls, live_polls = [], 0, 0
+    failures, polls, live_polls, growing_polls, last_rows = [], 0, 0, 0, -1
     try:
         # The file appears complete (it is renamed into place); from then on every read must work.
         while not output.exists():
@@ -74,6 +77,9 @@ def test_readers_polling_a_live_run_never_fail(tmp_path):
             failures += poll_once(output)
             polls += 1
             live_polls += running
+            rows = int(run_state(output)["rows_committed"])
+            growing_polls += rows != last_rows  # the writer committed rows since the last poll
+            last_rows = rows
         stdout, stderr = writer.communicate(timeout=300)
     finally:
         hold.touch()
@@ -86,13 +92,13 @@ def test_readers_polling_a_live_run_never_fail(tmp_path):
     assert live_polls >= POLLS, "the readers polled while the run was writing"
     state = run_state(output)
     assert state["status"] == "complete" and state["summarized_rows"] == state["rows_committed"] == structures * 4
-    print(f"{polls + 1} polls ({live_polls} while the run wrote), 0 failed")
+    print(f"{polls + 1} polls ({live_polls} while the run lived, {growing_polls} saw new rows), 0 failed")
 
 
 def test_summaries_are_written_while_the_run_goes(tmp_path):
     """A live run's /summaries are readable and count the committed rows they cover."""
     hold = tmp_path / "release"
-    job = write_job(tmp_path, "live", JOB.format(hold=hold, hold_after=50, structures=60))
+    job = write_job(tmp_path, "live", JOB.format(hold=hold, hold_after=50, structures=60, work=0))
     output = tmp_path / "live.h5"
     writer = subprocess.Popen([MSWEEP, "run", str(job), "-o", str(output), "-q"], env=environment(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -71,8 +71,9 @@ Handle create_file(const std::string& path);  // fails if the file exists
 // of one whose SWMR writer was killed. A writer (only ever under msweep's own OUTPUT.lock)
 // clears the "open for writing" marks a killed writer left in the superblock, as `h5clear -s`
 // does, since no other writer can exist. Throws FileLockedError when another process holds
-// HDF5's lock on the file.
-Handle open_file(const std::string& path, bool writable);
+// HDF5's lock on the file. swmr_write opens a writable file in SWMR mode at once (no moment
+// in which SWMR readers are refused, as between a plain open and start_swmr_write).
+Handle open_file(const std::string& path, bool writable, bool swmr_write = false);
 // Enters SWMR mode: from here on readers in other processes may open the file while it is
 // written; no object or attribute may be created or deleted, only dataset values written and
 // extendible datasets grown (docs/results-format.md, "Reading while a run writes").
