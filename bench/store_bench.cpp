@@ -5,7 +5,9 @@
 // --metrics/--array say otherwise; batches of --batch rows are flushed like the master's
 // flush_rows. Prints one table row per variant (journal on/off).
 //
-//   build/bin/bench_store [--rows N] [--batch B] [--metrics M] [--array A] [--dir DIR]
+//   build/bin/bench_store [--rows N] [--batch B] [--metrics M] [--array A] [--dir DIR] [--keep 1]
+// --keep 1 leaves DIR/msweep_store_bench.h5 for a compression check:
+//   h5repack -f SHUF -f GZIP=1 DIR/msweep_store_bench.h5 packed.h5 && ls -l both
 #include <sys/resource.h>
 
 #include <chrono>
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   std::uint64_t rows = 2'000'000;
   std::size_t batch = 4096, metrics = 3, array = 0;
   std::string dir = std::filesystem::temp_directory_path().string();
+  bool keep = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--rows") rows = std::strtoull(value.c_str(), nullptr, 10);
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
     else if (key == "--metrics") metrics = std::strtoull(value.c_str(), nullptr, 10);
     else if (key == "--array") array = std::strtoull(value.c_str(), nullptr, 10);
     else if (key == "--dir") dir = value;
+    else if (key == "--keep") keep = value == "1";
     else {
       std::fprintf(stderr, "bench_store: unknown option %s\n", key.c_str());
       return 2;
@@ -109,6 +113,6 @@ int main(int argc, char** argv) {
                 static_cast<double>(m.journal_bytes) / static_cast<double>(rows));
   }
   std::error_code ec;
-  std::filesystem::remove(path, ec);
+  if (!keep) std::filesystem::remove(path, ec);
   return 0;
 }

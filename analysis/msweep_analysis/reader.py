@@ -139,6 +139,9 @@ def _attr(attrs, name, default=None, kind=text):
 
 def _read_info(path, handle):
     """Everything about the file except its rows, as a plain dict (see info())."""
+    # The state first: /tasks opened after it has at least rows_committed rows (a writer extends
+    # /tasks before it advances the mark), while one opened before may lag behind it.
+    state = run_state(handle)
     attrs = handle.attrs
     axes_group = handle["axes"]
     order = text_list(axes_group.attrs["order"]) if "order" in axes_group.attrs else sorted(axes_group)
@@ -152,7 +155,6 @@ def _read_info(path, handle):
         for name, dataset in handle["arrays"].items():
             arrays[name] = {"shape": tuple(dataset.shape[1:]),
                             "description": _attr(dataset.attrs, "description", "")}
-    state = run_state(handle)
     rows_committed = int(state["rows_committed"])
     rows_stored = int(tasks.shape[0])
     if rows_committed > rows_stored:
