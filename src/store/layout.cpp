@@ -398,8 +398,8 @@ OpenedFile open_results(const std::string& path, bool writable) {
     // A resume has the file open outside SWMR mode while it checks the rows and rewrites the
     // attributes (HDF5: "file is not already open for SWMR writing"): in use, not damaged.
     if (!writable && std::string(error.what()).find("not already open for SWMR writing") != std::string::npos)
-      throw FileInUseError(path + ": being resumed by another msweep, which checks its rows before writing again; read it "
-                                  "again in a moment");
+      throw LeftOpenError(path + ": open for writing outside SWMR mode: a resume is checking its rows (read it again in a "
+                                 "moment), or was killed doing so (then `msweep run --resume` repairs it)");
     throw InputError(path + ": cannot open the results file (corrupt, or held by a running writer?): " + error.what());
   }
   const h5::Handle& f = opened.file;

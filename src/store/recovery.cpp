@@ -70,6 +70,8 @@ bool rebuildable_from_journal(const std::string& path, const ResultLayout& layou
       throw;  // held by another process: in use, not damaged
     } catch (const FormatVersionError&) {
       throw;  // another msweep's format: not damaged, never rebuilt
+    } catch (const LeftOpenError&) {
+      return false;  // a killed resume's mark: resume's writable open clears it
     } catch (const InputError&) {
       // Damaged: the journal decides, below.
     }

@@ -29,6 +29,14 @@ class FormatVersionError : public InputError {
   using InputError::InputError;
 };
 
+// A results file a writer holds (or a killed writer left) open outside SWMR mode, as resume
+// does while it checks the rows: SWMR readers cannot open it, a writer can (and clears the
+// mark). Not damage: resume goes on, inspect says so and exits 2.
+class LeftOpenError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
 // Everything that fixes the file's schema and identity.
 struct ResultLayout {
   std::string job_name, experiment, job_path, job_text;
