@@ -283,11 +283,12 @@ def file_rows(output):
     """id -> (status, wall bytes, rank, payload bytes, content bytes) of the committed rows;
     (None, 0) when HDF5 cannot read the file (missing or damaged)."""
     try:
-        with h5py.File(output, "r", locking=False) as f:
-            n = int(f.attrs["rows_committed"])
+        with h5py.File(output, "r", swmr=True, locking=False) as f:
+            state = f["state"][0]
+            n = int(state["rows_committed"])
             rows = f["tasks"][:n]
             payload = f["arrays/payload"][:n]
-            status = str(f.attrs["status"])
+            status = state["status"].decode()
     except (OSError, KeyError):
         return None, 0, None
     ids = rows["id"]
@@ -303,8 +304,8 @@ def file_rows(output):
 
 def file_status(output):
     try:
-        with h5py.File(output, "r", locking=False) as f:
-            return str(f.attrs["status"])
+        with h5py.File(output, "r", swmr=True, locking=False) as f:
+            return f["state"][0]["status"].decode()
     except (OSError, KeyError):
         return None
 

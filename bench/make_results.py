@@ -128,6 +128,18 @@ def write(out, features, folds, runs, failed_every, msweep):
                             "job_text": job_text, "job_hash": fnv1a64(job_text), "resolved_job": json.dumps(resolved),
                             "task_count": np.uint64(task_count), "rows_committed": np.uint64(task_count),
                             "status": "complete", "wall_seconds": 0.0})
+            if "state" in source:  # format 2: the run's state is the one-row /state, not root attributes
+                for name in ("rows_committed", "status", "wall_seconds"):
+                    if name in f.attrs:
+                        del f.attrs[name]
+                state = source["state"][:]
+                for name, value in (("rows_committed", task_count), ("summarized_rows", task_count),
+                                    ("status", "complete"), ("wall_seconds", 0.0)):
+                    if name in state.dtype.names:
+                        as_bytes = isinstance(value, str) and state.dtype[name].kind == "S"
+                        state[name][0] = value.encode() if as_bytes else value
+                f.create_dataset("state", data=state, maxshape=source["state"].maxshape,
+                                 chunks=source["state"].chunks)
             group = f.create_group("axes")
             group.attrs.create("order", data=list(axes), dtype=STRING)
             for name, values in axes.items():

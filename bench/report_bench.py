@@ -43,7 +43,7 @@ def main(paths):
     print("|---|---|---|---|---|---|---|")
     for path in paths:
         with h5py.File(path, "r", locking=False) as f:
-            rows = int(f.attrs["rows_committed"])
+            rows = int(f["state"][0]["rows_committed"] if "state" in f else f.attrs["rows_committed"])
             shape = " x ".join(str(len(f["axes"][a])) for a in ("structure", "fold", "run"))
             summaries = "yes" if "summaries" in f else "no"
         wall, cpu, rss = measure(path)

@@ -1,4 +1,4 @@
-"""Reading msweep results files (docs/results-format.md, format_version 1) into pandas.
+"""Reading msweep results files (docs/results-format.md, format_version 2, and 1) into pandas.
 
 Every reader here opens the file read-only *without* the HDF5 file lock, because a
 run that is still writing holds the lock and researchers want to look at partial
@@ -18,7 +18,11 @@ import pandas as pd
 from .errors import ResultsFileError
 
 FORMAT_NAME = "msweep-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 kept the run's state (rows_committed, status, ...) in root attributes; version 2
+# keeps it in the one row of /state, since an SWMR writer may change no attribute.
+READABLE_VERSIONS = (1, 2)
+STATE_FIELDS = ("rows_committed", "status", "updated", "finished", "wall_seconds", "summarized_rows")
 EXPECTED = f"expected an msweep results file (format '{FORMAT_NAME}', format_version {FORMAT_VERSION})"
 
 # Fields of /tasks that are neither axes nor metrics, in file order.
@@ -29,12 +33,28 @@ STATUS_LABELS = {0: "ok", 1: "failed"}
 # --------------------------------------------------------------------------- opening
 
 def _open_unlocked(path):
-    """h5py.File in read mode without the HDF5 lock (a live writer holds it)."""
+    """h5py.File in SWMR read mode (a coherent view of a file msweep is writing, or whose
+    writer was killed) without the HDF5 lock."""
     try:
-        return h5py.File(path, "r", locking=False)
+        return h5py.File(path, "r", swmr=True, locking=False)
     except TypeError:  # h5py older than 3.5 has no locking argument; the variable works there
         os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
-        return h5py.File(path, "r")
+        return h5py.File(path, "r", swmr=True)
+
+
+def run_state(handle):
+    """The values a run changes as it writes: /state's row (version 2) or the root
+    attributes of the same names (version 1), as a dict of STATE_FIELDS."""
+    if "state" in handle:
+        row = handle["state"][0]
+        state = {name: row[name] for name in STATE_FIELDS}
+        for name in ("status", "updated", "finished"):
+            state[name] = text(state[name])
+        return state
+    attrs = handle.attrs
+    return {"rows_committed": attrs["rows_committed"], "status": text(attrs["status"]),
+            "updated": _attr(attrs, "updated", ""), "finished": _attr(attrs, "finished", ""),
+            "wall_seconds": _attr(attrs, "wall_seconds", None, float), "summarized_rows": None}
 
 
 @contextmanager
@@ -81,13 +101,14 @@ def check_format(path, handle):
     if "format_version" not in attrs:
         raise ResultsFileError(path, f"no root attribute format_version ({EXPECTED})")
     version = int(attrs["format_version"])
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ResultsFileError(
-            path, f"format_version {version} is not supported: this reader knows format_version {FORMAT_VERSION} only")
-    for required in ("experiment", "task_count", "rows_committed", "status"):
+            path, f"format_version {version} is not supported: this reader knows format_version "
+                  f"{', '.join(str(v) for v in READABLE_VERSIONS)}")
+    for required in ("experiment", "task_count") + (("rows_committed", "status") if version == 1 else ()):
         if required not in attrs:
             raise ResultsFileError(path, f"no root attribute {required} ({EXPECTED})")
-    for required in ("axes", "tasks"):
+    for required in ("axes", "tasks") + (("state",) if version >= 2 else ()):
         if required not in handle:
             raise ResultsFileError(path, f"no /{required} in the file ({EXPECTED})")
 
@@ -118,6 +139,9 @@ def _attr(attrs, name, default=None, kind=text):
 
 def _read_info(path, handle):
     """Everything about the file except its rows, as a plain dict (see info())."""
+    # The state first: /tasks opened after it has at least rows_committed rows (a writer extends
+    # /tasks before it advances the mark), while one opened before may lag behind it.
+    state = run_state(handle)
     attrs = handle.attrs
     axes_group = handle["axes"]
     order = text_list(axes_group.attrs["order"]) if "order" in axes_group.attrs else sorted(axes_group)
@@ -131,7 +155,7 @@ def _read_info(path, handle):
         for name, dataset in handle["arrays"].items():
             arrays[name] = {"shape": tuple(dataset.shape[1:]),
                             "description": _attr(dataset.attrs, "description", "")}
-    rows_committed = int(attrs["rows_committed"])
+    rows_committed = int(state["rows_committed"])
     rows_stored = int(tasks.shape[0])
     if rows_committed > rows_stored:
         raise ResultsFileError(path, f"rows_committed is {rows_committed} but /tasks holds only {rows_stored} rows")
@@ -150,18 +174,20 @@ def _read_info(path, handle):
         "task_count": int(attrs["task_count"]),
         "rows_committed": rows_committed,
         "rows_stored": rows_stored,
-        "status": text(attrs["status"]),
+        "status": state["status"],
         "created": _attr(attrs, "created", ""),
-        "updated": _attr(attrs, "updated", ""),
-        "finished": _attr(attrs, "finished", ""),
+        "updated": state["updated"],
+        "finished": state["finished"],
         "ranks": _attr(attrs, "ranks", None, int),
         "hosts": [h for h in hosts.split(",") if h],
-        "wall_seconds": _attr(attrs, "wall_seconds", None, float),
+        "wall_seconds": None if state["wall_seconds"] is None else float(state["wall_seconds"]),
         "axes": axes,
         "metrics": metrics,
         "metric_descriptions": descriptions,
         "arrays": arrays,
-        "has_summaries": "summaries" in handle and "table" in handle["summaries"],
+        # Version 2 creates /summaries with the file; it holds numbers once summarized_rows > 0.
+        "summarized_rows": None if state["summarized_rows"] is None else int(state["summarized_rows"]),
+        "has_summaries": "summaries" in handle and "table" in handle["summaries"] and state["summarized_rows"] != 0,
     }
 
 

@@ -19,9 +19,9 @@ namespace {
 // every task of its grid or shard; "interrupted" (resumable); "running" (being written, or
 // its writer was killed: resume continues it either way).
 std::string status_word(const ResultReader& reader, std::uint64_t stored, std::uint64_t total) {
-  const std::string status = reader.attribute("status");
-  if (status == "complete" && stored != total) return "interrupted";
-  return status;
+  const RunStatus status = reader.status();
+  if (status == RunStatus::complete && stored != total) return "interrupted";
+  return run_status_name(status);
 }
 
 std::string json_string(const std::string& text) {
@@ -58,6 +58,19 @@ std::string csv_field(const std::string& text) {
   std::string out = "\"";
   for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
+}
+
+// The summaries the run wrote (/summaries) when there are any, else computed from the rows;
+// a line on stderr says when they cover fewer rows than are committed (a live or killed run
+// writes them every so often, not at every flush).
+SummaryTable summaries_of(const ResultReader& reader) {
+  const SummaryTable table = reader.summarize();
+  if (reader.summarized_rows() > 0 && !reader.summaries_current())
+    std::fprintf(stderr, "msweep: %s: summaries of the first %llu of %llu committed rows (written by the run at its last summary "
+                         "update; complete once the run ends or is resumed)\n",
+                 reader.path().c_str(), static_cast<unsigned long long>(reader.summarized_rows()),
+                 static_cast<unsigned long long>(reader.rows_committed()));
+  return table;
 }
 
 // The summary with runs as the unit of replication: per group the mean of the run means and
@@ -144,7 +157,7 @@ int inspect(const InspectOptions& options) {
     throw InputError("--by " + options.sort_by + ": " + results_path + " has no such metric (it has " + known + ")");
   }
   if (!options.csv_path.empty()) {  // the CSV alone, so `--csv -` pipes into other tools
-    print_summary(options, layout, reader.summarize());
+    print_summary(options, layout, summaries_of(reader));
     return 0;
   }
   std::uint64_t failed = 0;
@@ -163,14 +176,15 @@ int inspect(const InspectOptions& options) {
                       number(layout.shard_index) + ", \"count\": " + number(layout.shard_count) + "}, \"tasks\": {\"stored\": " +
                       number(stored) + ", \"total\": " + number(total) + ", \"failed\": " + number(failed) +
                       ", \"grid\": " + number(reader.task_count()) + "}, \"ranks\": " + std::to_string(reader.ranks());
-    for (const std::string name : {"hosts", "created", "updated", "finished", "msweep_version"})
-      out += ", " + json_string(name) + ": " + json_string(reader.attribute(name));
+    out += ", \"hosts\": " + json_string(reader.attribute("hosts")) + ", \"created\": " + json_string(reader.attribute("created")) +
+           ", \"updated\": " + json_string(reader.updated()) + ", \"finished\": " + json_string(reader.finished()) +
+           ", \"msweep_version\": " + json_string(reader.attribute("msweep_version"));
     for (const auto& name : cluster_attribute_names()) out += ", " + json_string(name) + ": " + json_string(optional_attribute(reader, name));
     std::printf("%s}\n", out.c_str());
     return 0;
   }
   std::printf("%s: job %s (%s), status %s", results_path.c_str(), layout.job_name.c_str(), layout.experiment.c_str(),
-              reader.attribute("status").c_str());
+              run_status_name(reader.status()));
   if (shard)
     std::printf(", shard %llu/%llu of a %llu-task grid", static_cast<unsigned long long>(layout.shard_index),
                 static_cast<unsigned long long>(layout.shard_count), static_cast<unsigned long long>(reader.task_count()));
@@ -179,7 +193,7 @@ int inspect(const InspectOptions& options) {
               static_cast<unsigned long long>(total), total ? 100.0 * static_cast<double>(stored) / static_cast<double>(total) : 0.0,
               static_cast<unsigned long long>(failed), wall);
   std::printf("created %s, updated %s, finished %s; %lld rank%s on %s; msweep %s\n", reader.attribute("created").c_str(),
-              reader.attribute("updated").c_str(), reader.attribute("finished").empty() ? "-" : reader.attribute("finished").c_str(),
+              reader.updated().c_str(), reader.finished().empty() ? "-" : reader.finished().c_str(),
               static_cast<long long>(reader.ranks()), reader.ranks() == 1 ? "" : "s", reader.attribute("hosts").c_str(),
               reader.attribute("msweep_version").c_str());
   if (const std::string rank_hosts = optional_attribute(reader, "rank_hosts"); !rank_hosts.empty())
@@ -223,7 +237,7 @@ int inspect(const InspectOptions& options) {
       }
     }, rows);
   }
-  if (options.summary) print_summary(options, layout, reader.summarize());
+  if (options.summary) print_summary(options, layout, summaries_of(reader));
   return 0;
 }
 

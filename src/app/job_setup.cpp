@@ -72,10 +72,14 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   }
   if (fs::exists(output, ec)) {
     if (resume) {
-      // Validate now, before MPI starts, by the rules resume applies (store/layout.hpp).
-      ResultReader existing(path);
-      if (const auto mismatch = check_compatible(existing.layout(), job.layout, job_source(job.spec), {.same_job = !force}))
-        throw InputError(path + ": " + mismatch->reason + "; " + way_out(*mismatch, force));
+      // Validate now, before MPI starts, by the rules resume applies (store/layout.hpp). A file
+      // a killed resume left open outside SWMR mode cannot be read here; resume itself checks it.
+      try {
+        ResultReader existing(path);
+        if (const auto mismatch = check_compatible(existing.layout(), job.layout, job_source(job.spec), {.same_job = !force}))
+          throw InputError(path + ": " + mismatch->reason + "; " + way_out(*mismatch, force));
+      } catch (const LeftOpenError&) {
+      }
       if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": results file is not writable");
       return OutputMode::resume;
     }

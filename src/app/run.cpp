@@ -212,7 +212,8 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   int open_status = 0;
   try {
     RunProvenance provenance{world_.size(), join_unique_hosts(hosts), cluster_provenance(hosts)};
-    WriterOptions writer_options{static_cast<std::size_t>(job_.spec.store_batch_rows), job_.spec.flush_seconds};
+    WriterOptions writer_options{static_cast<std::size_t>(job_.spec.store_batch_rows), job_.spec.flush_seconds,
+                                 job_.spec.summary_seconds};
     create_parent_directories(output_);
     const bool resume = mode_ == OutputMode::resume;
     writer_.emplace(resume ? ResultWriter::resume(output_, job_.layout, provenance, writer_options, options_.force)

@@ -36,7 +36,8 @@ std::string describe_input(const InputFile& input) {
 bool key_changes_results(std::string_view key) {
   // Where the results go and how often they are flushed, and the job's name (it names the
   // default output file, not a seed stream): nothing a task computes reads them.
-  static constexpr std::string_view kHarmless[] = {"job.name", "output.path", "output.flush_rows", "output.flush_seconds"};
+  static constexpr std::string_view kHarmless[] = {"job.name", "output.path", "output.flush_rows", "output.flush_seconds",
+                                                    "output.summary_seconds"};
   for (std::string_view harmless : kHarmless)
     if (key == harmless) return false;
   return true;

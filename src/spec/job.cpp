@@ -165,6 +165,7 @@ JobSpec parse_job(const std::string& text, const std::string& path, const std::v
   if (spec.output_path.empty()) spec.output.fail("path", "expected a file path, got an empty string");
   spec.store_batch_rows = spec.output.get_int("flush_rows", 0, 0, 10'000'000);
   spec.flush_seconds = spec.output.get_double("flush_seconds", 2.0, 0.0, 3600.0);
+  spec.summary_seconds = spec.output.get_double("summary_seconds", spec.summary_seconds, 0.0, 86400.0);
   return spec;
 }
 

@@ -87,15 +87,35 @@ void Handle::close(const std::string& context) {
   check(status, "close", context);
 }
 
+namespace {
+
+// The latest format, which SWMR requires of the file and of every dataset in it.
+Handle latest_format_access(const std::string& context) {
+  Handle access(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", context), H5Pclose);
+  check(H5Pset_libver_bounds(access.id(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "H5Pset_libver_bounds", context);
+  return access;
+}
+
+}  // namespace
+
 Handle create_file(const std::string& path) {
-  // The 1.8 format is readable by every HDF5 >= 1.8 and h5py; EXCL never clobbers a file.
-  Handle access(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path), H5Pclose);
-  check(H5Pset_libver_bounds(access.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), "H5Pset_libver_bounds", path);
+  // EXCL never clobbers a file.
+  Handle access = latest_format_access(path);
   return Handle(check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, access.id()), "creating the results file", path), H5Fclose);
 }
 
-Handle open_file(const std::string& path, bool writable) {
-  const hid_t id = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
+Handle open_file(const std::string& path, bool writable, bool swmr_write) {
+  Handle access = latest_format_access(path);
+  if (writable) {
+    // HDF5 1.10's own name for h5clear's property (public through H5Pset): a killed SWMR
+    // writer leaves the superblock marked "open for writing", and without this every later
+    // writable open fails ("file is already open for write"). Only msweep writes results
+    // files, under OUTPUT.lock, so no live writer can hold the marks this clears.
+    hbool_t clear_status_flags = true;
+    check(H5Pset(access.id(), "clear_status_flags", &clear_status_flags), "H5Pset(clear_status_flags)", path);
+  }
+  const unsigned flags = !writable ? H5F_ACC_RDONLY | H5F_ACC_SWMR_READ : swmr_write ? H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE : H5F_ACC_RDWR;
+  const hid_t id = H5Fopen(path.c_str(), flags, access.id());
   if (id < 0) {
     bool locked = false;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_lock_failure, &locked);
@@ -105,6 +125,10 @@ Handle open_file(const std::string& path, bool writable) {
     }
   }
   return Handle(check(id, "opening as HDF5", path), H5Fclose);
+}
+
+void start_swmr_write(const Handle& file, const std::string& context) {
+  check(H5Fstart_swmr_write(file.id()), "H5Fstart_swmr_write", context);
 }
 
 void flush(const Handle& file, const std::string& context) { check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush", context); }
@@ -250,6 +274,7 @@ std::size_t CompoundType::size_of(Kind kind) {
     case Kind::int32: return sizeof(std::int32_t);
     case Kind::float64: return sizeof(double);
     case Kind::string: return sizeof(const char*);
+    case Kind::text: return 0;  // sized per field (text_bytes)
   }
   throw ArgumentError("CompoundType: unknown field kind");
 }
@@ -257,13 +282,14 @@ std::size_t CompoundType::size_of(Kind kind) {
 CompoundType::CompoundType(std::vector<Field> fields, const std::string& context) : fields_(std::move(fields)) {
   for (const auto& field : fields_) {
     offsets_.push_back(size_);
-    size_ += size_of(field.kind);
+    size_ += field.kind == Kind::text ? field.text_bytes : size_of(field.kind);
   }
   type_ = Handle(check(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(size_, 1)), "H5Tcreate", context), H5Tclose);
   const Handle string_type = variable_string_type(context);
   for (std::size_t i = 0; i < fields_.size(); ++i) {
     if (!fields_[i].stored) continue;
     hid_t member = string_type.id();
+    Handle text_type;
     switch (fields_[i].kind) {
       case Kind::uint64: member = H5T_NATIVE_UINT64; break;
       case Kind::uint32: member = H5T_NATIVE_UINT32; break;
@@ -271,14 +297,32 @@ CompoundType::CompoundType(std::vector<Field> fields, const std::string& context
       case Kind::int32: member = H5T_NATIVE_INT32; break;
       case Kind::float64: member = H5T_NATIVE_DOUBLE; break;
       case Kind::string: break;
+      case Kind::text:
+        text_type = string_type_for(false, fields_[i].text_bytes, context);
+        check(H5Tset_strpad(text_type.id(), H5T_STR_NULLPAD), "H5Tset_strpad", context);
+        member = text_type.id();
+        break;
     }
     check(H5Tinsert(type_.id(), fields_[i].name.c_str(), offsets_[i], member), "H5Tinsert", context + ": field " + fields_[i].name);
   }
 }
 
 void CompoundType::require_size(std::size_t index, std::size_t bytes) const {
-  require(index < fields_.size() && size_of(fields_[index].kind) == bytes, "CompoundType::put/get", "value",
-          "a field index of the type and a value of that field's size");
+  require(index < fields_.size() && fields_[index].kind != Kind::text && size_of(fields_[index].kind) == bytes,
+          "CompoundType::put/get", "value", "a field index of the type and a value of that field's size");
+}
+
+void CompoundType::put_text(unsigned char* row, std::size_t index, const std::string& value) const {
+  require(index < fields_.size() && fields_[index].kind == Kind::text, "CompoundType::put_text", "index", "a text field");
+  const std::size_t bytes = fields_[index].text_bytes;
+  std::memset(row + offsets_[index], 0, bytes);
+  std::memcpy(row + offsets_[index], value.data(), std::min(bytes, value.size()));
+}
+
+std::string CompoundType::get_text(const unsigned char* row, std::size_t index) const {
+  require(index < fields_.size() && fields_[index].kind == Kind::text, "CompoundType::get_text", "index", "a text field");
+  const char* begin = reinterpret_cast<const char*>(row + offsets_[index]);
+  return std::string(begin, strnlen(begin, fields_[index].text_bytes));
 }
 
 void reclaim_variable_lengths(hid_t memory_type, hsize_t rows, void* data, const std::string& context) {
@@ -303,6 +347,9 @@ Handle create_extendible(const Handle& location, const std::string& name, hid_t 
   Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()), "H5Screate_simple", context), H5Sclose);
   Handle properties(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", context), H5Pclose);
   check(H5Pset_chunk(properties.id(), static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk", context + ": " + name);
+  // No access/modification times in the object header: SWMR readers found its rewrites
+  // (every append) reaching past the end of the file they knew ("actual len exceeds EOA").
+  check(H5Pset_obj_track_times(properties.id(), false), "H5Pset_obj_track_times", context + ": " + name);
   return Handle(check(H5Dcreate2(location.id(), name.c_str(), type, space.id(), H5P_DEFAULT, properties.id(), H5P_DEFAULT), "H5Dcreate2", context + ": " + name), H5Dclose);
 }
 
@@ -335,6 +382,12 @@ void transfer_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t
     check(H5Dread(dataset.id(), memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dread", context);
 }
 }  // namespace
+
+void overwrite_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data,
+                    const std::string& context) {
+  if (rows == 0) return;
+  transfer_rows(dataset, memory_type, at, rows, const_cast<void*>(data), true, context);
+}
 
 void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context) {
   if (rows == 0) return;

@@ -21,6 +21,7 @@
 #include "msweep/core/version.hpp"
 #include "msweep/store/output_lock.hpp"
 #include "results_file.hpp"
+#include "summaries.hpp"
 
 namespace msweep {
 namespace {
@@ -298,7 +299,7 @@ std::optional<Incompatibility> check_compatible(const ResultLayout& stored, cons
       std::string reason = "belongs to another job (" + what + ")";
       if (!rules.same_job)
         reason += "; --force accepts only changes to keys that cannot change a task's numbers (job.name, output.path, "
-                  "output.flush_rows, output.flush_seconds, comments), not to " +
+                  "output.flush_rows, output.flush_seconds, output.summary_seconds, comments), not to " +
                   (known ? joined(result_keys) : std::string("unknown keys"));
       return Incompatibility{Rule::job, reason, force_accepts};
     }
@@ -312,6 +313,64 @@ std::optional<Incompatibility> check_compatible(const ResultLayout& stored, cons
 }
 
 namespace store_detail {
+
+namespace {
+
+// The fields of /state's one row, in order (docs/results-format.md).
+enum StateField : std::size_t { kRowsCommitted, kStatus, kUpdated, kFinished, kWallSeconds, kSummarizedRows };
+
+h5::CompoundType run_state_type(const std::string& context) {
+  using Kind = h5::CompoundType::Kind;
+  return h5::CompoundType({{"rows_committed", Kind::uint64},
+                           {"status", Kind::text, true, 16},
+                           {"updated", Kind::text, true, 32},
+                           {"finished", Kind::text, true, 32},
+                           {"wall_seconds", Kind::float64},
+                           {"summarized_rows", Kind::uint64}},
+                          context);
+}
+
+void create_run_state(const h5::Handle& file, const std::string& path) {
+  const std::string context = path + ": /state";
+  const h5::CompoundType type = run_state_type(context);
+  h5::Handle dataset = h5::create_extendible(file, "state", type.id(), {}, 1, context);
+  h5::set_extent(dataset, 1, context);
+  RunState state;
+  state.updated = iso8601_utc(unix_time_now());
+  write_run_state(file, state, path);
+}
+
+}  // namespace
+
+RunState read_run_state(const h5::Handle& file, const std::string& path) {
+  const std::string context = path + ": /state";
+  const h5::CompoundType type = run_state_type(context);
+  h5::Handle dataset = h5::open_dataset(file, "state", path);
+  if (h5::row_count(dataset, context) != 1) throw StoreError(context + ": expected exactly one row");
+  std::vector<unsigned char> row(type.size());
+  h5::read_rows(dataset, type.id(), 0, 1, row.data(), context);
+  RunState state;
+  state.rows_committed = type.get<std::uint64_t>(row.data(), kRowsCommitted);
+  state.status = parse_run_status(type.get_text(row.data(), kStatus), context);
+  state.updated = type.get_text(row.data(), kUpdated);
+  state.finished = type.get_text(row.data(), kFinished);
+  state.wall_seconds = type.get<double>(row.data(), kWallSeconds);
+  state.summarized_rows = type.get<std::uint64_t>(row.data(), kSummarizedRows);
+  return state;
+}
+
+void write_run_state(const h5::Handle& file, const RunState& state, const std::string& path) {
+  const std::string context = path + ": /state";
+  const h5::CompoundType type = run_state_type(context);
+  std::vector<unsigned char> row(type.size());
+  type.put(row.data(), kRowsCommitted, state.rows_committed);
+  type.put_text(row.data(), kStatus, run_status_name(state.status));
+  type.put_text(row.data(), kUpdated, state.updated);
+  type.put_text(row.data(), kFinished, state.finished);
+  type.put(row.data(), kWallSeconds, state.wall_seconds);
+  type.put(row.data(), kSummarizedRows, state.summarized_rows);
+  h5::overwrite_rows(h5::open_dataset(file, "state", path), type.id(), 0, 1, row.data(), context);
+}
 
 std::uint64_t elements_of(const ArrayInfo& array) {
   return std::accumulate(array.shape.begin(), array.shape.end(), std::uint64_t{1}, std::multiplies<>());
@@ -336,6 +395,11 @@ OpenedFile open_results(const std::string& path, bool writable) {
     throw FileInUseError(path + ": in use by another process (it holds HDF5's lock on the file: a reader or writer still "
                          "has it open); close it and try again");
   } catch (const StoreError& error) {
+    // A resume has the file open outside SWMR mode while it checks the rows and rewrites the
+    // attributes (HDF5: "file is not already open for SWMR writing"): in use, not damaged.
+    if (!writable && std::string(error.what()).find("not already open for SWMR writing") != std::string::npos)
+      throw LeftOpenError(path + ": open for writing outside SWMR mode: a resume is checking its rows (read it again in a "
+                                 "moment), or was killed doing so (then `msweep run --resume` repairs it)");
     throw InputError(path + ": cannot open the results file (corrupt, or held by a running writer?): " + error.what());
   }
   const h5::Handle& f = opened.file;
@@ -343,8 +407,10 @@ OpenedFile open_results(const std::string& path, bool writable) {
     throw InputError(path + ": not an msweep results file (no format = \"msweep-results\" attribute)");
   const std::int64_t version = h5::read_int_attribute(f, "format_version", path);
   if (version != kResultsFormatVersion)
-    throw InputError(path + ": results format version " + std::to_string(version) + ", but this msweep reads version " +
-                     std::to_string(kResultsFormatVersion));
+    throw FormatVersionError(path + ": results format version " + std::to_string(version) +
+                             (version < kResultsFormatVersion ? " (written by an older msweep)" : " (written by a newer msweep)") +
+                             ", but this msweep reads version " + std::to_string(kResultsFormatVersion) +
+                             " only: read it with the msweep that wrote it (its msweep_version attribute), or run the job again");
   try {
     ResultLayout& layout = opened.layout;
     layout.job_name = h5::read_string_attribute(f, "job_name", path);
@@ -361,7 +427,7 @@ OpenedFile open_results(const std::string& path, bool writable) {
     }
     layout.job_seed = h5::read_uint_attribute(f, "job_seed", path);
     opened.task_count = h5::read_uint_attribute(f, "task_count", path);
-    opened.rows_committed = h5::read_uint_attribute(f, "rows_committed", path);
+    opened.state = read_run_state(f, path);
     // Files written before shards existed hold the whole grid.
     if (h5::has_attribute(f, "shard_count")) {
       layout.shard_index = h5::read_uint_attribute(f, "shard_index", path);
@@ -379,7 +445,7 @@ OpenedFile open_results(const std::string& path, bool writable) {
       throw InputError(path + ": damaged msweep results file: /tasks has " + std::to_string(names.size()) + " metrics but " +
                        std::to_string(descriptions.size()) + " metric descriptions");
     for (std::size_t m = 0; m < names.size(); ++m) layout.metrics.push_back({names[m], descriptions[m]});
-    if (h5::row_count(tasks, path) < opened.rows_committed)
+    if (h5::row_count(tasks, path) < opened.state.rows_committed)
       throw InputError(path + ": /tasks has fewer rows than rows_committed says (damaged file)");
     h5::Handle arrays = h5::open_group(f, "arrays", path);
     for (const auto& name : h5::read_string_array_attribute(arrays, "order", path + ": /arrays")) {
@@ -388,7 +454,7 @@ OpenedFile open_results(const std::string& path, bool writable) {
       const auto dims = h5::dataset_shape(dataset, context);
       ArrayInfo array{name, {}, h5::read_string_attribute(dataset, "description", context)};
       for (std::size_t d = 1; d < dims.size(); ++d) array.shape.push_back(dims[d]);
-      if (h5::row_count(dataset, path) < opened.rows_committed)
+      if (h5::row_count(dataset, path) < opened.state.rows_committed)
         throw InputError(path + ": /arrays/" + name + " has fewer rows than rows_committed says (damaged file)");
       layout.arrays.push_back(std::move(array));
     }
@@ -401,9 +467,6 @@ OpenedFile open_results(const std::string& path, bool writable) {
 void write_run_attributes(const h5::Handle& file, const std::string& path, const RunProvenance& run) {
   h5::write_attribute(file, "ranks", static_cast<std::int64_t>(run.ranks), path);
   h5::write_attribute(file, "hosts", run.hosts.empty() ? std::string("unknown") : run.hosts, path);
-  h5::write_attribute(file, "status", std::string(run_status_name(RunStatus::running)), path);
-  h5::write_attribute(file, "finished", std::string(), path);
-  h5::write_attribute(file, "updated", iso8601_utc(unix_time_now()), path);
   h5::write_attribute(file, "msweep_version", std::string(kVersion), path);
   for (const auto& [name, value] : run.cluster) h5::write_attribute(file, name, value, path);
 }
@@ -426,12 +489,11 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
   h5::write_attribute(f, "experiment", layout.experiment, path);
   write_identity_attributes(f, path, layout);
   h5::write_attribute(f, "task_count", grid_task_count(layout), path);
-  h5::write_attribute(f, "rows_committed", std::uint64_t{0}, path);
   h5::write_attribute(f, "shard_index", layout.shard_index, path);
   h5::write_attribute(f, "shard_count", layout.shard_count, path);
   h5::write_attribute(f, "created", iso8601_utc(unix_time_now()), path);
-  h5::write_attribute(f, "wall_seconds", 0.0, path);
   write_run_attributes(f, path, run);
+  create_run_state(f, path);
 
   h5::Handle axes = h5::create_group(f, "axes", path);
   std::vector<std::string> order;
@@ -460,6 +522,7 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
     h5::write_attribute(dataset, "description", array.description, path + ": /arrays/" + array.name);
   }
   h5::write_attribute(arrays, "order", array_names, path + ": /arrays");
+  create_summaries(f, layout, path);
 }
 
 }  // namespace store_detail

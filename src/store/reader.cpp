@@ -35,27 +35,31 @@ ResultReader::ResultReader(ResultReader&&) noexcept = default;
 const std::string& ResultReader::path() const { return state_->path; }
 const ResultLayout& ResultReader::layout() const { return state_->opened.layout; }
 std::uint64_t ResultReader::task_count() const { return state_->opened.task_count; }
-std::uint64_t ResultReader::rows_committed() const { return state_->opened.rows_committed; }
+std::uint64_t ResultReader::rows_committed() const { return state_->opened.state.rows_committed; }
 std::string ResultReader::attribute(const std::string& name) const {
   return h5::read_string_attribute(state_->opened.file, name, state_->path);
 }
 bool ResultReader::has_attribute(const std::string& name) const { return h5::has_attribute(state_->opened.file, name); }
-RunStatus ResultReader::status() const { return parse_run_status(attribute("status"), state_->path); }
+RunStatus ResultReader::status() const { return state_->opened.state.status; }
+const std::string& ResultReader::updated() const { return state_->opened.state.updated; }
+const std::string& ResultReader::finished() const { return state_->opened.state.finished; }
+double ResultReader::wall_seconds() const { return state_->opened.state.wall_seconds; }
+std::uint64_t ResultReader::summarized_rows() const { return state_->opened.state.summarized_rows; }
 std::int64_t ResultReader::ranks() const { return h5::read_int_attribute(state_->opened.file, "ranks", state_->path); }
 
 void ResultReader::for_each_block(const std::function<void(const std::vector<TaskRow>&)>& visit, std::size_t block_rows,
                                   bool with_arrays) const {
-  read_task_rows(state_->opened.file, state_->opened.layout, state_->opened.rows_committed, state_->path, block_rows, true,
+  read_task_rows(state_->opened.file, state_->opened.layout, state_->opened.state.rows_committed, state_->path, block_rows, true,
                  with_arrays, [&](std::vector<TaskRow>& block) { visit(block); });
 }
 
 std::vector<double> ResultReader::read_array(const std::string& name) const {
-  return read_array(name, 0, state_->opened.rows_committed);
+  return read_array(name, 0, state_->opened.state.rows_committed);
 }
 
 std::vector<double> ResultReader::read_array(const std::string& name, std::uint64_t first, std::uint64_t rows) const {
   const ArrayInfo& array = state_->array(name);
-  if (first + rows > state_->opened.rows_committed) throw ArgumentError("ResultReader::read_array: rows past rows_committed");
+  if (first + rows > state_->opened.state.rows_committed) throw ArgumentError("ResultReader::read_array: rows past rows_committed");
   h5::Handle group = h5::open_group(state_->opened.file, "arrays", state_->path);
   h5::Handle dataset = h5::open_dataset(group, name, state_->path);
   std::vector<double> values(rows * elements_of(array));
@@ -64,7 +68,17 @@ std::vector<double> ResultReader::read_array(const std::string& name, std::uint6
 }
 
 SummaryTable ResultReader::summarize() const {
-  return summarize_rows(state_->opened.file, state_->opened.layout, state_->opened.rows_committed, state_->path);
+  if (state_->opened.state.summarized_rows > 0) return read_summaries(state_->opened.file, state_->opened.layout, state_->path);
+  return summarize_from_rows();
+}
+
+bool ResultReader::summaries_current() const {
+  const RunState& run = state_->opened.state;
+  return run.summarized_rows > 0 && run.summarized_rows == run.rows_committed;
+}
+
+SummaryTable ResultReader::summarize_from_rows() const {
+  return summarize_rows(state_->opened.file, state_->opened.layout, state_->opened.state.rows_committed, state_->path);
 }
 
 }  // namespace msweep

@@ -10,6 +10,8 @@
 
 #include "durable.hpp"
 #include "msweep/core/error.hpp"
+#include "msweep/core/timer.hpp"
+#include "summaries.hpp"
 #include "results_file.hpp"
 #include "writer_state.hpp"
 
@@ -66,6 +68,10 @@ bool rebuildable_from_journal(const std::string& path, const ResultLayout& layou
       return false;  // the file opens: resume uses it (and restores from the journal only what it lacks)
     } catch (const FileInUseError&) {
       throw;  // held by another process: in use, not damaged
+    } catch (const FormatVersionError&) {
+      throw;  // another msweep's format: not damaged, never rebuilt
+    } catch (const LeftOpenError&) {
+      return false;  // a killed resume's mark: resume's writable open clears it
     } catch (const InputError&) {
       // Damaged: the journal decides, below.
     }
@@ -154,6 +160,8 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
     opened = open_results(path, true);
   } catch (const FileInUseError&) {
     throw;  // another process holds HDF5's lock on it: in use, not damaged
+  } catch (const FormatVersionError&) {
+    throw;  // another msweep's format: not damaged, never rebuilt
   } catch (const InputError& error) {
     // Only a journal of this very job may stand in for the file (force cannot vouch for it).
     if (options.journal && rebuildable_from_journal(path, layout))
@@ -182,14 +190,16 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   std::vector<std::uint64_t> fingerprints;  // of each stored row, when the journal can vouch for them
   std::unordered_map<TaskId, std::size_t> position;
   if (usable) {
-    position.reserve(opened.rows_committed);
-    fingerprints.reserve(opened.rows_committed);
+    position.reserve(opened.state.rows_committed);
+    fingerprints.reserve(opened.state.rows_committed);
   }
+  // The summaries go on from the stored rows, taken in file order like everything after them.
+  std::optional<SummaryBuilder> summary = streaming_summary(layout);
   std::string damage;
   try {
     std::vector<std::uint32_t> expected(layout.axes.size());
     std::uint64_t at = 0;
-    read_task_rows(opened.file, opened.layout, opened.rows_committed, path, kBlockRows, false, false,
+    read_task_rows(opened.file, opened.layout, opened.state.rows_committed, path, kBlockRows, false, false,
                    [&](std::vector<TaskRow>& block) {
                      for (const auto& row : block) {
                        const TaskId id = row.result.id;
@@ -205,6 +215,7 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
                        }
                        stored.push_back(id);
                        seen[id] = true;
+                       if (summary) summary->add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
                      }
                    });
   } catch (const StoreError& error) {
@@ -242,19 +253,27 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
     return rebuild(std::move(lock), path, layout, run, options, damage);
   }
 
-  auto state = std::make_unique<State>(path, layout, options, std::move(opened.file), opened.rows_committed);
+  auto state = std::make_unique<State>(path, layout, options, std::move(opened.file), opened.state);
   state->recovery.stale_lock = lock.stale_note();
   state->lock = std::move(lock);
   state->stored = std::move(stored);
+  state->summary = std::move(summary);
   State& s = *state;
   // Rows past the commit mark come from a batch a kill cut short: drop them.
   h5::set_extent(s.tasks, s.committed, path + ": /tasks");
   for (auto& array : s.arrays) h5::set_extent(array, s.committed, path + ": /arrays");
   if (force) write_identity_attributes(s.file, path, layout);
   write_run_attributes(s.file, path, run);
+  s.run_state.status = RunStatus::running;
+  s.run_state.finished.clear();
+  s.run_state.updated = iso8601_utc(unix_time_now());
+  write_run_state(s.file, s.run_state, path);
   h5::flush(s.file, path);
   ResultWriter writer(std::move(state));
-  if (!options.journal) return writer;
+  if (!options.journal) {
+    s.start_swmr();
+    return writer;
+  }
 
   // The journal was fsync'd before each HDF5 flush, so it may hold rows the kill kept
   // from the file: restore them instead of running those tasks again.
@@ -272,6 +291,7 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
     s.journal = JournalWriter::reopen(journal, scan.valid_bytes);
   else if (!finished)  // no journal, an older format, or one under the old job text (--force): start one from the file
     s.seed_journal();
+  s.start_swmr();
   return writer;
 }
 

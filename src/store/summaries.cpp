@@ -13,12 +13,142 @@ namespace {
 // runs and metrics need more is read once more per further window of groups.
 constexpr std::size_t kRunSumBudget = std::size_t{16} << 20;
 
-}  // namespace
+const std::vector<std::string> kReducedAxes{"run", "fold"};
 
-SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
+// Row: the group's coordinates, ok_count, failed_count, mean and std of each metric (over
+// rows); then, appended so readers of the older columns are unaffected, run_count and the
+// run-unit run_mean and run_sem of each metric.
+h5::CompoundType summary_type(const std::vector<std::string>& group_axes, const std::vector<std::string>& metrics,
+                              const std::string& context) {
+  using Kind = h5::CompoundType::Kind;
+  std::vector<h5::CompoundType::Field> fields;
+  for (const auto& axis : group_axes) fields.push_back({axis, Kind::uint32});
+  fields.push_back({"ok_count", Kind::uint64});
+  fields.push_back({"failed_count", Kind::uint64});
+  for (const auto& metric : metrics) {
+    fields.push_back({metric + "_mean", Kind::float64});
+    fields.push_back({metric + "_std", Kind::float64});
+  }
+  fields.push_back({"run_count", Kind::uint64});
+  for (const auto& metric : metrics) {
+    fields.push_back({metric + "_run_mean", Kind::float64});
+    fields.push_back({metric + "_run_sem", Kind::float64});
+  }
+  return h5::CompoundType(std::move(fields), context);
+}
+
+std::vector<std::string> group_axes_of(const ResultLayout& layout) {
+  std::vector<std::string> kept;
+  for (const auto& axis : layout.axes)
+    if (std::find(kReducedAxes.begin(), kReducedAxes.end(), axis.name) == kReducedAxes.end()) kept.push_back(axis.name);
+  return kept;
+}
+
+std::size_t group_count_of(const ResultLayout& layout) {
+  std::size_t groups = 1;
+  for (const auto& axis : layout.axes)
+    if (std::find(kReducedAxes.begin(), kReducedAxes.end(), axis.name) == kReducedAxes.end()) groups *= axis.size();
+  return groups;
+}
+
+std::vector<AxisShape> shapes_of(const ResultLayout& layout) {
   std::vector<AxisShape> shapes;
   for (const auto& axis : layout.axes) shapes.push_back({axis.name, axis.size()});
-  const std::vector<std::string> reduced{"run", "fold"}, metrics = metric_names(layout);
+  return shapes;
+}
+
+}  // namespace
+
+std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout) {
+  const auto shapes = shapes_of(layout);
+  if (SummaryBuilder::run_window_groups(shapes, layout.metrics.size(), kRunSumBudget) < group_count_of(layout)) return std::nullopt;
+  return SummaryBuilder(shapes, kReducedAxes, metric_names(layout));
+}
+
+void create_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path) {
+  const std::string context = path + ": /summaries";
+  h5::Handle group = h5::create_group(file, "summaries", context);
+  h5::write_attribute(group, "group_axes", group_axes_of(layout), context);
+  h5::write_attribute(group, "reduced_axes", kReducedAxes, context);
+  const h5::CompoundType type = summary_type(group_axes_of(layout), metric_names(layout), context);
+  const hsize_t groups = group_count_of(layout);
+  // Sized once and for all: SWMR lets the writer rewrite the rows, not create the dataset.
+  // Unwritten chunks read as zeros; /state's summarized_rows says whether it was written.
+  h5::Handle dataset = h5::create_extendible(group, "table", type.id(), {},
+                                             std::clamp<hsize_t>(262144 / type.size(), 1, std::max<hsize_t>(groups, 1)), context);
+  h5::set_extent(dataset, groups, context);
+}
+
+void write_summaries(const h5::Handle& file, const SummaryTable& table, const std::string& path) {
+  const std::string context = path + ": /summaries";
+  const std::size_t axes = table.group_axes.size(), metrics = table.metric_names.size();
+  const h5::CompoundType type = summary_type(table.group_axes, table.metric_names, context);
+  std::vector<unsigned char> buffer(type.size() * table.groups());
+  for (std::size_t g = 0; g < table.groups(); ++g) {
+    unsigned char* row = buffer.data() + g * type.size();
+    for (std::size_t a = 0; a < axes; ++a) type.put(row, a, table.group_coordinates[g][a]);
+    type.put(row, axes, table.ok_count[g]);
+    type.put(row, axes + 1, table.failed_count[g]);
+    for (std::size_t m = 0; m < metrics; ++m) {
+      type.put(row, axes + 2 + 2 * m, table.mean_of(g, m));
+      type.put(row, axes + 3 + 2 * m, table.stddev_of(g, m));
+    }
+    const std::size_t run_fields = axes + 2 + 2 * metrics;
+    type.put(row, run_fields, table.run_count[g]);
+    for (std::size_t m = 0; m < metrics; ++m) {
+      type.put(row, run_fields + 1 + 2 * m, table.run_mean_of(g, m));
+      type.put(row, run_fields + 2 + 2 * m, table.run_sem_of(g, m));
+    }
+  }
+  h5::Handle group = h5::open_group(file, "summaries", context);
+  h5::Handle dataset = h5::open_dataset(group, "table", context);
+  if (h5::row_count(dataset, context) != table.groups())
+    throw StoreError(context + ": /summaries/table has " + std::to_string(h5::row_count(dataset, context)) + " rows, expected " +
+                     std::to_string(table.groups()));
+  h5::overwrite_rows(dataset, type.id(), 0, table.groups(), buffer.data(), context);
+}
+
+SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path) {
+  const std::string context = path + ": /summaries";
+  SummaryTable table;
+  table.group_axes = group_axes_of(layout);
+  table.metric_names = metric_names(layout);
+  const std::size_t axes = table.group_axes.size(), metrics = table.metric_names.size(), groups = group_count_of(layout);
+  const h5::CompoundType type = summary_type(table.group_axes, table.metric_names, context);
+  h5::Handle group = h5::open_group(file, "summaries", context);
+  h5::Handle dataset = h5::open_dataset(group, "table", context);
+  if (h5::row_count(dataset, context) != groups) throw StoreError(context + ": /summaries/table has the wrong number of rows");
+  std::vector<unsigned char> buffer(type.size() * groups);
+  h5::read_rows(dataset, type.id(), 0, groups, buffer.data(), context);
+  table.group_coordinates.resize(groups);
+  table.ok_count.resize(groups);
+  table.failed_count.resize(groups);
+  table.run_count.resize(groups);
+  table.mean.resize(groups * metrics);
+  table.stddev.resize(groups * metrics);
+  table.run_mean.resize(groups * metrics);
+  table.run_sem.resize(groups * metrics);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const unsigned char* row = buffer.data() + g * type.size();
+    for (std::size_t a = 0; a < axes; ++a) table.group_coordinates[g].push_back(type.get<std::uint32_t>(row, a));
+    table.ok_count[g] = type.get<std::uint64_t>(row, axes);
+    table.failed_count[g] = type.get<std::uint64_t>(row, axes + 1);
+    const std::size_t run_fields = axes + 2 + 2 * metrics;
+    table.run_count[g] = type.get<std::uint64_t>(row, run_fields);
+    for (std::size_t m = 0; m < metrics; ++m) {
+      table.mean[g * metrics + m] = type.get<double>(row, axes + 2 + 2 * m);
+      table.stddev[g * metrics + m] = type.get<double>(row, axes + 3 + 2 * m);
+      table.run_mean[g * metrics + m] = type.get<double>(row, run_fields + 1 + 2 * m);
+      table.run_sem[g * metrics + m] = type.get<double>(row, run_fields + 2 + 2 * m);
+    }
+  }
+  return table;
+}
+
+SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
+  const std::vector<AxisShape> shapes = shapes_of(layout);
+  const std::vector<std::string>& reduced = kReducedAxes;
+  const std::vector<std::string> metrics = metric_names(layout);
   auto summarize_window = [&](RunWindow window) {
     SummaryBuilder builder(shapes, reduced, metrics, window);
     read_task_rows(file, layout, rows, path, 65536, false, false, [&](std::vector<TaskRow>& block) {
@@ -37,54 +167,6 @@ SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, 
     std::copy(part.run_sem.begin() + from, part.run_sem.begin() + to, table.run_sem.begin() + from);
   }
   return table;
-}
-
-void write_summaries(const h5::Handle& file, const SummaryTable& table, const std::string& path) {
-  using Kind = h5::CompoundType::Kind;
-  const std::string context = path + ": /summaries";
-  if (h5::exists(file, "summaries")) h5::unlink(file, "summaries", context);
-  h5::Handle group = h5::create_group(file, "summaries", context);
-  h5::write_attribute(group, "group_axes", table.group_axes, context);
-  h5::write_attribute(group, "reduced_axes", std::vector<std::string>{"run", "fold"}, context);
-
-  // Row: the group's coordinates, ok_count, failed_count, mean and std of each metric (over
-  // rows); then, appended so readers of the older columns are unaffected, run_count and the
-  // run-unit run_mean and run_sem of each metric.
-  const std::size_t axes = table.group_axes.size(), metrics = table.metric_names.size();
-  std::vector<h5::CompoundType::Field> fields;
-  for (const auto& axis : table.group_axes) fields.push_back({axis, Kind::uint32});
-  fields.push_back({"ok_count", Kind::uint64});
-  fields.push_back({"failed_count", Kind::uint64});
-  for (const auto& metric : table.metric_names) {
-    fields.push_back({metric + "_mean", Kind::float64});
-    fields.push_back({metric + "_std", Kind::float64});
-  }
-  fields.push_back({"run_count", Kind::uint64});
-  for (const auto& metric : table.metric_names) {
-    fields.push_back({metric + "_run_mean", Kind::float64});
-    fields.push_back({metric + "_run_sem", Kind::float64});
-  }
-  const h5::CompoundType type(std::move(fields), context);
-  std::vector<unsigned char> buffer(type.size() * table.groups());
-  for (std::size_t g = 0; g < table.groups(); ++g) {
-    unsigned char* row = buffer.data() + g * type.size();
-    for (std::size_t a = 0; a < axes; ++a) type.put(row, a, table.group_coordinates[g][a]);
-    type.put(row, axes, table.ok_count[g]);
-    type.put(row, axes + 1, table.failed_count[g]);
-    for (std::size_t m = 0; m < metrics; ++m) {
-      type.put(row, axes + 2 + 2 * m, table.mean_of(g, m));
-      type.put(row, axes + 3 + 2 * m, table.stddev_of(g, m));
-    }
-    const std::size_t run_fields = axes + 2 + 2 * metrics;
-    type.put(row, run_fields, table.run_count[g]);
-    for (std::size_t m = 0; m < metrics; ++m) {
-      type.put(row, run_fields + 1 + 2 * m, table.run_mean_of(g, m));
-      type.put(row, run_fields + 2 + 2 * m, table.run_sem_of(g, m));
-    }
-  }
-  h5::Handle dataset =
-      h5::create_extendible(group, "table", type.id(), {}, std::max<hsize_t>(1, std::min<hsize_t>(table.groups(), 4096)), context);
-  h5::write_rows(dataset, type.id(), 0, table.groups(), buffer.data(), context);
 }
 
 }  // namespace msweep::store_detail

@@ -4,6 +4,7 @@
 // merged file gets the same summaries as a plain run).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "msweep/core/summary.hpp"
@@ -12,9 +13,20 @@
 
 namespace msweep::store_detail {
 
+// A builder that accumulates rows as they are committed, when its state fits the store's
+// budget for run sums (groups x runs x metrics <= 16 Mi doubles); otherwise nothing, and the
+// summaries are computed from the file at the end only. Rows added in file order give exactly
+// the table summarize_rows computes from the file.
+std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout);
+
 SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path);
 
-// Replaces /summaries with `table`.
+// Creates /summaries (its attributes, and /summaries/table with one row per group, not yet
+// written) in a new file.
+void create_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path);
+// Rewrites /summaries/table with `table` (in place: allowed under SWMR).
 void write_summaries(const h5::Handle& file, const SummaryTable& table, const std::string& path);
+// /summaries/table as written (whether it is current is /state's summarized_rows).
+SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path);
 
 }  // namespace msweep::store_detail

@@ -22,14 +22,15 @@ JournalHeader journal_header_of(const ResultLayout& layout) {
 std::string journal_path(const std::string& results_path) { return results_path + ".journal"; }
 
 ResultWriter::State::State(const std::string& path_, const ResultLayout& layout_, const WriterOptions& options_, h5::Handle file_,
-                           std::uint64_t committed_)
+                           const RunState& run_state_)
     : path(path_),
       layout(layout_),
       grid(layout_.axes),
       options(options_),
       codec(std::make_unique<RowCodec>(layout_, path_)),
       file(std::move(file_)),
-      committed(committed_) {
+      committed(run_state_.rows_committed),
+      run_state(run_state_) {
   tasks = h5::open_dataset(file, "tasks", path);
   h5::Handle group = h5::open_group(file, "arrays", path);
   for (const auto& array : layout.arrays) {
@@ -48,10 +49,16 @@ void ResultWriter::State::buffer(const TaskResult& result) {
                      " metrics, the experiment declared " + std::to_string(layout.metrics.size()));
   if (result.id >= grid.size()) throw StoreError(path + ": task id " + std::to_string(result.id) + " outside the grid");
   grid.coordinates(result.id, coordinates);
+  // Flushed rows are committed in the order they are buffered: the summaries see file order.
+  if (summary) summary->add(coordinates, ok, result.metrics);
   errors.push_back(result.error);
   const std::size_t at = rows.size();
   rows.resize(at + codec->row_size());
-  codec->encode(rows.data() + at, result, coordinates.data(), errors.back().c_str());
+  // No error text is a null string, not "": HDF5 1.10 stores every non-null variable-length
+  // string as an object in a global heap, rewritten as the heap grows. That cost ~600 bytes
+  // per row in small flushes, and SWMR readers caught heap collections reaching past the end
+  // of the file they knew ("actual len exceeds EOA"); null strings touch no heap.
+  codec->encode(rows.data() + at, result, coordinates.data(), errors.back().empty() ? nullptr : errors.back().c_str());
   for (std::size_t a = 0; a < arrays.size(); ++a) {
     auto& out = array_rows[a];
     const std::size_t n = array_elements[a];
@@ -64,6 +71,18 @@ void ResultWriter::State::buffer(const TaskResult& result) {
       out.insert(out.end(), n, std::numeric_limits<double>::quiet_NaN());
   }
   ++buffered;
+}
+
+void ResultWriter::State::start_swmr() {
+  h5::flush(file, path);
+  h5::start_swmr_write(file, path);
+}
+
+void ResultWriter::State::write_streamed_summaries() {
+  write_summaries(file, summary->finish(), path);
+  run_state.summarized_rows = committed;
+  write_run_state(file, run_state, path);
+  since_summaries.reset();
 }
 
 ResultWriter::ResultWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -96,9 +115,13 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   file.close(creating);
   replace_durably(creating, path, "the new results file");
 
-  auto state = std::make_unique<State>(path, layout, options, h5::open_file(path, true), 0);
+  // In SWMR mode from the moment the file has its name: readers are never refused.
+  h5::Handle reopened = h5::open_file(path, true, true);
+  const RunState run_state = read_run_state(reopened, path);
+  auto state = std::make_unique<State>(path, layout, options, std::move(reopened), run_state);
   state->recovery.stale_lock = lock.stale_note();
   state->lock = std::move(lock);
+  state->summary = streaming_summary(layout);
   if (options.journal) state->journal = JournalWriter::create(journal_path(path), journal_header_of(layout));
   return ResultWriter(std::move(state));
 }
@@ -134,33 +157,47 @@ void ResultWriter::flush() {
     h5::write_rows(s.arrays[a], H5T_NATIVE_DOUBLE, s.committed, s.buffered, s.array_rows[a].data(), s.path + ": /arrays");
   fault_point("flush.rows");  // test-only (fault_injection.hpp)
   h5::flush(s.file, s.path);
-  // Step 2: the commit mark. A kill before this flush leaves the old mark, and the rows
-  // written in step 1 are ignored by readers and dropped by resume. `committed` advances
-  // only once the mark is durable: if any step throws, the rows stay buffered and a retry
-  // (finish() flushes again) writes them at the same offset, never a second time further on.
-  const std::uint64_t next = s.committed + s.buffered;
+  // Step 2: the commit mark (/state's rows_committed). A kill before this flush leaves the
+  // old mark, and the rows written in step 1 are ignored by readers and dropped by resume.
+  // `committed` advances only once the mark is durable: if any step throws, the rows stay
+  // buffered and a retry (finish() flushes again) writes them at the same offset, never a
+  // second time further on.
+  RunState next = s.run_state;
+  next.rows_committed = s.committed + s.buffered;
+  next.updated = iso8601_utc(unix_time_now());
   fault_point("flush.mark");
-  h5::write_attribute(s.file, "rows_committed", next, s.path);
-  h5::write_attribute(s.file, "updated", iso8601_utc(unix_time_now()), s.path);
+  write_run_state(s.file, next, s.path);
   fault_point("flush.mark_flush");
   h5::flush(s.file, s.path);
-  s.committed = next;
+  s.run_state = next;
+  s.committed = next.rows_committed;
   s.rows.clear();
   s.errors.clear();
   for (auto& buffer : s.array_rows) buffer.clear();
   s.buffered = 0;
+  // Step 3, now and then: the summaries of every committed row, for live and killed files.
+  // They are a convenience, not a commitment (resume recomputes them from the rows).
+  if (s.summary && s.since_summaries.seconds() >= s.options.summary_seconds) {
+    s.write_streamed_summaries();
+    h5::flush(s.file, s.path);
+  }
 }
 
 SummaryTable ResultWriter::finish(RunStatus status, double wall_seconds) {
   State& s = *state_;
   require(status != RunStatus::running, "ResultWriter::finish", "status", "complete or interrupted");
   flush();
-  // Summaries are computed from what is stored, so resume and merge agree with a plain run.
-  const SummaryTable table = summarize_rows(s.file, s.layout, s.committed, s.path);
+  // Summaries are those of the stored rows in file order (streamed as they were committed,
+  // or read back from the file when they could not stream), so resume and merge agree with
+  // a plain run.
+  const SummaryTable table = s.summary ? s.summary->finish() : summarize_rows(s.file, s.layout, s.committed, s.path);
   write_summaries(s.file, table, s.path);
-  h5::write_attribute(s.file, "status", std::string(run_status_name(status)), s.path);
-  h5::write_attribute(s.file, "finished", iso8601_utc(unix_time_now()), s.path);
-  h5::write_attribute(s.file, "wall_seconds", wall_seconds, s.path);
+  s.run_state.summarized_rows = s.committed;
+  s.run_state.status = status;
+  s.run_state.finished = iso8601_utc(unix_time_now());
+  s.run_state.updated = s.run_state.finished;
+  s.run_state.wall_seconds = wall_seconds;
+  write_run_state(s.file, s.run_state, s.path);
   h5::flush(s.file, s.path);
   s.tasks.reset();
   s.arrays.clear();

@@ -3,6 +3,7 @@
 #pragma once
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "msweep/store/journal.hpp"
 #include "msweep/store/output_lock.hpp"
 #include "msweep/store/results.hpp"
+#include "msweep/core/summary.hpp"
+#include "results_file.hpp"
 #include "row_codec.hpp"
 
 namespace msweep {
@@ -27,6 +30,11 @@ struct ResultWriter::State {
   std::vector<h5::Handle> arrays;
   std::vector<std::uint64_t> array_elements;
   std::uint64_t committed = 0;
+  store_detail::RunState run_state;  // /state as last written
+  // Summaries of the committed rows, accumulated as they are flushed (empty when the grid's
+  // run sums exceed the store's budget: then computed from the file at the end only).
+  std::optional<SummaryBuilder> summary;
+  WallTimer since_summaries;  // since /summaries was last written
   std::vector<TaskId> stored;
   JournalWriter journal;  // empty when options.journal is off
   RecoveryReport recovery;
@@ -43,10 +51,16 @@ struct ResultWriter::State {
   // The one initialisation of create and resume: takes the open file (of `committed` rows)
   // and opens its datasets. Opens no journal.
   State(const std::string& path, const ResultLayout& layout, const WriterOptions& options, h5::Handle file,
-        std::uint64_t committed);
+        const store_detail::RunState& run_state);
 
   // Encodes one result into the buffered rows (the journal is the caller's business).
   void buffer(const TaskResult& result);
+
+  // Resume, once every attribute is rewritten and the rows are checked: readers in other
+  // processes may open the file again while it is written (SWMR). (create opens in SWMR mode.)
+  void start_swmr();
+  // Rewrites /summaries from `summary` and records the rows it covers in /state (not flushed).
+  void write_streamed_summaries();
 
   // Writes every committed row into a new journal: a resumed file without one (finished, or
   // made by merge) must not leave its old rows outside the record a rebuild starts from.

@@ -217,10 +217,10 @@ def test_script_refuses_a_file_that_is_not_hdf5(tmp_path):
 
 def test_module_refuses_another_format_version(tmp_path):
     axes, metrics, rows = results_files.subset_evidence_rows()
-    path = tmp_path / "v2.h5"
-    results_files.write_results(path, axes, metrics, rows, format_version=2)
+    path = tmp_path / "v3.h5"
+    results_files.write_results(path, axes, metrics, rows, format_version=3)
     result = run_command([sys.executable, "-m", "msweep_analysis.report", str(path), "-o", str(tmp_path / "out")])
-    assert_bad_input(result, path, "format_version 2")
+    assert_bad_input(result, path, "format_version 3")
 
 
 def test_script_refuses_missing_and_empty_files(tmp_path):

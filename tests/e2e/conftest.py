@@ -40,10 +40,22 @@ def write_job(directory, name, text):
     return path
 
 
+def open_results(path):
+    """The results file in SWMR read mode: readable while msweep writes it or after a kill."""
+    return h5py.File(path, "r", swmr=True, locking=False)
+
+
+def run_state(path):
+    """/state's row (rows_committed, status, updated, finished, ...) as a dict, strings as str."""
+    with open_results(path) as f:
+        row = f["state"][0]
+        return {name: row[name].decode() if isinstance(row[name], bytes) else row[name] for name in row.dtype.names}
+
+
 def load_tasks(path):
     """Committed rows of /tasks as a numpy structured array sorted by task id."""
-    with h5py.File(path, "r") as f:
-        rows = f["tasks"][: f.attrs["rows_committed"]]
+    with open_results(path) as f:
+        rows = f["tasks"][: f["state"][0]["rows_committed"]]
     return np.sort(rows, order="id")
 
 

@@ -212,4 +212,12 @@ def test_inspect_rejects_foreign_hdf5_and_other_versions(tmp):
     assert run(["run", write_job(tmp, "e", GOOD), "-o", output, "-q"]).returncode == 0
     with h5py.File(output, "a") as f:
         f.attrs["format_version"] = 99
-    assert_one_line_error(run(["inspect", output]), "results format version 99, but this msweep reads version 1")
+    assert_one_line_error(run(["inspect", output]), "results format version 99 (written by a newer msweep), but this msweep reads version 2")
+    with h5py.File(output, "a") as f:
+        f.attrs["format_version"] = 1
+    older = run(["inspect", output])
+    assert_one_line_error(older, "results format version 1 (written by an older msweep), but this msweep reads version 2")
+    assert older.returncode == 2
+    resumed = run(["run", write_job(tmp, "e", GOOD), "-o", output, "-q", "--resume"])
+    assert_one_line_error(resumed, "results format version 1 (written by an older msweep)")
+    assert not Path(str(output) + ".damaged").exists()  # another version is not damage: never rebuilt

@@ -108,7 +108,7 @@ def test_hyperparameter_optimization_identical_at_1_and_3_ranks(tmp):
     arrays = []
     for output in outputs:
         with h5py.File(output, "r") as f:
-            committed = f.attrs["rows_committed"]
+            committed = f["state"][0]["rows_committed"]
             order = np.argsort(f["tasks"]["id"][:committed])  # rows are stored in arrival order
             arrays.append({name: f["arrays"][name][:committed][order] for name in ["criterion", "prior_log_std"]})
     for name in arrays[0]:

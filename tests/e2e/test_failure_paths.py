@@ -12,7 +12,7 @@ import time
 import h5py
 import pytest
 
-from conftest import MSWEEP, environment, mpirun, run, write_job
+from conftest import MSWEEP, environment, mpirun, run, run_state, write_job
 from results_compare import assert_same_tasks
 
 JOB = """[job]
@@ -56,8 +56,7 @@ def error_lines(stderr):
 
 
 def status_of(path):
-    with h5py.File(path, "r", locking=False) as f:
-        return f.attrs["status"]
+    return run_state(path)["status"]
 
 
 def two_signals(process, hang_dir, computing_ranks):

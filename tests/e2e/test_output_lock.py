@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import MSWEEP, run, write_job
+from conftest import MSWEEP, run, run_state, write_job
 
 JOB = """[job]
 name = "lock"
@@ -77,9 +77,8 @@ def test_second_writer_is_refused_while_the_first_lives(tmp_path, monkeypatch, l
         live.send_signal(signal.SIGCONT)
     _, err = live.communicate(timeout=300)
     assert live.returncode == 0, err
-    with h5py.File(output, "r") as f:
-        assert f.attrs["status"] == "complete"
-        assert int(f.attrs["rows_committed"]) == 100
+    state = run_state(output)
+    assert state["status"] == "complete" and int(state["rows_committed"]) == 100
     assert not Path(str(output) + ".lock").exists()
 
 
@@ -94,9 +93,9 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path):
     done = run(["run", job, "-o", output, "-q", "--resume"])
     assert done.returncode == 0, done.stderr
     assert "took over the stale lock" in done.stderr and f"pid {live.pid}" in done.stderr, done.stderr
+    assert run_state(output)["status"] == "complete"
     with h5py.File(output, "r") as f:
-        assert f.attrs["status"] == "complete"
-        ids = sorted(int(i) for i in f["tasks"]["id"][: f.attrs["rows_committed"]])
+        ids = sorted(int(i) for i in f["tasks"]["id"][: f["state"][0]["rows_committed"]])
     assert ids == list(range(100))
 
 

@@ -68,8 +68,9 @@ def repository(root):
 
 
 def status_and_count(path):
-    with h5py.File(path, "r", locking=False) as f:
-        return str(f.attrs["status"]), int(f.attrs["rows_committed"])
+    with h5py.File(path, "r", swmr=True, locking=False) as f:
+        state = f["state"][0]
+        return state["status"].decode(), int(state["rows_committed"])
 
 
 def test_every_sh_block_of_the_readme_is_known():

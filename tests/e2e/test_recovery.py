@@ -64,8 +64,8 @@ def wait_for_rows(output, process, minimum=1, timeout=120):
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         try:
-            with h5py.File(output, "r", locking=False) as f:
-                if int(f.attrs["rows_committed"]) >= minimum:
+            with h5py.File(output, "r", swmr=True, locking=False) as f:
+                if int(f["state"][0]["rows_committed"]) >= minimum:
                     return
         except (OSError, KeyError):
             pass

@@ -78,7 +78,7 @@ def test_v3_build_bitwise_equal_at_1_and_3_ranks(tmp, text):
 
 
 def per_task_arrays(path):
-    with h5py.File(path, "r", locking=False) as f:
-        n = int(f.attrs["rows_committed"])
+    with h5py.File(path, "r", swmr=True, locking=False) as f:
+        n = int(f["state"][0]["rows_committed"])
         order = np.argsort(f["tasks"]["id"][:n])
         return {name: f["arrays"][name][:n][order] for name in f["arrays"]}

@@ -171,8 +171,8 @@ def interrupt_single_process(tmp, env):
     while time.monotonic() < deadline:  # wait for committed rows: the run is under way
         assert process.poll() is None, process.communicate()
         try:
-            with h5py.File(output, "r", locking=False) as f:
-                if int(f.attrs["rows_committed"]) > 0:
+            with h5py.File(output, "r", swmr=True, locking=False) as f:
+                if int(f["state"][0]["rows_committed"]) > 0:
                     break
         except (OSError, KeyError):
             pass

@@ -7,15 +7,26 @@ import numpy as np
 PROVENANCE_FIELDS = ("wall_time", "rank")
 
 
+def file_state(f):
+    """The root attributes and /state's row (rows_committed, status, ...; strings as str) of an
+    open results file, as one dict."""
+    attrs = dict(f.attrs)
+    row = f["state"][0]
+    for name in row.dtype.names:
+        attrs[name] = row[name].decode() if isinstance(row[name], bytes) else row[name]
+    return attrs
+
+
 def tasks_of(path):
     """Committed rows sorted by id, the `payload` array in the same order (empty for experiment
-    kinds that store none), and the root attributes."""
-    with h5py.File(path, "r", locking=False) as f:
-        n = int(f.attrs["rows_committed"])
+    kinds that store none), and the root attributes with /state's fields."""
+    with h5py.File(path, "r", swmr=True, locking=False) as f:
+        attrs = file_state(f)
+        n = int(attrs["rows_committed"])
         rows = f["tasks"][:n]
         order = np.argsort(rows["id"])
         payload = f["arrays/payload"][:n][order] if "arrays/payload" in f else np.empty(0)
-        return rows[order], payload, dict(f.attrs)
+        return rows[order], payload, attrs
 
 
 def assert_same_tasks(path, reference_path):

@@ -128,8 +128,8 @@ def wait_for_rows(path, log_directory, timeout=120):
     while time.monotonic() < deadline:
         if path.exists():
             try:
-                with h5py.File(path, "r", locking=False) as f:
-                    if int(f.attrs["rows_committed"]) > 0:
+                with h5py.File(path, "r", swmr=True, locking=False) as f:
+                    if int(f["state"][0]["rows_committed"]) > 0:
                         return
             except (OSError, KeyError):
                 pass  # being created or flushed right now

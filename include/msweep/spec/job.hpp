@@ -20,6 +20,7 @@ struct JobSpec {
   std::string output_path;                         // [output] path
   std::int64_t store_batch_rows = 0;               // [output] flush_rows (0: automatic)
   double flush_seconds = 2.0;                      // [output] flush_seconds
+  double summary_seconds = 30.0;                   // [output] summary_seconds
 
   ConfigTable job, data, model, sweep, output;
 

@@ -64,9 +64,20 @@ class Handle {
 
 // Whether `path` is an HDF5 file (false also when it cannot be read or checked).
 bool is_hdf5_file(const std::string& path);
+// Files are written in HDF5's latest format (1.10: superblock 3, checksummed metadata), which
+// single-writer/multiple-reader mode (SWMR) requires; HDF5 >= 1.10 and h5py read them.
 Handle create_file(const std::string& path);  // fails if the file exists
-// Throws FileLockedError when another process holds HDF5's lock on the file.
-Handle open_file(const std::string& path, bool writable);
+// Readers open with SWMR_READ: a coherent view of a file an SWMR writer is appending to, and
+// of one whose SWMR writer was killed. A writer (only ever under msweep's own OUTPUT.lock)
+// clears the "open for writing" marks a killed writer left in the superblock, as `h5clear -s`
+// does, since no other writer can exist. Throws FileLockedError when another process holds
+// HDF5's lock on the file. swmr_write opens a writable file in SWMR mode at once (no moment
+// in which SWMR readers are refused, as between a plain open and start_swmr_write).
+Handle open_file(const std::string& path, bool writable, bool swmr_write = false);
+// Enters SWMR mode: from here on readers in other processes may open the file while it is
+// written; no object or attribute may be created or deleted, only dataset values written and
+// extendible datasets grown (docs/results-format.md, "Reading while a run writes").
+void start_swmr_write(const Handle& file, const std::string& context);
 void flush(const Handle& file, const std::string& context);
 
 bool exists(const Handle& location, const std::string& name);
@@ -105,11 +116,14 @@ Handle copy_type(hid_t type, const std::string& context);
 // strings, which HDF5 would otherwise allocate one by one).
 class CompoundType {
  public:
-  enum class Kind { uint64, uint32, int8, int32, float64, string };  // string: a const char* in memory
+  // string: a variable-length string, a const char* in memory; text: a fixed-length,
+  // NUL-padded string of text_bytes bytes in the row (SWMR allows no variable-length data).
+  enum class Kind { uint64, uint32, int8, int32, float64, string, text };
   struct Field {
     std::string name;
     Kind kind;
     bool stored = true;
+    std::size_t text_bytes = 0;  // Kind::text only
   };
 
   CompoundType() = default;
@@ -122,6 +136,9 @@ class CompoundType {
   const Field& field(std::size_t index) const { return fields_[index]; }
   std::size_t offset(std::size_t index) const { return offsets_[index]; }
   static std::size_t size_of(Kind kind);
+  // A text field: put cuts the value to the field's size, get stops at the first NUL.
+  void put_text(unsigned char* row, std::size_t index, const std::string& value) const;
+  std::string get_text(const unsigned char* row, std::size_t index) const;
 
   // Copies a value into / out of field `index` of the row at `row`; T must have the
   // field's size (checked: a mismatch is a programming error, thrown as ArgumentError).
@@ -157,6 +174,9 @@ std::vector<hsize_t> dataset_shape(const Handle& dataset, const std::string& con
 Handle create_extendible(const Handle& location, const std::string& name, hid_t type, std::vector<hsize_t> row_shape,
                          hsize_t chunk_rows, const std::string& context);
 hsize_t row_count(const Handle& dataset, const std::string& context);
+// Rewrites `rows` existing rows from row `at` on (the extent does not change).
+void overwrite_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data,
+                    const std::string& context);
 // Appends `rows` rows of memory type `memory_type` starting at data, after `at` existing rows.
 void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context);
 void read_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, const std::string& context);

@@ -17,7 +17,25 @@
 
 namespace msweep {
 
-inline constexpr std::int64_t kResultsFormatVersion = 1;
+// 2: written in SWMR mode (HDF5 1.10 format); the values a run changes (rows_committed,
+// status, updated, finished, wall_seconds) are the one row of /state, not root attributes;
+// /summaries exists from creation and is rewritten as the run goes. 1: before that.
+inline constexpr std::int64_t kResultsFormatVersion = 2;
+
+// A results file of a format version this msweep does not read: not damaged, so never
+// rebuilt from its journal; status 2 with one line naming both versions.
+class FormatVersionError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
+// A results file a writer holds (or a killed writer left) open outside SWMR mode, as resume
+// does while it checks the rows: SWMR readers cannot open it, a writer can (and clears the
+// mark). Not damage: resume goes on, inspect says so and exits 2.
+class LeftOpenError : public InputError {
+ public:
+  using InputError::InputError;
+};
 
 // Everything that fixes the file's schema and identity.
 struct ResultLayout {

@@ -34,7 +34,12 @@ class ResultReader {
   std::uint64_t rows_committed() const;
   std::string attribute(const std::string& name) const;  // string root attributes (created, hosts...)
   bool has_attribute(const std::string& name) const;
+  // The run's state (/state) as it was when the file was opened.
   RunStatus status() const;
+  const std::string& updated() const;   // ISO 8601 UTC of the last flush
+  const std::string& finished() const;  // empty while running
+  double wall_seconds() const;
+  std::uint64_t summarized_rows() const;  // committed rows /summaries covers (0: none)
   std::int64_t ranks() const;
 
   // Calls visit for blocks of up to block_rows committed rows, in file order. Each row's
@@ -45,8 +50,12 @@ class ResultReader {
   std::vector<double> read_array(const std::string& name) const;
   // Committed rows [first, first + rows) of one declared array.
   std::vector<double> read_array(const std::string& name, std::uint64_t first, std::uint64_t rows) const;
-  // Mean/std/count over run and fold of every metric, per remaining coordinates.
+  // Mean/std/count over run and fold of every metric, per remaining coordinates: the stored
+  // /summaries when the writer wrote them (of its first summarized_rows() rows: all of them
+  // when summaries_current()), else computed from the rows.
   SummaryTable summarize() const;
+  bool summaries_current() const;
+  SummaryTable summarize_from_rows() const;
 
  private:
   struct State;
@@ -56,6 +65,10 @@ class ResultReader {
 struct WriterOptions {
   std::size_t flush_rows = 0;     // flush after this many buffered rows (0: only by time)
   double flush_seconds = 2.0;     // flush when the oldest buffered row is this old
+  // Rewrite /summaries at the first flush this long after the last time, so a live or killed
+  // file can be inspected without reading its rows (when the summaries stream: see
+  // docs/results-format.md). 0: at every flush.
+  double summary_seconds = 30.0;
   // Keep PATH.journal (docs/results-format.md): every flush first appends its rows there and
   // fsyncs, so resume can rebuild a results file HDF5 can no longer open. Off for merge,
   // whose output is rebuilt from its inputs instead.

@@ -81,7 +81,7 @@ TEST(ConfigTable, ResolvedJsonHoldsEveryValueUsedWithTheDefaults) {
             "\"sizes\": [3, 4], \"whole\": 2.0}");
   const std::string all = spec.resolved_json();
   EXPECT_EQ(all.rfind("{\"job\": {\"experiment\": \"subset-evidence\", \"name\": \"t\", \"seed\": 3}, \"data\": {}", 0), 0u) << all;
-  EXPECT_NE(all.find("\"output\": {\"flush_rows\": 0, \"flush_seconds\": 2.0, \"path\": \"results/t.h5\"}"), std::string::npos) << all;
+  EXPECT_NE(all.find("\"output\": {\"flush_rows\": 0, \"flush_seconds\": 2.0, \"path\": \"results/t.h5\", \"summary_seconds\": 30.0}"), std::string::npos) << all;
 }
 
 TEST(JobSpec, SyntaxErrorNamesFileAndLine) {

@@ -89,5 +89,31 @@ TEST_F(Hdf5Test, RowsRoundTripAndAFieldLeftOutIsSkipped) {
   EXPECT_EQ(without_note.get<double>(lean.data() + without_note.size(), 2), 0.5);
 }
 
+TEST(CompoundType, TextFieldsAreFixedLengthNulPaddedAndCutToTheirSize) {
+  h5::silence_library_errors();
+  const std::string file_path = (std::filesystem::temp_directory_path() / ("msweep_text_" + std::to_string(::getpid()) + ".h5")).string();
+  std::filesystem::remove(file_path);
+  const h5::CompoundType type({{"n", Kind::uint64}, {"word", Kind::text, true, 8}, {"x", Kind::float64}}, "text");
+  EXPECT_EQ(type.size(), 8u + 8u + 8u);
+  std::vector<unsigned char> rows(2 * type.size());
+  type.put(rows.data(), 0, std::uint64_t{7});
+  type.put_text(rows.data(), 1, "running");
+  type.put_text(rows.data() + type.size(), 1, "interrupted");  // longer than 8 bytes: cut
+  EXPECT_THROW(type.put(rows.data(), 1, 1.0), ArgumentError);  // a text field takes text only
+  {
+    h5::Handle file = h5::create_file(file_path);
+    h5::Handle dataset = h5::create_extendible(file, "rows", type.id(), {}, 4, "test");
+    h5::write_rows(dataset, type.id(), 0, 2, rows.data(), "test");
+  }
+  h5::Handle file = h5::open_file(file_path, false);
+  std::vector<unsigned char> back(rows.size());
+  h5::read_rows(h5::open_dataset(file, "rows", "test"), type.id(), 0, 2, back.data(), "test");
+  EXPECT_EQ(type.get_text(back.data(), 1), "running");
+  EXPECT_EQ(type.get_text(back.data() + type.size(), 1), "interrup");
+  EXPECT_EQ(type.get<std::uint64_t>(back.data(), 0), 7u);
+  file.reset();
+  std::filesystem::remove(file_path);
+}
+
 }  // namespace
 }  // namespace msweep

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <hdf5.h>
+
 #include "msweep/core/error.hpp"
 #include "msweep/store/results.hpp"
 #include "store_fixture.hpp"
@@ -31,6 +33,38 @@ TEST_F(ReaderTest, ReaderRejectsBadFilesWithOneLine) {
   EXPECT_EQ(message(text), text + ": not an HDF5 file (expected an msweep results file)");
   EXPECT_EQ(message(path("missing.h5")), path("missing.h5") + ": results file not found");
   EXPECT_EQ(message(dir_.string()), dir_.string() + ": expected a results file (.h5), got a directory");
+}
+
+// A file of another format version is refused in one line naming both versions, by readers
+// and by resume, and resume never takes it for damage (no rebuild from its journal).
+TEST_F(ReaderTest, AnotherFormatVersionIsRefusedNotRebuilt) {
+  const std::string file = path("old.h5");
+  {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(1)});
+    writer.finish(RunStatus::interrupted, 0);  // keeps its journal
+  }
+  {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t attribute = H5Aopen(f, "format_version", H5P_DEFAULT);
+    const std::int64_t old_version = 1;
+    EXPECT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &old_version), 0);
+    H5Aclose(attribute);
+    H5Fclose(f);
+  }
+  try {
+    ResultReader reader(file);
+    FAIL() << "opened a version 1 file";
+  } catch (const FormatVersionError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(file + ": results format version 1 (written by an older msweep), but this msweep reads version 2"),
+              std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+  EXPECT_THROW(ResultWriter::resume(file, layout_, {}, {}, false), FormatVersionError);
+  EXPECT_FALSE(std::filesystem::exists(file + ".damaged"));
+  EXPECT_TRUE(std::filesystem::exists(journal_path(file)));
 }
 
 }  // namespace

@@ -8,6 +8,10 @@
 
 #include <hdf5.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "msweep/core/error.hpp"
 #include "msweep/store/journal.hpp"
@@ -280,6 +284,44 @@ TEST_F(RecoveryTest, ShardIsRecordedAndResumeRefusesAnotherShard) {
   ResultLayout other = shard;
   other.shard_index = 2;
   EXPECT_THROW(ResultWriter::resume(file, other, {}, {}, false), InputError);
+}
+
+// A writer that dies without closing (as under SIGKILL) leaves the superblock marked "open
+// for writing" by an SWMR writer: readers still open the file (SWMR read), and resume clears
+// the mark and goes on. The writer runs in a child process that ends with _exit, so nothing
+// of it is closed.
+TEST_F(RecoveryTest, AFileLeftOpenByADeadSwmrWriterIsReadAndResumed) {
+  const std::string file = path("dead.h5");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+    writer.append({result(0), result(1), result(2)});
+    writer.flush();
+    writer.append({result(3)});  // buffered only: lost with the process, like a kill
+    std::_Exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // A plain read-only open is refused while the mark is set: the file really was left open.
+  const hid_t plain = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  EXPECT_LT(plain, 0);
+  if (plain >= 0) H5Fclose(plain);
+  {
+    ResultReader reader(file);
+    EXPECT_EQ(reader.rows_committed(), 3u);
+    EXPECT_EQ(reader.status(), RunStatus::running);
+  }
+  auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+  EXPECT_EQ(writer.rows_committed(), 3u);
+  std::vector<TaskResult> rest;
+  for (TaskId id = 3; id < 12; ++id) rest.push_back(result(id));
+  writer.append(rest);
+  writer.finish(RunStatus::complete, 0);
+  const std::string reference = path("reference.h5");
+  write_full_reference(reference);
+  expect_same_rows(rows_of(file), rows_of(reference));
 }
 
 }  // namespace

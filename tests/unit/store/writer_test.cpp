@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -105,6 +106,44 @@ TEST_F(WriterTest, AFailedFlushRetriedStoresEachRowOnce) {
     scan_journal(journal_path(file), [&](TaskResult&& row) { journaled.insert(row.id); });
     EXPECT_EQ(journaled, (std::multiset<TaskId>{0, 1, 2, 3, 4, 5, 6}));
   }
+}
+
+// The summaries the writer streams as it commits rows (and seeds from the stored rows on
+// resume) are bitwise those computed from the file's rows.
+TEST_F(WriterTest, StreamedSummariesEqualThoseOfTheStoredRows) {
+  const std::string file = path("s.h5");
+  WriterOptions options;
+  options.summary_seconds = 0;  // rewritten at every flush
+  {
+    auto writer = ResultWriter::create(file, layout_, {}, options, false);
+    for (TaskId id : {7, 0, 3, 11, 4}) writer.append({result(id)});
+    writer.flush();
+    writer.append({result(9)});
+    writer.finish(RunStatus::interrupted, 0);
+  }
+  auto same = [](const SummaryTable& a, const SummaryTable& b) {
+    EXPECT_EQ(a.group_coordinates, b.group_coordinates);
+    EXPECT_EQ(a.ok_count, b.ok_count);
+    EXPECT_EQ(a.failed_count, b.failed_count);
+    EXPECT_EQ(a.run_count, b.run_count);
+    for (auto part : {&SummaryTable::mean, &SummaryTable::stddev, &SummaryTable::run_mean, &SummaryTable::run_sem}) {
+      ASSERT_EQ((a.*part).size(), (b.*part).size());
+      EXPECT_EQ(std::memcmp((a.*part).data(), (b.*part).data(), (a.*part).size() * sizeof(double)), 0);
+    }
+  };
+  {
+    ResultReader reader(file);
+    EXPECT_EQ(reader.summarized_rows(), 6u);
+    EXPECT_TRUE(reader.summaries_current());
+    same(reader.summarize(), reader.summarize_from_rows());
+  }
+  auto writer = ResultWriter::resume(file, layout_, {}, options, false);
+  for (TaskId id : {1, 2, 5, 6, 8, 10}) writer.append({result(id)});
+  const SummaryTable finished = writer.finish(RunStatus::complete, 0);
+  ResultReader reader(file);
+  EXPECT_EQ(reader.summarized_rows(), 12u);
+  same(reader.summarize(), reader.summarize_from_rows());
+  same(finished, reader.summarize_from_rows());
 }
 
 }  // namespace
