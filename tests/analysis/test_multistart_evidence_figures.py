@@ -24,7 +24,7 @@ def results(tmp_path_factory):
 
 
 def context_of(path, directory):
-    return Context(path=path, info=info(path), tasks=load(path), output_dir=directory)
+    return Context(path=path, info=info(path), preloaded=load(path), output_dir=directory)
 
 
 def test_report_has_the_figures_and_the_method_table(results, tmp_path):

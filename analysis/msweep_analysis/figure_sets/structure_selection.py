@@ -212,7 +212,7 @@ def write_placement_report(relaxed_path, enumeration_path, output_dir):
     relaxed = load(relaxed_path)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    context = Context(path=Path(relaxed_path), info=relaxed.attrs, tasks=relaxed, output_dir=output_dir)
+    context = Context(path=Path(relaxed_path), info=relaxed.attrs, preloaded=relaxed, output_dir=output_dir)
     table = placement(relaxed, enumeration_path)
     if table.empty:
         context.add_note("no relaxed search shares a meta setting and run with the enumeration")
