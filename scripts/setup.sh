@@ -41,6 +41,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+else
+  echo "msweep setup: every package needed is installed${EXTRA[*]:+ (including ${EXTRA[*]})}"
 fi
 
 cmake --preset release > /dev/null

@@ -625,7 +625,7 @@ std::string MultistartEvidenceExperiment::report(const SummaryTable& summary) co
   out << std::setprecision(4);
   out << "network " << model_.label() << " (" << model_.parameter_count() << " parameters), " << options_.iterations
       << " steps, lr " << options_.learning_rate << "; single starts by their own stopping rule, mean over starts and runs\n"
-      << "(the ensemble of starts, the method's real estimate: msweep-analysis figures, docs/experiments/multistart-evidence.md):\n";
+      << "(the ensemble of starts, the method's real estimate: analysis/msweep-report's figures, docs/experiments/multistart-evidence.md):\n";
   for (std::size_t m = 0; m < method_axis.size(); ++m) {
     if (count[m] == 0.0) continue;
     out << "  " << std::setw(22) << std::left << method_axis.label(m) << std::right << " test RMSE " << sum_rmse[m] / count[m]

@@ -39,6 +39,9 @@ FOUND = 0.01  # S below this counts as "the curves were found" (docs/experiments
 
 # --------------------------------------------------------------------------- the job's truth
 
+WRAP_COLUMNS = 4  # panels per row of the fit figure when one noise variant meets many methods
+
+
 def job_data(info):
     """The [data] keys with the values the engine used, defaults included (resolved_job);
     empty for files written before that attribute."""
@@ -233,6 +236,9 @@ def draw_fit_panel(ax, fitted, weights, true_curves, circles, data, noise, k, po
             draw_conic(ax, expert, extent, color=color, linewidth=1.6, zorder=3)
     if weights is not None:
         text = "π = " + ", ".join(f"{w:.2f}" for w in weights[:k])
+        rest = 1.0 - float(np.nansum(weights[:k]))
+        if rest > 0.005:  # the experts' weights leave the rest to a background component
+            text += f"; background {rest:.2f}"
         ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=9, va="bottom", ha="left",
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5})
     ax.set_xlim(extent[0], extent[1])
@@ -296,12 +302,20 @@ def add_fit_figures(context, tasks, best, axes):
         if part.empty:
             continue
         k = int(part["experts"].iloc[0]) if "experts" in part else fitted_all.shape[1]
-        fig, panels = plots.figure(len(noises), len(methods), panel_width=3.5, panel_height=3.5,
-                                   sharex="col", sharey="col")
+        # One noise variant and many methods (e.g. method x noise model folded into one axis):
+        # wrap the single column into rows of WRAP_COLUMNS panels instead of one tall strip.
+        wrap = len(noises) == 1 and len(methods) > WRAP_COLUMNS
+        ncols = WRAP_COLUMNS if wrap else len(noises)
+        nrows = -(-len(methods) // WRAP_COLUMNS) if wrap else len(methods)
+        fig, panels = plots.figure(ncols, nrows, panel_width=3.5, panel_height=3.5,
+                                   sharex="all" if wrap else "col", sharey="all" if wrap else "col")
+        for unused in panels[len(methods) * len(noises):]:
+            unused.set_visible(False)
         seen = set()  # labels of the points drawn, for the legend
         for m, method in enumerate(methods):
             for n, noise in enumerate(noises):
-                ax = panels[m * len(noises) + n]
+                index = m if wrap else m * len(noises) + n
+                ax = panels[index]
                 row = part[(part["method_index"] == m) & (part["noise_index"] == n)]
                 if row.empty:
                     ax.set_title(f"{method} / {noise}: no finished task", fontsize=10)
@@ -314,19 +328,23 @@ def add_fit_figures(context, tasks, best, axes):
                     seen.update(points[:, 2].tolist())
                 draw_fit_panel(ax, fitted_all[position], weights, true_curves, circles, data, noise, k, points)
                 restart = info["axes"]["restart"][int(row["restart_index"].iloc[0])]
-                ax.set_title(f"{method} / {noise}\nS = {row[SCORE].iloc[0]:.3g} (restart {restart})", fontsize=10.5)
-                if m == len(methods) - 1:
+                ax.set_title(f"{method} / {noise}\nS = {row[SCORE].iloc[0]:.3g} (restart {restart})", fontsize=9 if wrap else 10.5)
+                if index // ncols == nrows - 1 or (wrap and index + ncols >= len(methods)):
                     ax.set_xlabel("x [image units]")
-                if n == 0:
+                if index % ncols == 0:
                     ax.set_ylabel("y [image units]")
         with_points = points_all is not None
         fit_legend(fig, len(true_curves), k, circles, noises, seen if with_points else None)
         curve = "circles" if circles else "curves"
         detail = (f"dots: the fitted points, true {curve} dashed" if with_points else
                   f"data points are not stored in the results file: true {curve} dashed")
-        fig.suptitle(f"Fitted {curve} ({structure}), run {run_label}, best-bound restart; rows: method, "
-                     f"columns: noise\n({detail})", fontsize=12)
-        fig.tight_layout(rect=(0, 0.055, 1, 1))
+        layout = "one panel per method" if wrap else "rows: method, columns: noise"
+        fig.suptitle(f"Fitted {curve} ({structure}), run {run_label}, best-bound restart; {layout}\n({detail})",
+                     fontsize=12)
+        # Room in inches, not as a share of the height: the title and legend keep their size
+        # however many rows there are.
+        height = fig.get_figheight()
+        fig.tight_layout(rect=(0, min(0.3, 1.0 / height), 1, 1 - min(0.2, 0.75 / height)))
         name = "fitted_curves" if len(structures) == 1 else f"fitted_curves_{safe(structure)}"
         if with_points:
             drawn = (f"Dots: the points the task fitted (the same in every row of a column: the data depend on run "
@@ -340,7 +358,7 @@ def add_fit_figures(context, tasks, best, axes):
             f"Run {run_label}, the run whose S ranks closest to the median over runs (averaged over panels). "
             f"Each panel: the restart with the highest final bound for that method and noise variant; "
             f"dashed grey: the true {curve}; colours: the fitted experts, each matched to the true {curve[:-1]} "
-            f"it is scored against; π: mixing weights. {drawn}")
+            f"it is scored against; π: mixing weights of the experts (and the background component's share, when the model has one). {drawn}")
 
 
 def safe(label):
@@ -350,7 +368,13 @@ def safe(label):
 # --------------------------------------------------------------------------- S and bound figures
 
 def method_colors(methods):
-    return [plots.COLORS[i % len(plots.COLORS)] for i in range(len(methods))]
+    """Distinct colours for up to 20 methods (tab10 first, then tab20's paler shades), so the bars
+    of folded method x variant axes never share a colour."""
+    if len(methods) <= len(plots.COLORS):
+        return list(plots.COLORS[:len(methods)])
+    wide = plots.plt.get_cmap("tab20").colors
+    palette = list(wide[0::2]) + list(wide[1::2])
+    return [palette[i % len(palette)] for i in range(len(methods))]
 
 
 def add_score_figure(context, table, best):

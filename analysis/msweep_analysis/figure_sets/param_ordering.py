@@ -312,6 +312,12 @@ def build(context):
     add_loss_figure(context, curves, differences, orders, first, second, grid)
     if EXACT in orders and "random" in orders and first != EXACT:  # the noise-free ranking against the baseline too
         exact = paired_differences(context, tasks, grid, EXACT, "random")
+        exact_table = loss_table(curves, exact, orders)
+        context.add_table(
+            "loss_at_fractions_exact_variance", f"Loss at a few fractions frozen: {EXACT} against random", exact_table,
+            f"As loss_at_fractions, with the paired difference {EXACT} − random over the runs both orders finished "
+            "(negative: the exact-variance order loses less), with its standard error.",
+            shown=shown_loss_table(exact_table, grid, orders, EXACT, "random", single))
         add_loss_figure(context, curves, exact, orders, EXACT, "random", grid, name="loss_vs_fraction_exact_variance")
     if MASK in info["arrays"]:
         add_mask_figure(context, tasks, orders, grid)
