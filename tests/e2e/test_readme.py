@@ -25,7 +25,7 @@ from conftest import MSWEEP, SOURCE
 README = SOURCE / "README.md"
 
 QUICKSTART_FIRST = "bash scripts/quickstart.sh"
-SWEEP_FIRST = "msweep=build/bin/msweep"
+SWEEP_FIRST = "source scripts/mpi-env.sh"
 FUZZ_FIRST = "cmake --preset fuzz && cmake --build --preset fuzz -j2"
 PYTHON_FIRST = "import h5py, pandas as pd"
 
