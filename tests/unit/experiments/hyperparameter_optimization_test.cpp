@@ -28,8 +28,7 @@ const std::string kSweep =
     "runs = 2\nrestarts = 2\nouter_iterations = 4\ninner_steps = 30\nlearning_rate = 0.003\nelbo_draws = 5\n";
 
 std::string hpo_job(const std::string& data, const std::string& model, const std::string& sweep) {
-  return "[job]\nname = \"t\"\nexperiment = \"hyperparameter-optimization\"\nseed = 3\n\n[data]\n" + data + "\n[model]\n" +
-         model + "\n[sweep]\n" + sweep + "\n";
+  return experiment_testing::kind_job_text("hyperparameter-optimization", 3, data, model, sweep);
 }
 
 // (restart, run, method, criterion) with methods random, greedy, hoag, drmad and criteria cv, elbo.

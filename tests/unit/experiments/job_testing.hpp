@@ -14,6 +14,14 @@
 
 namespace msweep::experiment_testing {
 
+// A job of experiment `kind` with the given [data], [model] and [sweep] bodies. The layout is
+// fixed, so tests may name a key's line: [job] is lines 1-4, a blank line, then [data].
+inline std::string kind_job_text(const std::string& kind, int seed, const std::string& data, const std::string& model,
+                                 const std::string& sweep) {
+  return "[job]\nname = \"t\"\nexperiment = \"" + kind + "\"\nseed = " + std::to_string(seed) + "\n\n[data]\n" + data +
+         "\n[model]\n" + model + "\n[sweep]\n" + sweep + "\n";
+}
+
 // The experiment of a job text read as if from `path`, with every key checked.
 inline std::unique_ptr<Experiment> build_job(const std::string& text, const std::string& path = "test.toml") {
   const JobSpec spec = parse_job(text, path);

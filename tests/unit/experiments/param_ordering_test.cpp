@@ -23,8 +23,7 @@ using experiment_testing::build_job;
 using experiment_testing::expect_input_error;
 
 std::string job_text(const std::string& data, const std::string& model, const std::string& sweep) {
-  return "[job]\nname = \"t\"\nexperiment = \"param-ordering\"\nseed = 7\n\n[data]\n" + data + "\n[model]\n" + model +
-         "\n[sweep]\n" + sweep + "\n";
+  return experiment_testing::kind_job_text("param-ordering", 7, data, model, sweep);
 }
 
 const std::string kData = "source = \"synthetic-regression\"\nobjects = 120\nfeatures = 5\n";
