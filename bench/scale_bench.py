@@ -20,6 +20,7 @@ run completes and deletes it).
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -28,10 +29,12 @@ import threading
 import time
 from pathlib import Path
 
-from common import ENV, MSWEEP, SOURCE, SUMMARY, mpirun, msweep_build_report
+from common import ENV, MSWEEP, SOURCE, mpirun, msweep_build_report
 
 JOB = SOURCE / "jobs" / "sweep-20-features.toml"
 TIME_FORMAT = "%M %U %S %e"  # peak RSS (KiB), user s, system s, elapsed s
+# msweep's closing line; a run too short to time (the baseline) has no rate.
+SUMMARY = re.compile(r"this run: (\d+) tasks in \S+ on (\d+) ranks? \((?:([\d.]+) tasks/s|farm phase too short)")
 
 
 def gib(size_bytes):
@@ -131,7 +134,7 @@ def run_size(args, directory, label, overrides):
         "label": label,
         "tasks": int(match.group(1)),
         "wall": wall,
-        "rate": float(match.group(3)),
+        "rate": float(match.group(3)) if match.group(3) else None,
         "interrupted": process.returncode != 0,  # mpirun reports a rank's 4 as 1
         "farming_master_rss": watch.farming_master,
         "farming_worker_rss": watch.farming_worker,
@@ -168,7 +171,7 @@ def main():
     print(f"{'':>28} {'farming / peak':>17} {'farming / peak':>17}", flush=True)
 
     def show(row, note=""):
-        print(f"{row['tasks']:>11,} {row['wall']:>6.0f}s {row['rate']:>8.0f} "
+        print(f"{row['tasks']:>11,} {row['wall']:>6.0f}s {row['rate'] or 0:>8.0f} "
               f"{mib(row['farming_master_rss']):>8} / {mib(row['master_rss']):>6} {mib(row['farming_worker_rss']):>8} / {mib(row['worker_rss']):>6} "
               f"{gib(row['file']):>12} {gib(row['journal']):>12} "
               f"{row['master_cpu']:>6.0f} s ({100 * row['master_cpu'] / row['wall']:.0f}%)"

@@ -117,7 +117,7 @@ void print_summary(const InspectOptions& options, const ResultLayout& layout, co
   std::fprintf(out, "\n");
   for (std::size_t g : order) {
     for (std::size_t a = 0; a < table.group_axes.size(); ++a) {
-      const std::uint32_t index = table.group_coordinates[g][a];
+      const std::uint32_t index = table.coordinate(g, a);
       const std::string& label = labels_of(a)[index];
       std::fprintf(out, "%s%s", csv ? csv_field(label).c_str() : label.c_str(), separator);
       if (csv) std::fprintf(out, "%u%s", index, separator);

@@ -222,8 +222,10 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     // of every structure (ids vary fastest along run and fold), so shards take similar times.
     // One bit per task of the shard; resume marks what the file and journal already hold.
     tasks = TaskSpace(job_.layout.shard_index, job_.layout.shard_count, shard_task_count(job_.layout));
-    for (TaskId id : writer_->take_stored_ids())
-      if (const auto position = tasks.position_of(id)) tasks.mark_done(*position);
+    const std::vector<bool> stored = writer_->take_stored_tasks();
+    for (TaskId id = 0; id < stored.size(); ++id)
+      if (stored[id])
+        if (const auto position = tasks.position_of(id)) tasks.mark_done(*position);
     print_recovery(output_, writer_->recovery());
   } catch (const Error& error) {
     open_error = error.what();

@@ -478,7 +478,7 @@ std::string MixtureEmExperiment::report(const SummaryTable& summary) const {
   for (std::size_t g = 0; g < summary.groups(); ++g) {
     std::uint32_t k = 0, m = 0, n = 0, v = 0;
     for (std::size_t a = 0; a < summary.group_axes.size(); ++a) {
-      const auto value = summary.group_coordinates[g][a];
+      const auto value = summary.coordinate(g, a);
       if (summary.group_axes[a] == "structure") k = value;
       if (summary.group_axes[a] == "method") m = value;
       if (summary.group_axes[a] == "noise") n = value;

@@ -613,7 +613,7 @@ std::string MultistartEvidenceExperiment::report(const SummaryTable& summary) co
   std::vector<double> sum_rmse(method_axis.size(), 0.0), sum_sd(method_axis.size(), 0.0), sum_stop(method_axis.size(), 0.0),
       sum_unstable(method_axis.size(), 0.0), count(method_axis.size(), 0.0);
   for (std::size_t g = 0; g < summary.groups(); ++g) {
-    const std::size_t m = summary.group_coordinates[g][method_pos];
+    const std::size_t m = summary.coordinate(g, method_pos);
     if (summary.ok_count[g] == 0) continue;
     sum_rmse[m] += summary.mean_of(g, chosen);
     sum_sd[m] += summary.ok_count[g] > 1 ? summary.stddev_of(g, chosen) : 0.0;

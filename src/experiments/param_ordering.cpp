@@ -319,9 +319,8 @@ std::string ParamOrderingExperiment::report(const SummaryTable& summary) const {
   const auto t0 = summary.metric_index("test_loss_t0"), none = summary.metric_index("test_loss_frozen_0"),
              half = summary.metric_index("test_loss_frozen_50"), area = summary.metric_index("test_loss_mean");
   for (std::size_t g = 0; g < summary.groups(); ++g) {
-    const auto& c = summary.group_coordinates[g];
-    out << "  order " << std::setw(8) << std::left << grid_.axes()[order_axis].label(c[order_pos]) << std::right << " restart "
-        << grid_.axes()[restart_axis].label(c[restart_pos]) << ": test loss at t0 " << summary.mean_of(g, t0)
+    out << "  order " << std::setw(8) << std::left << grid_.axes()[order_axis].label(summary.coordinate(g, order_pos)) << std::right
+        << " restart " << grid_.axes()[restart_axis].label(summary.coordinate(g, restart_pos)) << ": test loss at t0 " << summary.mean_of(g, t0)
         << ", none frozen " << summary.mean_of(g, none) << ", " << fraction_text(options_.fractions[half_index_])
         << " frozen " << summary.mean_of(g, half) << " (sd " << summary.stddev_of(g, half) << "), grid mean "
         << summary.mean_of(g, area) << " (" << summary.ok_count[g] << " runs)\n";

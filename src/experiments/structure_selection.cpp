@@ -282,7 +282,7 @@ std::string StructureSelectionExperiment::report(const SummaryTable& summary) co
   const std::size_t elbo = summary.metric_index("elbo"), entropy = summary.metric_index("structural_complexity");
   auto label_of = [&](std::size_t group, const std::string& axis) {
     for (std::size_t i = 0; i < summary.group_axes.size(); ++i)
-      if (summary.group_axes[i] == axis) return grid_.axes()[grid_.axis_index(axis)].label(summary.group_coordinates[group][i]);
+      if (summary.group_axes[i] == axis) return grid_.axes()[grid_.axis_index(axis)].label(summary.coordinate(group, i));
     return std::string("-");
   };
   std::vector<std::size_t> order(summary.groups());
@@ -300,7 +300,7 @@ std::string StructureSelectionExperiment::report(const SummaryTable& summary) co
       const std::size_t g = order[k];
       std::uint32_t vertex = 0;
       for (std::size_t i = 0; i < summary.group_axes.size(); ++i)
-        if (summary.group_axes[i] == "structure") vertex = summary.group_coordinates[g][i];
+        if (summary.group_axes[i] == "structure") vertex = summary.coordinate(g, i);
       out << "  " << graph_.vertex_label(vertex) << " (meta " << label_of(g, "meta") << "): ELBO " << summary.mean_of(g, elbo) << "\n";
     }
   } else {

@@ -350,7 +350,7 @@ std::string SubsetEvidenceExperiment::report(const SummaryTable& summary) const 
     }
     return s;
   };
-  auto label = [&](std::size_t g) { return grid_.axes()[0].label(summary.group_coordinates[g][0]); };
+  auto label = [&](std::size_t g) { return grid_.axes()[0].label(summary.coordinate(g, 0)); };
 
   std::ostringstream out;
   out << std::setprecision(5);

@@ -235,15 +235,25 @@ std::vector<std::string> read_string_array_attribute(const Handle& object, const
   return out;
 }
 
-void write_string_dataset(const Handle& location, const std::string& name, const std::vector<std::string>& values,
-                          const std::string& context) {
+void write_string_dataset(const Handle& location, const std::string& name, std::uint64_t count,
+                          const std::function<std::string(std::uint64_t)>& value_of, const std::string& context) {
+  constexpr std::uint64_t kBlock = 65536;
   Handle type = variable_string_type(context);
-  const hsize_t size = values.size();
+  const hsize_t size = count;
   Handle space(check(H5Screate_simple(1, &size, nullptr), "H5Screate_simple", context), H5Sclose);
   Handle dataset(check(H5Dcreate2(location.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Dcreate2", context + ": " + name), H5Dclose);
+  std::vector<std::string> values;
   std::vector<const char*> pointers;
-  for (const auto& v : values) pointers.push_back(v.c_str());
-  if (size > 0) check(H5Dwrite(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dwrite", context + ": " + name);
+  for (std::uint64_t first = 0; first < count; first += kBlock) {
+    const hsize_t start = first, rows = std::min(kBlock, count - first);
+    values.clear();
+    pointers.clear();
+    for (std::uint64_t i = first; i < first + rows; ++i) values.push_back(value_of(i));
+    for (const auto& v : values) pointers.push_back(v.c_str());
+    Handle memory(check(H5Screate_simple(1, &rows, nullptr), "H5Screate_simple", context), H5Sclose);
+    check(H5Sselect_hyperslab(space.id(), H5S_SELECT_SET, &start, nullptr, &rows, nullptr), "H5Sselect_hyperslab", context + ": " + name);
+    check(H5Dwrite(dataset.id(), type.id(), memory.id(), space.id(), H5P_DEFAULT, pointers.data()), "H5Dwrite", context + ": " + name);
+  }
 }
 
 std::vector<std::string> read_string_dataset(const Handle& location, const std::string& name, const std::string& context) {

@@ -499,7 +499,7 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
   std::vector<std::string> order;
   for (const auto& axis : layout.axes) {
     order.push_back(axis.name);
-    h5::write_string_dataset(axes, axis.name, axis.all_labels(), path + ": /axes");
+    h5::write_string_dataset(axes, axis.name, axis.size(), [&](std::uint64_t i) { return axis.label(i); }, path + ": /axes");
   }
   h5::write_attribute(axes, "order", order, path + ": /axes");
 

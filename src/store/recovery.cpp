@@ -6,7 +6,6 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <unordered_map>
 
 #include "durable.hpp"
 #include "msweep/core/error.hpp"
@@ -185,14 +184,17 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   // crash the commit mark can survive while rows do not (an all-zero row reads as an ok
   // task 0), and a kill while HDF5 evicted metadata can leave rows that make no sense.
   const TaskGrid grid(layout.axes);
+  // One bit per task of the grid: stored in the file (then restored from the journal too).
   std::vector<bool> seen(grid.size(), false);
-  std::vector<TaskId> stored;
-  std::vector<std::uint64_t> fingerprints;  // of each stored row, when the journal can vouch for them
-  std::unordered_map<TaskId, std::size_t> position;
-  if (usable) {
-    position.reserve(opened.state.rows_committed);
-    fingerprints.reserve(opened.state.rows_committed);
-  }
+  // Of each stored row when the journal can vouch for them, sorted by id for the journal's
+  // look-ups: 16 bytes per stored row, only while resume checks them.
+  struct Fingerprint {
+    TaskId id;
+    std::uint64_t value;
+    bool operator<(const Fingerprint& other) const { return id < other.id; }
+  };
+  std::vector<Fingerprint> fingerprints;
+  if (usable) fingerprints.reserve(opened.state.rows_committed);
   // The summaries go on from the stored rows, taken in file order like everything after them.
   std::optional<SummaryBuilder> summary = streaming_summary(layout);
   std::string damage;
@@ -209,11 +211,7 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
                                                                             std::to_string(layout.shard_count) + ")");
                        grid.coordinates(id, expected);
                        if (row.coordinates != expected) throw StoreError(where + ": its coordinates are another task's)");
-                       if (usable) {
-                         position.emplace(id, stored.size());
-                         fingerprints.push_back(row_fingerprint(row.result));
-                       }
-                       stored.push_back(id);
+                       if (usable) fingerprints.push_back({id, row_fingerprint(row.result)});
                        seen[id] = true;
                        if (summary) summary->add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
                      }
@@ -227,11 +225,13 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   std::vector<TaskResult> restore;
   JournalScan scan;
   if (usable && damage.empty()) {
-    std::vector<bool> confirmed(stored.size(), false);
+    std::sort(fingerprints.begin(), fingerprints.end());
+    std::vector<bool> confirmed(fingerprints.size(), false);
     scan = scan_journal(journal, [&](TaskResult&& row) {
       if (row.id >= seen.size() || !in_shard(layout, row.id)) return;
-      if (const auto found = position.find(row.id); found != position.end()) {
-        if (row_fingerprint(row) == fingerprints[found->second]) confirmed[found->second] = true;
+      if (const auto found = std::lower_bound(fingerprints.begin(), fingerprints.end(), Fingerprint{row.id, 0});
+          found != fingerprints.end() && found->id == row.id) {
+        if (row_fingerprint(row) == found->value) confirmed[static_cast<std::size_t>(found - fingerprints.begin())] = true;
         return;
       }
       if (seen[row.id]) return;
@@ -241,9 +241,9 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
     const auto missing = std::find(confirmed.begin(), confirmed.end(), false);
     if (missing != confirmed.end()) {
       const auto count = std::count(confirmed.begin(), confirmed.end(), false);
-      const auto row = static_cast<std::size_t>(missing - confirmed.begin());
+      const TaskId first = fingerprints[static_cast<std::size_t>(missing - confirmed.begin())].id;
       damage = path + ": " + std::to_string(count) + " stored row" + (count == 1 ? "" : "s") + " not in " + journal +
-               " or different there (first: row " + std::to_string(row) + ", task " + std::to_string(stored[row]) + ")";
+               " or different there (first: task " + std::to_string(first) + ")";
     }
   }
   if (!damage.empty()) {
@@ -256,7 +256,8 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   auto state = std::make_unique<State>(path, layout, options, std::move(opened.file), opened.state);
   state->recovery.stale_lock = lock.stale_note();
   state->lock = std::move(lock);
-  state->stored = std::move(stored);
+  fingerprints = {};
+  state->stored = std::move(seen);  // the file's rows and those restored below
   state->summary = std::move(summary);
   State& s = *state;
   // Rows past the commit mark come from a batch a kill cut short: drop them.
@@ -280,7 +281,6 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   if (usable) {
     s.recovery.journal = journal;
     for (const auto& row : restore) {
-      s.stored.push_back(row.id);
       s.buffer(row);
       ++s.recovery.rows_restored;
     }

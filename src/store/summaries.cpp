@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <functional>
 
 #include "row_codec.hpp"
 
@@ -10,8 +11,11 @@ namespace msweep::store_detail {
 namespace {
 
 // Run sums held at once for the run-unit statistics (doubles; 128 MB). A grid whose groups,
-// runs and metrics need more is read once more per further window of groups.
+// runs and metrics need more is read once per window of groups.
 constexpr std::size_t kRunSumBudget = std::size_t{16} << 20;
+// Groups converted and written at once: a block's table and its rows (about 1 KB per group
+// at 16 metrics), never a second copy of every group.
+constexpr std::size_t kBlockGroups = 16384;
 
 const std::vector<std::string> kReducedAxes{"run", "fold"};
 
@@ -61,7 +65,7 @@ std::vector<AxisShape> shapes_of(const ResultLayout& layout) {
 
 std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout) {
   const auto shapes = shapes_of(layout);
-  if (SummaryBuilder::run_window_groups(shapes, layout.metrics.size(), kRunSumBudget) < group_count_of(layout)) return std::nullopt;
+  if (SummaryBuilder::window_groups(shapes, layout.metrics.size(), kRunSumBudget) < group_count_of(layout)) return std::nullopt;
   return SummaryBuilder(shapes, kReducedAxes, metric_names(layout));
 }
 
@@ -86,7 +90,7 @@ void write_summaries(const h5::Handle& file, const SummaryTable& table, const st
   std::vector<unsigned char> buffer(type.size() * table.groups());
   for (std::size_t g = 0; g < table.groups(); ++g) {
     unsigned char* row = buffer.data() + g * type.size();
-    for (std::size_t a = 0; a < axes; ++a) type.put(row, a, table.group_coordinates[g][a]);
+    for (std::size_t a = 0; a < axes; ++a) type.put(row, a, table.coordinate(g, a));
     type.put(row, axes, table.ok_count[g]);
     type.put(row, axes + 1, table.failed_count[g]);
     for (std::size_t m = 0; m < metrics; ++m) {
@@ -102,25 +106,32 @@ void write_summaries(const h5::Handle& file, const SummaryTable& table, const st
   }
   h5::Handle group = h5::open_group(file, "summaries", context);
   h5::Handle dataset = h5::open_dataset(group, "table", context);
-  if (h5::row_count(dataset, context) != table.groups())
-    throw StoreError(context + ": /summaries/table has " + std::to_string(h5::row_count(dataset, context)) + " rows, expected " +
-                     std::to_string(table.groups()));
-  h5::overwrite_rows(dataset, type.id(), 0, table.groups(), buffer.data(), context);
+  const std::uint64_t rows = h5::row_count(dataset, context);
+  if (table.first_group + table.groups() > rows)
+    throw StoreError(context + ": /summaries/table has " + std::to_string(rows) + " rows, fewer than group " +
+                     std::to_string(table.first_group + table.groups()));
+  h5::overwrite_rows(dataset, type.id(), table.first_group, table.groups(), buffer.data(), context);
+}
+
+void write_summaries(const h5::Handle& file, const SummaryBuilder& builder, const std::string& path) {
+  const GroupWindow window = builder.window();
+  for (std::size_t first = window.first; first < window.last; first += kBlockGroups)
+    write_summaries(file, builder.finish(first, first + kBlockGroups), path);
 }
 
 SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path) {
   const std::string context = path + ": /summaries";
   SummaryTable table;
   table.group_axes = group_axes_of(layout);
+  for (const auto& axis : layout.axes)
+    if (std::find(table.group_axes.begin(), table.group_axes.end(), axis.name) != table.group_axes.end())
+      table.group_axis_sizes.push_back(axis.size());
   table.metric_names = metric_names(layout);
   const std::size_t axes = table.group_axes.size(), metrics = table.metric_names.size(), groups = group_count_of(layout);
   const h5::CompoundType type = summary_type(table.group_axes, table.metric_names, context);
   h5::Handle group = h5::open_group(file, "summaries", context);
   h5::Handle dataset = h5::open_dataset(group, "table", context);
   if (h5::row_count(dataset, context) != groups) throw StoreError(context + ": /summaries/table has the wrong number of rows");
-  std::vector<unsigned char> buffer(type.size() * groups);
-  h5::read_rows(dataset, type.id(), 0, groups, buffer.data(), context);
-  table.group_coordinates.resize(groups);
   table.ok_count.resize(groups);
   table.failed_count.resize(groups);
   table.run_count.resize(groups);
@@ -128,45 +139,51 @@ SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, 
   table.stddev.resize(groups * metrics);
   table.run_mean.resize(groups * metrics);
   table.run_sem.resize(groups * metrics);
-  for (std::size_t g = 0; g < groups; ++g) {
-    const unsigned char* row = buffer.data() + g * type.size();
-    for (std::size_t a = 0; a < axes; ++a) table.group_coordinates[g].push_back(type.get<std::uint32_t>(row, a));
-    table.ok_count[g] = type.get<std::uint64_t>(row, axes);
-    table.failed_count[g] = type.get<std::uint64_t>(row, axes + 1);
-    const std::size_t run_fields = axes + 2 + 2 * metrics;
-    table.run_count[g] = type.get<std::uint64_t>(row, run_fields);
-    for (std::size_t m = 0; m < metrics; ++m) {
-      table.mean[g * metrics + m] = type.get<double>(row, axes + 2 + 2 * m);
-      table.stddev[g * metrics + m] = type.get<double>(row, axes + 3 + 2 * m);
-      table.run_mean[g * metrics + m] = type.get<double>(row, run_fields + 1 + 2 * m);
-      table.run_sem[g * metrics + m] = type.get<double>(row, run_fields + 2 + 2 * m);
+  // Read a block at a time: the file's rows (coordinates included) are never all in memory.
+  std::vector<unsigned char> buffer(type.size() * std::min(groups, kBlockGroups));
+  for (std::size_t first = 0; first < groups; first += kBlockGroups) {
+    const std::size_t count = std::min(kBlockGroups, groups - first);
+    h5::read_rows(dataset, type.id(), first, count, buffer.data(), context);
+    for (std::size_t g = first; g < first + count; ++g) {
+      const unsigned char* row = buffer.data() + (g - first) * type.size();
+      table.ok_count[g] = type.get<std::uint64_t>(row, axes);
+      table.failed_count[g] = type.get<std::uint64_t>(row, axes + 1);
+      const std::size_t run_fields = axes + 2 + 2 * metrics;
+      table.run_count[g] = type.get<std::uint64_t>(row, run_fields);
+      for (std::size_t m = 0; m < metrics; ++m) {
+        table.mean[g * metrics + m] = type.get<double>(row, axes + 2 + 2 * m);
+        table.stddev[g * metrics + m] = type.get<double>(row, axes + 3 + 2 * m);
+        table.run_mean[g * metrics + m] = type.get<double>(row, run_fields + 1 + 2 * m);
+        table.run_sem[g * metrics + m] = type.get<double>(row, run_fields + 2 + 2 * m);
+      }
     }
   }
   return table;
 }
 
-SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
+void for_each_summary_window(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
+                             const std::function<void(const SummaryBuilder&)>& visit) {
   const std::vector<AxisShape> shapes = shapes_of(layout);
-  const std::vector<std::string>& reduced = kReducedAxes;
   const std::vector<std::string> metrics = metric_names(layout);
-  auto summarize_window = [&](RunWindow window) {
-    SummaryBuilder builder(shapes, reduced, metrics, window);
+  const std::size_t window = SummaryBuilder::window_groups(shapes, metrics.size(), kRunSumBudget), groups = group_count_of(layout);
+  for (std::size_t first = 0; first < std::max<std::size_t>(groups, 1); first += window) {
+    SummaryBuilder builder(shapes, kReducedAxes, metrics, {first, first + window});
     read_task_rows(file, layout, rows, path, 65536, false, false, [&](std::vector<TaskRow>& block) {
       for (const auto& row : block) builder.add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
     });
-    return builder.finish();
-  };
-  const std::size_t window = SummaryBuilder::run_window_groups(shapes, metrics.size(), kRunSumBudget);
-  SummaryTable table = summarize_window({0, window});
-  for (std::size_t first = window; first < table.groups(); first += window) {
-    const SummaryTable part = summarize_window({first, first + window});
-    const std::size_t last = std::min(first + window, table.groups());
-    std::copy(part.run_count.begin() + first, part.run_count.begin() + last, table.run_count.begin() + first);
-    const std::size_t from = first * metrics.size(), to = last * metrics.size();
-    std::copy(part.run_mean.begin() + from, part.run_mean.begin() + to, table.run_mean.begin() + from);
-    std::copy(part.run_sem.begin() + from, part.run_sem.begin() + to, table.run_sem.begin() + from);
+    visit(builder);
   }
-  return table;
+}
+
+SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
+  std::optional<SummaryTable> table;
+  for_each_summary_window(file, layout, rows, path, [&](const SummaryBuilder& builder) {
+    if (!table)
+      table = builder.finish();
+    else
+      table->append(builder.finish());
+  });
+  return std::move(*table);
 }
 
 }  // namespace msweep::store_detail

@@ -4,6 +4,7 @@
 // merged file gets the same summaries as a plain run).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,13 +20,20 @@ namespace msweep::store_detail {
 // the table summarize_rows computes from the file.
 std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout);
 
+// The summaries of the first `rows` rows, computed from the file: one pass over /tasks per
+// window of groups whose state fits the store's budget; `visit` sees each window's builder.
+void for_each_summary_window(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
+                             const std::function<void(const SummaryBuilder&)>& visit);
+// The same, gathered into one table (for readers; a writer writes each window out instead).
 SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path);
 
 // Creates /summaries (its attributes, and /summaries/table with one row per group, not yet
 // written) in a new file.
 void create_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path);
-// Rewrites /summaries/table with `table` (in place: allowed under SWMR).
+// Rewrites the rows of /summaries/table that `table` holds (in place: allowed under SWMR).
 void write_summaries(const h5::Handle& file, const SummaryTable& table, const std::string& path);
+// Rewrites the rows of the builder's window, a block of groups at a time.
+void write_summaries(const h5::Handle& file, const SummaryBuilder& builder, const std::string& path);
 // /summaries/table as written (whether it is current is /state's summarized_rows).
 SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path);
 

@@ -79,7 +79,7 @@ void ResultWriter::State::start_swmr() {
 }
 
 void ResultWriter::State::write_streamed_summaries() {
-  write_summaries(file, summary->finish(), path);
+  write_summaries(file, *summary, path);
   run_state.summarized_rows = committed;
   write_run_state(file, run_state, path);
   since_summaries.reset();
@@ -126,8 +126,8 @@ ResultWriter ResultWriter::create(const std::string& path, const ResultLayout& l
   return ResultWriter(std::move(state));
 }
 
-const std::vector<TaskId>& ResultWriter::stored_ids() const { return state_->stored; }
-std::vector<TaskId> ResultWriter::take_stored_ids() { return std::exchange(state_->stored, {}); }
+const std::vector<bool>& ResultWriter::stored_tasks() const { return state_->stored; }
+std::vector<bool> ResultWriter::take_stored_tasks() { return std::exchange(state_->stored, {}); }
 std::uint64_t ResultWriter::rows_committed() const { return state_->committed; }
 std::uint64_t ResultWriter::rows_buffered() const { return state_->buffered; }
 const RecoveryReport& ResultWriter::recovery() const { return state_->recovery; }
@@ -188,10 +188,15 @@ SummaryTable ResultWriter::finish(RunStatus status, double wall_seconds) {
   require(status != RunStatus::running, "ResultWriter::finish", "status", "complete or interrupted");
   flush();
   // Summaries are those of the stored rows in file order (streamed as they were committed,
-  // or read back from the file when they could not stream), so resume and merge agree with
-  // a plain run.
-  const SummaryTable table = s.summary ? s.summary->finish() : summarize_rows(s.file, s.layout, s.committed, s.path);
-  write_summaries(s.file, table, s.path);
+  // or computed from the file when they could not stream), so resume and merge agree with
+  // a plain run. Written a block of groups at a time, and the accumulators released before
+  // the table is read back for the caller: the master never holds two copies of them.
+  if (s.summary)
+    write_summaries(s.file, *s.summary, s.path);
+  else
+    for_each_summary_window(s.file, s.layout, s.committed, s.path,
+                            [&](const SummaryBuilder& window) { write_summaries(s.file, window, s.path); });
+  s.summary.reset();
   s.run_state.summarized_rows = s.committed;
   s.run_state.status = status;
   s.run_state.finished = iso8601_utc(unix_time_now());
@@ -199,6 +204,7 @@ SummaryTable ResultWriter::finish(RunStatus status, double wall_seconds) {
   s.run_state.wall_seconds = wall_seconds;
   write_run_state(s.file, s.run_state, s.path);
   h5::flush(s.file, s.path);
+  SummaryTable table = read_summaries(s.file, s.layout, s.path);
   s.tasks.reset();
   s.arrays.clear();
   s.file.close(s.path);

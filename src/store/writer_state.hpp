@@ -35,7 +35,9 @@ struct ResultWriter::State {
   // run sums exceed the store's budget: then computed from the file at the end only).
   std::optional<SummaryBuilder> summary;
   WallTimer since_summaries;  // since /summaries was last written
-  std::vector<TaskId> stored;
+  // One bit per task of the grid: stored (committed, or restored from the journal) when a
+  // resumed writer was opened; empty for create.
+  std::vector<bool> stored;
   JournalWriter journal;  // empty when options.journal is off
   RecoveryReport recovery;
 

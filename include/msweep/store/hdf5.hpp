@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -100,8 +101,10 @@ std::uint64_t read_uint_attribute(const Handle& object, const std::string& name,
 std::vector<std::string> read_string_array_attribute(const Handle& object, const std::string& name, const std::string& context);
 
 // A 1-D dataset of variable-length UTF-8 strings.
-void write_string_dataset(const Handle& location, const std::string& name, const std::vector<std::string>& values,
-                          const std::string& context);
+// `count` values, value_of(i) for i in [0, count), made and written a block at a time (an
+// axis of 2^20 generated labels is never materialized whole).
+void write_string_dataset(const Handle& location, const std::string& name, std::uint64_t count,
+                          const std::function<std::string(std::uint64_t)>& value_of, const std::string& context);
 std::vector<std::string> read_string_dataset(const Handle& location, const std::string& name, const std::string& context);
 
 // Datatypes.

@@ -123,11 +123,12 @@ class ResultWriter {
   ~ResultWriter();
   ResultWriter(ResultWriter&&) noexcept;
 
-  // Ids already stored (committed, or restored from the journal) when the writer was opened.
-  const std::vector<TaskId>& stored_ids() const;
-  // The same ids, handed over once (stored_ids() is empty afterwards): 8 bytes per stored task
-  // that the master would otherwise hold for the whole run (run keeps one bit per task instead).
-  std::vector<TaskId> take_stored_ids();
+  // Tasks already stored (committed, or restored from the journal) when the writer was
+  // opened: one bit per task id of the grid (empty after create), never a list of ids.
+  const std::vector<bool>& stored_tasks() const;
+  // The same bits, handed over once (stored_tasks() is empty afterwards): the run keeps its
+  // own bit per task, and the writer need not hold a second copy for the whole run.
+  std::vector<bool> take_stored_tasks();
   // What resume restored from the journal (nothing for create).
   const RecoveryReport& recovery() const;
   std::uint64_t rows_committed() const;

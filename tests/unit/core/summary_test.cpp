@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "msweep/core/random.hpp"
 
@@ -78,15 +79,36 @@ TEST(SummaryBuilder, RunUnitStatisticsAverageFoldsWithinARunFirst) {
   // The per-row spread stays what it was: 12 rows of structure 0.
   EXPECT_EQ(table.ok_count[0], 12u);
 
-  // A window keeps run sums for its groups only; the others read NaN and 0 runs.
+  // A window keeps its groups only; its table is theirs, bitwise those of the whole builder,
+  // and the tables of consecutive blocks append to the whole table.
   SummaryBuilder window(axes, {"run", "fold"}, {"m"}, {1, 2});
   fill(window);
   const SummaryTable part = window.finish();
-  EXPECT_EQ(part.run_count[0], 0u);
-  EXPECT_TRUE(std::isnan(part.run_mean_of(0, 0)));
-  EXPECT_EQ(part.run_mean_of(1, 0), table.run_mean_of(1, 0));
-  EXPECT_EQ(SummaryBuilder::run_window_groups(axes, 1, 10), 2u);  // 4 runs x 1 metric per group
-  EXPECT_EQ(SummaryBuilder::run_window_groups(axes, 1, 1), 1u);
+  ASSERT_EQ(part.groups(), 1u);
+  EXPECT_EQ(part.first_group, 1u);
+  EXPECT_EQ(part.coordinate(0, 0), 1u);
+  EXPECT_EQ(part.ok_count[0], table.ok_count[1]);
+  EXPECT_EQ(part.run_count[0], table.run_count[1]);
+  EXPECT_EQ(part.mean_of(0, 0), table.mean_of(1, 0));
+  EXPECT_EQ(part.stddev_of(0, 0), table.stddev_of(1, 0));
+  EXPECT_EQ(part.run_mean_of(0, 0), table.run_mean_of(1, 0));
+  EXPECT_EQ(part.run_sem_of(0, 0), table.run_sem_of(1, 0));
+  SummaryTable blocks = builder.finish(0, 1);
+  blocks.append(part);
+  EXPECT_EQ(blocks.ok_count, table.ok_count);
+  EXPECT_EQ(blocks.run_count, table.run_count);
+  EXPECT_EQ(std::memcmp(blocks.run_sem.data(), table.run_sem.data(), table.run_sem.size() * sizeof(double)), 0);
+  EXPECT_EQ(SummaryBuilder::window_groups(axes, 1, 10), 2u);  // 4 runs x 1 metric per group
+  EXPECT_EQ(SummaryBuilder::window_groups(axes, 1, 1), 1u);
+}
+
+TEST(SummaryTable, CoordinatesFollowFromTheGroupIndex) {
+  SummaryBuilder builder({{"a", 2}, {"fold", 2}, {"b", 3}}, {"run", "fold"}, {"m"});
+  const SummaryTable table = builder.finish(4, 6);  // groups 4 and 5: (1, 1) and (1, 2)
+  ASSERT_EQ(table.groups(), 2u);
+  EXPECT_EQ(table.coordinate(0, 0), 1u);
+  EXPECT_EQ(table.coordinate(0, 1), 1u);
+  EXPECT_EQ(table.coordinate(1, 1), 2u);
 }
 
 TEST(SummaryBuilder, OneRunHasNoSem) {

@@ -23,6 +23,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The ids whose bit the writer's stored_tasks() sets, ascending.
+std::vector<TaskId> stored_ids(const ResultWriter& writer) {
+  std::vector<TaskId> ids;
+  const std::vector<bool>& stored = writer.stored_tasks();
+  for (TaskId id = 0; id < stored.size(); ++id)
+    if (stored[id]) ids.push_back(id);
+  return ids;
+}
+
 class RecoveryTest : public StoreFixture {
  protected:
   void TearDown() override {
@@ -81,7 +90,7 @@ TEST_F(RecoveryTest, ResumeKeepsCommittedRowsAndSkipsThem) {
   }
 
   auto writer = ResultWriter::resume(file, layout_, {2, "h"}, {}, false);
-  EXPECT_EQ(writer.stored_ids(), (std::vector<TaskId>{0, 3}));
+  EXPECT_EQ(stored_ids(writer), (std::vector<TaskId>{0, 3}));
   writer.append({result(7)});
   writer.finish(RunStatus::interrupted, 0);
   ResultReader after(file);
@@ -123,8 +132,7 @@ TEST_F(RecoveryTest, RebuildsAFileHdf5CannotOpen) {
   auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
   EXPECT_TRUE(writer.recovery().rebuilt);
   EXPECT_EQ(writer.recovery().rows_restored, 4u);
-  auto stored = writer.stored_ids();
-  std::sort(stored.begin(), stored.end());
+  const auto stored = stored_ids(writer);
   EXPECT_EQ(stored, (std::vector<TaskId>{0, 2, 4, 9}));
   EXPECT_TRUE(fs::exists(file + ".damaged"));
   EXPECT_EQ(writer.recovery().damaged_copy, file + ".damaged");
