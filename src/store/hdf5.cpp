@@ -292,6 +292,7 @@ std::size_t CompoundType::size_of(Kind kind) {
 CompoundType::CompoundType(std::vector<Field> fields, const std::string& context) : fields_(std::move(fields)) {
   for (const auto& field : fields_) {
     offsets_.push_back(size_);
+    value_bytes_.push_back(field.kind == Kind::text ? 0 : size_of(field.kind));
     size_ += field.kind == Kind::text ? field.text_bytes : size_of(field.kind);
   }
   type_ = Handle(check(H5Tcreate(H5T_COMPOUND, std::max<std::size_t>(size_, 1)), "H5Tcreate", context), H5Tclose);
@@ -317,9 +318,8 @@ CompoundType::CompoundType(std::vector<Field> fields, const std::string& context
   }
 }
 
-void CompoundType::require_size(std::size_t index, std::size_t bytes) const {
-  require(index < fields_.size() && fields_[index].kind != Kind::text && size_of(fields_[index].kind) == bytes,
-          "CompoundType::put/get", "value", "a field index of the type and a value of that field's size");
+void CompoundType::wrong_size() {
+  throw ArgumentError("CompoundType::put/get: value: expected a field index of the type and a value of that field's size");
 }
 
 void CompoundType::put_text(unsigned char* row, std::size_t index, const std::string& value) const {

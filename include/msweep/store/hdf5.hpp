@@ -147,21 +147,24 @@ class CompoundType {
   // field's size (checked: a mismatch is a programming error, thrown as ArgumentError).
   template <class T>
   void put(unsigned char* row, std::size_t index, const T& value) const {
-    require_size(index, sizeof(T));
+    if (index >= value_bytes_.size() || value_bytes_[index] != sizeof(T)) wrong_size();
     std::memcpy(row + offsets_[index], &value, sizeof(T));
   }
   template <class T>
   T get(const unsigned char* row, std::size_t index) const {
-    require_size(index, sizeof(T));
+    if (index >= value_bytes_.size() || value_bytes_[index] != sizeof(T)) wrong_size();
     T value;
     std::memcpy(&value, row + offsets_[index], sizeof(T));
     return value;
   }
 
  private:
-  void require_size(std::size_t index, std::size_t bytes) const;
+  // The check of put and get is inline and allocates nothing (it runs for every field of
+  // every row); the message is built only when it fails.
+  [[noreturn]] static void wrong_size();
   std::vector<Field> fields_;
   std::vector<std::size_t> offsets_;
+  std::vector<std::size_t> value_bytes_;  // of each field for put/get (0: a text field)
   std::size_t size_ = 0;
   Handle type_;
 };
