@@ -1,6 +1,7 @@
 #include "msweep/store/hdf5.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 
 namespace msweep::h5 {
@@ -96,6 +97,21 @@ Handle latest_format_access(const std::string& context) {
   return access;
 }
 
+// A SWMR writer does not keep the superblock's end-of-allocation (EOA) in step with the
+// objects it writes (HDF5 says so where it lets SWMR readers read past the EOA). After a kill,
+// a chunk of /tasks can therefore lie past the recorded EOA, and the next writer's first append
+// into it fails ("len not positive after adjustment for EOA"): the rare exit 3 the kill
+// campaign met on resume. Moving the EOA to the end of the file is what h5clear --increment=0
+// does: nothing past the old EOA is lost or reused, new space is allocated after it.
+void extend_allocation_to_end_of_file(const Handle& file, const std::string& path) {
+  haddr_t allocated = 0;
+  check(H5Fget_eoa(file.id(), &allocated), "H5Fget_eoa", path);
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) throw StoreError(path + ": cannot read the file's size: " + error.message());
+  if (size > allocated) check(H5Fincrement_filesize(file.id(), 0), "H5Fincrement_filesize", path);
+}
+
 }  // namespace
 
 Handle create_file(const std::string& path) {
@@ -124,7 +140,9 @@ Handle open_file(const std::string& path, bool writable, bool swmr_write) {
       throw FileLockedError(path + ": another process holds HDF5's lock on the file");
     }
   }
-  return Handle(check(id, "opening as HDF5", path), H5Fclose);
+  Handle file(check(id, "opening as HDF5", path), H5Fclose);
+  if (writable) extend_allocation_to_end_of_file(file, path);
+  return file;
 }
 
 void start_swmr_write(const Handle& file, const std::string& context) {

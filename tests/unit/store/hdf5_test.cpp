@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "msweep/core/error.hpp"
 #include "store_fixture.hpp"
@@ -112,6 +113,46 @@ TEST(CompoundType, TextFieldsAreFixedLengthNulPaddedAndCutToTheirSize) {
   EXPECT_EQ(type.get_text(back.data() + type.size(), 1), "interrup");
   EXPECT_EQ(type.get<std::uint64_t>(back.data(), 0), 7u);
   file.reset();
+  std::filesystem::remove(file_path);
+}
+
+// A killed SWMR writer can leave objects past the superblock's end-of-allocation (EOA); a
+// writable open moves the EOA to the end of the file (h5clear --increment=0), so the next
+// append cannot fail on it. Bytes past the EOA are made here by growing the file by hand.
+TEST_F(Hdf5Test, AWritableOpenAllocatesUpToTheEndOfTheFile) {
+  h5::silence_library_errors();
+  const std::string file_path = path("eoa.h5");
+  const h5::CompoundType type({{"id", Kind::uint64}, {"x", Kind::float64}}, "eoa");
+  std::vector<unsigned char> rows(4 * type.size(), 0);
+  for (std::uint64_t r = 0; r < 4; ++r) type.put(rows.data() + r * type.size(), 0, r);
+  {
+    h5::Handle file = h5::create_file(file_path);
+    h5::Handle dataset = h5::create_extendible(file, "rows", type.id(), {}, 2, "test");
+    h5::write_rows(dataset, type.id(), 0, 2, rows.data(), "test");
+  }
+  for (const bool swmr : {false, true}) {
+    std::filesystem::resize_file(file_path, std::filesystem::file_size(file_path) + 4096);
+    const auto grown = std::filesystem::file_size(file_path);
+    {
+      const h5::Handle read_only = h5::open_file(file_path, false);
+      haddr_t allocated = 0;
+      ASSERT_GE(H5Fget_eoa(read_only.id(), &allocated), 0);
+      EXPECT_LT(allocated, grown) << "the test needs bytes past the EOA";
+    }
+    h5::Handle file = h5::open_file(file_path, true, swmr);
+    haddr_t allocated = 0;
+    ASSERT_GE(H5Fget_eoa(file.id(), &allocated), 0);
+    EXPECT_EQ(allocated, grown) << (swmr ? "SWMR write" : "plain write");
+    h5::Handle dataset = h5::open_dataset(file, "rows", "test");
+    const hsize_t stored = h5::dataset_shape(dataset, "test")[0];
+    h5::write_rows(dataset, type.id(), stored, 1, rows.data() + stored * type.size(), "test");
+  }
+  h5::Handle file = h5::open_file(file_path, false);
+  h5::Handle dataset = h5::open_dataset(file, "rows", "test");
+  ASSERT_EQ(h5::dataset_shape(dataset, "test"), (std::vector<hsize_t>{4}));
+  std::vector<unsigned char> back(4 * type.size());
+  h5::read_rows(dataset, type.id(), 0, 4, back.data(), "test");
+  for (std::uint64_t r = 0; r < 4; ++r) EXPECT_EQ(type.get<std::uint64_t>(back.data() + r * type.size(), 0), r);
   std::filesystem::remove(file_path);
 }
 
