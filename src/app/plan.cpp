@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "job_setup.hpp"
 #include "msweep/core/progress.hpp"
+#include "msweep/core/text_table.hpp"
 #include "msweep/core/timer.hpp"
 
 namespace msweep::app {
@@ -49,6 +50,33 @@ std::vector<double> time_sample_tasks(const Experiment& experiment, std::size_t 
   return seconds;
 }
 
+// Keys an axis sets per task (resolved_job says "per task: ..."): one table per axis, a row per
+// label with the value of each key it sets.
+void print_per_task_keys(const Experiment& experiment) {
+  const std::vector<PerTaskKey> keys = experiment.per_task_keys();
+  std::vector<std::string> axes;
+  for (const auto& key : keys)
+    if (std::find(axes.begin(), axes.end(), key.axis) == axes.end()) axes.push_back(key.axis);
+  for (const auto& name : axes) {
+    const Axis& axis = experiment.grid().axes()[experiment.grid().axis_index(name)];
+    std::vector<std::string> header = {name};
+    std::vector<const PerTaskKey*> set;
+    for (const auto& key : keys)
+      if (key.axis == name) {
+        header.push_back(key.key);
+        set.push_back(&key);
+      }
+    TextTable table(std::move(header), std::vector<TextTable::Align>(set.size() + 1, TextTable::Align::left));
+    for (std::uint64_t i = 0; i < axis.size(); ++i) {
+      std::vector<std::string> row = {axis.label(i)};
+      for (const PerTaskKey* key : set) row.push_back(key->values.at(i));
+      table.add_row(std::move(row));
+    }
+    std::printf("keys set per task by the %s axis ([sweep] %s), one row per label:\n%s", name.c_str(), axis.key.c_str(),
+                table.str("  ").c_str());
+  }
+}
+
 }  // namespace
 
 int plan(const PlanOptions& options) {
@@ -61,12 +89,15 @@ int plan(const PlanOptions& options) {
   for (const ConfigTable* table : {&job.spec.job, &job.spec.data, &job.spec.model, &job.spec.sweep, &job.spec.output})
     std::printf("  [%s] %s\n", table->section().c_str(), table->resolved_json().c_str());
   std::printf("axes (row-major, last fastest):\n");
+  TextTable axes({"axis", "size", "labels"}, {TextTable::Align::left, TextTable::Align::right, TextTable::Align::left});
   for (const auto& axis : grid.axes()) {
     std::string sample;
     for (std::uint64_t i = 0; i < axis.size() && i < 4; ++i) sample += (i ? ", " : "") + axis.label(i);
     if (axis.size() > 4) sample += ", ... " + axis.label(axis.size() - 1);
-    std::printf("  %-10s %8llu  %s\n", axis.name.c_str(), static_cast<unsigned long long>(axis.size()), sample.c_str());
+    axes.add_row({axis.name, std::to_string(axis.size()), sample});
   }
+  std::printf("%s", axes.str("  ").c_str());
+  print_per_task_keys(*job.experiment);
   std::printf("tasks: %llu\n", static_cast<unsigned long long>(grid.size()));
   std::printf("metrics (%zu):", job.layout.metrics.size());
   for (const auto& metric : job.layout.metrics) std::printf(" %s", metric.name.c_str());
