@@ -12,21 +12,10 @@
 #include "msweep/core/progress.hpp"
 #include "msweep/core/text_table.hpp"
 #include "msweep/core/timer.hpp"
+#include "msweep/store/layout.hpp"
 
 namespace msweep::app {
 namespace {
-
-// Bytes of one /tasks row (docs/results-format.md): id, coordinates, status, the error string's
-// reference, wall time, rank, metrics, and the arrays' values.
-double row_bytes(const ResultLayout& layout) {
-  double bytes = 8 + 4.0 * static_cast<double>(layout.axes.size()) + 1 + 16 + 8 + 4 + 8.0 * static_cast<double>(layout.metrics.size());
-  for (const auto& array : layout.arrays) {
-    double values = 1;
-    for (auto d : array.shape) values *= static_cast<double>(d);
-    bytes += 8 * values;
-  }
-  return bytes;
-}
 
 std::string format_bytes(double bytes) {
   char text[32];
@@ -108,9 +97,10 @@ int plan(const PlanOptions& options) {
     std::printf(" %s[%s]", array.name.c_str(), shape.c_str());
   }
   const double tasks = static_cast<double>(grid.size());
-  std::printf("\nestimate: results file about %s (%.0f bytes per task; a journal of about the same size lies beside it "
-              "while the run is unfinished)\n",
-              format_bytes(tasks * row_bytes(job.layout)).c_str(), row_bytes(job.layout));
+  const FileSizeEstimate size = estimate_file_size(job.layout, grid.size());
+  std::printf("\nestimate: results file about %s (%.0f bytes per task, whole HDF5 chunks, summaries and metadata; a journal "
+              "of about %s lies beside it while the run is unfinished)\n",
+              format_bytes(size.bytes).c_str(), size.row_bytes, format_bytes(size.journal_bytes).c_str());
   if (options.estimate) {
     // The mean, not the median: the total is a sum, and a kind's first task on a split pays for
     // work (caches) that later tasks share.
