@@ -320,7 +320,7 @@ std::string ParamOrderingExperiment::report(const SummaryTable& summary) const {
   const auto t0 = summary.metric_index("test_loss_t0"), none = summary.metric_index("test_loss_frozen_0"),
              half = summary.metric_index("test_loss_frozen_50"), area = summary.metric_index("test_loss_mean");
   TextTable table({"order", "restart", "test loss t0", "none frozen", fraction_text(options_.fractions[half_index_]) + " frozen",
-                   "(sd)", "grid mean", "runs"},
+                   "sd", "grid mean", "runs"},
                   {TextTable::Align::left, TextTable::Align::left});
   for (std::size_t g = 0; g < summary.groups(); ++g) {
     const auto& c = summary.group_coordinates[g];
