@@ -9,6 +9,7 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
+#include "msweep/core/text_table.hpp"
 #include "msweep/store/results.hpp"
 
 namespace msweep::app {
@@ -101,33 +102,46 @@ void print_summary(const InspectOptions& options, const ResultLayout& layout, co
     out = std::fopen(options.csv_path.c_str(), "w");
     if (!out) throw InputError("--csv " + options.csv_path + ": cannot write the file (" + std::strerror(errno) + ")");
   }
-  const char* separator = csv ? "," : "\t";
-  if (!csv)
+  if (!csv) {
     std::fprintf(out, "\nsummary over run and fold, runs as the unit of replication (each run's folds averaged, then mean "
                       "and sem over runs)%s%s:\n",
                  sorted_by.c_str(), order.size() < table.groups() ? (", first " + std::to_string(order.size()) + " of " +
                                                                      std::to_string(table.groups())).c_str()
                                                                   : "");
-  for (const auto& axis : table.group_axes) {
-    std::fprintf(out, "%s%s", axis.c_str(), separator);
-    if (csv) std::fprintf(out, "%s_index%s", axis.c_str(), separator);
+    // Aligned columns (labels left, numbers right); 6 significant digits for means, 3 for sems.
+    std::vector<std::string> header(table.group_axes.begin(), table.group_axes.end());
+    for (const char* count : {"ok", "failed", "runs"}) header.push_back(count);
+    for (const auto& name : table.metric_names) {
+      header.push_back(name + "_mean");
+      header.push_back(name + "_sem");
+    }
+    TextTable text(std::move(header), std::vector<TextTable::Align>(table.group_axes.size(), TextTable::Align::left));
+    for (std::size_t g : order) {
+      std::vector<std::string> row;
+      for (std::size_t a = 0; a < table.group_axes.size(); ++a) row.push_back(labels_of(a)[table.coordinate(g, a)]);
+      for (auto count : {table.ok_count[g], table.failed_count[g], table.run_count[g]}) row.push_back(std::to_string(count));
+      for (std::size_t m = 0; m < table.metric_names.size(); ++m) {
+        row.push_back(format_number(table.run_mean_of(g, m), 6));
+        row.push_back(format_number(table.run_sem_of(g, m), 3));
+      }
+      text.add_row(std::move(row));
+    }
+    std::fprintf(out, "%s", text.str().c_str());
+    return;
   }
-  std::fprintf(out, csv ? "ok_count,failed_count,run_count" : "ok\tfailed\truns");
-  for (const auto& name : table.metric_names) std::fprintf(out, "%s%s_mean%s%s_sem", separator, name.c_str(), separator, name.c_str());
+  for (const auto& axis : table.group_axes) std::fprintf(out, "%s,%s_index,", axis.c_str(), axis.c_str());
+  std::fprintf(out, "ok_count,failed_count,run_count");
+  for (const auto& name : table.metric_names) std::fprintf(out, ",%s_mean,%s_sem", name.c_str(), name.c_str());
   std::fprintf(out, "\n");
   for (std::size_t g : order) {
     for (std::size_t a = 0; a < table.group_axes.size(); ++a) {
       const std::uint32_t index = table.coordinate(g, a);
-      const std::string& label = labels_of(a)[index];
-      std::fprintf(out, "%s%s", csv ? csv_field(label).c_str() : label.c_str(), separator);
-      if (csv) std::fprintf(out, "%u%s", index, separator);
+      std::fprintf(out, "%s,%u,", csv_field(labels_of(a)[index]).c_str(), index);
     }
-    std::fprintf(out, "%llu%s%llu%s%llu", static_cast<unsigned long long>(table.ok_count[g]), separator,
-                 static_cast<unsigned long long>(table.failed_count[g]), separator,
-                 static_cast<unsigned long long>(table.run_count[g]));
-    // CSV keeps every digit (round trip); the terminal table shows 6 significant digits.
-    for (std::size_t m = 0; m < table.metric_names.size(); ++m)
-      std::fprintf(out, csv ? ",%.17g,%.17g" : "\t%.6g\t%.3g", table.run_mean_of(g, m), table.run_sem_of(g, m));
+    std::fprintf(out, "%llu,%llu,%llu", static_cast<unsigned long long>(table.ok_count[g]),
+                 static_cast<unsigned long long>(table.failed_count[g]), static_cast<unsigned long long>(table.run_count[g]));
+    for (std::size_t m = 0; m < table.metric_names.size(); ++m)  // every digit: the CSV round-trips
+      std::fprintf(out, ",%.17g,%.17g", table.run_mean_of(g, m), table.run_sem_of(g, m));
     std::fprintf(out, "\n");
   }
   if (out != stdout && std::fclose(out) != 0)

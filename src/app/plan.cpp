@@ -10,22 +10,12 @@
 #include "commands.hpp"
 #include "job_setup.hpp"
 #include "msweep/core/progress.hpp"
+#include "msweep/core/text_table.hpp"
 #include "msweep/core/timer.hpp"
+#include "msweep/store/layout.hpp"
 
 namespace msweep::app {
 namespace {
-
-// Bytes of one /tasks row (docs/results-format.md): id, coordinates, status, the error string's
-// reference, wall time, rank, metrics, and the arrays' values.
-double row_bytes(const ResultLayout& layout) {
-  double bytes = 8 + 4.0 * static_cast<double>(layout.axes.size()) + 1 + 16 + 8 + 4 + 8.0 * static_cast<double>(layout.metrics.size());
-  for (const auto& array : layout.arrays) {
-    double values = 1;
-    for (auto d : array.shape) values *= static_cast<double>(d);
-    bytes += 8 * values;
-  }
-  return bytes;
-}
 
 std::string format_bytes(double bytes) {
   char text[32];
@@ -49,6 +39,33 @@ std::vector<double> time_sample_tasks(const Experiment& experiment, std::size_t 
   return seconds;
 }
 
+// Keys an axis sets per task (resolved_job says "per task: ..."): one table per axis, a row per
+// label with the value of each key it sets.
+void print_per_task_keys(const Experiment& experiment) {
+  const std::vector<PerTaskKey> keys = experiment.per_task_keys();
+  std::vector<std::string> axes;
+  for (const auto& key : keys)
+    if (std::find(axes.begin(), axes.end(), key.axis) == axes.end()) axes.push_back(key.axis);
+  for (const auto& name : axes) {
+    const Axis& axis = experiment.grid().axes()[experiment.grid().axis_index(name)];
+    std::vector<std::string> header = {name};
+    std::vector<const PerTaskKey*> set;
+    for (const auto& key : keys)
+      if (key.axis == name) {
+        header.push_back(key.key);
+        set.push_back(&key);
+      }
+    TextTable table(std::move(header), std::vector<TextTable::Align>(set.size() + 1, TextTable::Align::left));
+    for (std::uint64_t i = 0; i < axis.size(); ++i) {
+      std::vector<std::string> row = {axis.label(i)};
+      for (const PerTaskKey* key : set) row.push_back(key->values.at(i));
+      table.add_row(std::move(row));
+    }
+    std::printf("keys set per task by the %s axis ([sweep] %s), one row per label:\n%s", name.c_str(), axis.key.c_str(),
+                table.str("  ").c_str());
+  }
+}
+
 }  // namespace
 
 int plan(const PlanOptions& options) {
@@ -61,12 +78,15 @@ int plan(const PlanOptions& options) {
   for (const ConfigTable* table : {&job.spec.job, &job.spec.data, &job.spec.model, &job.spec.sweep, &job.spec.output})
     std::printf("  [%s] %s\n", table->section().c_str(), table->resolved_json().c_str());
   std::printf("axes (row-major, last fastest):\n");
+  TextTable axes({"axis", "size", "labels"}, {TextTable::Align::left, TextTable::Align::right, TextTable::Align::left});
   for (const auto& axis : grid.axes()) {
     std::string sample;
     for (std::uint64_t i = 0; i < axis.size() && i < 4; ++i) sample += (i ? ", " : "") + axis.label(i);
     if (axis.size() > 4) sample += ", ... " + axis.label(axis.size() - 1);
-    std::printf("  %-10s %8llu  %s\n", axis.name.c_str(), static_cast<unsigned long long>(axis.size()), sample.c_str());
+    axes.add_row({axis.name, std::to_string(axis.size()), sample});
   }
+  std::printf("%s", axes.str("  ").c_str());
+  print_per_task_keys(*job.experiment);
   std::printf("tasks: %llu\n", static_cast<unsigned long long>(grid.size()));
   std::printf("metrics (%zu):", job.layout.metrics.size());
   for (const auto& metric : job.layout.metrics) std::printf(" %s", metric.name.c_str());
@@ -77,9 +97,10 @@ int plan(const PlanOptions& options) {
     std::printf(" %s[%s]", array.name.c_str(), shape.c_str());
   }
   const double tasks = static_cast<double>(grid.size());
-  std::printf("\nestimate: results file about %s (%.0f bytes per task; a journal of about the same size lies beside it "
-              "while the run is unfinished)\n",
-              format_bytes(tasks * row_bytes(job.layout)).c_str(), row_bytes(job.layout));
+  const FileSizeEstimate size = estimate_file_size(job.layout, grid.size());
+  std::printf("\nestimate: results file about %s (%.0f bytes per task, whole HDF5 chunks, summaries and metadata; a journal "
+              "of about %s lies beside it while the run is unfinished)\n",
+              format_bytes(size.bytes).c_str(), size.row_bytes, format_bytes(size.journal_bytes).c_str());
   if (options.estimate) {
     // The mean, not the median: the total is a sum, and a kind's first task on a split pays for
     // work (caches) that later tasks share.

@@ -37,7 +37,7 @@ DataOptions read_data_options(const ConfigTable& data) {
                             options.source + "\"");
   }
   if (csv || options.source == "boston") {  // tabular data with named columns
-    if (data.has("features") && data.has("exclude")) data.fail("exclude", "give either features or exclude, not both");
+    if (data.has("features") && data.has("exclude")) data.fail("exclude", "give either features or exclude, not both", {{data, "features"}});
     if (data.has("features")) {
       options.feature_columns = data.get_string_list("features");
       if (options.feature_columns.empty()) data.fail("features", "expected at least one column name");
@@ -86,7 +86,8 @@ Dataset load_job_data(const ConfigTable& section, std::uint64_t job_seed) {
       std::string known;
       for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
       section.fail(key, "no feature column named \"" + name + "\" in the data (its feature columns: " + known + "; target " +
-                            data.target_name + ")");
+                            data.target_name + ")",
+                  {{section, "source"}});
     }
     return static_cast<Eigen::Index>(it - names.begin());
   };
@@ -102,7 +103,7 @@ Dataset load_job_data(const ConfigTable& section, std::uint64_t job_seed) {
     for (const auto& name : options.excluded_columns) dropped[static_cast<std::size_t>(column_of("exclude", name))] = true;
     for (std::size_t j = 0; j < names.size(); ++j)
       if (!dropped[j]) columns.push_back(static_cast<Eigen::Index>(j));
-    if (columns.empty()) section.fail("exclude", "excludes every feature column");
+    if (columns.empty()) section.fail("exclude", "excludes every feature column", {{section, "source"}});
   }
   return select_features(data, columns);
 }

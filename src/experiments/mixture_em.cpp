@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <iomanip>
 #include <limits>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/text_table.hpp"
 #include "msweep/criteria/s_score.hpp"
 
 namespace msweep {
@@ -230,7 +230,8 @@ void read_sweep_keys(const ConfigTable& sweep, MixtureEmOptions& options) {
   if (sweep.has("models") && options.variants.empty()) sweep.fail("models", "expected at least one model variant");
 }
 
-void read_model_keys(const ConfigTable& model, MixtureEmOptions& options) {
+void read_model_keys(const JobSpec& spec, MixtureEmOptions& options) {
+  const ConfigTable& model = spec.model;
   MixtureOptions& base = options.model;
   const int max_experts = options.max_experts();
   const auto d = static_cast<Eigen::Index>(options.parameters());
@@ -238,14 +239,16 @@ void read_model_keys(const ConfigTable& model, MixtureEmOptions& options) {
   const auto means = model.get_double_list("prior_means", default_prior_means(options.circles, max_experts), -1e9, 1e9);
   if (means.size() % static_cast<std::size_t>(d) != 0 || means.size() < static_cast<std::size_t>(max_experts * d))
     model.fail("prior_means", "expected w0_k rows of " + std::to_string(d) + " numbers for each of the " + std::to_string(max_experts) +
-                                  " experts, got " + std::to_string(means.size()) + " numbers");
+                                  " experts, got " + std::to_string(means.size()) + " numbers",
+               {{spec.sweep, "experts"}, {spec.data, "source"}, {spec.data, "family"}});
   options.prior_means = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
                             means.data(), static_cast<Eigen::Index>(means.size()) / d, d)
                             .topRows(max_experts);
   auto diagonal = [&](const char* key, const std::vector<double>& fallback) {
     const auto values = model.get_double_list(key, fallback, 1e-300, 1e300);
     if (values.size() != static_cast<std::size_t>(d))
-      model.fail(key, "expected the " + std::to_string(d) + " diagonal entries, got " + std::to_string(values.size()) + " numbers");
+      model.fail(key, "expected the " + std::to_string(d) + " diagonal entries, got " + std::to_string(values.size()) + " numbers",
+                 {{spec.data, "source"}, {spec.data, "family"}});
     return Eigen::MatrixXd(Eigen::Map<const Eigen::VectorXd>(values.data(), d).asDiagonal());
   };
   base.prior_covariance = diagonal("prior_covariance", std::vector<double>(static_cast<std::size_t>(d), 1.0));
@@ -253,11 +256,16 @@ void read_model_keys(const ConfigTable& model, MixtureEmOptions& options) {
   base.learn_prior_covariance = model.get_bool("learn_prior_covariance", base.learn_prior_covariance);
   base.learn_noise_precision = model.get_bool("learn_noise_precision", base.learn_noise_precision);
   base.noise_precision = model.get_double("noise_precision", base.noise_precision, 1e-12, 1e12);
-  base.per_expert_noise = model.get_choice("expert_noise", "shared", {"shared", "per-expert"}) == "per-expert";
-  base.background = model.get_bool("background", base.background);
-  if (!options.variants.empty())
-    for (const char* key : {"expert_noise", "background"})
+  if (options.variants.empty()) {
+    base.per_expert_noise = model.get_choice("expert_noise", "shared", {"shared", "per-expert"}) == "per-expert";
+    base.background = model.get_bool("background", base.background);
+  } else {
+    // The model axis sets them per task (per_task_keys): no single value to record.
+    for (const char* key : {"expert_noise", "background"}) {
       if (model.has(key)) model.fail(key, "set per task by [sweep] models: expected it in one place only");
+      model.record_per_task(key, "[sweep] models");
+    }
+  }
   base.dirichlet_concentration = model.get_double("dirichlet_concentration", base.dirichlet_concentration, 1e-6, 1e6);
   base.gate_hidden = static_cast<int>(model.get_int("gate_hidden", base.gate_hidden, 1, 1024));
   base.gate_steps = static_cast<int>(model.get_int("gate_steps", base.gate_steps, 0, 100000));
@@ -277,7 +285,7 @@ MixtureEmOptions read_mixture_em_options(const JobSpec& spec) {
     spec.sweep.fail("folds", "mixture-em fits all points, it has no folds: expected 1, got " + std::to_string(spec.folds));
   read_data_keys(spec, options);
   read_sweep_keys(spec.sweep, options);
-  read_model_keys(spec.model, options);
+  read_model_keys(spec, options);
   // [output]: the points are 9.6 KB per task for the protocol's images (400 rows); a job with many tasks or
   // large images can leave them out (n_points is still a metric).
   options.store_points = spec.output.get_bool("store_points", options.store_points);
@@ -470,6 +478,16 @@ TaskOutput MixtureEmExperiment::run(const TaskView& task) const {
   return out;
 }
 
+std::vector<PerTaskKey> MixtureEmExperiment::per_task_keys() const {
+  if (options_.variants.empty()) return {};
+  PerTaskKey noise{"model", "[model] expert_noise", {}}, background{"model", "[model] background", {}};
+  for (const auto& variant : options_.variants) {
+    noise.values.push_back(variant.per_expert_noise ? "per-expert" : "shared");
+    background.values.push_back(variant.background ? "true" : "false");
+  }
+  return {noise, background};
+}
+
 std::string MixtureEmExperiment::report(const SummaryTable& summary) const {
   // Mean S per (K, method, model variant, noise), averaged over runs and then over restarts.
   if (summary.groups() == 0) return {};
@@ -490,26 +508,23 @@ std::string MixtureEmExperiment::report(const SummaryTable& summary) const {
     cell.first += mean;
     cell.second += 1;
   }
-  std::ostringstream out;
-  out << "mean S (lower is better) by method and noise, averaged over runs and restarts:\n";
+  std::vector<std::string> header = {options_.variants.empty() ? "K / method" : "K / method / model"};
+  for (auto n : options_.noises) header.push_back(to_string(n));
+  TextTable table(std::move(header));
   const std::size_t variants = std::max<std::size_t>(1, options_.variants.size());
-  const int width = options_.variants.empty() ? 22 : 40;
-  out << std::setw(width) << std::left << "K / method";
-  for (auto n : options_.noises) out << std::setw(14) << std::right << to_string(n);
-  out << "\n";
   for (std::uint32_t k = 0; k < options_.experts.size(); ++k)
     for (std::uint32_t m = 0; m < options_.methods.size(); ++m)
       for (std::uint32_t v = 0; v < variants; ++v) {
-        std::string row = "K=" + std::to_string(options_.experts[k]) + " " + to_string(options_.methods[m]);
-        if (!options_.variants.empty()) row += " " + to_string(options_.variants[v]);
-        out << std::setw(width) << std::left << row;
+        std::vector<std::string> row = {"K=" + std::to_string(options_.experts[k]) + " " + to_string(options_.methods[m])};
+        if (!options_.variants.empty()) row[0] += " " + to_string(options_.variants[v]);
         for (std::uint32_t n = 0; n < options_.noises.size(); ++n) {
           auto it = cells.find({k, m, n, v});
-          out << std::setw(14) << std::right << std::setprecision(4)
-              << (it == cells.end() ? std::numeric_limits<double>::quiet_NaN() : it->second.first / it->second.second);
+          row.push_back(format_number(it == cells.end() ? std::numeric_limits<double>::quiet_NaN() : it->second.first / it->second.second));
         }
-        out << "\n";
+        table.add_row(std::move(row));
       }
+  std::ostringstream out;
+  out << "mean S (lower is better) by method and noise, averaged over runs and restarts:\n" << table.str();
   return out.str();
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/text_table.hpp"
 #include "msweep/models/variational/diag_gaussian.hpp"
 #include "msweep/optim/first_order.hpp"
 #include "msweep/optim/multistart_entropy.hpp"
@@ -626,12 +627,13 @@ std::string MultistartEvidenceExperiment::report(const SummaryTable& summary) co
   out << "network " << model_.label() << " (" << model_.parameter_count() << " parameters), " << options_.iterations
       << " steps, lr " << options_.learning_rate << "; single starts by their own stopping rule, mean over starts and runs\n"
       << "(the ensemble of starts, the method's real estimate: analysis/msweep-report's figures, docs/experiments/multistart-evidence.md):\n";
+  TextTable table({"method", "test RMSE", "sd over runs", "stop at iteration", "unstable checks"});
   for (std::size_t m = 0; m < method_axis.size(); ++m) {
     if (count[m] == 0.0) continue;
-    out << "  " << std::setw(22) << std::left << method_axis.label(m) << std::right << " test RMSE " << sum_rmse[m] / count[m]
-        << " (sd over runs " << sum_sd[m] / count[m] << "), stop at iteration " << sum_stop[m] / count[m]
-        << ", unstable checks " << sum_unstable[m] / count[m] << "\n";
+    table.add_row({method_axis.label(m), format_number(sum_rmse[m] / count[m]), format_number(sum_sd[m] / count[m]),
+                   format_number(sum_stop[m] / count[m]), format_number(sum_unstable[m] / count[m])});
   }
+  out << table.str("  ");
   return out.str();
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/text_table.hpp"
 #include "msweep/criteria/rank_correlation.hpp"
 #include "msweep/optim/gradient_variance.hpp"
 
@@ -318,13 +319,16 @@ std::string ParamOrderingExperiment::report(const SummaryTable& summary) const {
       << ", continuation " << options_.continue_iterations << " steps; mean over runs:\n";
   const auto t0 = summary.metric_index("test_loss_t0"), none = summary.metric_index("test_loss_frozen_0"),
              half = summary.metric_index("test_loss_frozen_50"), area = summary.metric_index("test_loss_mean");
+  TextTable table({"order", "restart", "test loss t0", "none frozen", fraction_text(options_.fractions[half_index_]) + " frozen",
+                   "sd", "grid mean", "runs"},
+                  {TextTable::Align::left, TextTable::Align::left});
   for (std::size_t g = 0; g < summary.groups(); ++g) {
-    out << "  order " << std::setw(8) << std::left << grid_.axes()[order_axis].label(summary.coordinate(g, order_pos)) << std::right
-        << " restart " << grid_.axes()[restart_axis].label(summary.coordinate(g, restart_pos)) << ": test loss at t0 " << summary.mean_of(g, t0)
-        << ", none frozen " << summary.mean_of(g, none) << ", " << fraction_text(options_.fractions[half_index_])
-        << " frozen " << summary.mean_of(g, half) << " (sd " << summary.stddev_of(g, half) << "), grid mean "
-        << summary.mean_of(g, area) << " (" << summary.ok_count[g] << " runs)\n";
+    table.add_row({grid_.axes()[order_axis].label(summary.coordinate(g, order_pos)),
+                   grid_.axes()[restart_axis].label(summary.coordinate(g, restart_pos)),
+                   format_number(summary.mean_of(g, t0)), format_number(summary.mean_of(g, none)), format_number(summary.mean_of(g, half)),
+                   format_number(summary.stddev_of(g, half)), format_number(summary.mean_of(g, area)), std::to_string(summary.ok_count[g])});
   }
+  out << table.str("  ");
   return out.str();
 }
 

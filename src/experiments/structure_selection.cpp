@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iomanip>
 #include <numeric>
 #include <sstream>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/text_table.hpp"
 
 namespace msweep {
 namespace {
@@ -293,21 +293,25 @@ std::string StructureSelectionExperiment::report(const SummaryTable& summary) co
     return std::isnan(y) ? !std::isnan(x) : x > y;
   });
   std::ostringstream out;
-  out << std::setprecision(5);
+  const auto left = TextTable::Align::left;
   if (enumerating()) {
     out << "best of " << graph_.vertex_count() << " vertices by mean ELBO:\n";
+    TextTable table({"vertex", "meta", "ELBO"}, {left, left});
     for (std::size_t k = 0; k < std::min<std::size_t>(5, order.size()); ++k) {
       const std::size_t g = order[k];
       std::uint32_t vertex = 0;
       for (std::size_t i = 0; i < summary.group_axes.size(); ++i)
         if (summary.group_axes[i] == "structure") vertex = summary.coordinate(g, i);
-      out << "  " << graph_.vertex_label(vertex) << " (meta " << label_of(g, "meta") << "): ELBO " << summary.mean_of(g, elbo) << "\n";
+      table.add_row({graph_.vertex_label(vertex), label_of(g, "meta"), format_number(summary.mean_of(g, elbo), 5)});
     }
+    out << table.str("  ");
   } else {
     out << "relaxed searches, mean over runs:\n";
+    TextTable table({"meta", "c", "restart", "ELBO", "structural entropy [nats]"}, {left, left, left});
     for (std::size_t g : order)
-      out << "  meta " << label_of(g, "meta") << ", c " << label_of(g, "temperature") << ", restart " << label_of(g, "restart")
-          << ": ELBO " << summary.mean_of(g, elbo) << ", structural entropy " << summary.mean_of(g, entropy) << " nats\n";
+      table.add_row({label_of(g, "meta"), label_of(g, "temperature"), label_of(g, "restart"), format_number(summary.mean_of(g, elbo), 5),
+                     format_number(summary.mean_of(g, entropy), 5)});
+    out << table.str("  ");
   }
   return out.str();
 }

@@ -52,7 +52,7 @@ SubsetStructures read_structures(const ConfigTable& sweep, const Dataset& data) 
                                        std::to_string(kMaxStructures) + " (2^24) structures; lower max_features");
       return SubsetStructures::up_to(n, k);
     }
-    if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only");
+    if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only", {{sweep, "structures"}});
     if (mode == "all") {
       if (n > kMaxAllSubsetsFeatures)
         sweep.fail("structures", "\"all\" would make 2^" + std::to_string(n) + " subsets; at most " +
@@ -70,7 +70,7 @@ SubsetStructures read_structures(const ConfigTable& sweep, const Dataset& data) 
     }
     return SubsetStructures::listed(std::move(structures));
   }
-  if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only");
+  if (sweep.has("max_features")) sweep.fail("max_features", "applies to structures = \"all\" only", {{sweep, "structures"}});
   std::vector<std::vector<Eigen::Index>> structures;
   for (const auto& names : sweep.get_string_list_list("structures")) {
     std::vector<Eigen::Index> columns;
@@ -201,8 +201,9 @@ SubsetEvidenceOptions read_subset_evidence_options(const JobSpec& spec, const Da
   const auto train_objects = data.objects() - holdout_test_size(data.objects(), options.data.test_fraction);
   if (folds > 1 && train_objects < 2 * folds)
     spec.sweep.fail("folds", "expected at most " + std::to_string(train_objects / 2) + " folds for " +
-                                 std::to_string(train_objects) + " training objects, got " + std::to_string(folds));
-  if (train_objects < 3) spec.data.fail("test_fraction", "leaves fewer than 3 training objects");
+                                 std::to_string(train_objects) + " training objects, got " + std::to_string(folds),
+                    {{spec.data, "test_fraction"}, {spec.data, "source"}});
+  if (train_objects < 3) spec.data.fail("test_fraction", "leaves fewer than 3 training objects", {{spec.data, "source"}});
   return options;
 }
 

@@ -104,15 +104,31 @@ bool ConfigTable::has(std::string_view key) const {
   return impl_->table && impl_->table->contains(key);
 }
 
-void ConfigTable::fail(std::string_view key, std::string_view message) const {
-  std::size_t line = impl_->line;
-  if (impl_->table) {
-    if (const toml::node* node = impl_->table->get(key)) line = node->source().begin.line;
+namespace {
+// file:line of the key (of the section when the key is absent; the file alone when unknown).
+std::string file_line(const ConfigTable::Impl& impl, std::string_view key) {
+  std::size_t line = impl.line;
+  if (impl.table) {
+    if (const toml::node* node = impl.table->get(key)) line = node->source().begin.line;
   }
-  std::string where = impl_->file;
-  if (line > 0) where += ":" + std::to_string(line);
-  if (const auto it = impl_->overridden.find(key); it != impl_->overridden.end()) where = it->second;
-  throw InputError(where + ": [" + impl_->section + "] " + std::string(key) + ": " + std::string(message));
+  return line > 0 ? impl.file + ":" + std::to_string(line) : impl.file;
+}
+}  // namespace
+
+std::string ConfigTable::override_of(std::string_view key) const {
+  const auto it = impl_->overridden.find(key);
+  return it == impl_->overridden.end() ? std::string() : it->second;
+}
+
+void ConfigTable::fail(std::string_view key, std::string_view message) const { fail(key, message, {}); }
+
+void ConfigTable::fail(std::string_view key, std::string_view message, std::initializer_list<KeyRef> related) const {
+  const std::string what = "[" + impl_->section + "] " + std::string(key);
+  if (std::string own = override_of(key); !own.empty()) throw InputError(own + ": " + what + ": " + std::string(message));
+  for (const KeyRef& other : related)
+    if (std::string set = other.table.override_of(other.key); !set.empty())
+      throw InputError(set + ": " + what + " (" + file_line(*impl_, key) + "): " + std::string(message));
+  throw InputError(file_line(*impl_, key) + ": " + what + ": " + std::string(message));
 }
 
 namespace {
@@ -261,6 +277,10 @@ std::vector<double> ConfigTable::get_double_list(std::string_view key, const std
 
 std::vector<std::string> ConfigTable::get_string_list(std::string_view key, const std::vector<std::string>& fallback) const {
   return has(key) ? get_string_list(key) : used(*impl_, key, fallback);
+}
+
+void ConfigTable::record_per_task(std::string_view key, std::string_view axis_key) const {
+  used(*impl_, key, "per task: " + std::string(axis_key));
 }
 
 std::string ConfigTable::resolved_json() const {

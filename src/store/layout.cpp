@@ -482,6 +482,16 @@ void write_identity_attributes(const h5::Handle& f, const std::string& path, con
   h5::write_attribute(f, "overrides", strings_json(layout.overrides), path);
 }
 
+}  // namespace store_detail
+
+std::uint64_t task_chunk_rows(std::uint64_t row_bytes) { return std::clamp<std::uint64_t>(131072 / row_bytes, 64, 8192); }
+
+std::uint64_t array_chunk_rows(std::uint64_t elements) {
+  return std::clamp<std::uint64_t>(262144 / std::max<std::uint64_t>(1, elements * sizeof(double)), 1, 4096);
+}
+
+namespace store_detail {
+
 void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLayout& layout, const RunProvenance& run,
                     hid_t row_type, std::size_t row_size) {
   h5::write_attribute(f, "format", std::string(kFormatName), path);
@@ -503,9 +513,7 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
   }
   h5::write_attribute(axes, "order", order, path + ": /axes");
 
-  // About 128 KiB per chunk: large enough for fast appends, small enough for partial reads.
-  const hsize_t chunk_rows = std::clamp<hsize_t>(131072 / row_size, 64, 8192);
-  h5::Handle tasks = h5::create_extendible(f, "tasks", row_type, {}, chunk_rows, path);
+  h5::Handle tasks = h5::create_extendible(f, "tasks", row_type, {}, task_chunk_rows(row_size), path);
   std::vector<std::string> descriptions;
   for (const auto& metric : layout.metrics) descriptions.push_back(metric.description);
   h5::write_attribute(tasks, "metrics", metric_names(layout), path + ": /tasks");
@@ -516,9 +524,8 @@ void write_skeleton(const h5::Handle& f, const std::string& path, const ResultLa
   for (const auto& array : layout.arrays) {
     array_names.push_back(array.name);
     std::vector<hsize_t> shape(array.shape.begin(), array.shape.end());
-    const hsize_t per_row = std::max<hsize_t>(1, elements_of(array) * sizeof(double));
-    h5::Handle dataset = h5::create_extendible(arrays, array.name, H5T_NATIVE_DOUBLE, shape,
-                                               std::clamp<hsize_t>(262144 / per_row, 1, 4096), path + ": /arrays");
+    h5::Handle dataset =
+        h5::create_extendible(arrays, array.name, H5T_NATIVE_DOUBLE, shape, array_chunk_rows(elements_of(array)), path + ": /arrays");
     h5::write_attribute(dataset, "description", array.description, path + ": /arrays/" + array.name);
   }
   h5::write_attribute(arrays, "order", array_names, path + ": /arrays");

@@ -61,7 +61,18 @@ std::vector<AxisShape> shapes_of(const ResultLayout& layout) {
   return shapes;
 }
 
+// Rows per chunk of /summaries/table: about 256 KiB, never more than the table's rows.
+hsize_t summary_chunk_rows(std::size_t row_bytes, hsize_t groups) {
+  return std::clamp<hsize_t>(262144 / row_bytes, 1, std::max<hsize_t>(groups, 1));
+}
+
 }  // namespace
+
+std::uint64_t summary_table_bytes(const ResultLayout& layout) {
+  const std::size_t row_bytes = summary_type(group_axes_of(layout), metric_names(layout), "summary size").size();
+  const hsize_t groups = group_count_of(layout), chunk = summary_chunk_rows(row_bytes, groups);
+  return (groups + chunk - 1) / chunk * chunk * row_bytes;
+}
 
 std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout) {
   const auto shapes = shapes_of(layout);
@@ -78,8 +89,7 @@ void create_summaries(const h5::Handle& file, const ResultLayout& layout, const 
   const hsize_t groups = group_count_of(layout);
   // Sized once and for all: SWMR lets the writer rewrite the rows, not create the dataset.
   // Unwritten chunks read as zeros; /state's summarized_rows says whether it was written.
-  h5::Handle dataset = h5::create_extendible(group, "table", type.id(), {},
-                                             std::clamp<hsize_t>(262144 / type.size(), 1, std::max<hsize_t>(groups, 1)), context);
+  h5::Handle dataset = h5::create_extendible(group, "table", type.id(), {}, summary_chunk_rows(type.size(), groups), context);
   h5::set_extent(dataset, groups, context);
 }
 

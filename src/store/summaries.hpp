@@ -27,6 +27,9 @@ void for_each_summary_window(const h5::Handle& file, const ResultLayout& layout,
 // The same, gathered into one table (for readers; a writer writes each window out instead).
 SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path);
 
+// Bytes /summaries/table allocates (whole chunks of one row per group): for the size estimate.
+std::uint64_t summary_table_bytes(const ResultLayout& layout);
+
 // Creates /summaries (its attributes, and /summaries/table with one row per group, not yet
 // written) in a new file.
 void create_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path);

@@ -204,3 +204,28 @@ def test_model_axis_folds_into_the_method_axis():
     plain = {"axes": {"method": ["prior"], "noise": ["none"]}}
     same = mixture_em.fold_model_axis(SimpleNamespace(info=plain), tasks.drop(columns=["model", "model_index"]))
     assert plain["axes"]["method"] == ["prior"] and same["method_index"].tolist() == [0, 1, 1, 0]
+
+
+def test_axis_labels_come_from_the_data_source():
+    """Synthetic circles and conics are plain x / y; an image's panels count pixels from its
+    centre, with the scale the engine used or, when it chose one, the pixel lattice's spacing."""
+    assert mixture_em.coordinate_labels({"source": "circles"})[:2] == ("x", "y")
+    assert mixture_em.coordinate_labels({"source": "conics"}) == ("x", "y", None)
+    x, y, scale = mixture_em.coordinate_labels({"source": "image", "scale": 0.05})
+    assert "pixels" in x and "pixels" in y and scale == 0.05
+    columns, rows = np.meshgrid(np.arange(5), np.arange(4))
+    lattice = np.column_stack([(columns.ravel() - 2) * 0.25, (1.5 - rows.ravel()) * 0.25,
+                               np.full(columns.size, mixture_em.UNKNOWN)])
+    assert mixture_em.coordinate_labels({"source": "image", "scale": 0.0}, [lattice])[2] == pytest.approx(0.25)
+    assert mixture_em.coordinate_labels({"source": "image", "scale": 0.0})[2] is None  # no points: no pixel ticks
+
+
+def test_circle_fit_panels_are_labelled_x_and_y(circles_report, monkeypatch):
+    from matplotlib.axes import Axes
+    path, *_ = circles_report
+    labels = set()
+    for setter in ("set_xlabel", "set_ylabel"):
+        original = getattr(Axes, setter)
+        monkeypatch.setattr(Axes, setter, lambda ax, text, *a, _o=original, **k: (labels.add(text), _o(ax, text, *a, **k))[1])
+    assert main([str(path), "-o", str(path.parent / "labels")]) == 0
+    assert {"x", "y"} <= labels and not any("image units" in label for label in labels)

@@ -1,5 +1,7 @@
 """plan shows the grid without writing anything; inspect summarizes a results file."""
-from conftest import run, write_job
+import pytest
+
+from conftest import SOURCE, run, write_job
 
 JOB = """[job]
 name = "ins"
@@ -19,7 +21,7 @@ def test_plan_then_run_then_inspect(tmp):
     plan = run(["plan", job])
     assert plan.returncode == 0, plan.stderr
     assert "tasks: 18" in plan.stdout
-    assert "structure         3  RM+LSTAT, RM, (intercept only)" in plan.stdout
+    assert "structure     3  RM+LSTAT, RM, (intercept only)" in plan.stdout
     output = tmp / "ins.h5"
     result = run(["run", job, "-o", output], ranks=2)
     assert result.returncode == 0, result.stderr
@@ -30,7 +32,12 @@ def test_plan_then_run_then_inspect(tmp):
     assert inspect.returncode == 0, inspect.stderr
     assert "status complete" in inspect.stdout
     assert "tasks: 18 of 18 stored (100.0%), 0 failed" in inspect.stdout
-    assert "RM+LSTAT\t0\t6\t0" in inspect.stdout  # summary row: structure, restart, ok, failed
+    table = inspect.stdout.split("sem over runs):\n", 1)[1].splitlines()
+    assert table[0].split()[:5] == ["structure", "restart", "ok", "failed", "runs"]
+    assert table[1].split()[:5] == ["RM+LSTAT", "0", "6", "0", "2"]  # summary row: structure, restart, ok, failed, runs
+    ends = [table[0].index("runs") + 4, len(table[0])]  # right-aligned numbers: every row ends its columns there
+    for row in table[1:]:
+        assert len(row) == len(table[0]) and row[ends[0] - 1] != " " and row[ends[0]] == " ", row
 
 
 def test_inspect_status_and_json_for_scripts(tmp):
@@ -49,3 +56,71 @@ def test_inspect_status_and_json_for_scripts(tmp):
     assert both.returncode == 2 and "excludes" in both.stderr
     missing = run(["inspect", "--status", tmp / "nope.h5"])
     assert missing.returncode == 2 and missing.stdout == ""
+
+
+def test_plan_shows_the_keys_an_axis_sets_per_task(tmp):
+    """mixture-em's [sweep] models sets [model] expert_noise and background per task: plan shows
+    their value per model label, and resolved_job records them as per task, not one value."""
+    plan = run(["plan", SOURCE / "jobs" / "mixture-circles-models-small.toml", "--no-estimate"], cwd=tmp)
+    assert plan.returncode == 0, plan.stderr
+    assert '"background": "per task: [sweep] models"' in plan.stdout
+    assert '"expert_noise": "per task: [sweep] models"' in plan.stdout
+    lines = plan.stdout.splitlines()
+    start = lines.index("keys set per task by the model axis ([sweep] models), one row per label:")
+    header, *rows = lines[start + 1:start + 6]
+    assert header.split() == ["model", "[model]", "expert_noise", "[model]", "background"]
+    assert [row.split() for row in rows] == [["shared", "shared", "false"], ["per-expert", "per-expert", "false"],
+                                             ["shared+background", "shared", "true"],
+                                             ["per-expert+background", "per-expert", "true"]]
+    columns = [header.index("[model] expert_noise"), header.index("[model] background")]
+    for row in rows:  # aligned: each value starts under its key
+        assert all(row[c - 1] == " " and row[c] != " " for c in columns), row
+    fixed = run(["plan", SOURCE / "jobs" / "mixture-circles-small.toml", "--no-estimate"], cwd=tmp)
+    assert "keys set per task" not in fixed.stdout and '"background": false' in fixed.stdout
+
+
+def test_a_cross_key_error_names_the_override_that_caused_it(tmp):
+    """prior_means fits the file's experts; --set sweep.experts=[3] makes them inconsistent: the
+    message leads with that override (and still gives prior_means' line); nothing is created."""
+    job = SOURCE / "jobs" / "mixture-circles-models-small.toml"
+    for command in (["plan", job], ["run", job, "-o", tmp / "x.h5"]):
+        result = run(command + ["--set", "sweep.experts=[3]"], cwd=tmp)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"msweep: error: --set sweep.experts=[3]: [model] prior_means ({job}:"), result.stderr
+        assert "for each of the 3 experts" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert list(tmp.iterdir()) == []
+
+
+def common_gaps(lines):
+    """Runs of two or more positions that are blank in every line: one between each pair of
+    aligned columns (cells may hold single spaces, as "K=2 no-prior")."""
+    width = max(len(line) for line in lines)
+    blank = [all(p >= len(line) or line[p] == " " for line in lines) for p in range(width)]
+    blank = blank[blank.index(False):]  # the table's indent is no gap
+    gaps, run_length = 0, 0
+    for is_blank in blank + [False]:
+        if is_blank:
+            run_length += 1
+        else:
+            gaps += run_length >= 2
+            run_length = 0
+    return gaps
+
+
+@pytest.mark.parametrize("name,title,columns", [
+    ("mixture-circles-models-small", "mean S (lower is better)", 2),
+    ("param-ordering-synthetic1-small", "network ", 8),
+    ("multistart-evidence-small", "(the ensemble of starts", 5),
+    ("structure-small", "relaxed searches", 5),
+])
+def test_end_of_run_reports_print_aligned_tables(tmp, name, title, columns):
+    """The reports' tables come from one formatter (core/text_table.hpp): every line of a table
+    has its columns at the same offsets, whatever the labels' lengths."""
+    result = run(["run", SOURCE / "jobs" / f"{name}.toml", "-o", tmp / "out.h5", "-q", "--set", "sweep.runs=1"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 1
+    table = [line for line in lines[start:] if line.strip()]
+    assert len(table) >= 3, result.stdout
+    assert common_gaps(table) == columns - 1, "\n".join(table)
+    assert all(not line.endswith(" ") for line in table)

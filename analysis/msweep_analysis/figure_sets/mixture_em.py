@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
+from matplotlib.ticker import FuncFormatter
 
 from .. import plots
 from ..reader import resolved_section
@@ -46,6 +47,32 @@ def job_data(info):
     """The [data] keys with the values the engine used, defaults included (resolved_job);
     empty for files written before that attribute."""
     return resolved_section(info, "data") or {}
+
+
+def image_scale(data, points_all=None):
+    """Coordinate units per pixel of an image source: the [data] scale the engine used, else
+    (scale 0: 4 / max(width, height), chosen by the engine) the pixel lattice's spacing in the
+    stored points; None when neither is known."""
+    scale = float(data.get("scale") or 0)
+    if scale > 0:
+        return scale
+    if points_all is None or len(points_all) == 0:
+        return None
+    pixels = points_all[0][points_all[0][:, 2] == UNKNOWN]
+    gaps = np.diff(np.unique(np.round(pixels[:, 0], 12))) if len(pixels) else np.array([])
+    return float(gaps.min()) if gaps.size and gaps.min() > 0 else None
+
+
+def coordinate_labels(data, points_all=None):
+    """(x label, y label, pixel scale or None) of the fit panels, from the data source: the
+    synthetic generators draw plain x and y; an image's points are pixels, x = (column - centre)
+    * scale, so its panels count pixels from the image centre (y up) when the scale is known."""
+    if data.get("source") != "image":
+        return "x", "y", None
+    scale = image_scale(data, points_all)
+    if scale is None:
+        return "x [pixels x scale, from the image centre]", "y [pixels x scale, from the image centre]", None
+    return "x [pixels from the image centre]", "y [pixels from the image centre, up]", scale
 
 
 def truth(info, circles):
@@ -294,6 +321,7 @@ def add_fit_figures(context, tasks, best, axes):
     points_all = context.array(POINTS) if POINTS in info["arrays"] else None
     run = representative_run(best, axes)
     run_label = info["axes"]["run"][run]
+    x_label, y_label, pixel_scale = coordinate_labels(data, points_all)
     methods = info["axes"].get("method", ["(one method)"])
     noises = info["axes"].get("noise", ["none"])
     structures = info["axes"].get("structure", ["K=?"])
@@ -329,10 +357,14 @@ def add_fit_figures(context, tasks, best, axes):
                 draw_fit_panel(ax, fitted_all[position], weights, true_curves, circles, data, noise, k, points)
                 restart = info["axes"]["restart"][int(row["restart_index"].iloc[0])]
                 ax.set_title(f"{method} / {noise}\nS = {row[SCORE].iloc[0]:.3g} (restart {restart})", fontsize=9 if wrap else 10.5)
+                if pixel_scale is not None:  # ticks in pixels; the drawing stays in the engine's units
+                    pixels = FuncFormatter(lambda value, _: f"{value / pixel_scale:.0f}")
+                    ax.xaxis.set_major_formatter(pixels)
+                    ax.yaxis.set_major_formatter(pixels)
                 if index // ncols == nrows - 1 or (wrap and index + ncols >= len(methods)):
-                    ax.set_xlabel("x [image units]")
+                    ax.set_xlabel(x_label)
                 if index % ncols == 0:
-                    ax.set_ylabel("y [image units]")
+                    ax.set_ylabel(y_label)
         with_points = points_all is not None
         fit_legend(fig, len(true_curves), k, circles, noises, seen if with_points else None)
         curve = "circles" if circles else "curves"

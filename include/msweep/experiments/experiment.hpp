@@ -57,6 +57,15 @@ class TaskView {
   std::span<const std::uint32_t> coordinates_;
 };
 
+// A job key whose value an axis sets per task (mixture-em's [sweep] models sets [model]
+// expert_noise and background): `msweep plan` shows its value for each label of the axis
+// instead of one value, and resolved_job records the key as set per task.
+struct PerTaskKey {
+  std::string axis;                 // the grid axis, e.g. "model"
+  std::string key;                  // "[section] key", e.g. "[model] background"
+  std::vector<std::string> values;  // the key's value for each label of the axis, in its order
+};
+
 struct TaskOutput {
   std::vector<double> metrics;              // in the order of metrics()
   std::vector<std::vector<double>> arrays;  // in the order of arrays(), each row-major of its shape
@@ -82,6 +91,9 @@ class Experiment {
   // A few lines for `msweep plan` about the data: its shape and the sizes of the parts a task
   // fits, validates and tests on. Empty for kinds without a data set.
   virtual std::string describe_data() const { return {}; }
+
+  // The job keys an axis sets per task (none for most kinds), for `msweep plan`.
+  virtual std::vector<PerTaskKey> per_task_keys() const { return {}; }
 
   // A few lines for the terminal at the end of a run (best structures, agreement...).
   virtual std::string report(const SummaryTable& summary) const {

@@ -111,6 +111,7 @@ class MixtureEmExperiment final : public Experiment {
   std::vector<ArrayInfo> arrays() const override;
   std::vector<InputFile> inputs() const override { return image_inputs_; }
   TaskOutput run(const TaskView& task) const override;
+  std::vector<PerTaskKey> per_task_keys() const override;  // [sweep] models: expert_noise, background
   std::string report(const SummaryTable& summary) const override;
 
   const MixtureEmOptions& options() const { return options_; }

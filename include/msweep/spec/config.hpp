@@ -9,6 +9,7 @@
 // instead of copying the engine's defaults).
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -54,8 +55,23 @@ class ConfigTable {
   bool is_string(std::string_view key) const;
   bool is_list(std::string_view key) const;
 
+  // Records `key` as set per task by the axis of `axis_key` (e.g. "[sweep] models"): its value
+  // in resolved_json is the text "per task: [sweep] models", never one value for all tasks.
+  void record_per_task(std::string_view key, std::string_view axis_key) const;
+
   // Throws InputError located at the key (or at the table when the key is absent).
   [[noreturn]] void fail(std::string_view key, std::string_view message) const;
+  // A check across keys: the value of `key` does not fit those of `related` (prior_means and
+  // [sweep] experts). Located at `key` as above, but when `key` was not set by --set and one
+  // of `related` was, the message starts with that override, which made the job inconsistent:
+  // "--set sweep.experts=[3]: [model] prior_means (job.toml:18): expected ...".
+  struct KeyRef {
+    const ConfigTable& table;
+    std::string_view key;
+  };
+  [[noreturn]] void fail(std::string_view key, std::string_view message, std::initializer_list<KeyRef> related) const;
+  // "--set section.key=value" when the key was set on the command line, else empty.
+  std::string override_of(std::string_view key) const;
   // Throws InputError for the first key that no getter asked for.
   void reject_unknown_keys() const;
 

@@ -61,6 +61,23 @@ struct ResultLayout {
 };
 
 std::vector<std::string> metric_names(const ResultLayout& layout);
+
+// Rows per chunk of /tasks (rows of `row_bytes`) and of an array (of `elements` doubles per
+// row): about 128 KiB and 256 KiB per chunk, large enough for fast appends, small enough for
+// partial reads. HDF5 allocates whole chunks, so a file holds at least one chunk of each.
+std::uint64_t task_chunk_rows(std::uint64_t row_bytes);
+std::uint64_t array_chunk_rows(std::uint64_t elements);
+
+// What a results file of `layout` holding `rows` task rows takes on disk, from the store's
+// own layout (whole chunks of /tasks and of every array, /summaries, the axis labels, the job
+// text and resolved job, HDF5's metadata); texts of failed tasks' errors are not counted.
+// For `msweep plan`: tests/e2e/test_size_estimate.py holds it within 0.8x-1.25x of real runs.
+struct FileSizeEstimate {
+  double bytes = 0;         // the whole file
+  double row_bytes = 0;     // per task: its /tasks row and its arrays' values
+  double journal_bytes = 0; // the journal beside an unfinished file: the rows, no chunk padding
+};
+FileSizeEstimate estimate_file_size(const ResultLayout& layout, std::uint64_t rows);
 // Tasks in the whole grid (the product of the axis sizes).
 std::uint64_t grid_task_count(const ResultLayout& layout);
 

@@ -68,6 +68,26 @@ TEST(JobSpec, BadOverridesNameTheOverride) {
   EXPECT_EQ(error({"sweep.a.b=2"}), "--set sweep.a.b=2: expected SECTION.KEY=VALUE (e.g. --set sweep.runs=2)");
 }
 
+TEST(ConfigTable, ACrossKeyFailureNamesTheOverrideThatMadeTheKeysInconsistent) {
+  auto error = [](const std::vector<std::string>& overrides) {
+    try {
+      const JobSpec spec = parse_job(std::string(kValid) + "[model]\nprior = [1, 2]\n", "jobs/x.toml", overrides);
+      spec.model.fail("prior", "expected one number per fold", {{spec.sweep, "runs"}, {spec.sweep, "folds"}});
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // Only the file: its line, as for a single key.
+  EXPECT_EQ(error({}), "jobs/x.toml:9: [model] prior: expected one number per fold");
+  // The other key came from --set: the override leads, the key's line follows.
+  EXPECT_EQ(error({"sweep.folds=3"}), "--set sweep.folds=3: [model] prior (jobs/x.toml:9): expected one number per fold");
+  // The key itself came from --set: that override, as for a single key.
+  EXPECT_EQ(error({"model.prior=[1]", "sweep.folds=3"}), "--set model.prior=[1]: [model] prior: expected one number per fold");
+  // An override of an unrelated key is not named.
+  EXPECT_EQ(error({"job.seed=9"}), "jobs/x.toml:9: [model] prior: expected one number per fold");
+}
+
 TEST(ConfigTable, ResolvedJsonHoldsEveryValueUsedWithTheDefaults) {
   const JobSpec spec = parse_job(std::string(kValid) + "label = \"a \\\"b\\\"\"\n", "jobs/x.toml");
   spec.sweep.get_string("label", "");
