@@ -4,7 +4,8 @@ data set shared (the default under mpirun) and with private copies (MSWEEP_SHARE
 
     /usr/bin/python3 bench/shared_data_bench.py [--ranks 2 4] [--train 60000] [--test 10000] [--runs 3]
 
-The job is param-ordering on Fashion-MNIST (Debian's dataset-fashion-mnist; by default the full
+The job is jobs/param-ordering-fashion-mnist-small.toml with --set overrides: Fashion-MNIST
+(Debian's dataset-fashion-mnist; by default the full
 60000 training and 10000 test images, 784 pixels: 70000 x 784 doubles, 419 MiB, plus the fixed
 split's standardized transposed copy the networks train on, as much again), with a short
 training so the run is about loading and holding the data. Prints one row per (ranks, sharing):
@@ -25,32 +26,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ENV, MSWEEP, mpirun
+from common import ENV, MSWEEP, SOURCE, mpirun
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
-def job_text(train, test, runs):
-    return f"""[job]
-name = "shared-data-bench"
-experiment = "param-ordering"
-seed = 2019
-[data]
-source = "fashion-mnist"
-train_objects = {train}
-test_objects = {test}
-standardize = false
-[model]
-hidden = [10]
-learning_rate = 0.003
-batch_size = 64
-[sweep]
-runs = {runs}
-t0 = 20
-continue_iterations = 20
-fractions = [0.0, 1.0]
-orders = ["variance", "random"]
-"""
+# The repository's small job with the full data and a short training (--set overrides).
+JOB = SOURCE / "jobs" / "param-ordering-fashion-mnist-small.toml"
+
+
+def overrides(train, test, runs):
+    settings = [f"data.train_objects={train}", f"data.test_objects={test}", f"sweep.runs={runs}", "sweep.t0=20",
+                "sweep.continue_iterations=20", "sweep.fractions=[0.0, 1.0]"]
+    return [item for setting in settings for item in ("--set", setting)]
 
 
 def children(pid):
@@ -101,12 +89,12 @@ def rss_pss(pid):
     return values.get("Rss"), values.get("Pss")
 
 
-def measure(job, ranks, shared):
+def measure(settings, ranks, shared):
     env = dict(ENV, OMPI_MCA_rmaps_base_oversubscribe="1")
     if not shared:
         env["MSWEEP_SHARED_DATA"] = "0"
     with tempfile.TemporaryDirectory() as directory:
-        command = mpirun(ranks) + [MSWEEP, "run", str(job), "-o", str(Path(directory) / "out.h5"), "-q"]
+        command = mpirun(ranks) + [MSWEEP, "run", str(JOB), "-o", str(Path(directory) / "out.h5"), "-q", *settings]
         start = time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         peak_rss, peak_pss = {}, {}  # per rank, KiB
@@ -150,16 +138,14 @@ def main():
     print()
     print("| ranks | data | master RSS | master PSS | worker RSS (max) | worker PSS (max) | sum RSS | sum PSS | wall |")
     print("|---|---|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as directory:
-        job = Path(directory) / "job.toml"
-        job.write_text(job_text(args.train, args.test, args.runs))
-        for ranks in args.ranks:
-            for shared in (True, False):
-                m = measure(job, ranks, shared)
-                workers = [r for r in m["rss"] if r != 0]
-                print(f"| {ranks} | {'shared' if shared else 'private'} | {mib(m['rss'].get(0, 0))} MiB | {mib(m['pss'].get(0, 0))} MiB "
-                      f"| {mib(max((m['rss'][r] for r in workers), default=0))} MiB | {mib(max((m['pss'][r] for r in workers), default=0))} MiB "
-                      f"| {mib(m['sum_rss'])} MiB | {mib(m['sum_pss'])} MiB | {m['wall']:.0f} s |", flush=True)
+    settings = overrides(args.train, args.test, args.runs)
+    for ranks in args.ranks:
+        for shared in (True, False):
+            m = measure(settings, ranks, shared)
+            workers = [r for r in m["rss"] if r != 0]
+            print(f"| {ranks} | {'shared' if shared else 'private'} | {mib(m['rss'].get(0, 0))} MiB | {mib(m['pss'].get(0, 0))} MiB "
+                  f"| {mib(max((m['rss'][r] for r in workers), default=0))} MiB | {mib(max((m['pss'][r] for r in workers), default=0))} MiB "
+                  f"| {mib(m['sum_rss'])} MiB | {mib(m['sum_pss'])} MiB | {m['wall']:.0f} s |", flush=True)
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 

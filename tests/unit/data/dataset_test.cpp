@@ -22,7 +22,7 @@ bool same_bits(const Eigen::Ref<const Eigen::MatrixXd>& a, const Eigen::Ref<cons
   if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
   for (Eigen::Index j = 0; j < a.cols(); ++j)
     for (Eigen::Index i = 0; i < a.rows(); ++i)
-      if (std::memcmp(&a(i, j), &b(i, j), sizeof(double)) != 0) return false;
+      if (std::memcmp(&a.coeffRef(i, j), &b.coeffRef(i, j), sizeof(double)) != 0) return false;
   return true;
 }
 
