@@ -1,6 +1,7 @@
 #include "node_shared_data.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -157,16 +158,20 @@ NodeSharedData::NodeSharedData(MPI_Comm world) {
 }
 
 NodeSharedData::~NodeSharedData() {
-  // Destructors must not throw: a failure here ends the process anyway, with MPI_Finalize next.
+  // A destructor must not throw, and MPI_Finalize comes next anyway: failures are only reported.
+  auto report = [](int code, const char* call) {
+    if (code != MPI_SUCCESS) std::fprintf(stderr, "msweep: warning: %s failed while freeing the shared data (MPI error %d)\n", call, code);
+  };
   try {
     if (!windows_.empty()) barrier_without_spinning(node_);  // nobody still reads, so the free below does not wait
-  } catch (...) {
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "msweep: warning: %s\n", e.what());
   }
   for (MPI_Win& window : windows_) {
-    MPI_Win_unlock_all(window);
-    MPI_Win_free(&window);
+    report(MPI_Win_unlock_all(window), "MPI_Win_unlock_all");
+    report(MPI_Win_free(&window), "MPI_Win_free");
   }
-  if (node_ != MPI_COMM_NULL) MPI_Comm_free(&node_);
+  if (node_ != MPI_COMM_NULL) report(MPI_Comm_free(&node_), "MPI_Comm_free");
 }
 
 Dataset NodeSharedData::load(const ConfigTable& section, std::uint64_t job_seed) {
@@ -206,13 +211,10 @@ std::span<double> NodeSharedData::window(std::size_t values, const std::function
         "MPI_Win_allocate_shared");
   windows_.push_back(window);
   check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window), "MPI_Win_lock_all");
+  MPI_Aint size = static_cast<MPI_Aint>(bytes);
   if (!builder) {
-    MPI_Aint size = 0;
     int unit = 0;
     check(MPI_Win_shared_query(window, 0, &size, &unit, &base), "MPI_Win_shared_query");
-    if (static_cast<std::size_t>(size) != bytes)
-      throw FarmError("sharing the data on this node: rank 0 of the node placed " + std::to_string(size) + " bytes, this rank expected " +
-                      std::to_string(bytes) + " (the ranks built different jobs)");
   }
   // Segments are mapped at page boundaries in every process, so this offset is the same in all.
   const auto address = reinterpret_cast<std::uintptr_t>(base);
@@ -227,6 +229,9 @@ std::span<double> NodeSharedData::window(std::size_t values, const std::function
     }
   }
   share_outcome(node_, builder, error);  // also the barrier: the builder's copy is complete
+  if (static_cast<std::size_t>(size) != bytes)  // cannot happen: the ranks of a node build the same job
+    throw FarmError("sharing the data on this node: its first rank placed " + std::to_string(size) + " bytes, this rank expected " +
+                    std::to_string(bytes));
   if (!builder) check(MPI_Win_sync(window), "MPI_Win_sync");
   shared_bytes_ += values * sizeof(double);
   return storage;
