@@ -29,10 +29,10 @@ std::string job_source(const JobSpec& spec) {
 
 }  // namespace
 
-PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides) {
+PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides, const DataSource& source) {
   PreparedJob job;
   job.spec = load_job(job_path, overrides);
-  job.experiment = make_experiment(job.spec);
+  job.experiment = make_experiment(job.spec, source);
   job.spec.reject_unknown_keys();
   ResultLayout& layout = job.layout;
   layout.job_name = job.spec.name;

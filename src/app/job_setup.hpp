@@ -19,8 +19,10 @@ struct PreparedJob {
   ResultLayout layout;
 };
 
-// `overrides`: --set section.key=value, applied over the file (JobSpec::overrides).
-PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides = {});
+// `overrides`: --set section.key=value, applied over the file (JobSpec::overrides); `load_data`
+// `source` obtains the data (run passes NodeSharedData's: one copy per node).
+PreparedJob prepare_job(const std::string& job_path, const std::vector<std::string>& overrides = {},
+                        const DataSource& source = {});
 
 enum class OutputMode { create, replace, resume, resume_or_create };
 

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "job_setup.hpp"
 #include "launch.hpp"
+#include "node_shared_data.hpp"
 #include "msweep/core/progress.hpp"
 #include "msweep/core/stop_requests.hpp"
 #include "msweep/farm/farm.hpp"
@@ -353,26 +354,41 @@ int run_worker(const boost::mpi::communicator& world, const TaskFunction& task, 
 
 int run(RunOptions options, int& argc, char**& argv) {
   const std::string program = argc > 0 ? argv[0] : "msweep";  // for the resume command
-  // Everything that can be wrong with the input is found here, before MPI starts.
+  // Everything that can be wrong with the input is found by prepare(): before MPI starts, or,
+  // when the ranks of a node share one copy of the data (NodeSharedData), right after, since
+  // only the node's first rank reads the data then. Either way every rank reaches a verdict.
   PreparedJob job;
   std::string output;
   OutputMode mode = OutputMode::create;
   std::string input_error;
-  try {
-    job = prepare_job(options.job_path, options.overrides);
-    apply_shard(options.shard, job);
-    output = options.output_path.empty() ? job.spec.output_path : options.output_path;
-    mode = check_output(output, job, options.resume, options.force);
-  } catch (const InputError& error) {
-    if (!launched_with_peers()) throw;
-    input_error = error.what();
-  }
+  auto prepare = [&](const DataSource& source) {
+    try {
+      job = prepare_job(options.job_path, options.overrides, source);
+      apply_shard(options.shard, job);
+      output = options.output_path.empty() ? job.spec.output_path : options.output_path;
+      mode = check_output(output, job, options.resume, options.force);
+    } catch (const InputError& error) {
+      if (!launched_with_peers()) throw;
+      input_error = error.what();
+    }
+  };
+  const bool share_data = launched_with_peers() && shared_data_enabled();
+  if (!share_data) prepare({});
 
   // Not abort-on-exception: Boost would call MPI_Abort while an exception unwinds, before
   // anyone printed it. Failures below are caught, printed and ended explicitly instead.
   boost::mpi::environment environment(argc, argv, boost::mpi::threading::single, false);
   boost::mpi::communicator world;
   const bool master = world.rank() == 0;
+  // Destroyed before `environment` finalizes MPI, after the farm: nothing reads the data then.
+  std::optional<NodeSharedData> node_data;
+  if (share_data) {
+    node_data.emplace(world);
+    // The ranks of a node reach the loader together: they parse the same job file on the same
+    // file system, so a job error stops all of them before it, and the loader itself tells
+    // every rank of the node when its first rank could not read the data.
+    prepare(node_data->source());
+  }
 
   // Ranks can disagree about the input (a node-local path, a lagging NFS cache, a data file
   // readable on some nodes only). One collective carries every rank's verdict, so all agree
@@ -386,6 +402,9 @@ int run(RunOptions options, int& argc, char**& argv) {
   }
 
   install_signal_handlers(master);
+  if (master && node_data && node_data->shared_bytes() > 0 && !options.quiet)
+    std::fprintf(stderr, "msweep: data shared by the %d ranks of this node: one copy of %.1f MiB (MSWEEP_SHARED_DATA=0 turns sharing off)\n",
+                 node_data->node_size(), static_cast<double>(node_data->shared_bytes()) / (1024.0 * 1024.0));
   std::vector<std::string> hosts;
   boost::mpi::all_gather(world, rank_host_name(boost::mpi::environment::processor_name()), hosts);
 

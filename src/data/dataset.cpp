@@ -46,6 +46,28 @@ Dataset select_features(const Dataset& data, const Indices& columns) {
   return out;
 }
 
+std::size_t storage_values(Eigen::Index objects, Eigen::Index features) {
+  require(objects >= 0 && features >= 0, "storage_values", "objects, features", "non-negative sizes");
+  return padded_values(static_cast<std::size_t>(objects) * static_cast<std::size_t>(features)) + static_cast<std::size_t>(objects);
+}
+
+void move_into_storage(Dataset& data, std::span<double> storage, std::shared_ptr<const void> keeper) {
+  const Eigen::Index objects = data.objects(), features = data.features();
+  require(data.y.size() == objects, "move_into_storage", "data", "one target per object");
+  require(storage.size() == storage_values(objects, features), "move_into_storage", "storage", "storage_values(objects, features) doubles");
+  Eigen::Map<Eigen::MatrixXd>(storage.data(), objects, features) = data.X;
+  Eigen::Map<Eigen::VectorXd>(storage.data() + padded_values(static_cast<std::size_t>(objects * features)), objects) = data.y;
+  adopt_storage(data, objects, features, storage, std::move(keeper));
+}
+
+void adopt_storage(Dataset& data, Eigen::Index objects, Eigen::Index features, std::span<const double> storage,
+                   std::shared_ptr<const void> keeper) {
+  require(storage.size() == storage_values(objects, features), "adopt_storage", "storage", "storage_values(objects, features) doubles");
+  require(keeper != nullptr, "adopt_storage", "keeper", "an owner of the storage");
+  data.X = DataMatrix::view(storage.data(), objects, features, keeper);
+  data.y = DataVector::view(storage.data() + padded_values(static_cast<std::size_t>(objects * features)), objects, 1, std::move(keeper));
+}
+
 Eigen::Index holdout_test_size(Eigen::Index objects, double test_fraction) {
   auto test_size = static_cast<Eigen::Index>(std::llround(test_fraction * static_cast<double>(objects)));
   if (test_fraction > 0.0) test_size = std::clamp<Eigen::Index>(test_size, 1, objects - 1);

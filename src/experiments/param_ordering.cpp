@@ -123,7 +123,7 @@ param_ordering::Seeds param_ordering::task_seeds(std::uint64_t job_seed, const T
           derive_seed(job_seed, kContinueStream, {{"run", run}, {"restart", restart}})};
 }
 
-ParamOrderingExperiment::ParamOrderingExperiment(ParamOrderingOptions options, Dataset data)
+ParamOrderingExperiment::ParamOrderingExperiment(ParamOrderingOptions options, Dataset data, const ArrayPlacer& place)
     : options_(std::move(options)), data_(std::move(data)), fixed_test_(has_fixed_test(options_.data)), model_(options_.network) {
   auto nearest = [&](double target) {
     std::size_t best = 0;
@@ -135,6 +135,7 @@ ParamOrderingExperiment::ParamOrderingExperiment(ParamOrderingOptions options, D
   half_index_ = nearest(0.5);
   grid_ = TaskGrid(standard_axes({"structure", {model_.label()}}, options_.job.folds, options_.job.restarts, options_.job.runs,
                                  {Axis{"order", options_.orders, "orders"}}));
+  if (fixed_test_ && place) split_cache_.emplace(0, placed_split(place));
 }
 
 std::vector<MetricInfo> ParamOrderingExperiment::metrics() const {
@@ -170,17 +171,14 @@ std::vector<ArrayInfo> ParamOrderingExperiment::arrays() const {
   return out;
 }
 
-ParamOrderingExperiment::Split& ParamOrderingExperiment::split(const TaskView& task) const {
-  const std::uint32_t key = fixed_test_ ? 0 : task.run();  // a fixed test part makes every run share one split
-  if (auto it = split_cache_.find(key); it != split_cache_.end()) return it->second;
+HoldoutSplit ParamOrderingExperiment::fixed_holdout() const {
   HoldoutSplit holdout;
-  if (fixed_test_) {
-    const Eigen::Index train = data_.objects() - options_.data.test_objects;
-    for (Eigen::Index i = 0; i < data_.objects(); ++i) (i < train ? holdout.train : holdout.test).push_back(i);
-  } else {
-    RandomStream rng(param_ordering::task_seeds(options_.job.seed, task).split);
-    holdout = holdout_split(data_.objects(), options_.data.test_fraction, rng);
-  }
+  const Eigen::Index train = data_.objects() - options_.data.test_objects;
+  for (Eigen::Index i = 0; i < data_.objects(); ++i) (i < train ? holdout.train : holdout.test).push_back(i);
+  return holdout;
+}
+
+ParamOrderingExperiment::SplitParts ParamOrderingExperiment::split_parts(const HoldoutSplit& holdout) const {
   Eigen::MatrixXd train_X = take_rows(data_.X, holdout.train), test_X = take_rows(data_.X, holdout.test);
   Eigen::VectorXd train_y = take_entries(data_.y, holdout.train), test_y = take_entries(data_.y, holdout.test);
   if (options_.data.standardize) {
@@ -196,9 +194,48 @@ ParamOrderingExperiment::Split& ParamOrderingExperiment::split(const TaskView& t
       test_y = (test_y.array() - mean) / scale;
     }
   }
+  return {std::move(train_X), std::move(test_X), std::move(train_y), std::move(test_y)};
+}
+
+ParamOrderingExperiment::Split ParamOrderingExperiment::placed_split(const ArrayPlacer& place) const {
+  // One block in the objectives' layout (features x objects): training columns, training
+  // targets, test columns, test targets, each part starting on an aligned value.
+  const HoldoutSplit holdout = fixed_holdout();
+  const auto n = static_cast<std::size_t>(data_.features());
+  const auto train = static_cast<Eigen::Index>(holdout.train.size()), test = static_cast<Eigen::Index>(holdout.test.size());
+  const std::size_t train_X_at = 0, train_y_at = padded_values(n * holdout.train.size()),
+                    test_X_at = train_y_at + padded_values(holdout.train.size()),
+                    test_y_at = test_X_at + padded_values(n * holdout.test.size()), count = test_y_at + holdout.test.size();
+  const PlacedArray block = place(count, [&](std::span<double> out) {
+    const SplitParts parts = split_parts(holdout);
+    Eigen::Map<Eigen::MatrixXd>(out.data() + train_X_at, data_.features(), train) = parts.train_X.transpose();
+    Eigen::Map<Eigen::VectorXd>(out.data() + train_y_at, train) = parts.train_y;
+    Eigen::Map<Eigen::MatrixXd>(out.data() + test_X_at, data_.features(), test) = parts.test_X.transpose();
+    Eigen::Map<Eigen::VectorXd>(out.data() + test_y_at, test) = parts.test_y;
+  });
+  const double* at = block.values.data();
   Split s;
-  s.train = std::make_unique<MlpObjective>(model_, train_X, train_y);
-  s.test = std::make_unique<MlpObjective>(model_, test_X, test_y);
+  s.train = std::make_unique<MlpObjective>(MlpObjective::from_columns(
+      model_, DataMatrix::view(at + train_X_at, data_.features(), train, block.keeper), DataVector::view(at + train_y_at, train, 1, block.keeper)));
+  s.test = std::make_unique<MlpObjective>(MlpObjective::from_columns(
+      model_, DataMatrix::view(at + test_X_at, data_.features(), test, block.keeper), DataVector::view(at + test_y_at, test, 1, block.keeper)));
+  return s;
+}
+
+ParamOrderingExperiment::Split& ParamOrderingExperiment::split(const TaskView& task) const {
+  const std::uint32_t key = fixed_test_ ? 0 : task.run();  // a fixed test part makes every run share one split
+  if (auto it = split_cache_.find(key); it != split_cache_.end()) return it->second;
+  HoldoutSplit holdout;
+  if (fixed_test_) {
+    holdout = fixed_holdout();
+  } else {
+    RandomStream rng(param_ordering::task_seeds(options_.job.seed, task).split);
+    holdout = holdout_split(data_.objects(), options_.data.test_fraction, rng);
+  }
+  SplitParts parts = split_parts(holdout);
+  Split s;
+  s.train = std::make_unique<MlpObjective>(model_, parts.train_X, parts.train_y);
+  s.test = std::make_unique<MlpObjective>(model_, parts.test_X, parts.test_y);
   return split_cache_.emplace(key, std::move(s)).first->second;
 }
 

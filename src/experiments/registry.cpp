@@ -1,6 +1,7 @@
 // The experiment kinds msweep knows. Adding one is one line here: the kind's name, its options
 // reader and its class (docs/architecture.md, "Adding an experiment kind").
 #include <map>
+#include <type_traits>
 
 #include "msweep/core/error.hpp"
 #include "msweep/experiments/experiment.hpp"
@@ -15,21 +16,25 @@
 namespace msweep {
 namespace {
 
-using Factory = std::unique_ptr<Experiment> (*)(const JobSpec&);
+using Factory = std::unique_ptr<Experiment> (*)(const JobSpec&, const DataSource&);
 
 // A kind built from its options alone: Kind(read(spec)).
 template <class Kind, auto read>
-std::unique_ptr<Experiment> make(const JobSpec& spec) {
+std::unique_ptr<Experiment> make(const JobSpec& spec, const DataSource&) {
   return std::make_unique<Kind>(read(spec));
 }
 
 // A kind whose keys are checked against its data ([data] names the data set, the structures
-// name its features...): the data are loaded once and handed to the reader, then the class.
+// name its features...): the data are loaded once and handed to the reader, then the class
+// (with the source's placer when the kind keeps large arrays that depend only on the job).
 template <class Kind, auto read>
-std::unique_ptr<Experiment> make_with_data(const JobSpec& spec) {
-  Dataset data = load_job_data(spec.data, spec.seed);
+std::unique_ptr<Experiment> make_with_data(const JobSpec& spec, const DataSource& source) {
+  Dataset data = source.load(spec.data, spec.seed);
   auto options = read(spec, data);
-  return std::make_unique<Kind>(std::move(options), std::move(data));
+  if constexpr (std::is_constructible_v<Kind, decltype(options), Dataset, const ArrayPlacer&>)
+    return std::make_unique<Kind>(std::move(options), std::move(data), source.place);
+  else
+    return std::make_unique<Kind>(std::move(options), std::move(data));
 }
 
 const std::map<std::string, Factory>& registry() {
@@ -54,7 +59,7 @@ std::vector<std::string> experiment_kinds() {
   return names;
 }
 
-std::unique_ptr<Experiment> make_experiment(const JobSpec& spec) {
+std::unique_ptr<Experiment> make_experiment(const JobSpec& spec, const DataSource& source) {
   auto it = registry().find(spec.kind);
   if (it == registry().end()) {
     std::string known;
@@ -62,7 +67,7 @@ std::unique_ptr<Experiment> make_experiment(const JobSpec& spec) {
     spec.job.fail("experiment", "unknown experiment kind \"" + spec.kind + "\" (expected one of " + known + ")");
   }
   try {
-    return it->second(spec);
+    return it->second(spec, source);
   } catch (const GridTooLarge& e) {
     spec.sweep.fail(e.key(), e.what());  // file:line of the key that sets the axis
   }

@@ -155,10 +155,10 @@ StructureSelectionExperiment::StructureSelectionExperiment(StructureSelectionOpt
   grid_ = TaskGrid(standard_axes(std::move(structure), options_.job.folds, options_.job.restarts, options_.job.runs, std::move(extra)));
 }
 
-std::unique_ptr<Experiment> make_structure_selection(const JobSpec& spec) {
+std::unique_ptr<Experiment> make_structure_selection(const JobSpec& spec, const DataSource& source) {
   StructureSelectionOptions options = read_structure_selection_options(spec);
   Dataset data;
-  if (!options.synthetic) data = load_job_data(spec.data, spec.seed);
+  if (!options.synthetic) data = source.load(spec.data, spec.seed);
   try {
     StructureGraph check(fitted_graph(options.graph, data));
   } catch (const ArgumentError& e) {

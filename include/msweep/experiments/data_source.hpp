@@ -2,6 +2,10 @@
 // split. Reading it validates every key; loading it checks files before any MPI work.
 #pragma once
 #include <cstdint>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,5 +49,25 @@ Dataset load_dataset(const DataOptions& options, std::uint64_t job_seed);
 // What experiments use: reads [data], loads the data set and keeps the chosen feature columns
 // ([data] features or exclude), with file:line messages for names the data do not have.
 Dataset load_job_data(const ConfigTable& data, std::uint64_t job_seed);
+
+// How make_experiment obtains a job's data and where experiments put large read-only arrays
+// that depend only on the job (param-ordering's fixed split, standardized and transposed). By
+// default the data set is loaded in this process and such arrays are built in its own memory
+// when first needed. msweep run passes a source whose data set and arrays live once per node,
+// in memory the node's ranks share (src/app/node_shared_data.hpp); experiments cannot tell.
+using DataLoader = std::function<Dataset(const ConfigTable& data, std::uint64_t job_seed)>;
+
+struct PlacedArray {
+  std::span<const double> values;      // aligned like Eigen's allocations (64 bytes)
+  std::shared_ptr<const void> keeper;  // keeps the storage alive (DataArray::view)
+};
+// `count` doubles, written once by `fill`. Collective like the loader: the ranks of a node ask
+// for the same arrays in the same order (they build the same job); one of them fills.
+using ArrayPlacer = std::function<PlacedArray(std::size_t count, const std::function<void(std::span<double>)>& fill)>;
+
+struct DataSource {
+  DataLoader load = load_job_data;
+  ArrayPlacer place;  // empty: experiments keep such arrays in their own memory, built when first needed
+};
 
 }  // namespace msweep

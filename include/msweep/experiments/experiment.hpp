@@ -24,6 +24,7 @@
 #include "msweep/core/grid.hpp"
 #include "msweep/core/summary.hpp"
 #include "msweep/core/task.hpp"
+#include "msweep/experiments/data_source.hpp"
 #include "msweep/spec/job.hpp"
 
 namespace msweep {
@@ -107,8 +108,9 @@ TaskOutput run_at(const Experiment& experiment, std::span<const std::uint32_t> c
 
 // Builds the experiment named by [job] experiment, reading and validating its keys and
 // loading its data. Throws InputError (file:line: [section] key: ...) for anything wrong.
-// Does not check for unknown keys: the caller does that after construction.
-std::unique_ptr<Experiment> make_experiment(const JobSpec& spec);
+// Does not check for unknown keys: the caller does that after construction. Kinds that read
+// [data] get their data set (and put their shareable arrays) through `source`.
+std::unique_ptr<Experiment> make_experiment(const JobSpec& spec, const DataSource& source = {});
 
 // The registered kinds, for messages and `msweep --help`.
 std::vector<std::string> experiment_kinds();

@@ -8,6 +8,9 @@
 // (data split and minibatch order; 25 in the protocol), order (variance, exact-variance, random). Tasks that
 // differ only in order share the split, the initial weights, the warm-up and the minibatches
 // after t0 (paired comparison); the warm-up state is cached per (run, restart) on each rank.
+// A fixed test part (fashion-mnist) makes one split for the whole job: given an ArrayPlacer
+// (msweep run's, one copy per node), it is built once at construction into the placed storage,
+// so the ranks of a node share its standardized, transposed copy of the data as well.
 // Keys: docs/experiments/param-ordering.md.
 #pragma once
 #include <map>
@@ -66,7 +69,7 @@ Seeds task_seeds(std::uint64_t job_seed, const TaskView& task);
 
 class ParamOrderingExperiment final : public Experiment {
  public:
-  ParamOrderingExperiment(ParamOrderingOptions options, Dataset data);
+  ParamOrderingExperiment(ParamOrderingOptions options, Dataset data, const ArrayPlacer& place = {});
 
   const TaskGrid& grid() const override { return grid_; }
   std::vector<MetricInfo> metrics() const override;
@@ -92,6 +95,14 @@ class ParamOrderingExperiment final : public Experiment {
     double rank_correlation_c0 = 0.0, rank_correlation_exact = 0.0;  // Spearman of C_t0 with C_0, with exact_variance
     double train_loss = 0.0, test_loss = 0.0;
   };
+  // The training and test parts as the networks see them (standardized by the training part).
+  struct SplitParts {
+    Eigen::MatrixXd train_X, test_X;
+    Eigen::VectorXd train_y, test_y;
+  };
+  HoldoutSplit fixed_holdout() const;  // the last test_objects rows
+  SplitParts split_parts(const HoldoutSplit& holdout) const;
+  Split placed_split(const ArrayPlacer& place) const;  // the fixed split, in placed storage
   Split& split(const TaskView& task) const;
   const WarmState& warm_state(const TaskView& task) const;
 

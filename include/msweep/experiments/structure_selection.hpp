@@ -76,7 +76,7 @@ Seeds task_seeds(std::uint64_t job_seed, const TaskView& task);
 class StructureSelectionExperiment;
 // The registry's factory: reads the options, loads the data (unless generated) and builds the
 // graph, turning a graph that does not fit the data into a file:line error at [model] edges.
-std::unique_ptr<Experiment> make_structure_selection(const JobSpec& spec);
+std::unique_ptr<Experiment> make_structure_selection(const JobSpec& spec, const DataSource& source = {});
 
 class StructureSelectionExperiment final : public Experiment {
  public:

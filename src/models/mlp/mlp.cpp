@@ -363,6 +363,16 @@ MlpObjective::MlpObjective(const Mlp& model, const Eigen::Ref<const Eigen::Matri
   model_.check_data("MlpObjective::MlpObjective", X.cols(), y);
 }
 
+MlpObjective::MlpObjective(const Mlp& model, DataMatrix Xt, DataVector y, Columns)
+    : model_(model), Xt_(std::move(Xt)), y_(std::move(y)) {
+  require(Xt_.cols() == y_.size() && y_.size() > 0, "MlpObjective::from_columns", "y", "one entry per column of Xt (and at least one)");
+  model_.check_data("MlpObjective::from_columns", Xt_.rows(), y_);
+}
+
+MlpObjective MlpObjective::from_columns(const Mlp& model, DataMatrix Xt, DataVector y) {
+  return MlpObjective(model, std::move(Xt), std::move(y), Columns{});
+}
+
 void MlpObjective::gather(std::span<const Eigen::Index> rows) {
   require(!rows.empty(), "MlpObjective", "rows", "a non-empty minibatch");
   batch_X_.resize(Xt_.rows(), static_cast<Index>(rows.size()));

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
 
 #include "msweep/core/error.hpp"
 #include "msweep/data/fashion_mnist.hpp"
@@ -261,6 +264,44 @@ TEST(ParamOrdering, JobFilesInTheRepositoryAreValid) {
     ++checked;
   }
   EXPECT_GE(checked, fashion ? 10 : 8);
+}
+
+// msweep run places the fixed split (Fashion-MNIST's official test part) in memory the ranks of a
+// node share; here a placer backed by this process's memory stands in for it. The numbers must be
+// those of the split each rank builds for itself, bit for bit.
+TEST(ParamOrdering, FixedSplitInPlacedStorageGivesTheSameNumbers) {
+  if (!std::filesystem::is_directory(kFashionMnistDirectory)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string text = job_text("source = \"fashion-mnist\"\ntrain_objects = 300\ntest_objects = 100\nstandardize = true\n",
+                                    "hidden = [4]\nbatch_size = 16\n",
+                                    "runs = 2\nt0 = 20\ncontinue_iterations = 20\nfractions = [0.0, 0.5]\norders = [\"variance\", \"random\"]\n");
+  const JobSpec spec = parse_job(text, "test.toml");
+  std::vector<std::shared_ptr<std::vector<double>>> placed;
+  DataSource source;
+  source.place = [&](std::size_t count, const std::function<void(std::span<double>)>& fill) {
+    // 8 spare values so the block can start on a 64-byte boundary, as msweep run's windows do.
+    auto storage = std::make_shared<std::vector<double>>(count + 8);
+    void* start = storage->data();
+    std::size_t space = storage->size() * sizeof(double);
+    std::align(64, count * sizeof(double), start, space);
+    const std::span<double> values(static_cast<double*>(start), count);
+    fill(values);
+    placed.push_back(storage);
+    return PlacedArray{values, storage};
+  };
+  auto shared = make_experiment(spec, source);
+  ASSERT_EQ(placed.size(), 1U) << "the fixed split is placed once, at construction";
+  auto own = make_experiment(parse_job(text, "test.toml"));
+  for (std::uint32_t run = 0; run < 2; ++run)
+    for (std::uint32_t order = 0; order < 2; ++order) {
+      const auto a = run_at(*shared, coords(0, run, order)), b = run_at(*own, coords(0, run, order));
+      EXPECT_TRUE(bitwise_equal(a.metrics, b.metrics)) << run << " " << order;
+      ASSERT_EQ(a.arrays.size(), b.arrays.size());
+      for (std::size_t i = 0; i < a.arrays.size(); ++i) EXPECT_TRUE(bitwise_equal(a.arrays[i], b.arrays[i])) << i;
+    }
+  // A split drawn per run (test_fraction) depends on the task: nothing is placed.
+  placed.clear();
+  make_experiment(parse_job(job_text(kData, kModel, kSweep), "test.toml"), source);
+  EXPECT_TRUE(placed.empty());
 }
 
 TEST(ParamOrdering, FashionMnistKeysAreCheckedAgainstTheSubsetSizes) {

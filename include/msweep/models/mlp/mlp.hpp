@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "msweep/core/random.hpp"
+#include "msweep/data/dataset.hpp"
 
 namespace msweep {
 
@@ -111,6 +112,9 @@ class Mlp {
 class MlpObjective {
  public:
   MlpObjective(const Mlp& model, const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::Ref<const Eigen::VectorXd>& y);
+  // Data already in the objective's layout, features x objects (one column per object), kept as
+  // given: a view of storage the ranks of a node share is not copied.
+  static MlpObjective from_columns(const Mlp& model, DataMatrix Xt, DataVector y);
 
   const Mlp& model() const { return model_; }
   Eigen::Index parameters() const { return model_.parameter_count(); }
@@ -134,11 +138,13 @@ class MlpObjective {
                                 Eigen::Ref<Eigen::VectorXd> gradient);
 
  private:
+  struct Columns {};
+  MlpObjective(const Mlp& model, DataMatrix Xt, DataVector y, Columns);
   void gather(std::span<const Eigen::Index> rows);
 
   Mlp model_;
-  Eigen::MatrixXd Xt_;  // features x objects
-  Eigen::VectorXd y_;
+  DataMatrix Xt_;  // features x objects
+  DataVector y_;
   Eigen::MatrixXd batch_X_;
   Eigen::VectorXd batch_y_;
   MlpWorkspace work_;
