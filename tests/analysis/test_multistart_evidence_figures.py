@@ -77,3 +77,31 @@ def test_patience_rule():
     assert multistart.stop_by_patience([5, 4, 3, 3.5, 3.6, 3.7, 1.0], 3) == 2
     assert multistart.stop_by_patience([5, 4, 3, 3.5, 3.6, 1.0], 3) == 5
     assert multistart.stop_by_patience([1.0], 3) == 0
+
+
+DIGITS_JOB = (Path(__file__).resolve().parents[2] / "jobs" / "multistart-evidence-digits-small.toml").read_text()
+
+
+@pytest.fixture(scope="module")
+def digits_results(tmp_path_factory):
+    return run_engine(tmp_path_factory.mktemp("multistart-digits"), "msd", DIGITS_JOB)
+
+
+def test_logistic_job_reports_accuracy_of_the_ensemble(digits_results, tmp_path):
+    # The classification variant: accuracy in place of RMSE, from the averaged P(y = 1) at 1/2.
+    output = tmp_path / "report"
+    assert main([str(digits_results), "-o", str(output)]) == 0
+    for name in ("evidence_terms", "test_accuracy_by_method", "accuracy_vs_input_noise", "stopping_iteration"):
+        assert (output / "figures" / f"{name}.png").stat().st_size > 10_000, name
+    table = pd.read_csv(output / "tables" / "methods.csv")
+    assert "test_rmse_mean" not in table.columns
+    assert ((table["test_accuracy_mean"] > 0.5) & (table["test_accuracy_mean"] <= 1.0)).all()
+    context = context_of(digits_results, tmp_path)
+    combined, _ = multistart.combine_all(context)
+    tasks = context.tasks
+    predictions, targets = context.array(multistart.TEST_PREDICTION), context.array(multistart.TEST_TARGET)
+    for run in range(RUNS):
+        rows = np.flatnonzero(((tasks["method"] == "sgd") & (tasks["run_index"] == run)).to_numpy())
+        expected = np.mean((predictions[rows, -1, 0].mean(axis=0) > 0.5) == (targets[rows[0]] > 0.5))
+        got = combined[(combined["method"] == "sgd") & (combined["run"] == run)]["test_accuracy"].iloc[0]
+        assert got == pytest.approx(expected, rel=1e-12)
