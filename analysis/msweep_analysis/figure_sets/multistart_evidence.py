@@ -15,6 +15,10 @@ from .. import plots
 from ..multistart import Score, combine_all, method_table, settings
 
 
+def upper_first(text):
+    return text[:1].upper() + text[1:]
+
+
 def pm(mean, sem, digits=4):
     if not np.isfinite(mean):
         return "–"
@@ -71,7 +75,7 @@ def add_score_figure(context, table, methods, score):
                         value_label=f"{score.label} of the ensemble{score.unit}",
                         error_label="± 1 standard error over runs")
         ax.set_title(f"{structure}: {score.label} by method (± 1 s.e.m. over runs)")
-    context.add_figure(fig, f"{score.column}_by_method", f"{score.label.capitalize()} by method",
+    context.add_figure(fig, f"{score.column}_by_method", f"{upper_first(score.label)} by method",
                        f"{score.label.removeprefix('test ').capitalize() if score.logistic else 'RMSE'} of the starts' averaged prediction at the method's stopping point; error bars are ± 1 "
                        "standard error of the mean over runs (each run a new split).")
 
@@ -96,7 +100,7 @@ def add_noise_figure(context, table, methods, noise, score):
         ax.legend(fontsize="small")
     name = score.column.removeprefix("test_")
     context.add_figure(fig, f"{name}_vs_input_noise", f"{name.capitalize() if name == 'accuracy' else 'RMSE'} against input noise",
-                       f"{score.label.capitalize()} of the ensemble when N(0, s²) noise is added to the standardized test inputs (the "
+                       f"{upper_first(score.label)} of the ensemble when N(0, s²) noise is added to the standardized test inputs (the "
                        "same noise for every method of a run); ± 1 standard error over runs.")
 
 
@@ -145,7 +149,7 @@ def build(context):
     score = Score(settings(info))
     single = len(pd.unique(table["structure"])) == 1
     context.add_table("methods", "The six methods: ensemble of the starts, mean ± 1 standard error over runs", table,
-                      f"{score.label.capitalize()} of the starts' averaged prediction at the method's stopping point{score.unit}, "
+                      f"{upper_first(score.label)} of the starts' averaged prediction at the method's stopping point{score.unit}, "
                       "the same with N(0, s²) input noise, the stopping iteration and the test-optimal one, and the "
                       "evidence estimate at the stop (ELBO methods). ± 1 standard error of the mean over runs.",
                       shown=shown_table(table, noise, single, score))
