@@ -27,12 +27,17 @@ def context_of(path, directory):
     return Context(path=path, info=info(path), preloaded=load(path), output_dir=directory)
 
 
-def test_report_has_the_figures_and_the_method_table(results, tmp_path):
-    output = tmp_path / "report"
+def report_table(results, output, figures):
+    """Render the report of ``results`` into ``output``; check ``figures`` were drawn; the methods table."""
     assert main([str(results), "-o", str(output)]) == 0
-    for name in ("evidence_terms", "test_rmse_by_method", "rmse_vs_input_noise", "stopping_iteration"):
+    for name in figures:
         assert (output / "figures" / f"{name}.png").stat().st_size > 10_000, name
-    table = pd.read_csv(output / "tables" / "methods.csv")
+    return pd.read_csv(output / "tables" / "methods.csv")
+
+
+def test_report_has_the_figures_and_the_method_table(results, tmp_path):
+    table = report_table(results, tmp_path / "report",
+                         ("evidence_terms", "test_rmse_by_method", "rmse_vs_input_noise", "stopping_iteration"))
     assert list(table["method"]) == ["sgd", "early-stopping", "validation-prior-grid", "sgd-elbo", "langevin-elbo",
                                      "mean-field-vi"]
     assert (table["runs"] == RUNS).all()
@@ -89,11 +94,8 @@ def digits_results(tmp_path_factory):
 
 def test_logistic_job_reports_accuracy_of_the_ensemble(digits_results, tmp_path):
     # The classification variant: accuracy in place of RMSE, from the averaged P(y = 1) at 1/2.
-    output = tmp_path / "report"
-    assert main([str(digits_results), "-o", str(output)]) == 0
-    for name in ("evidence_terms", "test_accuracy_by_method", "accuracy_vs_input_noise", "stopping_iteration"):
-        assert (output / "figures" / f"{name}.png").stat().st_size > 10_000, name
-    table = pd.read_csv(output / "tables" / "methods.csv")
+    table = report_table(digits_results, tmp_path / "report",
+                         ("evidence_terms", "test_accuracy_by_method", "accuracy_vs_input_noise", "stopping_iteration"))
     assert "test_rmse_mean" not in table.columns
     assert ((table["test_accuracy_mean"] > 0.5) & (table["test_accuracy_mean"] <= 1.0)).all()
     context = context_of(digits_results, tmp_path)

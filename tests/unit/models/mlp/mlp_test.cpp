@@ -305,7 +305,7 @@ TEST(Mlp, ProductsAfterAGradientAtThePointReuseItsPassesBitForBit) {
         SCOPED_TRACE(std::string(c.name) + " " + to_string(activation) + " seed " + std::to_string(seed));
         auto p = random_problem(seed, activation, c.loss, c.outputs, seed % 2 == 0);
         RandomStream rng(77 + seed);
-        Eigen::VectorXd u(p.w.size()), v(p.w.size()), g(p.w.size()), hu(p.w.size()), hv(p.w.size()), fresh(p.w.size());
+        Eigen::VectorXd u(p.w.size()), v(p.w.size()), g(p.w.size()), hu(p.w.size()), hv(p.w.size());
         for (Eigen::Index j = 0; j < u.size(); ++j) u(j) = rng.normal(), v(j) = rng.normal();
         const std::vector<Eigen::Index> rows = {1, 4, 5}, other = {0, 2, 6};
         auto from_scratch = [&](const Eigen::VectorXd& w, const Eigen::VectorXd& x, const std::vector<Eigen::Index>& r) {
