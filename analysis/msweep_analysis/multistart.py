@@ -36,7 +36,8 @@ ENTROPY_METHODS = ("sgd-elbo", "langevin-elbo")
 EVIDENCE_METHODS = ENTROPY_METHODS + ("mean-field-vi",)
 
 # The engine's defaults, used only for files written without resolved_job.
-DEFAULTS = {"tau_val": 100, "patience": 3, "input_noise": [0.5, 1.0], "init_std": 0.1, "learning_rate": 1e-5}
+DEFAULTS = {"tau_val": 100, "patience": 3, "input_noise": [0.5, 1.0], "init_std": 0.1, "learning_rate": 1e-5,
+            "likelihood": "gaussian"}
 
 
 def settings(info):
@@ -45,8 +46,42 @@ def settings(info):
     model = resolved_section(info, "model") or {}
     merged = dict(DEFAULTS)
     merged.update({k: sweep[k] for k in ("tau_val", "patience", "input_noise") if k in sweep})
-    merged.update({k: model[k] for k in ("init_std", "learning_rate") if k in model})
+    merged.update({k: model[k] for k in ("init_std", "learning_rate", "likelihood") if k in model})
     return merged
+
+
+class Score:
+    """How the ensemble is scored, by the job's likelihood (the engine's ``Scoring``).
+
+    gaussian: RMSE everywhere (column test_rmse, lower is better, target units);
+    logistic (predictions are P(y = 1)): the validation rules minimize the mean log loss, the
+    test part is scored by accuracy of the prediction at 1/2 (column test_accuracy, higher is better).
+    """
+
+    def __init__(self, config):
+        self.logistic = config.get("likelihood", "gaussian") == "logistic"
+        self.column = "test_accuracy" if self.logistic else "test_rmse"
+        self.label = "test accuracy" if self.logistic else "test RMSE"
+        self.unit = "" if self.logistic else " [target units]"
+
+    def validation_loss(self, prediction, target):
+        if not self.logistic:
+            return rmse(prediction, target)
+        q = np.clip(np.where(target > 0.5, prediction, 1.0 - prediction), 1e-300, 1.0)
+        return float(-np.log(q).mean())
+
+    def test_error(self, prediction, target):
+        """Lower is better: RMSE (standardized) or the error rate."""
+        if not self.logistic:
+            return rmse(prediction, target)
+        return float(np.mean((prediction > 0.5) != (target > 0.5)))
+
+    def reported(self, error, target_scale):
+        return 1.0 - error if self.logistic else error * target_scale
+
+    def best(self, values):
+        """Index label of the best value of a Series."""
+        return values.idxmax() if self.logistic else values.idxmin()
 
 
 def gaussian_entropy(dimension, std):
@@ -88,20 +123,22 @@ def stop_by_patience(loss, patience):
 def combine(starts, method, config, parameters, target_scale):
     """The method's estimate from ``starts``: a dict of the arrays above, each (starts, ...).
 
-    Returns stop and best-test checkpoints, the chosen prior (grid method), test RMSE of the
-    ensemble at the stop (clean, then per input noise level, in target units), and for the
-    evidence methods the evidence and entropy per checkpoint.
+    Returns stop and best-test checkpoints, the chosen prior (grid method), the test score of the
+    ensemble at the stop ("test_score": RMSE in target units or accuracy, see Score; clean, then
+    per input noise level), and for the evidence methods the evidence and entropy per checkpoint.
     """
+    score = Score(config)
     validation_y, test_y = starts[VALIDATION_TARGET][0], starts[TEST_TARGET][0]
     ensemble_validation = starts[VALIDATION_PREDICTION].mean(axis=0)  # (C, V)
     ensemble_test = starts[TEST_PREDICTION].mean(axis=0)              # (C, L, N)
     checkpoints = ensemble_validation.shape[0]
-    validation_rmse = [rmse(ensemble_validation[c], validation_y) for c in range(checkpoints)]
-    test_rmse = [rmse(ensemble_test[c, 0], test_y) for c in range(checkpoints)]
-    out = {"best_test_checkpoint": int(np.argmin(test_rmse)), "stop_checkpoint": checkpoints - 1, "prior_choice": -1,
-           "evidence": None, "entropy": None, "test_rmse_curve": np.asarray(test_rmse) * target_scale}
+    validation_loss = [score.validation_loss(ensemble_validation[c], validation_y) for c in range(checkpoints)]
+    test_error = [score.test_error(ensemble_test[c, 0], test_y) for c in range(checkpoints)]
+    out = {"best_test_checkpoint": int(np.argmin(test_error)), "stop_checkpoint": checkpoints - 1, "prior_choice": -1,
+           "evidence": None, "entropy": None,
+           "test_score_curve": np.asarray([score.reported(e, target_scale) for e in test_error])}
     if method == "early-stopping":
-        out["stop_checkpoint"] = stop_by_patience(validation_rmse, int(config["patience"]))
+        out["stop_checkpoint"] = stop_by_patience(validation_loss, int(config["patience"]))
     tau = int(config["tau_val"])
     if method in ENTROPY_METHODS:
         lr = float(config["learning_rate"])
@@ -116,14 +153,15 @@ def combine(starts, method, config, parameters, target_scale):
     if method == "validation-prior-grid":
         usable = (starts[PRIOR_USABLE] > 0).all(axis=0)
         ensemble = starts[PRIOR_VALIDATION].mean(axis=0)
-        grid_rmse = [rmse(ensemble[k], validation_y) if usable[k] else np.inf for k in range(len(usable))]
-        if np.isfinite(min(grid_rmse)):
-            out["prior_choice"] = int(np.argmin(grid_rmse))
+        grid_loss = [score.validation_loss(ensemble[k], validation_y) if usable[k] else np.inf for k in range(len(usable))]
+        if np.isfinite(min(grid_loss)):
+            out["prior_choice"] = int(np.argmin(grid_loss))
     if out["prior_choice"] >= 0:
         chosen = starts[PRIOR_TEST].mean(axis=0)[out["prior_choice"]]
     else:
         chosen = ensemble_test[out["stop_checkpoint"]]
-    out["test_rmse"] = [rmse(chosen[level], test_y) * target_scale for level in range(chosen.shape[0])]
+    out["test_score"] = [score.reported(score.test_error(chosen[level], test_y), target_scale)
+                         for level in range(chosen.shape[0])]
     return out
 
 
@@ -131,12 +169,14 @@ def combine_all(context_or_path, arrays=None):
     """One row per (structure, run, method) whose starts all finished: the combined estimate.
 
     Columns: structure, run, method, starts, stop_iteration, best_test_iteration, prior_choice,
-    test_rmse, test_rmse_noise_<s> per input noise level, evidence_at_stop (NaN for methods
+    test_rmse, test_rmse_noise_<s> per input noise level (logistic: test_accuracy,
+    test_accuracy_noise_<s>; see Score), evidence_at_stop (NaN for methods
     without evidence); and a dict of curves {(structure, run, method): combine() output}.
     """
     context = context_or_path
     tasks = context.tasks.assign(_row=np.arange(len(context.tasks)))
     config = settings(context.info)
+    column = Score(config).column
     noise = [float(s) for s in config["input_noise"]]
     loaded = {name: context.array(name) for name in ARRAYS}
     ok = tasks[tasks["status"] == "ok"]
@@ -154,11 +194,11 @@ def combine_all(context_or_path, arrays=None):
         row = {"structure": structure, "run": int(run), "method": method, "starts": len(part),
                "stop_iteration": float(iterations[result["stop_checkpoint"]]),
                "best_test_iteration": float(iterations[result["best_test_checkpoint"]]),
-               "prior_choice": result["prior_choice"], "test_rmse": result["test_rmse"][0],
+               "prior_choice": result["prior_choice"], column: result["test_score"][0],
                "evidence_at_stop": float(result["evidence"][result["stop_checkpoint"]])
                if result["evidence"] is not None else np.nan}
         for level, s in enumerate(noise, start=1):
-            row[f"test_rmse_noise_{s:g}"] = result["test_rmse"][level]
+            row[f"{column}_noise_{s:g}"] = result["test_score"][level]
         rows.append(row)
         curves[(structure, int(run), method)] = dict(result, iterations=iterations,
                                                      log_prior=starts[LOG_PRIOR].mean(axis=0),
@@ -168,7 +208,7 @@ def combine_all(context_or_path, arrays=None):
 
 def method_table(combined, methods):
     """Mean and standard error over runs of the combined estimates, one row per (structure, method)."""
-    value_columns = [c for c in combined.columns if c.startswith("test_rmse")] + ["stop_iteration",
+    value_columns = [c for c in combined.columns if c.startswith(("test_rmse", "test_accuracy"))] + ["stop_iteration",
                                                                                    "best_test_iteration",
                                                                                    "evidence_at_stop"]
     rows = []

@@ -19,7 +19,7 @@ namespace {
 
 // Metric names in declaration order; indices below must follow it.
 enum Metric : std::size_t {
-  kParams, kTrainObjects, kTargetScale, kTestRmseFinal, kTestRmseChosen, kStopIteration, kEvidenceFinal, kUnstableChecks,
+  kParams, kTrainObjects, kTargetScale, kTestScoreFinal, kTestScoreChosen, kStopIteration, kEvidenceFinal, kUnstableChecks,
   kMaxCurvature, kDiverged, kMetricCount
 };
 
@@ -135,6 +135,34 @@ double rmse(const Eigen::Ref<const Eigen::VectorXd>& prediction, const Eigen::Re
   return std::sqrt((prediction - target).squaredNorm() / static_cast<double>(target.size()));
 }
 
+// How predictions are scored. Gaussian: RMSE everywhere (standardized units). Logistic (the
+// predictions are P(y = 1)): the validation rules minimize the mean log loss (accuracy ties too
+// often to stop on), the test part is scored by the error rate of the prediction at 1/2 and
+// reported as accuracy.
+struct Scoring {
+  bool logistic = false;
+
+  // Lower is better: what early stopping and the prior grid compare on the validation part.
+  double validation_loss(const Eigen::Ref<const Eigen::VectorXd>& p, const Eigen::Ref<const Eigen::VectorXd>& y) const {
+    if (!logistic) return rmse(p, y);
+    double total = 0.0;
+    for (Eigen::Index i = 0; i < y.size(); ++i) {
+      const double q = std::clamp(y(i) > 0.5 ? p(i) : 1.0 - p(i), 1e-300, 1.0);
+      total -= std::log(q);
+    }
+    return total / static_cast<double>(y.size());
+  }
+  // Lower is better: RMSE (standardized) or the error rate.
+  double test_error(const Eigen::Ref<const Eigen::VectorXd>& p, const Eigen::Ref<const Eigen::VectorXd>& y) const {
+    if (!logistic) return rmse(p, y);
+    Eigen::Index wrong = 0;
+    for (Eigen::Index i = 0; i < y.size(); ++i) wrong += (p(i) > 0.5) != (y(i) > 0.5);
+    return static_cast<double>(wrong) / static_cast<double>(y.size());
+  }
+  // What is reported: RMSE in target units or accuracy.
+  double reported(double error, double target_scale) const { return logistic ? 1.0 - error : error * target_scale; }
+};
+
 // The index of the smallest value, stopping once `patience` values in a row failed to improve on
 // it (early stopping evaluated every tau_val steps); the first of equal values wins.
 Eigen::Index stop_by_patience(const std::vector<double>& loss, Eigen::Index patience) {
@@ -159,9 +187,11 @@ double log_prior(const Eigen::VectorXd& w, double alpha) {
   return 0.5 * d * std::log(alpha / (2.0 * std::numbers::pi)) - 0.5 * alpha * w.squaredNorm();
 }
 
-// sum_i ln N(y_i | f(x_i), sigma^2) over the objective's whole part.
+// sum_i ln p(y_i | x_i, w) over the objective's whole part: N(f(x_i), sigma^2) when the
+// objective's loss is MSE, Bernoulli(sigmoid(f(x_i))) when it is cross-entropy (its mean is -ln p).
 double log_likelihood(MlpObjective& part, const Eigen::VectorXd& w, double noise_variance) {
   const double m = static_cast<double>(part.objects());
+  if (part.model().options().loss == Loss::cross_entropy) return -m * part.evaluate(w);
   return -0.5 * m * part.evaluate(w) / noise_variance - 0.5 * m * std::log(2.0 * std::numbers::pi * noise_variance);
 }
 
@@ -185,11 +215,15 @@ MultistartEvidenceOptions read_multistart_evidence_options(const JobSpec& spec, 
     spec.sweep.fail("folds", "multistart-evidence uses held-out validation and test parts, not folds: expected 1, got " +
                                  std::to_string(spec.folds));
   if (options.data.test_fraction <= 0.0) spec.data.fail("test_fraction", "multistart-evidence needs a held-out test part (> 0)");
-  if (options.data.source == "synthetic-classification" || options.data.source == "fashion-mnist")
-    spec.data.fail("source", "multistart-evidence is a regression experiment (MSE); \"" + options.data.source + "\" is a classification set");
-
   const ConfigTable& model = spec.model;
-  options.network.loss = Loss::mse;
+  const bool logistic = model.get_choice("likelihood", "gaussian", {"gaussian", "logistic"}) == "logistic";
+  options.network.loss = logistic ? Loss::cross_entropy : Loss::mse;
+  if (!logistic && is_classification_source(options.data.source))
+    spec.data.fail("source", "\"" + options.data.source +
+                                 "\" is a classification set: set [model] likelihood = \"logistic\" (two classes) or choose a regression source");
+  if (logistic && !(data.y.array() == 0.0 || data.y.array() == 1.0).all())
+    model.fail("likelihood", "\"logistic\" needs two classes 0/1 (e.g. [data] source = \"digits\" with classes = [3, 8]); \"" +
+                                 options.data.source + "\" has other targets");
   options.network.activation = activation_from_string(
       model.get_choice("activation", "softplus", {"softplus", "tanh", "relu", "sigmoid", "identity"}));
   options.network.bias = model.get_bool("bias", false);
@@ -296,6 +330,8 @@ const MultistartEvidenceExperiment::Split& MultistartEvidenceExperiment::split(s
     s.fit_X = scaler.apply(s.fit_X);
     s.validation_X = scaler.apply(s.validation_X);
     test_X = scaler.apply(test_X);
+  }
+  if (options_.data.standardize && !options_.logistic()) {  // class labels stay 0/1
     const double mean = s.train_y.mean();
     const double spread = std::sqrt((s.train_y.array() - mean).square().mean());
     s.target_scale = spread > 0.0 ? spread : 1.0;
@@ -318,8 +354,12 @@ std::vector<MetricInfo> MultistartEvidenceExperiment::metrics() const {
       {"n_params", "parameters of the network (D)"},
       {"train_objects", "objects the method trains on (the validation methods hold out the validation part)"},
       {"target_scale", "standard deviation of the training targets: standardized RMSE times this is in target units"},
-      {"test_rmse_final", "this start alone: test RMSE at the last iteration (target units)"},
-      {"test_rmse_chosen", "this start alone: test RMSE where the method's rule stops it on its own (target units)"},
+      // Logistic: accuracy in place of RMSE, under its own name.
+      options_.logistic() ? MetricInfo{"test_accuracy_final", "this start alone: test accuracy at the last iteration"}
+                          : MetricInfo{"test_rmse_final", "this start alone: test RMSE at the last iteration (target units)"},
+      options_.logistic()
+          ? MetricInfo{"test_accuracy_chosen", "this start alone: test accuracy where the method's rule stops it on its own"}
+          : MetricInfo{"test_rmse_chosen", "this start alone: test RMSE where the method's rule stops it on its own (target units)"},
       {"stop_iteration", "this start alone: iteration of the method's stopping point (the budget for sgd and the grid)"},
       {"evidence_final", "this start alone: ln p(w) + ln p(y | X, w) + entropy at the last iteration (ELBO methods; else 0)"},
       {"unstable_checks", "checkpoints where lr * top eigenvalue of the minibatch Hessian exceeded 0.68 (entropy methods)"},
@@ -384,7 +424,9 @@ TaskOutput MultistartEvidenceExperiment::run(const TaskView& task) const {
   const std::size_t L = data.test_X.size(), N = static_cast<std::size_t>(data.test_y.size()),
                     V = static_cast<std::size_t>(data.validation_y.size()), G = options_.prior_grid.size();
   const double lr = options_.learning_rate, sigma2 = options_.noise_variance;
-  const double scale = static_cast<double>(part.objects()) / (2.0 * sigma2);
+  // The likelihood's weight on the mean minibatch loss: sum of squares / (2 sigma^2), or the sum of cross-entropies.
+  const double scale = options_.logistic() ? static_cast<double>(part.objects()) : static_cast<double>(part.objects()) / (2.0 * sigma2);
+  const Scoring scoring{options_.logistic()};
 
   RandomStream init(seeds.init);
   const Eigen::VectorXd start = options_.init_std * normal_vector(D, init);
@@ -485,28 +527,31 @@ TaskOutput MultistartEvidenceExperiment::run(const TaskView& task) const {
   }
 
   // This start alone, by the method's rule (the ensemble's choice is made in combine_starts).
-  std::vector<double> validation_rmse(C), test_rmse(C), evidence(C);
+  std::vector<double> validation_loss(C), test_score(C), evidence(C);
   const Eigen::Map<const Eigen::VectorXd> validation_y(data.validation_y.data(), data.validation_y.size());
   for (std::size_t c = 0; c < C; ++c) {
-    validation_rmse[c] = rmse(Eigen::Map<const Eigen::VectorXd>(rec.validation.data() + c * V, static_cast<Eigen::Index>(V)), validation_y);
-    test_rmse[c] = rmse(test_clean(rec.test, c, L, N), data.test_y) * data.target_scale;
+    validation_loss[c] = scoring.validation_loss(
+        Eigen::Map<const Eigen::VectorXd>(rec.validation.data() + c * V, static_cast<Eigen::Index>(V)), validation_y);
+    test_score[c] = scoring.reported(scoring.test_error(test_clean(rec.test, c, L, N), data.test_y), data.target_scale);
     evidence[c] = rec.log_prior[c] + rec.log_likelihood[c] + entropy[c];
   }
   std::size_t chosen = C - 1;
-  double chosen_rmse = test_rmse[C - 1];
+  double chosen_score = test_score[C - 1];
   if (method == "early-stopping") {
-    chosen = static_cast<std::size_t>(stop_by_patience(validation_rmse, options_.patience));
-    chosen_rmse = test_rmse[chosen];
+    chosen = static_cast<std::size_t>(stop_by_patience(validation_loss, options_.patience));
+    chosen_score = test_score[chosen];
   } else if (has_evidence(method)) {
     chosen = static_cast<std::size_t>(argmax(evidence));
-    chosen_rmse = test_rmse[chosen];
+    chosen_score = test_score[chosen];
   } else if (method == "validation-prior-grid") {
-    std::vector<double> grid_rmse(G, std::numeric_limits<double>::infinity());
+    std::vector<double> grid_loss(G, std::numeric_limits<double>::infinity());
     for (std::size_t k = 0; k < G; ++k)
       if (prior_usable[k] > 0.0)
-        grid_rmse[k] = rmse(Eigen::Map<const Eigen::VectorXd>(prior_validation.data() + k * V, static_cast<Eigen::Index>(V)), validation_y);
-    const auto k = static_cast<std::size_t>(argmin(grid_rmse));
-    if (prior_usable[k] > 0.0) chosen_rmse = rmse(test_clean(prior_test, k, L, N), data.test_y) * data.target_scale;
+        grid_loss[k] = scoring.validation_loss(
+            Eigen::Map<const Eigen::VectorXd>(prior_validation.data() + k * V, static_cast<Eigen::Index>(V)), validation_y);
+    const auto k = static_cast<std::size_t>(argmin(grid_loss));
+    if (prior_usable[k] > 0.0)
+      chosen_score = scoring.reported(scoring.test_error(test_clean(prior_test, k, L, N), data.test_y), data.target_scale);
   }
 
   TaskOutput out;
@@ -514,8 +559,8 @@ TaskOutput MultistartEvidenceExperiment::run(const TaskView& task) const {
   out.metrics[kParams] = static_cast<double>(D);
   out.metrics[kTrainObjects] = static_cast<double>(part.objects());
   out.metrics[kTargetScale] = data.target_scale;
-  out.metrics[kTestRmseFinal] = test_rmse[C - 1];
-  out.metrics[kTestRmseChosen] = chosen_rmse;
+  out.metrics[kTestScoreFinal] = test_score[C - 1];
+  out.metrics[kTestScoreChosen] = chosen_score;
   out.metrics[kStopIteration] = static_cast<double>(chosen) * static_cast<double>(tau);
   out.metrics[kEvidenceFinal] = has_evidence(method) ? evidence[C - 1] : 0.0;
   out.metrics[kUnstableChecks] = unstable;
@@ -559,14 +604,15 @@ multistart_evidence::Combined multistart_evidence::combine_starts(const Multista
     return Eigen::VectorXd(sum / r);
   };
   Combined out;
-  std::vector<double> validation_rmse(C), test_rmse(C);
+  const Scoring scoring{options.logistic()};
+  std::vector<double> validation_loss(C), test_error(C);
   for (std::size_t c = 0; c < C; ++c) {
-    validation_rmse[c] = rmse(mean_of(kValidationPredictionArray, c * V, V), vy);
-    test_rmse[c] = rmse(mean_of(kTestPredictionArray, c * L * N, N), ty);
+    validation_loss[c] = scoring.validation_loss(mean_of(kValidationPredictionArray, c * V, V), vy);
+    test_error[c] = scoring.test_error(mean_of(kTestPredictionArray, c * L * N, N), ty);
   }
-  out.best_test_checkpoint = argmin(test_rmse);
+  out.best_test_checkpoint = argmin(test_error);
   out.stop_checkpoint = static_cast<Eigen::Index>(C - 1);
-  if (method == "early-stopping") out.stop_checkpoint = stop_by_patience(validation_rmse, options.patience);
+  if (method == "early-stopping") out.stop_checkpoint = stop_by_patience(validation_loss, options.patience);
   if (tracks_entropy(method)) {
     std::vector<std::span<const double>> increments;
     for (const TaskOutput* s : starts) increments.emplace_back(s->arrays[kIncrementArray]);
@@ -583,20 +629,20 @@ multistart_evidence::Combined multistart_evidence::combine_starts(const Multista
     out.stop_checkpoint = argmax(out.evidence);
   }
   if (method == "validation-prior-grid") {
-    std::vector<double> grid_rmse(G, std::numeric_limits<double>::infinity());
+    std::vector<double> grid_loss(G, std::numeric_limits<double>::infinity());
     for (std::size_t k = 0; k < G; ++k) {
       bool usable = true;
       for (const TaskOutput* s : starts) usable = usable && s->arrays[kPriorUsableArray][k] > 0.0;
-      if (usable) grid_rmse[k] = rmse(mean_of(kPriorValidationArray, k * V, V), vy);
+      if (usable) grid_loss[k] = scoring.validation_loss(mean_of(kPriorValidationArray, k * V, V), vy);
     }
-    out.prior_choice = argmin(grid_rmse);
-    if (!std::isfinite(grid_rmse[static_cast<std::size_t>(out.prior_choice)])) out.prior_choice = -1;
+    out.prior_choice = argmin(grid_loss);
+    if (!std::isfinite(grid_loss[static_cast<std::size_t>(out.prior_choice)])) out.prior_choice = -1;
   }
   for (std::size_t l = 0; l < L; ++l) {
     const Eigen::VectorXd prediction =
         out.prior_choice >= 0 ? mean_of(kPriorTestArray, (static_cast<std::size_t>(out.prior_choice) * L + l) * N, N)
                               : mean_of(kTestPredictionArray, (static_cast<std::size_t>(out.stop_checkpoint) * L + l) * N, N);
-    out.test_rmse.push_back(rmse(prediction, ty) * target_scale);
+    out.test_score.push_back(scoring.reported(scoring.test_error(prediction, ty), target_scale));
   }
   return out;
 }
@@ -608,7 +654,7 @@ std::string MultistartEvidenceExperiment::report(const SummaryTable& summary) co
     if (summary.group_axes[i] == "method") method_pos = i;
   if (method_pos == summary.group_axes.size()) return {};
   const auto& method_axis = grid_.axes()[grid_.axis_index("method")];
-  const auto chosen = summary.metric_index("test_rmse_chosen"), stop = summary.metric_index("stop_iteration"),
+  const auto chosen = summary.metric_index(options_.logistic() ? "test_accuracy_chosen" : "test_rmse_chosen"), stop = summary.metric_index("stop_iteration"),
              unstable = summary.metric_index("unstable_checks");
   // Groups keep the restart axis: average each method's groups (every start weighs the same).
   std::vector<double> sum_rmse(method_axis.size(), 0.0), sum_sd(method_axis.size(), 0.0), sum_stop(method_axis.size(), 0.0),
@@ -627,7 +673,7 @@ std::string MultistartEvidenceExperiment::report(const SummaryTable& summary) co
   out << "network " << model_.label() << " (" << model_.parameter_count() << " parameters), " << options_.iterations
       << " steps, lr " << options_.learning_rate << "; single starts by their own stopping rule, mean over starts and runs\n"
       << "(the ensemble of starts, the method's real estimate: analysis/msweep-report's figures, docs/experiments/multistart-evidence.md):\n";
-  TextTable table({"method", "test RMSE", "sd over runs", "stop at iteration", "unstable checks"});
+  TextTable table({"method", options_.logistic() ? "test accuracy" : "test RMSE", "sd over runs", "stop at iteration", "unstable checks"});
   for (std::size_t m = 0; m < method_axis.size(); ++m) {
     if (count[m] == 0.0) continue;
     table.add_row({method_axis.label(m), format_number(sum_rmse[m] / count[m]), format_number(sum_sd[m] / count[m]),

@@ -27,12 +27,17 @@ def context_of(path, directory):
     return Context(path=path, info=info(path), preloaded=load(path), output_dir=directory)
 
 
-def test_report_has_the_figures_and_the_method_table(results, tmp_path):
-    output = tmp_path / "report"
+def report_table(results, output, figures):
+    """Render the report of ``results`` into ``output``; check ``figures`` were drawn; the methods table."""
     assert main([str(results), "-o", str(output)]) == 0
-    for name in ("evidence_terms", "test_rmse_by_method", "rmse_vs_input_noise", "stopping_iteration"):
+    for name in figures:
         assert (output / "figures" / f"{name}.png").stat().st_size > 10_000, name
-    table = pd.read_csv(output / "tables" / "methods.csv")
+    return pd.read_csv(output / "tables" / "methods.csv")
+
+
+def test_report_has_the_figures_and_the_method_table(results, tmp_path):
+    table = report_table(results, tmp_path / "report",
+                         ("evidence_terms", "test_rmse_by_method", "rmse_vs_input_noise", "stopping_iteration"))
     assert list(table["method"]) == ["sgd", "early-stopping", "validation-prior-grid", "sgd-elbo", "langevin-elbo",
                                      "mean-field-vi"]
     assert (table["runs"] == RUNS).all()
@@ -77,3 +82,28 @@ def test_patience_rule():
     assert multistart.stop_by_patience([5, 4, 3, 3.5, 3.6, 3.7, 1.0], 3) == 2
     assert multistart.stop_by_patience([5, 4, 3, 3.5, 3.6, 1.0], 3) == 5
     assert multistart.stop_by_patience([1.0], 3) == 0
+
+
+DIGITS_JOB = (Path(__file__).resolve().parents[2] / "jobs" / "multistart-evidence-digits-small.toml").read_text()
+
+
+@pytest.fixture(scope="module")
+def digits_results(tmp_path_factory):
+    return run_engine(tmp_path_factory.mktemp("multistart-digits"), "msd", DIGITS_JOB)
+
+
+def test_logistic_job_reports_accuracy_of_the_ensemble(digits_results, tmp_path):
+    # The classification variant: accuracy in place of RMSE, from the averaged P(y = 1) at 1/2.
+    table = report_table(digits_results, tmp_path / "report",
+                         ("evidence_terms", "test_accuracy_by_method", "accuracy_vs_input_noise", "stopping_iteration"))
+    assert "test_rmse_mean" not in table.columns
+    assert ((table["test_accuracy_mean"] > 0.5) & (table["test_accuracy_mean"] <= 1.0)).all()
+    context = context_of(digits_results, tmp_path)
+    combined, _ = multistart.combine_all(context)
+    tasks = context.tasks
+    predictions, targets = context.array(multistart.TEST_PREDICTION), context.array(multistart.TEST_TARGET)
+    for run in range(RUNS):
+        rows = np.flatnonzero(((tasks["method"] == "sgd") & (tasks["run_index"] == run)).to_numpy())
+        expected = np.mean((predictions[rows, -1, 0].mean(axis=0) > 0.5) == (targets[rows[0]] > 0.5))
+        got = combined[(combined["method"] == "sgd") & (combined["run"] == run)]["test_accuracy"].iloc[0]
+        assert got == pytest.approx(expected, rel=1e-12)

@@ -1,7 +1,9 @@
 """multistart-evidence end to end: bitwise the same results (metrics and every trajectory array)
-at 1 and 3 ranks, and bad keys end in one file:line message with exit status 2, creating nothing."""
+at 1 and 3 ranks, for the Gaussian and the logistic likelihood, and bad keys end in one file:line
+message with exit status 2, creating nothing."""
 import h5py
 import numpy as np
+import pytest
 
 from conftest import load_tasks, metric_names, run, write_job
 from test_cli_errors import assert_one_line_error
@@ -27,8 +29,13 @@ prior_precisions = [10.0, 1e3]
 """
 
 
-def test_results_and_arrays_identical_at_1_and_3_ranks(tmp):
-    job = write_job(tmp, "job", JOB)
+LOGISTIC_JOB = JOB.replace('source = "synthetic-regression"', 'source = "synthetic-classification"').replace(
+    "[model]\n", '[model]\nlikelihood = "logistic"\n')
+
+
+@pytest.mark.parametrize("text", [JOB, LOGISTIC_JOB], ids=["gaussian", "logistic"])
+def test_results_and_arrays_identical_at_1_and_3_ranks(tmp, text):
+    job = write_job(tmp, "job", text)
     reference = None
     for ranks in [1, 3]:
         output = tmp / f"r{ranks}.h5"
@@ -52,8 +59,10 @@ def test_results_and_arrays_identical_at_1_and_3_ranks(tmp):
 
 def test_bad_keys_name_file_and_line(tmp):
     for edit, key in [("methods = [\"sgd\", \"adam\"]", "methods"), ("patience = 0", "patience"),
-                      ("input_noise = [-0.5]", "input_noise"), ("validation_fraction = 0", "validation_fraction")]:
-        job = write_job(tmp, "bad", JOB + edit + "\n")
+                      ("input_noise = [-0.5]", "input_noise"), ("validation_fraction = 0", "validation_fraction"),
+                      ('[model]\nlikelihood = "poisson"', "likelihood")]:
+        text = JOB.replace("[model]\n", edit + "\n") if edit.startswith("[model]") else JOB + edit + "\n"
+        job = write_job(tmp, "bad", text)
         output = tmp / "bad.h5"
         result = run(["run", job, "-o", output])
         assert_one_line_error(result, "bad.toml:", key)

@@ -12,7 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .. import plots
-from ..multistart import combine_all, method_table, settings
+from ..multistart import Score, combine_all, method_table, settings
+
+
+def upper_first(text):
+    return text[:1].upper() + text[1:]
 
 
 def pm(mean, sem, digits=4):
@@ -21,16 +25,16 @@ def pm(mean, sem, digits=4):
     return f"{mean:.{digits}g} ± {sem:.2g}" if np.isfinite(sem) else f"{mean:.{digits}g}"
 
 
-def shown_table(table, noise, single_structure):
+def shown_table(table, noise, single_structure, score):
     shown = pd.DataFrame()
     if not single_structure:
         shown["structure"] = table["structure"]
     shown["method"] = table["method"]
     shown["runs"] = table["runs"]
-    shown["test RMSE"] = [pm(m, s) for m, s in zip(table["test_rmse_mean"], table["test_rmse_sem"])]
+    shown[score.label] = [pm(m, s) for m, s in zip(table[f"{score.column}_mean"], table[f"{score.column}_sem"])]
     for s in noise:
-        column = f"test_rmse_noise_{s:g}"
-        shown[f"RMSE, input noise s = {s:g}"] = [pm(m, e) for m, e in zip(table[f"{column}_mean"], table[f"{column}_sem"])]
+        column = f"{score.column}_noise_{s:g}"
+        shown[f"{score.label.removeprefix('test ')}, input noise s = {s:g}"] = [pm(m, e) for m, e in zip(table[f"{column}_mean"], table[f"{column}_sem"])]
     shown["stop iteration"] = [pm(m, s) for m, s in zip(table["stop_iteration_mean"], table["stop_iteration_sem"])]
     shown["test-optimal iteration"] = [pm(m, s) for m, s in zip(table["best_test_iteration_mean"],
                                                                  table["best_test_iteration_sem"])]
@@ -61,26 +65,26 @@ def add_evidence_figure(context, curves, methods):
                        "The method stops at the largest evidence.")
 
 
-def add_rmse_figure(context, table, methods):
+def add_score_figure(context, table, methods, score):
     structures = list(pd.unique(table["structure"]))
     fig, panels = plots.figure(len(structures), 1, panel_width=6.0, panel_height=3.6)
     for ax, structure in zip(panels, structures):
         part = table[table["structure"] == structure].set_index("method").reindex([m for m in methods])
         part = part[part["runs"].notna()]
-        plots.plot_bars(ax, list(part.index), part["test_rmse_mean"], part["test_rmse_sem"],
-                        value_label="test RMSE of the ensemble [target units]",
+        plots.plot_bars(ax, list(part.index), part[f"{score.column}_mean"], part[f"{score.column}_sem"],
+                        value_label=f"{score.label} of the ensemble{score.unit}",
                         error_label="± 1 standard error over runs")
-        ax.set_title(f"{structure}: test RMSE by method (± 1 s.e.m. over runs)")
-    context.add_figure(fig, "test_rmse_by_method", "Test RMSE by method",
-                       "RMSE of the starts' averaged prediction at the method's stopping point; error bars are ± 1 "
+        ax.set_title(f"{structure}: {score.label} by method (± 1 s.e.m. over runs)")
+    context.add_figure(fig, f"{score.column}_by_method", f"{upper_first(score.label)} by method",
+                       f"{score.label.removeprefix('test ').capitalize() if score.logistic else 'RMSE'} of the starts' averaged prediction at the method's stopping point; error bars are ± 1 "
                        "standard error of the mean over runs (each run a new split).")
 
 
-def add_noise_figure(context, table, methods, noise):
+def add_noise_figure(context, table, methods, noise, score):
     structures = list(pd.unique(table["structure"]))
     fig, panels = plots.figure(len(structures), 1, panel_width=5.4, panel_height=3.8)
     levels = [0.0] + list(noise)
-    columns = ["test_rmse"] + [f"test_rmse_noise_{s:g}" for s in noise]
+    columns = [score.column] + [f"{score.column}_noise_{s:g}" for s in noise]
     for ax, structure in zip(panels, structures):
         for i, method in enumerate(methods):
             row = table[(table["structure"] == structure) & (table["method"] == method)]
@@ -91,11 +95,12 @@ def add_noise_figure(context, table, methods, noise):
             ax.errorbar(levels, means, yerr=np.nan_to_num(sems), marker="o", capsize=3, label=method,
                         color=plots.COLORS[i % len(plots.COLORS)])
         ax.set_xlabel("input noise s (standardized features)")
-        ax.set_ylabel("test RMSE [target units]")
-        ax.set_title(f"{structure}: RMSE with N(0, s²) input noise")
+        ax.set_ylabel(f"{score.label}{score.unit}")
+        ax.set_title(f"{structure}: {score.label.removeprefix('test ')} with N(0, s²) input noise")
         ax.legend(fontsize="small")
-    context.add_figure(fig, "rmse_vs_input_noise", "RMSE against input noise",
-                       "Test RMSE of the ensemble when N(0, s²) noise is added to the standardized test inputs (the "
+    name = score.column.removeprefix("test_")
+    context.add_figure(fig, f"{name}_vs_input_noise", f"{name.capitalize() if name == 'accuracy' else 'RMSE'} against input noise",
+                       f"{upper_first(score.label)} of the ensemble when N(0, s²) noise is added to the standardized test inputs (the "
                        "same noise for every method of a run); ± 1 standard error over runs.")
 
 
@@ -119,7 +124,7 @@ def add_stopping_figure(context, combined, methods):
     ax.legend(fontsize="small")
     context.add_figure(fig, "stopping_iteration", "Chosen against test-optimal stopping iteration",
                        "One point per run and method: the checkpoint the method stops at against the checkpoint where "
-                       "the ensemble's test RMSE is smallest.")
+                       "the ensemble's test RMSE (logistic: error rate) is smallest.")
 
 
 def build(context):
@@ -141,19 +146,20 @@ def build(context):
     methods = [m for m in info["axes"]["method"] if (combined["method"] == m).any()]
     noise = [float(s) for s in settings(info)["input_noise"]]
     table = method_table(combined, methods)
+    score = Score(settings(info))
     single = len(pd.unique(table["structure"])) == 1
     context.add_table("methods", "The six methods: ensemble of the starts, mean ± 1 standard error over runs", table,
-                      "Test RMSE of the starts' averaged prediction at the method's stopping point (target units), "
+                      f"{upper_first(score.label)} of the starts' averaged prediction at the method's stopping point{score.unit}, "
                       "the same with N(0, s²) input noise, the stopping iteration and the test-optimal one, and the "
                       "evidence estimate at the stop (ELBO methods). ± 1 standard error of the mean over runs.",
-                      shown=shown_table(table, noise, single))
-    best = table.loc[table.groupby("structure")["test_rmse_mean"].idxmin()]
+                      shown=shown_table(table, noise, single, score))
+    best = table.loc[table.groupby("structure")[f"{score.column}_mean"].apply(score.best)]
     for _, row in best.iterrows():
-        context.add_note(f"{row['structure']}: lowest test RMSE with {row['method']} "
-                         f"({row['test_rmse_mean']:.4g} ± {row['test_rmse_sem']:.2g} over {int(row['runs'])} runs).")
+        context.add_note(f"{row['structure']}: {'highest' if score.logistic else 'lowest'} {score.label} with {row['method']} "
+                         f"({row[f'{score.column}_mean']:.4g} ± {row[f'{score.column}_sem']:.2g} over {int(row['runs'])} runs).")
     add_evidence_figure(context, curves, methods)
-    add_rmse_figure(context, table, methods)
-    add_noise_figure(context, table, methods, noise)
+    add_score_figure(context, table, methods, score)
+    add_noise_figure(context, table, methods, noise, score)
     add_stopping_figure(context, combined, methods)
     context.add_table("runs", "Combined estimate per run and method", combined,
                       "One row per (structure, run, method) whose starts are all stored.")

@@ -12,7 +12,9 @@
 //   mean-field-vi         a mean-field Gaussian q per start (models/variational), reparameterized
 //                         ELBO by Adam, stopped at the largest ELBO.
 // The loss of every SGD method is the negative log posterior on the minibatch with the likelihood
-// scaled to the whole training part: m / (2 sigma^2) * MSE_batch(w) + alpha / 2 |w|^2.
+// scaled to the whole training part: m / (2 sigma^2) * MSE_batch(w) + alpha / 2 |w|^2 for the
+// Gaussian likelihood (regression, scored by RMSE), m * CE_batch(w) + alpha / 2 |w|^2 for the
+// logistic one (two classes 0/1, one output; scored by accuracy, stopped on validation log loss).
 //
 // One task is one start (restart) of one method in one run: it runs the whole budget and stores
 // its trajectory as arrays (evidence terms and validation and test predictions every tau_val,
@@ -44,8 +46,10 @@ namespace msweep {
 struct MultistartEvidenceOptions {
   StandardOptions job;  // restarts = starts per (run, method), 10 in the protocol; folds must be 1
   DataOptions data;     // [data]: a regression source; test_fraction > 0
-  // [model] hidden ([50]), activation ("softplus"), bias (false): layers = features, hidden..., 1; MSE.
+  // [model] hidden ([50]), activation ("softplus"), bias (false): layers = features, hidden..., 1;
+  // likelihood ("gaussian": MSE; "logistic": cross-entropy on classes 0/1).
   MlpOptions network;
+  bool logistic() const { return network.loss == Loss::cross_entropy; }
   std::vector<std::string> methods = all_methods();  // [sweep] methods: the method axis
   double validation_fraction = 0.1;  // [sweep] validation_fraction: share of the training part held out by the validation methods
   Eigen::Index iterations = 3000;    // [sweep] iterations: steps of every start
@@ -99,9 +103,11 @@ enum ArrayIndex : std::size_t {
 // What combining the starts of one (run, method) gives.
 struct Combined {
   Eigen::Index stop_checkpoint = 0;     // the method's choice (index into the checkpoints; for the grid method, the last)
-  Eigen::Index best_test_checkpoint = 0;  // where the ensemble's clean test RMSE is smallest (hindsight)
+  Eigen::Index best_test_checkpoint = 0;  // where the ensemble's clean test RMSE (error rate) is smallest (hindsight)
   Eigen::Index prior_choice = -1;       // validation-prior-grid: index into the grid
-  std::vector<double> test_rmse;        // ensemble at the stop, clean then per input noise level (original target units)
+  // Ensemble at the stop, clean then per input noise level: RMSE in original target units
+  // (gaussian) or accuracy of the averaged probability at 1/2 (logistic).
+  std::vector<double> test_score;
   std::vector<double> evidence;         // per checkpoint: mean log prior + mean log likelihood + entropy (ELBO methods; else empty)
   std::vector<double> entropy;          // per checkpoint: the cloud's (sgd-elbo, langevin-elbo) or the mean of q's (mean-field-vi)
 };

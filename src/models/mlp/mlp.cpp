@@ -2,7 +2,9 @@
 // parameter vector (see mlp.hpp for the layout and the feature-major batch convention).
 #include "msweep/models/mlp/mlp.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 
 #include "msweep/core/error.hpp"
@@ -147,6 +149,7 @@ void Mlp::check_data(const char* function, Index features, const Eigen::Ref<cons
 
 void Mlp::forward(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::MatrixXd>& Xt, MlpWorkspace& work) const {
   const int L = weight_layers();
+  work.curvatures_current = false;
   work.pre.resize(static_cast<std::size_t>(L + 1));
   work.post.resize(static_cast<std::size_t>(L + 1));
   for (int l = 1; l <= L; ++l) {
@@ -207,26 +210,38 @@ double Mlp::loss_columns(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen
 double Mlp::loss_gradient_columns(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::MatrixXd>& Xt,
                                   const Eigen::Ref<const Eigen::VectorXd>& y, Eigen::Ref<Eigen::VectorXd> gradient,
                                   MlpWorkspace& work) const {
+  return backpropagate(w, Xt, y, &gradient, work);
+}
+
+double Mlp::backpropagate(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::MatrixXd>& Xt,
+                          const Eigen::Ref<const Eigen::VectorXd>& y, Eigen::Ref<Eigen::VectorXd>* gradient, MlpWorkspace& work) const {
   forward(w, Xt, work);
   const int L = weight_layers();
-  work.delta.resize(static_cast<std::size_t>(L + 1));
+  const auto uL = static_cast<std::size_t>(L);
+  work.delta.resize(uL + 1);
+  work.back.resize(uL + 1);
+  work.slopes.resize(uL + 1);
+  work.curvatures.resize(uL + 1);
+  work.curvatures_current = false;
   const double value = output_loss(work.pre.back(), y, &work.delta.back());
   for (int l = L; l >= 1; --l) {
     const auto ul = static_cast<std::size_t>(l);
     const Index out = options_.layers[ul], in = options_.layers[ul - 1];
-    Eigen::Map<MatrixXd> grad_W(gradient.data() + offsets_[ul], out, in);
     const MatrixXd& D = work.delta[ul];
-    // dL/dW_l = D_l H_{l-1}^T, dL/db_l = D_l 1.
-    if (l == 1)
-      grad_W.noalias() = D * Xt.transpose();
-    else
-      grad_W.noalias() = D * work.post[ul - 1].transpose();
-    if (options_.bias) Eigen::Map<Eigen::VectorXd>(gradient.data() + offsets_[ul] + out * in, out) = D.rowwise().sum();
+    if (gradient) {
+      Eigen::Map<MatrixXd> grad_W(gradient->data() + offsets_[ul], out, in);
+      // dL/dW_l = D_l H_{l-1}^T, dL/db_l = D_l 1.
+      if (l == 1)
+        grad_W.noalias() = D * Xt.transpose();
+      else
+        grad_W.noalias() = D * work.post[ul - 1].transpose();
+      if (options_.bias) Eigen::Map<Eigen::VectorXd>(gradient->data() + offsets_[ul] + out * in, out) = D.rowwise().sum();
+    }
     if (l > 1) {
-      // D_{l-1} = (W_l^T D_l) .* f'(A_{l-1}).
-      work.scratch.noalias() = weights(w, l).transpose() * D;
-      slope(options_.activation, work.pre[ul - 1], work.post[ul - 1], work.deriv);
-      work.delta[ul - 1] = work.scratch.array() * work.deriv.array();
+      // D_{l-1} = (W_l^T D_l) .* f'(A_{l-1}); W_l^T D_l and f' are kept for the R-operator.
+      work.back[ul - 1].noalias() = weights(w, l).transpose() * D;
+      slope(options_.activation, work.pre[ul - 1], work.post[ul - 1], work.slopes[ul - 1]);
+      work.delta[ul - 1] = work.back[ul - 1].array() * work.slopes[ul - 1].array();
     }
   }
   return value;
@@ -235,16 +250,30 @@ double Mlp::loss_gradient_columns(const Eigen::Ref<const Eigen::VectorXd>& w, co
 void Mlp::hessian_vector_columns(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& v,
                                  const Eigen::Ref<const Eigen::MatrixXd>& Xt, const Eigen::Ref<const Eigen::VectorXd>& y,
                                  Eigen::Ref<Eigen::VectorXd> hessian_vector, MlpWorkspace& work) const {
+  backpropagate(w, Xt, y, nullptr, work);
+  hessian_vector_backpropagated(w, v, Xt, hessian_vector, work);
+}
+
+void Mlp::hessian_vector_backpropagated(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& v,
+                                        const Eigen::Ref<const Eigen::MatrixXd>& Xt, Eigen::Ref<Eigen::VectorXd> hessian_vector,
+                                        MlpWorkspace& work) const {
   // Pearlmutter (1994): R{.} = d/dr (.)(w + r v) at r = 0, pushed through the forward pass and
-  // backpropagation; R{grad L} = H v exactly, at about twice the cost of a gradient.
-  forward(w, Xt, work);
+  // backpropagation; R{grad L} = H v exactly. The plain passes (A_l, H_l, D_l, W^T D, f') are the
+  // workspace's from backpropagate at this w and Xt: only the R passes run here, so several
+  // products at one point (the entropy step's two, power iteration's) share one forward pass.
   const int L = weight_layers();
   const auto uL = static_cast<std::size_t>(L);
   const Index b = Xt.cols();
-  work.delta.resize(uL + 1);
   work.r_pre.resize(uL + 1);
   work.r_post.resize(uL + 1);
   work.r_delta.resize(uL + 1);
+  if (!work.curvatures_current) {
+    for (int l = 1; l < L; ++l) {
+      const auto ul = static_cast<std::size_t>(l);
+      curvature(options_.activation, work.pre[ul], work.post[ul], work.curvatures[ul]);
+    }
+    work.curvatures_current = true;
+  }
 
   // Forward R pass: R{A_l} = V_l H_{l-1} + W_l R{H_{l-1}} + v_b, R{H_l} = f'(A_l) .* R{A_l}.
   for (int l = 1; l <= L; ++l) {
@@ -257,14 +286,10 @@ void Mlp::hessian_vector_columns(const Eigen::Ref<const Eigen::VectorXd>& w, con
       RA.noalias() += weights(w, l) * work.r_post[ul - 1];
     }
     if (options_.bias) RA.colwise() += biases(v, l);
-    if (l < L) {
-      slope(options_.activation, work.pre[ul], work.post[ul], work.deriv);
-      work.r_post[ul] = work.deriv.array() * RA.array();
-    }
+    if (l < L) work.r_post[ul] = work.slopes[ul].array() * RA.array();
   }
 
-  // Output: D_L = dL/dA_L and R{D_L} = (d^2 L / dA_L^2) R{A_L}, block-diagonal over objects.
-  output_loss(work.pre[uL], y, &work.delta[uL]);
+  // Output: R{D_L} = (d^2 L / dA_L^2) R{A_L}, block-diagonal over objects.
   const MatrixXd& out = work.pre[uL];
   const MatrixXd& R_out = work.r_pre[uL];
   auto& RD_L = work.r_delta[uL];
@@ -304,14 +329,11 @@ void Mlp::hessian_vector_columns(const Eigen::Ref<const Eigen::VectorXd>& w, con
     if (options_.bias) Eigen::Map<Eigen::VectorXd>(hessian_vector.data() + offsets_[ul] + o * in, o) = RD.rowwise().sum();
     if (l > 1) {
       // G = W^T D, R{G} = W^T R{D} + V^T D; D_{l-1} = G .* f', R{D_{l-1}} = R{G} .* f' + G .* f'' .* R{A_{l-1}}.
-      work.scratch.noalias() = weights(w, l).transpose() * D;
+      const MatrixXd& G = work.back[ul - 1];
       work.scratch2.noalias() = weights(w, l).transpose() * RD;
       work.scratch2.noalias() += weights(v, l).transpose() * D;
-      slope(options_.activation, work.pre[ul - 1], work.post[ul - 1], work.deriv);
-      work.delta[ul - 1] = work.scratch.array() * work.deriv.array();
-      work.r_delta[ul - 1] = work.scratch2.array() * work.deriv.array();
-      curvature(options_.activation, work.pre[ul - 1], work.post[ul - 1], work.deriv);
-      work.r_delta[ul - 1].array() += work.scratch.array() * work.deriv.array() * work.r_pre[ul - 1].array();
+      work.r_delta[ul - 1] = work.scratch2.array() * work.slopes[ul - 1].array();
+      work.r_delta[ul - 1].array() += G.array() * work.curvatures[ul - 1].array() * work.r_pre[ul - 1].array();
     }
   }
 }
@@ -384,8 +406,22 @@ void MlpObjective::gather(std::span<const Eigen::Index> rows) {
   }
 }
 
+bool MlpObjective::backpropagated_at(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows) const {
+  // Bit equality (not ==, which takes -0 for 0 and never matches NaN): a hit must give the same bits.
+  return backpropagated_ && std::equal(rows.begin(), rows.end(), backpropagated_rows_.begin(), backpropagated_rows_.end()) &&
+         w.size() == backpropagated_w_.size() &&
+         std::memcmp(w.data(), backpropagated_w_.data(), static_cast<std::size_t>(w.size()) * sizeof(double)) == 0;
+}
+
+void MlpObjective::remember_backpropagation(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows) {
+  backpropagated_w_ = w;
+  backpropagated_rows_.assign(rows.begin(), rows.end());
+  backpropagated_ = true;
+}
+
 double MlpObjective::evaluate(const Eigen::Ref<const Eigen::VectorXd>& w) {
   model_.check_parameters("MlpObjective::evaluate", w);
+  backpropagated_ = false;
   return model_.loss_columns(w, Xt_, y_, work_);
 }
 
@@ -396,6 +432,7 @@ void MlpObjective::gradient(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::R
 double MlpObjective::evaluate_with_gradient(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Ref<Eigen::VectorXd> gradient) {
   model_.check_parameters("MlpObjective::evaluate_with_gradient", w);
   require(gradient.size() == w.size(), "MlpObjective::evaluate_with_gradient", "gradient", "the size of w");
+  backpropagated_ = false;
   return model_.loss_gradient_columns(w, Xt_, y_, gradient, work_);
 }
 
@@ -403,11 +440,13 @@ void MlpObjective::hessian_vector(const Eigen::Ref<const Eigen::VectorXd>& w, co
                                   Eigen::Ref<Eigen::VectorXd> hessian_vector) {
   model_.check_parameters("MlpObjective::hessian_vector", w);
   require(v.size() == w.size() && hessian_vector.size() == w.size(), "MlpObjective::hessian_vector", "v", "the size of w");
+  backpropagated_ = false;
   model_.hessian_vector_columns(w, v, Xt_, y_, hessian_vector, work_);
 }
 
 double MlpObjective::evaluate(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows) {
   model_.check_parameters("MlpObjective::evaluate", w);
+  backpropagated_ = false;
   gather(rows);
   return model_.loss_columns(w, batch_X_, batch_y_, work_);
 }
@@ -416,16 +455,25 @@ double MlpObjective::evaluate_with_gradient(const Eigen::Ref<const Eigen::Vector
                                             Eigen::Ref<Eigen::VectorXd> gradient) {
   model_.check_parameters("MlpObjective::evaluate_with_gradient", w);
   require(gradient.size() == w.size(), "MlpObjective::evaluate_with_gradient", "gradient", "the size of w");
+  backpropagated_ = false;
   gather(rows);
-  return model_.loss_gradient_columns(w, batch_X_, batch_y_, gradient, work_);
+  const double value = model_.loss_gradient_columns(w, batch_X_, batch_y_, gradient, work_);
+  remember_backpropagation(w, rows);
+  return value;
 }
 
 void MlpObjective::hessian_vector(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& v,
                                   std::span<const Eigen::Index> rows, Eigen::Ref<Eigen::VectorXd> hessian_vector) {
   model_.check_parameters("MlpObjective::hessian_vector", w);
   require(v.size() == w.size() && hessian_vector.size() == w.size(), "MlpObjective::hessian_vector", "v", "the size of w");
-  gather(rows);
-  model_.hessian_vector_columns(w, v, batch_X_, batch_y_, hessian_vector, work_);
+  if (!backpropagated_at(w, rows)) {
+    backpropagated_ = false;
+    gather(rows);
+    model_.hessian_vector_columns(w, v, batch_X_, batch_y_, hessian_vector, work_);
+    remember_backpropagation(w, rows);
+    return;
+  }
+  model_.hessian_vector_backpropagated(w, v, batch_X_, hessian_vector, work_);
 }
 
 double MlpObjective::evaluate_with_gradient(const Eigen::Ref<const Eigen::VectorXd>& w, Eigen::Index first, Eigen::Index count,
@@ -434,6 +482,7 @@ double MlpObjective::evaluate_with_gradient(const Eigen::Ref<const Eigen::Vector
   require(gradient.size() == w.size(), "MlpObjective::evaluate_with_gradient", "gradient", "the size of w");
   require(first >= 0 && count >= 1 && first + count <= objects(), "MlpObjective::evaluate_with_gradient", "first, count",
           "a non-empty block of rows inside [0, objects)");
+  backpropagated_ = false;
   return model_.loss_gradient_columns(w, Xt_.middleCols(first, count), y_.segment(first, count), gradient, work_);
 }
 

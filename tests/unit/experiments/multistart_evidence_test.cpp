@@ -12,6 +12,7 @@
 #include <numbers>
 
 #include "msweep/core/error.hpp"
+#include "msweep/data/digits.hpp"
 #include "msweep/data/loaders.hpp"
 #include "msweep/optim/minibatch.hpp"
 #include "msweep/optim/multistart_entropy.hpp"
@@ -130,11 +131,14 @@ TEST(MultistartEvidence, HvpEntropyMatchesExactLogDeterminantsAlongAnMlpTrajecto
   // steps, (1) the probe estimate averaged over 4000 seeds matches the exact trace bound summed
   // over the steps, and (2) the bound lies below the exact ln|det| of the Jacobian product
   // J_30 ... J_1, within the known gap sum_k tr((lr H_k)^2).
+  // Both likelihoods: Gaussian (MSE, scale m / 2 sigma^2) and logistic (cross-entropy, scale m).
+  for (const Loss loss : {Loss::mse, Loss::cross_entropy}) {
+  SCOPED_TRACE(to_string(loss));
   RandomStream data_rng(11);
-  const Dataset data = make_synthetic_regression(40, 3, 0.3, data_rng);
-  const Mlp model({{3, 3, 1}, Activation::softplus, Loss::mse, false, 1.0});
+  const Dataset data = loss == Loss::mse ? make_synthetic_regression(40, 3, 0.3, data_rng) : make_synthetic_classification(40, 3, data_rng);
+  const Mlp model({{3, 3, 1}, Activation::softplus, loss, false, 1.0});
   MlpObjective f(model, data.X, data.y);
-  const double scale = 40.0 / 2.0, lr = 0.002;
+  const double scale = loss == Loss::mse ? 40.0 / 2.0 : 40.0, lr = 0.002;
   for (std::uint64_t trajectory = 1; trajectory <= 4; ++trajectory) {
     RandomStream init(trajectory);
     Eigen::VectorXd w(model.parameter_count());
@@ -176,6 +180,93 @@ TEST(MultistartEvidence, HvpEntropyMatchesExactLogDeterminantsAlongAnMlpTrajecto
     EXPECT_LE(bound_sum, exact + 1e-9) << "trajectory " << trajectory;
     EXPECT_LE(exact - bound_sum, squares + 1e-9) << "trajectory " << trajectory;
   }
+  }
+}
+
+TEST(MultistartEvidence, LogisticPosteriorGradientAndHvpMatchFiniteDifferencesOnDigits) {
+  // The classification variant's loss on real data: m * mean cross-entropy + alpha / 2 |w|^2 of
+  // a 64-6-1 softplus network without biases on the digits 3 and 8, its minibatch gradient
+  // against central differences of the loss and its Hessian-vector product against central
+  // differences of the gradient, several points and directions.
+  Dataset digits;
+  try {
+    digits = load_digits({3, 8});
+  } catch (const InputError& e) {
+    GTEST_SKIP() << e.what();
+  }
+  const Eigen::MatrixXd X = Standardizer::fit(digits.X).apply(digits.X);
+  const Mlp model({{64, 6, 1}, Activation::softplus, Loss::cross_entropy, false, 1.0});
+  MlpObjective f(model, X, digits.y);
+  const double scale = static_cast<double>(X.rows()), alpha = 1.0;
+  auto loss = [&](const Eigen::VectorXd& w, std::span<const Eigen::Index> rows) {
+    return scale * f.evaluate(w, rows) + 0.5 * alpha * w.squaredNorm();
+  };
+  auto gradient = [&](const Eigen::VectorXd& w, std::span<const Eigen::Index> rows) {
+    Eigen::VectorXd g(w.size());
+    f.evaluate_with_gradient(w, rows, g);
+    return Eigen::VectorXd(scale * g + alpha * w);
+  };
+  const std::vector<Eigen::Index> rows = {0, 5, 17, 40, 41, 100, 200, 300};
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    SCOPED_TRACE(seed);
+    RandomStream rng(seed);
+    Eigen::VectorXd w(model.parameter_count()), v(model.parameter_count());
+    for (Eigen::Index j = 0; j < w.size(); ++j) w(j) = 0.1 * rng.normal(), v(j) = rng.normal();
+    const Eigen::VectorXd g = gradient(w, rows);
+    const double h = 1e-5;
+    for (Eigen::Index j = 0; j < w.size(); j += 37) {
+      Eigen::VectorXd plus = w, minus = w;
+      plus(j) += h;
+      minus(j) -= h;
+      const double fd = (loss(plus, rows) - loss(minus, rows)) / (2 * h);
+      EXPECT_NEAR(g(j), fd, 1e-6 * (1.0 + std::abs(fd))) << "parameter " << j;
+    }
+    Eigen::VectorXd hv(w.size());
+    f.evaluate_with_gradient(w, rows, hv);  // as in a step: the product reuses this gradient's passes
+    f.hessian_vector(w, v, rows, hv);
+    hv = scale * hv + alpha * v;
+    const Eigen::VectorXd fd = (gradient(w + h * v, rows) - gradient(w - h * v, rows)) / (2 * h);
+    for (Eigen::Index j = 0; j < w.size(); ++j) ASSERT_NEAR(hv(j), fd(j), 1e-5 * (1.0 + std::abs(fd(j)))) << "entry " << j;
+  }
+}
+
+const std::string kClassData = "source = \"synthetic-classification\"\nobjects = 100\nfeatures = 4\n";
+const std::string kLogisticModel = kModel + "likelihood = \"logistic\"\n";
+
+TEST(MultistartEvidence, LogisticLikelihoodReportsAccuracyAndIsDeterministic) {
+  const std::string text = job_text(kClassData, kLogisticModel, kSweep);
+  auto a = build_job(text), b = build_job(text);
+  const auto metrics = a->metrics();
+  EXPECT_EQ(metrics[3].name, "test_accuracy_final");
+  EXPECT_EQ(metrics[4].name, "test_accuracy_chosen");
+  for (std::uint32_t m = 0; m < 6; ++m) {
+    const auto first = run_at(*a, coords(1, 1, m)), fresh = run_at(*b, coords(1, 1, m));
+    EXPECT_TRUE(bitwise_equal(first.metrics, fresh.metrics)) << m;
+    for (std::size_t i = 0; i < first.arrays.size(); ++i) EXPECT_TRUE(bitwise_equal(first.arrays[i], fresh.arrays[i])) << m << " " << i;
+    EXPECT_EQ(first.metrics[2], 1.0) << "labels are not standardized";
+    for (std::size_t k : {3u, 4u}) EXPECT_TRUE(first.metrics[k] >= 0.0 && first.metrics[k] <= 1.0) << m;
+    // Predictions are probabilities; targets stay 0/1.
+    for (double p : first.arrays[multistart_evidence::kTestPredictionArray]) ASSERT_TRUE(p >= 0.0 && p <= 1.0);
+    for (double y : first.arrays[multistart_evidence::kTestTargetArray]) ASSERT_TRUE(y == 0.0 || y == 1.0);
+  }
+  // The combined ensemble's accuracy is the share of test targets its mean probability gets right.
+  const JobSpec spec = parse_job(text, "test.toml");
+  const Dataset data = load_job_data(spec.data, spec.seed);
+  const MultistartEvidenceOptions options = read_multistart_evidence_options(spec, data);
+  std::vector<TaskOutput> starts;
+  for (std::uint32_t r = 0; r < 3; ++r) starts.push_back(run_at(*a, coords(r, 0, method_index("sgd"))));
+  std::vector<const TaskOutput*> pointers;
+  for (const auto& s : starts) pointers.push_back(&s);
+  const auto combined = multistart_evidence::combine_starts(options, dynamic_cast<const MultistartEvidenceExperiment&>(*a).model().parameter_count(), "sgd", pointers, 1.0);
+  const auto& target = starts[0].arrays[multistart_evidence::kTestTargetArray];
+  const std::size_t N = target.size(), L = 1 + options.input_noise.size(), last = static_cast<std::size_t>(options.checkpoints() - 1);
+  double right = 0.0;
+  for (std::size_t i = 0; i < N; ++i) {
+    double mean = 0.0;
+    for (const auto& s : starts) mean += s.arrays[multistart_evidence::kTestPredictionArray][last * L * N + i];
+    right += (mean / 3.0 > 0.5) == (target[i] > 0.5);
+  }
+  EXPECT_DOUBLE_EQ(combined.test_score[0], right / static_cast<double>(N));
 }
 
 TEST(MultistartEvidence, SeparateStartsCombineToTheLockstepCloud) {
@@ -259,7 +350,7 @@ TEST(MultistartEvidence, SeparateStartsCombineToTheLockstepCloud) {
   // checked through the same stop: the combination picks the largest evidence.
   EXPECT_EQ(combined.stop_checkpoint,
             std::max_element(evidence.begin(), evidence.end()) - evidence.begin());
-  EXPECT_EQ(combined.test_rmse.size(), 1 + options.input_noise.size());
+  EXPECT_EQ(combined.test_score.size(), 1 + options.input_noise.size());
 }
 
 TEST(MultistartEvidence, CombinationRulesOfTheOtherMethods) {
@@ -274,7 +365,7 @@ TEST(MultistartEvidence, CombinationRulesOfTheOtherMethods) {
     const auto c = multistart_evidence::combine_starts(typed.options(), typed.model().parameter_count(), method, pointers,
                                                        typed.split(0).target_scale);
     SCOPED_TRACE(method);
-    for (double v : c.test_rmse) EXPECT_TRUE(std::isfinite(v) && v > 0.0);
+    for (double v : c.test_score) EXPECT_TRUE(std::isfinite(v) && v > 0.0);
     if (method == "sgd") {
       EXPECT_EQ(c.stop_checkpoint, typed.options().checkpoints() - 1);
     }
@@ -302,6 +393,9 @@ TEST(MultistartEvidence, BadKeysGiveInputErrorsWithFileAndLine) {
   expect_input_error(job_text(kData, "noise_variance = -1\n", ""), "noise_variance");
   expect_input_error(job_text(kData + "test_fraction = 0\n", "", ""), "test_fraction");
   expect_input_error(job_text(kData, kModel, "tau = 5\n"), "tau");  // a typo is an unknown key
+  expect_input_error(job_text(kData, "likelihood = \"poisson\"\n", ""), "likelihood");
+  expect_input_error(job_text(kData, "likelihood = \"logistic\"\n", ""), "likelihood");  // regression targets
+  expect_input_error(job_text(kClassData, kModel, ""), "source");  // classes under a Gaussian likelihood
 }
 
 TEST(MultistartEvidence, JobFilesInTheRepositoryAreValid) {
@@ -322,7 +416,7 @@ TEST(MultistartEvidence, JobFilesInTheRepositoryAreValid) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(checked, 5);
 }
 
 }  // namespace

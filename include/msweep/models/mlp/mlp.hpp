@@ -45,8 +45,12 @@ struct MlpOptions {
 struct MlpWorkspace {
   std::vector<Eigen::MatrixXd> pre, post;      // A_l and H_l = f(A_l), l = 0..L (post[0] unused: the input)
   std::vector<Eigen::MatrixXd> delta;          // dL/dA_l
+  std::vector<Eigen::MatrixXd> back;           // W_{l+1}^T dL/dA_{l+1} (hidden layers), kept for the R-operator
+  std::vector<Eigen::MatrixXd> slopes;         // f'(A_l) (hidden layers)
+  std::vector<Eigen::MatrixXd> curvatures;     // f''(A_l), filled by the first Hessian-vector product at a point
+  bool curvatures_current = false;
   std::vector<Eigen::MatrixXd> r_pre, r_post, r_delta;  // R-operator images for Hessian-vector products
-  Eigen::MatrixXd scratch, scratch2, deriv;
+  Eigen::MatrixXd scratch2;
 };
 
 class Mlp {
@@ -91,6 +95,14 @@ class Mlp {
   void hessian_vector_columns(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& v,
                               const Eigen::Ref<const Eigen::MatrixXd>& Xt, const Eigen::Ref<const Eigen::VectorXd>& y,
                               Eigen::Ref<Eigen::VectorXd> hessian_vector, MlpWorkspace& work) const;
+  // The same H v at the w and Xt of the last loss_gradient_columns or hessian_vector_columns call
+  // on `work` (the caller guarantees they are the same): only the R passes run, no forward pass
+  // and no activation functions after the first product, so a gradient and several products at
+  // one point cost about a gradient plus two GEMM-only passes each. Bitwise equal to
+  // hessian_vector_columns.
+  void hessian_vector_backpropagated(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& v,
+                                     const Eigen::Ref<const Eigen::MatrixXd>& Xt, Eigen::Ref<Eigen::VectorXd> hessian_vector,
+                                     MlpWorkspace& work) const;
 
   // Throws ArgumentError naming `function` unless X, y and w fit this network (and labels are classes).
   void check_data(const char* function, Eigen::Index features, const Eigen::Ref<const Eigen::VectorXd>& y) const;
@@ -98,6 +110,10 @@ class Mlp {
 
  private:
   void forward(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::MatrixXd>& Xt, MlpWorkspace& work) const;
+  // Forward pass and backpropagation of dL/dA_l (the gradient too when `gradient` is non-null),
+  // keeping in `work` what the R-operator needs. Returns the mean loss.
+  double backpropagate(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::MatrixXd>& Xt,
+                       const Eigen::Ref<const Eigen::VectorXd>& y, Eigen::Ref<Eigen::VectorXd>* gradient, MlpWorkspace& work) const;
   // Mean loss of the output pre-activations and, when `delta` is non-null, dL/dA_L.
   double output_loss(const Eigen::MatrixXd& out, const Eigen::Ref<const Eigen::VectorXd>& y, Eigen::MatrixXd* delta) const;
 
@@ -131,6 +147,8 @@ class MlpObjective {
   double evaluate(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows);
   double evaluate_with_gradient(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows,
                                 Eigen::Ref<Eigen::VectorXd> gradient);
+  // After a gradient or product at the same w and rows (equal values), only the R passes run:
+  // the entropy step's gradient and two products share one forward pass; same bits either way.
   void hessian_vector(const Eigen::Ref<const Eigen::VectorXd>& w, const Eigen::Ref<const Eigen::VectorXd>& v,
                       std::span<const Eigen::Index> rows, Eigen::Ref<Eigen::VectorXd> hessian_vector);
   // A contiguous block of rows [first, first + count): no copy of the data.
@@ -141,6 +159,8 @@ class MlpObjective {
   struct Columns {};
   MlpObjective(const Mlp& model, DataMatrix Xt, DataVector y, Columns);
   void gather(std::span<const Eigen::Index> rows);
+  bool backpropagated_at(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows) const;
+  void remember_backpropagation(const Eigen::Ref<const Eigen::VectorXd>& w, std::span<const Eigen::Index> rows);
 
   Mlp model_;
   DataMatrix Xt_;  // features x objects
@@ -148,6 +168,11 @@ class MlpObjective {
   Eigen::MatrixXd batch_X_;
   Eigen::VectorXd batch_y_;
   MlpWorkspace work_;
+  // The w and minibatch rows whose backpropagation work_ holds, if `backpropagated_` (cleared by
+  // every call that overwrites work_ otherwise).
+  bool backpropagated_ = false;
+  Eigen::VectorXd backpropagated_w_;
+  std::vector<Eigen::Index> backpropagated_rows_;
 };
 
 }  // namespace msweep
