@@ -3,7 +3,8 @@
 // from a job file, task_problem()), so both sides train the same model the same way and the
 // objective is implemented once, here in C++.
 //
-//   bench_hpo_objective JOB.toml CRITERION RUN RESTART
+//   bench_hpo_objective JOB.toml CRITERION RUN RESTART [SECTION.KEY=VALUE ...]
+// (the trailing arguments override job keys as msweep run --set does)
 // then one command per stdin line, one answer per stdout line:
 //   info                    -> "info <hyperparameters> <h_init low> <h_init high> <outer_iterations>"
 //   eval h_1 ... h_H        -> "q <Q> <seconds>"  (one training from theta_0 at h; Q = nan if it diverged)
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "eigen_report.hpp"
 #include "msweep/core/error.hpp"
@@ -23,12 +25,12 @@
 using namespace msweep;
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: bench_hpo_objective JOB.toml CRITERION RUN RESTART\n");
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: bench_hpo_objective JOB.toml CRITERION RUN RESTART [SECTION.KEY=VALUE ...]\n");
     return 2;
   }
   try {
-    const JobSpec spec = load_job(argv[1]);
+    const JobSpec spec = load_job(argv[1], std::vector<std::string>(argv + 5, argv + argc));
     auto experiment = make_experiment(spec);
     const auto* hpo = dynamic_cast<const HyperparameterOptimizationExperiment*>(experiment.get());
     if (!hpo) throw ArgumentError(std::string(argv[1]) + ": not a hyperparameter-optimization job");

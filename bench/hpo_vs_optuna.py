@@ -11,7 +11,13 @@ trainings), the trainings each method needed to reach Optuna-TPE's final best Q 
 and wall seconds. Wall time for Optuna includes its sampler's own work; for the gradient methods
 it is the helper's measurement of the whole run, spread evenly over outer iterations.
 
-    bench/hpo_vs_optuna.py [--job jobs/hpo-polynomial.toml] [--runs 3] [--criteria cv elbo]
+    bench/hpo_vs_optuna.py [--case polynomial|mlp] [--job JOB] [--set SECTION.KEY=VALUE ...]
+                           [--runs 3] [--criteria cv elbo]
+
+--case mlp is the Fashion-MNIST MLP (jobs/hpo-fashion-mnist.toml, 784-300-10, one run) with
+the ELBO's prior grouped per layer as CV's is (--set sweep.elbo_groups="layer"): Optuna cannot
+propose 238510 per-parameter hyperparameters a trial. Besides the summary table it prints the
+best-so-far Q against the number of trainings and against wall seconds for every method.
 
 Exits 3 (bench/common.py PEER_NOT_READY) when Optuna is missing: apt-get install python3-optuna
 (bash scripts/setup.sh --bench installs it).
@@ -30,13 +36,17 @@ from common import PEER_NOT_READY, SOURCE  # noqa: E402
 
 HELPER = SOURCE / "build" / "bin" / "bench_hpo_objective"
 METHODS = ("greedy", "hoag", "drmad")
+CASES = {
+    "polynomial": {"job": "hpo-polynomial.toml", "set": [], "runs": 3},
+    "mlp": {"job": "hpo-fashion-mnist.toml", "set": ['sweep.elbo_groups="layer"'], "runs": 1},
+}
 
 
 class Objective:
     """One bench_hpo_objective process: the criterion Q of (job, criterion, run, restart 0)."""
 
-    def __init__(self, job, criterion, run):
-        self.process = subprocess.Popen([str(HELPER), str(job), criterion, str(run), "0"], stdin=subprocess.PIPE,
+    def __init__(self, job, criterion, run, overrides=()):
+        self.process = subprocess.Popen([str(HELPER), str(job), criterion, str(run), "0", *overrides], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True, bufsize=1)
         self.report = self.process.stdout.readline().strip()  # the Eigen report line
         fields = self.ask("info").split()
@@ -86,10 +96,18 @@ def first_reaching(best, target):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--job", default=str(SOURCE / "jobs" / "hpo-polynomial.toml"))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--case", choices=sorted(CASES), default="polynomial",
+                        help="default job, overrides and runs: the polynomial set or the Fashion-MNIST MLP")
+    parser.add_argument("--job", help="job file (default: the case's)")
+    parser.add_argument("--set", action="append", default=None, metavar="SECTION.KEY=VALUE",
+                        help="override a job key as msweep run --set does (default: the case's)")
+    parser.add_argument("--runs", type=int, help="runs (default: the case's)")
     parser.add_argument("--criteria", nargs="+", default=["cv", "elbo"])
     args = parser.parse_args()
+    case = CASES[args.case]
+    job = args.job or str(SOURCE / "jobs" / case["job"])
+    overrides = case["set"] if args.set is None else args.set
+    runs = args.runs or case["runs"]
     try:
         import optuna
     except ImportError:
@@ -103,8 +121,8 @@ def main():
           "every Q is computed by bench_hpo_objective (C++)")
     for criterion in args.criteria:
         results = {}
-        for run in range(args.runs):
-            objective = Objective(args.job, criterion, run)
+        for run in range(runs):
+            objective = Objective(job, criterion, run, overrides)
             if run == 0 and criterion == args.criteria[0]:
                 print(objective.report)
             budget = objective.budget
@@ -117,7 +135,7 @@ def main():
                 best = np.concatenate([best, np.full(budget - len(best), best[-1])])
                 results.setdefault(method, []).append((best, seconds * np.arange(1, budget + 1) / budget))
             objective.close()
-        print(f"\ncriterion {criterion}: {budget} trainings per method, {args.runs} runs "
+        print(f"\ncriterion {criterion}: {budget} trainings per method, {runs} runs "
               f"({objective.hyperparameters} hyperparameters, h in [{objective.low:g}, {objective.high:g}])")
         print(f"{'method':<14} {'best Q (mean over runs)':>24} {'trainings to TPE final':>24} {'seconds to it':>14} "
               f"{'total seconds':>14}")
@@ -133,6 +151,19 @@ def main():
             seconds_text = f"{np.mean([s for s in reach_seconds if s is not None]):.3g}" if reached else "-"
             total = np.mean([seconds[-1] for _, seconds in per_run])
             print(f"{name:<14} {np.mean(finals):>24.4f} {text:>24} {seconds_text:>14} {total:>14.3g}")
+        print_curves(results, budget)
+
+
+def print_curves(results, budget):
+    """Best-so-far Q (mean over runs) after n trainings, and the wall seconds those n took."""
+    marks = sorted({n for n in (1, 2, 5, 10, 25, 50, 100, budget // 2, budget) if 1 <= n <= budget})
+    print("best Q after n trainings (mean over runs) | seconds to n trainings")
+    print(f"{'method':<14}" + "".join(f"{'n=' + str(n):>12}" for n in marks) + " |"
+          + "".join(f"{'n=' + str(n):>9}" for n in marks))
+    for name, per_run in results.items():
+        q = [np.mean([best[n - 1] for best, _ in per_run]) for n in marks]
+        seconds = [np.mean([s[n - 1] for _, s in per_run]) for n in marks]
+        print(f"{name:<14}" + "".join(f"{v:>12.5g}" for v in q) + " |" + "".join(f"{v:>9.3g}" for v in seconds))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,7 @@ HyperparameterOptimizationOptions read_hyperparameter_optimization_options(const
   o.hoag_tolerance = s.get_double("hoag_tolerance", o.hoag_tolerance, 0.0, 1.0);
   o.hoag_tolerance_decay = s.get_double("hoag_tolerance_decay", o.hoag_tolerance_decay, 1e-6, 1.0);
   o.drmad_skip_fraction = s.get_double("drmad_skip_fraction", o.drmad_skip_fraction, 0.0, 0.99);
+  o.max_step_reductions = static_cast<int>(s.get_int("max_step_reductions", o.max_step_reductions, 0, 1000));
   return o;
 }
 
@@ -239,6 +240,7 @@ HpoOptions HyperparameterOptimizationExperiment::hpo_options(const std::string& 
   o.hoag_tolerance = options_.hoag_tolerance;
   o.hoag_tolerance_decay = options_.hoag_tolerance_decay;
   o.drmad_skip_fraction = options_.drmad_skip_fraction;
+  o.max_step_reductions = options_.max_step_reductions;
   return o;
 }
 

@@ -57,3 +57,17 @@ def test_method_table_matches_the_file(report):
 def test_first_reaching_follows_the_engine_rule():
     assert first_reaching([0.0, 0.5, 0.995, 1.0]) == 2
     assert first_reaching([1.0, 1.0]) == 0
+
+
+def test_many_parameters_draw_the_sorted_hyperparameters(tmp_path):
+    # An MLP's hundreds of thousands of parameters once asked matplotlib for an image millions of
+    # pixels wide; beyond PER_PARAMETER_LIMIT the figure shows h sorted over the parameters.
+    job = JOB.replace("runs = 2\nrestarts = 2", "runs = 1\nrestarts = 1") \
+        + "\n[model]\nhidden = [20]    # 11*20 + 20 + 20 + 1 = 261 parameters\n"
+    results = run_engine(tmp_path, "hpo-mlp", job)
+    assert ma.load_array(results, "prior_log_std").shape[1] == 261
+    output = tmp_path / "report"
+    assert main([str(results), "-o", str(output)]) == 0
+    png = output / "figures" / "final_hyperparameters.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "quantile function" in (output / "index.html").read_text()

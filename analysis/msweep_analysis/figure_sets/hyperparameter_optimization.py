@@ -144,25 +144,40 @@ def add_trajectory_figure(context, curves):
         "over runs (shown where at least two runs exist).")
 
 
+# Up to this many parameters the figure shows h per parameter (one marker each); beyond it (an
+# MLP has 10^5 or more) a per-parameter axis would need an image wider than matplotlib can draw
+# and markers that no eye resolves, so each curve becomes the sorted values: the quantile function
+# of h over the parameters.
+PER_PARAMETER_LIMIT = 200
+
+
 def add_prior_figure(context, tasks):
     priors = context.array(PRIOR_LOG_STD)
     ok = tasks[tasks["status"] == "ok"]
     groups = list(ok.groupby(["criterion", "method"], sort=False))
-    fig, panels = plots.figure(1, 1, panel_width=max(6.0, 0.5 * priors.shape[1] + 2.0), panel_height=4.0)
+    parameters = priors.shape[1]
+    per_parameter = parameters <= PER_PARAMETER_LIMIT
+    width = max(6.0, 0.5 * parameters + 2.0) if per_parameter else 7.0
+    fig, panels = plots.figure(1, 1, panel_width=width, panel_height=4.0)
     ax = panels[0]
     for i, ((criterion, method), part) in enumerate(groups):
         mean = np.nanmean(priors[part["_row"].to_numpy()], axis=0)
-        ax.plot(np.arange(priors.shape[1]), mean, marker="o", markersize=3, linewidth=1.2,
+        x, y = (np.arange(parameters), mean) if per_parameter else \
+            ((np.arange(parameters) + 0.5) / parameters, np.sort(mean))
+        ax.plot(x, y, marker="o" if per_parameter else None, markersize=3, linewidth=1.2,
                 linestyle="-" if criterion == groups[0][0][0] else "--",
                 color=plots.COLORS[i % len(plots.COLORS)], label=f"{method}, {criterion}")
-    ax.set_xlabel("parameter (flat layout of models/mlp)")
+    ax.set_xlabel("parameter (flat layout of models/mlp)" if per_parameter
+                  else f"share of the {parameters} parameters (sorted by h)")
     ax.set_ylabel("h = ln σ of the prior at Q-hat")
     ax.legend(frameon=False, fontsize=8, ncol=2)
     fig.tight_layout()
+    shown = "h per parameter" if per_parameter else \
+        f"h sorted over the parameters (more than {PER_PARAMETER_LIMIT}: the quantile function of h)"
     context.add_figure(
         fig, "final_hyperparameters", "Hyperparameters at Q-hat",
-        "Mean over tasks of h per parameter at each task's best Q (random search: every trial). Small h shrinks "
-        "a parameter to zero; h at the upper limit leaves it free.")
+        f"Mean over tasks of h per parameter at each task's best Q (random search: every trial), shown as {shown}. "
+        "Small h shrinks a parameter to zero; h at the upper limit leaves it free.")
 
 
 def build(context):

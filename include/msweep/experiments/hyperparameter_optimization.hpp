@@ -51,6 +51,7 @@ struct HyperparameterOptimizationOptions {
   double hoag_tolerance = 1e-3;           // [sweep] hoag_tolerance (x hoag_tolerance_decay per iteration)
   double hoag_tolerance_decay = 0.9;      // [sweep] hoag_tolerance_decay
   double drmad_skip_fraction = 0.05;      // [sweep] drmad_skip_fraction
+  int max_step_reductions = 10;           // [sweep] max_step_reductions: clips that divide g_h by 10 (0: plain projection)
 };
 
 // Needs the loaded data: the network's input width and output classes come from it.

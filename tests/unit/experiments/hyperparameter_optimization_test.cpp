@@ -150,6 +150,21 @@ TEST(HyperparameterOptimization, BadKeysGiveInputErrorsWithFileAndLine) {
   expect_input_error(hpo_job(kData, "noise_variance = -1\n", ""), "noise_variance");
   expect_input_error(hpo_job("source = \"polynomial\"\nobjects = 40\ntest_fraction = 0\n", "", ""), "test_fraction");
   expect_input_error(hpo_job(kData, "", "inner_step = 5\n"), "inner_step");  // a typo is an unknown key
+  expect_input_error(hpo_job(kData, "", "max_step_reductions = -1\n"), "max_step_reductions");
+}
+
+// The seed's rule divides g_h by 10 at every clip (the default, 10 times at most); with
+// max_step_reductions = 0 a step that leaves h_limits is clipped and g_h is kept (projected
+// gradient ascent). A huge g_h makes HOAG's first step leave the limits.
+TEST(HyperparameterOptimization, MaxStepReductionsZeroKeepsTheStepSize) {
+  const std::string sweep = kSweep + "methods = [\"hoag\"]\ncriteria = [\"cv\"]\nstep_size = 1000.0\n";
+  auto seed_rule = build_job(hpo_job(kData, "", sweep));
+  auto projected = build_job(hpo_job(kData, "", sweep + "max_step_reductions = 0\n"));
+  const auto m = seed_rule->metrics();
+  const auto divided = run_at(*seed_rule, at(0, 0, 0, 0));
+  const auto kept = run_at(*projected, at(0, 0, 0, 0));
+  EXPECT_LT(divided.metrics[named(m, "final_step_size")], 1000.0);
+  EXPECT_EQ(kept.metrics[named(m, "final_step_size")], 1000.0);
 }
 
 TEST(HyperparameterOptimization, JobFilesInTheRepositoryAreValid) {

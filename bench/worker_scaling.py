@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Worker scaling of any job: runs it with 1 worker (2 ranks) and with 2 workers (3 ranks), both
+with --oversubscribe as scripts/mpi-env.sh does (the master sleeps while it waits), and prints
+the tasks per second of each, the speed-up and its share of linear (2x), and the load average
+before and after.
+
+    bench/worker_scaling.py JOB.toml [--set SECTION.KEY=VALUE ...] [--repeats 1] [--workers 1 2]
+
+The rate is the farm phase's, from msweep's last line ("N tasks/s while farming"); without it
+(a farm phase too short to time) the run's tasks over its wall time. --set overrides go to
+`msweep run --set` unchanged, so a job can be shrunk for a trial (--set sweep.runs=1). The figure
+means something only on an IDLE machine with at least as many free cores as workers: other
+processes on the cores slow the 2-worker run more than the 1-worker one.
+Exit status: 0, or 2 on bad arguments, or 1 when a run fails.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ENV, MSWEEP, SUMMARY, mpirun  # noqa: E402
+
+TASKS_IN_RUN = re.compile(r"this run: (\d+) tasks in ")
+
+
+def load_average():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def run_once(job, overrides, workers):
+    """One complete run on workers + 1 ranks; returns (tasks/s, tasks, wall seconds, source of the rate)."""
+    with tempfile.TemporaryDirectory() as directory:
+        command = mpirun(workers + 1) + [MSWEEP, "run", str(job), "-o", str(Path(directory) / "out.h5"), "-q",
+                                          "--force"]
+        for override in overrides:
+            command += ["--set", override]
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, env=ENV, check=False)
+        wall = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"worker_scaling: msweep failed (exit {result.returncode}) with {workers} worker(s):\n"
+                 f"{result.stdout}{result.stderr}".rstrip())
+    match = SUMMARY.search(result.stdout)
+    if match:
+        return float(match.group(3)), int(match.group(1)), wall, "farm phase"
+    tasks = TASKS_IN_RUN.search(result.stdout)
+    if not tasks:
+        sys.exit(f"worker_scaling: no summary line in msweep's output:\n{result.stdout}")
+    return int(tasks.group(1)) / wall, int(tasks.group(1)), wall, "whole run"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("job", type=Path, help="job file (TOML)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="passed to msweep run --set (repeatable)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per worker count; the best rate is kept")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (ranks = workers + 1)")
+    args = parser.parse_args()
+    if not args.job.is_file():
+        parser.error(f"{args.job}: no such job file")
+    if args.repeats < 1 or min(args.workers) < 1:
+        parser.error("--repeats and --workers must be at least 1")
+    print(f"job {args.job}" + "".join(f" --set {o}" for o in args.set) + f"; {os.cpu_count()} cores")
+    print("Only meaningful on an idle machine with a free core per worker: compare the load averages.")
+    print(f"load average before: {load_average()}")
+    rates = {}
+    for workers in args.workers:
+        best = max((run_once(args.job, args.set, workers) for _ in range(args.repeats)), key=lambda r: r[0])
+        rates[workers] = best[0]
+        print(f"{workers} worker(s), {workers + 1} ranks: {best[0]:.4g} tasks/s ({best[3]}; {best[1]} tasks, "
+              f"{best[2]:.1f} s wall)")
+    base = min(args.workers)
+    for workers in args.workers:
+        if workers == base:
+            continue
+        speedup = rates[workers] / rates[base]
+        linear = workers / base
+        print(f"{workers} against {base} worker(s): {speedup:.3f}x = {100 * speedup / linear:.1f}% of linear ({linear:g}x)")
+    print(f"load average after:  {load_average()}")
+
+
+if __name__ == "__main__":
+    main()

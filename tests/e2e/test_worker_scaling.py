@@ -1,0 +1,34 @@
+"""bench/worker_scaling.py on a tiny job: both worker counts run, the rates come from msweep's
+farm-phase line (or, for a farm phase too short to time, the whole run), the ratio against linear and the
+load averages are printed; a bad job exits 2 and a failing run 1. No figure is asserted."""
+import re
+import subprocess
+import sys
+
+from conftest import SOURCE, environment
+
+SCRIPT = SOURCE / "bench" / "worker_scaling.py"
+JOB = SOURCE / "jobs" / "hpo-polynomial-small.toml"
+
+
+def scaling(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env=environment())
+
+
+def test_both_worker_counts_and_the_ratio_are_printed():
+    result = scaling(JOB, "--set", "sweep.runs=1", "--set", "sweep.outer_iterations=2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Only meaningful on an idle machine" in out
+    for workers, ranks in ((1, 2), (2, 3)):
+        assert re.search(rf"^{workers} worker\(s\), {ranks} ranks: [\d.e+]+ tasks/s \((farm phase|whole run); 16 tasks", out, re.M), out
+    assert re.search(r"^2 against 1 worker\(s\): [\d.]+x = [\d.]+% of linear \(2x\)$", out, re.M), out
+    assert "load average before:" in out and "load average after:" in out
+
+
+def test_bad_job_and_bad_override():
+    missing = scaling(SOURCE / "jobs" / "no-such-job.toml")
+    assert missing.returncode == 2 and "no such job file" in missing.stderr
+    bad = scaling(JOB, "--set", "sweep.no_such_key=1")
+    assert bad.returncode == 1 and "msweep failed" in bad.stderr and "no_such_key" in bad.stderr
