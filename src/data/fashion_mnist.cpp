@@ -1,8 +1,6 @@
 // Fashion-MNIST IDX reader (gzip via zlib) and the subsampled, scaled data set.
 #include "msweep/data/fashion_mnist.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -13,26 +11,17 @@
 #include <vector>
 
 #include "msweep/core/error.hpp"
+#include "msweep/data/loaders.hpp"
 
 namespace msweep {
 namespace {
 
-// The whole decompressed file; the largest (training images) is 47 MB.
+// Fashion-MNIST's files, with the package that provides them when absent.
 std::vector<unsigned char> read_gzip(const std::string& path) {
   if (!std::filesystem::exists(path))
     throw InputError(path + ": file not found (Fashion-MNIST comes from the Debian package dataset-fashion-mnist: "
                             "apt-get install dataset-fashion-mnist)");
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), &gzclose);
-  if (!file) throw InputError(path + ": cannot open");
-  std::vector<unsigned char> bytes;
-  std::array<unsigned char, 1 << 16> chunk{};
-  for (;;) {
-    const int got = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (got < 0) throw InputError(path + ": gzip read error");
-    if (got == 0) break;
-    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + got);
-  }
-  return bytes;
+  return read_gzip_file(path);
 }
 
 std::uint32_t big_endian(const std::vector<unsigned char>& bytes, std::size_t at) {

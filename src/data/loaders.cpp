@@ -1,6 +1,10 @@
 #include "msweep/data/loaders.hpp"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -53,6 +57,20 @@ void require_regular_file(const std::string& path, const std::string& what) {
   if (!fs::exists(status)) throw InputError(path + ": " + what + " not found");
   if (fs::is_directory(status)) throw InputError(path + ": expected a " + what + ", got a directory");
   if (!fs::is_regular_file(status)) throw InputError(path + ": expected a " + what + ", got a special file (a device, pipe or socket)");
+}
+
+std::vector<unsigned char> read_gzip_file(const std::string& path) {
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), &gzclose);
+  if (!file) throw InputError(path + ": cannot open");
+  std::vector<unsigned char> bytes;
+  std::array<unsigned char, 1 << 16> chunk{};
+  for (;;) {
+    const int got = gzread(file.get(), chunk.data(), static_cast<unsigned>(chunk.size()));
+    if (got < 0) throw InputError(path + ": gzip read error");
+    if (got == 0) break;
+    bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + got);
+  }
+  return bytes;
 }
 
 Dataset load_csv(const std::string& path, const std::string& target) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "msweep/core/error.hpp"
+#include "msweep/data/digits.hpp"
 #include "msweep/data/fashion_mnist.hpp"
 #include "msweep/data/loaders.hpp"
 
@@ -32,8 +33,15 @@ DataOptions read_data_options(const ConfigTable& data) {
     options.train_objects = data.get_int("train_objects", 60000, 1, 60000);
     options.test_objects = data.get_int("test_objects", 10000, 0, 10000);
     options.scale_unit = data.get_bool("scale", true);
+  } else if (options.source == "digits") {
+    for (auto c : data.get_int_list("classes", {}, 0, 9)) {
+      if (std::find(options.classes.begin(), options.classes.end(), c) != options.classes.end())
+        data.fail("classes", "digit " + std::to_string(c) + " is listed twice");
+      options.classes.push_back(static_cast<int>(c));
+    }
+    if (options.classes.size() == 1) data.fail("classes", "expected at least two digits (or none for all ten)");
   } else if (options.source != "boston") {
-    data.fail("source", "expected \"boston\", \"csv:PATH\", \"synthetic-regression\", \"synthetic-classification\", \"polynomial\" or \"fashion-mnist\", got \"" +
+    data.fail("source", "expected \"boston\", \"csv:PATH\", \"synthetic-regression\", \"synthetic-classification\", \"polynomial\", \"fashion-mnist\" or \"digits\", got \"" +
                             options.source + "\"");
   }
   if (csv || options.source == "boston") {  // tabular data with named columns
@@ -66,6 +74,7 @@ Dataset load_dataset(const DataOptions& options, std::uint64_t job_seed) {
     fashion.scale_unit = options.scale_unit;
     return load_fashion_mnist(fashion, rng);
   }
+  if (options.source == "digits") return load_digits(options.classes);
   throw ArgumentError("load_dataset: options.source: unknown source " + options.source);
 }
 
@@ -108,7 +117,7 @@ Dataset load_job_data(const ConfigTable& section, std::uint64_t job_seed) {
 }
 
 bool is_classification_source(const std::string& source) {
-  return source == "synthetic-classification" || source == "fashion-mnist";
+  return source == "synthetic-classification" || source == "fashion-mnist" || source == "digits";
 }
 
 bool has_fixed_test(const DataOptions& data) { return data.source == "fashion-mnist"; }

@@ -2,6 +2,7 @@
 // package that provides a missing data set; generators are seeded and deterministic.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "msweep/core/random.hpp"
 #include "msweep/data/dataset.hpp"
@@ -15,6 +16,10 @@ Dataset load_csv(const std::string& path, const std::string& target);
 // Throws InputError unless `path` is a regular file: "not found", "is a directory" or "is not
 // a regular file", naming `what` ("data file", "image file") so the message says what is wrong.
 void require_regular_file(const std::string& path, const std::string& what);
+
+// The whole decompressed contents of a gzip file (zlib); InputError naming it when it cannot be
+// opened or read.
+std::vector<unsigned char> read_gzip_file(const std::string& path);
 
 // Boston Housing as shipped by Debian's python3-sklearn (506 x 13, target MEDV).
 std::string boston_csv_path();  // throws InputError naming the package when absent

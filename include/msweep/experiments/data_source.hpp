@@ -11,7 +11,7 @@
 namespace msweep {
 
 struct DataOptions {
-  std::string source;           // boston | csv:PATH | synthetic-regression | synthetic-classification | polynomial | fashion-mnist
+  std::string source;           // boston | csv:PATH | synthetic-regression | synthetic-classification | polynomial | fashion-mnist | digits
   std::string target;           // csv: target column
   std::int64_t objects = 0;     // synthetic sets: rows
   std::int64_t features = 0;    // synthetic sets: columns
@@ -24,6 +24,9 @@ struct DataOptions {
   // holds the training rows first and the last test_objects rows are the fixed official test part.
   std::int64_t train_objects = 0, test_objects = 0;
   bool scale_unit = true;       // fashion-mnist: pixels / 255 in [0, 1]
+  // digits: the digits kept, y their position in this list (classes = [3, 8]: a 0/1 target);
+  // empty keeps all ten with y the digit.
+  std::vector<int> classes;
   // csv and boston: the feature columns to keep, by name (empty: all but the target), or
   // those to drop; at most one of the two is given.
   std::vector<std::string> feature_columns, excluded_columns;
