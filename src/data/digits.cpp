@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
 #include <string_view>
 
 #include "msweep/core/error.hpp"
@@ -33,16 +32,7 @@ bool parse_digits_line(std::string_view line, Eigen::Ref<Eigen::RowVectorXd> pix
 
 }  // namespace
 
-std::string digits_csv_path() {
-  // Debian's python3-sklearn; the python3.X directory layout differs between releases.
-  const std::vector<std::string> candidates = {"/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz",
-                                               "/usr/share/sklearn/datasets/data/digits.csv.gz"};
-  std::error_code ec;
-  for (const auto& path : candidates)
-    if (std::filesystem::is_regular_file(path, ec)) return path;
-  throw InputError("[data] source \"digits\": " + candidates[0] +
-                   " not found (it comes with the Debian package python3-sklearn: apt-get install -y python3-sklearn)");
-}
+std::string digits_csv_path() { return sklearn_data_file("digits.csv.gz", "digits"); }
 
 Dataset load_digits_file(const std::string& path, const std::vector<int>& classes) {
   for (std::size_t i = 0; i < classes.size(); ++i) {

@@ -139,17 +139,18 @@ Dataset load_csv(const std::string& path, const std::string& target) {
   return data;
 }
 
-std::string boston_csv_path() {
+std::string sklearn_data_file(const std::string& file, const std::string& source) {
   // Debian's python3-sklearn; the python3.X directory layout differs between releases.
-  const std::vector<std::string> candidates = {
-      "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv",
-      "/usr/share/sklearn/datasets/data/boston_house_prices.csv"};
+  const std::vector<std::string> candidates = {"/usr/lib/python3/dist-packages/sklearn/datasets/data/" + file,
+                                               "/usr/share/sklearn/datasets/data/" + file};
   std::error_code ec;
   for (const auto& path : candidates)
     if (std::filesystem::is_regular_file(path, ec)) return path;
-  throw InputError("[data] source \"boston\": " + candidates[0] +
+  throw InputError("[data] source \"" + source + "\": " + candidates[0] +
                    " not found (it comes with the Debian package python3-sklearn: apt-get install -y python3-sklearn)");
 }
+
+std::string boston_csv_path() { return sklearn_data_file("boston_house_prices.csv", "boston"); }
 
 Dataset load_boston() {
   Dataset data = load_csv(boston_csv_path(), "MEDV");

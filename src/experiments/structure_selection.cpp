@@ -15,7 +15,7 @@ namespace {
 
 // Metric names in declaration order; indices below must follow it.
 enum Metric : std::size_t {
-  kElbo, kDataTerm, kParametric, kStructuralKl, kStructuralComplexity, kTrainMse, kTestMse, kVertex, kVertexProbability,
+  kElbo, kDataTerm, kParametric, kStructuralKl, kStructuralComplexity, kTrainError, kTestError, kVertex, kVertexProbability,
   kActiveWeights, kMetricCount
 };
 
@@ -81,10 +81,17 @@ StructureSelectionOptions read_structure_selection_options(const JobSpec& spec) 
     options.graph.inputs = s.features + 1;
   } else {
     options.data = read_data_options(data);
-    if (options.data.source == "fashion-mnist" || options.data.test_fraction <= 0.0)
-      data.fail("source", "structure-selection needs a regression data set with a held-out part (test_fraction > 0)");
+    if (has_fixed_test(options.data) || options.data.test_fraction <= 0.0)
+      data.fail("source", "structure-selection needs a data set with a held-out part (test_fraction > 0)");
     options.graph.inputs = 0;
   }
+  const bool classification = !options.synthetic && is_classification_source(options.data.source);
+  const std::string likelihood = model.get_choice("likelihood", classification ? "bernoulli" : "gaussian", {"gaussian", "bernoulli"});
+  options.search.likelihood = likelihood == "bernoulli" ? StructureLikelihood::bernoulli : StructureLikelihood::gaussian;
+  if (classification != (likelihood == "bernoulli"))
+    model.fail("likelihood", classification ? "\"gaussian\" needs a regression data set; [data] source \"" + options.data.source +
+                                                  "\" has classes: use \"bernoulli\" (two classes)"
+                                            : "\"bernoulli\" needs two classes 0/1 (e.g. [data] source = \"digits\" with classes = [3, 8])");
 
   for (auto w : model.get_int_list("widths", {1}, 1, 100'000)) options.graph.widths.push_back(w);
   if (options.graph.widths.back() != 1) model.fail("widths", "the last node is the output: its width must be 1");
@@ -159,6 +166,9 @@ std::unique_ptr<Experiment> make_structure_selection(const JobSpec& spec, const 
   StructureSelectionOptions options = read_structure_selection_options(spec);
   Dataset data;
   if (!options.synthetic) data = source.load(spec.data, spec.seed);
+  if (options.search.likelihood == StructureLikelihood::bernoulli && !(data.y.array() == 0.0 || data.y.array() == 1.0).all())
+    spec.data.fail(spec.data.has("classes") ? "classes" : "source",
+                   "the Bernoulli likelihood needs two classes (targets 0 and 1): for digits give classes = [A, B]");
   try {
     StructureGraph check(fitted_graph(options.graph, data));
   } catch (const ArgumentError& e) {
@@ -187,8 +197,10 @@ std::vector<MetricInfo> StructureSelectionExperiment::metrics() const {
       {"parametric_complexity", "E_Gamma KL(q(w) || p(w | Gamma)) under the final (broad) prior, nats" + at},
       {"structural_kl", "KL(q(Gamma) || p(Gamma)), nats (0 at a fixed vertex)"},
       {"structural_complexity", "entropy of q(Gamma) at c -> 0, sum over edges of H(softmax(a_e)), nats (0 at a vertex)"},
-      {"train_mse", "training mean squared error of the vertex's prediction at w = mu"},
-      {"test_mse", "test mean squared error of the vertex's prediction at w = mu"},
+      classifying() ? MetricInfo{"train_error", "training misclassification rate of the vertex's prediction at w = mu (class 1 when f > 0)"}
+                    : MetricInfo{"train_mse", "training mean squared error of the vertex's prediction at w = mu"},
+      classifying() ? MetricInfo{"test_error", "test misclassification rate of the vertex's prediction at w = mu (class 1 when f > 0)"}
+                    : MetricInfo{"test_mse", "test mean squared error of the vertex's prediction at w = mu"},
       {"vertex", "the vertex trained (enumerate) or q(Gamma)'s most probable vertex (relaxed), mixed-radix index"},
       {"vertex_probability", "probability of that vertex under q(Gamma) at c -> 0 (1 at a fixed vertex)"},
       {"active_weights", "weights the vertex uses"},
@@ -222,10 +234,12 @@ const StructureSelectionExperiment::Split& StructureSelectionExperiment::split(c
     s.test_X = take_rows(data_.X, holdout.test);
     s.train_y = take_entries(data_.y, holdout.train);
     s.test_y = take_entries(data_.y, holdout.test);
-    if (options_.data.standardize) {  // training-part statistics; the target too (noise_std in its units)
+    if (options_.data.standardize) {  // training-part statistics; a regression target too (noise_std in its units)
       const Standardizer scaler = Standardizer::fit(s.train_X);
       s.train_X = scaler.apply(s.train_X);
       s.test_X = scaler.apply(s.test_X);
+    }
+    if (options_.data.standardize && !classifying()) {
       const double mean = s.train_y.mean();
       const double spread = std::sqrt((s.train_y.array() - mean).square().mean());
       const double scale = spread > 0.0 ? spread : 1.0;
@@ -252,8 +266,13 @@ TaskOutput StructureSelectionExperiment::run(const TaskView& task) const {
   const Eigen::VectorXd probabilities = enumerating() ? graph_.vertex_gamma(vertex) : edge_probabilities(graph_, logits);
   const Eigen::VectorXd gamma = graph_.vertex_gamma(vertex);
   const Eigen::VectorXd mean = result.theta.head(P);
-  const double train_mse = (graph_.predict(data.train_X, mean, gamma) - data.train_y).squaredNorm() / static_cast<double>(data.train_y.size());
-  const double test_mse = (graph_.predict(data.test_X, mean, gamma) - data.test_y).squaredNorm() / static_cast<double>(data.test_y.size());
+  // Squared error (regression) or the share misclassified by the sign of the log-odds f (classes).
+  const auto prediction_error = [&](const Eigen::MatrixXd& X, const Eigen::VectorXd& y) {
+    const Eigen::VectorXd f = graph_.predict(X, mean, gamma);
+    if (classifying()) return ((f.array() > 0.0).cast<double>() != y.array()).cast<double>().mean();
+    return (f - y).squaredNorm() / static_cast<double>(y.size());
+  };
+  const double train_error = prediction_error(data.train_X, data.train_y), test_error = prediction_error(data.test_X, data.test_y);
   double vertex_probability = 1.0;
   const auto choices = graph_.vertex_choices(vertex);
   for (Eigen::Index e = 0; e < graph_.edges(); ++e) vertex_probability *= probabilities[graph_.basis_offset(e) + choices[static_cast<std::size_t>(e)]];
@@ -265,8 +284,8 @@ TaskOutput StructureSelectionExperiment::run(const TaskView& task) const {
   out.metrics[kParametric] = result.terms.parametric;
   out.metrics[kStructuralKl] = result.terms.structural;
   out.metrics[kStructuralComplexity] = enumerating() ? 0.0 : structure_entropy(graph_, logits);
-  out.metrics[kTrainMse] = train_mse;
-  out.metrics[kTestMse] = test_mse;
+  out.metrics[kTrainError] = train_error;
+  out.metrics[kTestError] = test_error;
   out.metrics[kVertex] = static_cast<double>(vertex);
   out.metrics[kVertexProbability] = vertex_probability;
   out.metrics[kActiveWeights] = static_cast<double>(graph_.vertex_weights(vertex).count());

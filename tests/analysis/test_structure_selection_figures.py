@@ -67,3 +67,31 @@ def test_placement_ranks_match_numpy(files, tmp_path):
     assert main([str(files[0]), str(files[1]), "-o", str(tmp_path / "placement")]) == 0
     assert (tmp_path / "placement" / "figures" / "placement.png").is_file()
     assert (tmp_path / "placement" / "tables" / "placement_summary.csv").is_file()
+
+
+DIGITS = """[job]
+name = "digits"
+experiment = "structure-selection"
+seed = 3
+[data]
+source = "digits"
+classes = [3, 8]
+test_fraction = 0.3
+[model]
+widths = [1]
+edges = ["1<-0: zero linear tanh:8"]
+iterations = 20
+[sweep]
+runs = 1
+"""
+
+
+def test_two_classes_report_test_error_in_ranking_and_placement(tmp_path):
+    relaxed = run_engine(tmp_path, "relaxed", DIGITS + 'mode = "relaxed"\nrestarts = 2\n')
+    enumeration = run_engine(tmp_path, "enumeration", DIGITS + 'mode = "enumerate"\n')
+    ranking = ss.enumeration_ranking(ma.load(enumeration), ss.edge_bases(ma.load(enumeration).attrs))
+    assert "test_error" in ranking and "test_mse" not in ranking
+    assert ranking["test_error"].between(0.0, 1.0).all()
+    table = ss.placement(relaxed, enumeration)
+    assert len(table) == 2 and table["test_error"].between(0.0, 1.0).all()
+    assert main([str(relaxed), str(enumeration), "-o", str(tmp_path / "placement")]) == 0

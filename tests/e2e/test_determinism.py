@@ -47,8 +47,31 @@ meta = ["1,1,1", "100,1,0.01"]
 temperatures = [0.2, 1.0]
 """
 
+# The digits jobs' small versions (jobs/structure-*-digits.toml): two classes under the Bernoulli
+# likelihood, the enumeration and the relaxed search.
+DIGITS = """[job]
+name = "digits"
+experiment = "structure-selection"
+seed = 1797
+[data]
+source = "digits"
+classes = [3, 8]
+test_fraction = 0.3
+[model]
+likelihood = "bernoulli"
+widths = [2, 1]
+edges = ["1<-0: zero linear tanh", "2<-1: zero linear relu", "2<-0: zero linear:8"]
+iterations = 20
+[sweep]
+mode = "MODE"
+runs = 2
+temperatures = [0.2, 1.0]
+"""
 
-@pytest.mark.parametrize("text", [SUBSETS, LOAD, STRUCTURE], ids=["subset-evidence", "synthetic-load", "structure-selection"])
+
+@pytest.mark.parametrize("text", [SUBSETS, LOAD, STRUCTURE, DIGITS.replace("MODE", "enumerate"), DIGITS.replace("MODE", "relaxed")],
+                         ids=["subset-evidence", "synthetic-load", "structure-selection", "structure-digits-enumerate",
+                              "structure-digits-relaxed"])
 def test_results_identical_for_1_to_4_ranks(tmp, text):
     reference = None
     for ranks in [1, 2, 3, 4]:

@@ -24,6 +24,7 @@ from ..reader import load, resolved_section
 EDGE_PROBABILITIES = "edge_probabilities"  # (sum K_e) softmax(a_e) per edge
 VERTEX = "vertex"
 ELBO = "elbo"
+TEST_METRICS = ("test_mse", "test_error")  # regression, or two classes (the share misclassified)
 MAX_EDGE_FIGURES = 6
 TOP_SHOWN = 15
 
@@ -108,8 +109,9 @@ def relaxed_figures(context, ok):
 
 
 def enumeration_ranking(tasks, bases):
-    """Mean over runs of ELBO, data term, parametric complexity and test MSE per (meta, vertex), ranked."""
-    metrics = [m for m in (ELBO, "data_term", "parametric_complexity", "test_mse", "active_weights") if m in tasks]
+    """Mean over runs of ELBO, data term, parametric complexity and test MSE (or test error, for
+    two classes) per (meta, vertex), ranked."""
+    metrics = [m for m in (ELBO, "data_term", "parametric_complexity") + TEST_METRICS + ("active_weights",) if m in tasks]
     table = tasks.groupby(["meta", "structure_index"])[metrics].mean().reset_index()
     table["rank"] = table.groupby("meta")[ELBO].rank(ascending=False, method="min").astype(int)
     table["vertex_label"] = [vertex_label(bases, int(v)) for v in table["structure_index"]]
@@ -151,7 +153,8 @@ def placement(relaxed, enumeration):
     """One row per relaxed search: its most probable vertex's rank among the enumerated vertices
     of the same meta setting and run (1 = best ELBO; a vertex trained from several restarts counts
     with its best, the tightest bound), the ELBO gap to the best vertex, and the top 1% / 10%
-    flags. Arguments are paths or load() frames."""
+    flags, and the search's own test metric (test_mse or test_error, at its vertex and w = mu).
+    Arguments are paths or load() frames."""
     relaxed = relaxed if isinstance(relaxed, pd.DataFrame) else load(relaxed)
     enumeration = enumeration if isinstance(enumeration, pd.DataFrame) else load(enumeration)
     relaxed = relaxed[relaxed["status"] == "ok"]
@@ -169,7 +172,8 @@ def placement(relaxed, enumeration):
             rows.append({"meta": meta, "temperature": search.temperature, "run": run, "restart": search.restart,
                          "vertex": vertex, "rank": rank, "vertices": count, "elbo_gap": float(elbo.max() - elbo[vertex]),
                          "top_1pct": rank <= max(1, int(np.ceil(0.01 * count))),
-                         "top_10pct": rank <= max(1, int(np.ceil(0.10 * count)))})
+                         "top_10pct": rank <= max(1, int(np.ceil(0.10 * count))),
+                         **{m: getattr(search, m) for m in TEST_METRICS if m in relaxed}})
     return pd.DataFrame(rows)
 
 

@@ -21,6 +21,10 @@ void require_regular_file(const std::string& path, const std::string& what);
 // opened or read.
 std::vector<unsigned char> read_gzip_file(const std::string& path);
 
+// A data file of Debian's python3-sklearn (sklearn/datasets/data/FILE); throws InputError naming
+// the package and the [data] source that needs it when absent.
+std::string sklearn_data_file(const std::string& file, const std::string& source);
+
 // Boston Housing as shipped by Debian's python3-sklearn (506 x 13, target MEDV).
 std::string boston_csv_path();  // throws InputError naming the package when absent
 Dataset load_boston();

@@ -43,7 +43,8 @@ struct StructureSelectionOptions {
   // [model] widths (nodes 1..N, last 1; default [1]) and edges ("T<-S: basis ...", default one
   // edge "1<-0: const tanh:1 tanh"); node 0's width is the data's feature count.
   StructureGraphOptions graph{.inputs = 0, .widths = {}, .edges = {}};  // inputs 0: the data's feature count
-  // [model] iterations (1000), samples (3), final_samples (64), learning_rate (0.01),
+  // [model] likelihood ("gaussian", or "bernoulli" for two classes: the default for a
+  // classification source), iterations (1000), samples (3), final_samples (64), learning_rate (0.01),
   // noise_std (1), gamma_floor (0.001), init_std (0.1), init_log_std (-3), prior_variance (1),
   // broad_prior_variance (e^10), broad_after (0.5); [sweep] schedule ("fixed" or "annealed"),
   // final_temperature (0.1). Temperature and meta weights come from the axes.
@@ -97,6 +98,8 @@ class StructureSelectionExperiment final : public Experiment {
   const StructureGraph& graph() const { return graph_; }
   const StructureSelectionOptions& options() const { return options_; }
   bool enumerating() const { return options_.mode == "enumerate"; }
+  // Two classes under the Bernoulli likelihood: train_error/test_error instead of train_mse/test_mse.
+  bool classifying() const { return options_.search.likelihood == StructureLikelihood::bernoulli; }
 
  private:
   struct Split {

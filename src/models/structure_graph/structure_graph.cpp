@@ -320,6 +320,8 @@ StructureElbo::StructureElbo(const StructureGraph& graph, Eigen::MatrixXd X, Eig
   require(X_.rows() == y_.size(), "StructureElbo", "y", "one target per row of X");
   require(options_.noise_std > 0.0, "StructureElbo", "options.noise_std", "> 0");
   require(options_.gamma_floor > 0.0, "StructureElbo", "options.gamma_floor", "> 0");
+  if (options_.likelihood == StructureLikelihood::bernoulli)
+    require((y_.array() == 0.0 || y_.array() == 1.0).all(), "StructureElbo", "y", "0 or 1 under the Bernoulli likelihood");
   if (options_.vertex) {
     fixed_gamma_ = graph_.vertex_gamma(*options_.vertex);
     const auto active = graph_.vertex_weights(*options_.vertex);
@@ -345,7 +347,8 @@ ElboTerms StructureElbo::estimate(const Eigen::Ref<const Eigen::VectorXd>& theta
   const DiagGaussian q = weights_distribution(theta);
   const DiagGaussian q_active{q.mean(active_), q.log_std(active_)};
   const auto logits = theta.tail(L);
-  const double weight = 1.0 / static_cast<double>(S), variance = options_.noise_std * options_.noise_std;
+  const bool bernoulli = options_.likelihood == StructureLikelihood::bernoulli;
+  const double weight = 1.0 / static_cast<double>(S), variance = bernoulli ? 1.0 : options_.noise_std * options_.noise_std;
   const double log_normalizer = -0.5 * static_cast<double>(y_.size()) * std::log(2.0 * std::numbers::pi * variance);
   if (gradients != nullptr) {
     gradients->data = gradients->parametric = gradients->structural = Eigen::VectorXd::Zero(parameters());
@@ -356,8 +359,17 @@ ElboTerms StructureElbo::estimate(const Eigen::Ref<const Eigen::VectorXd>& theta
   for (Eigen::Index s = 0; s < S; ++s) {
     gamma = relaxed ? gumbel_softmax(graph_, logits, gumbel.col(s), options_.temperature) : fixed_gamma_;
     reparameterized_sample(q, eps.col(s), w);
-    const Eigen::VectorXd residual = y_ - graph_.forward(X_, w, gamma, ws);
-    terms.data += weight * (log_normalizer - 0.5 * residual.squaredNorm() / variance);
+    // residual = d ln p / df per object, divided by the likelihood's scale (sigma^2 or 1).
+    Eigen::VectorXd residual;
+    if (bernoulli) {
+      const Eigen::VectorXd f = graph_.forward(X_, w, gamma, ws);
+      // ln p = y f - ln(1 + e^f), with ln(1 + e^f) = max(f, 0) + log1p(e^-|f|); d/df = y - sigmoid(f).
+      terms.data += weight * (y_.dot(f) - (f.array().max(0.0) + (-f.array().abs()).exp().log1p()).sum());
+      residual = y_.array() - (1.0 + (-f.array()).exp()).inverse();
+    } else {
+      residual = y_ - graph_.forward(X_, w, gamma, ws);
+      terms.data += weight * (log_normalizer - 0.5 * residual.squaredNorm() / variance);
+    }
 
     // Prior log std of each weight in the KL: h_A + 1/2 ln(gamma_b^2 + floor^2).
     const Eigen::ArrayXd gamma_sq_floor = gamma.array().square() + options_.gamma_floor * options_.gamma_floor;
@@ -459,6 +471,7 @@ StructureSearchResult search_structure(const StructureGraph& graph, const Eigen:
   require(options.temperature > 0.0 && options.final_temperature > 0.0, "search_structure", "options.temperature", "> 0");
   require(options.prior_variance > 0.0 && options.broad_prior_variance > 0.0, "search_structure", "options.prior_variance", "> 0");
   StructureElboOptions elbo_options;
+  elbo_options.likelihood = options.likelihood;
   elbo_options.noise_std = options.noise_std;
   elbo_options.gamma_floor = options.gamma_floor;
   elbo_options.vertex = options.vertex;

@@ -1,7 +1,7 @@
 // Experiment "structure-selection" built from job text: grid and declared shapes in both modes,
 // vertex labels from the index, determinism of a task from its coordinates alone, the stream
 // pairing across vertices, meta settings and temperatures, a build from Options, the job files
-// in jobs/, and file:line errors for bad keys.
+// in jobs/, the digits under the Bernoulli likelihood, and file:line errors for bad keys.
 #include "msweep/experiments/structure_selection.hpp"
 
 #include <gtest/gtest.h>
@@ -155,6 +155,51 @@ TEST(StructureSelection, BadKeysGiveInputErrorsWithFileAndLine) {
   expect_input_error(job_text(kData, kModel, "temperature = [1]\n"), "temperature");  // a typo is an unknown key
 }
 
+const std::string kDigits = "source = \"digits\"\nclasses = [3, 8]\ntest_fraction = 0.3\n";
+const std::string kDigitsModel = "widths = [1]\nedges = [\"1<-0: zero linear tanh:8\"]\niterations = 30\n";
+
+TEST(StructureSelection, DigitsTwoClassesUnderTheBernoulliLikelihood) {
+  for (const auto& sweep : {kRelaxed, kEnumerate}) {
+    auto e = build_job(job_text(kDigits, kDigitsModel, sweep));
+    const auto& experiment = dynamic_cast<const StructureSelectionExperiment&>(*e);
+    EXPECT_TRUE(experiment.classifying());  // the default likelihood for a classification source
+    EXPECT_EQ(experiment.graph().options().inputs, 64);
+    const std::vector<std::uint32_t> at = sweep == kRelaxed ? std::vector<std::uint32_t>{0, 0, 1, 1, 0, 1} : std::vector<std::uint32_t>{1, 0, 0, 1, 0};
+    const auto out = run_at(*e, at);
+    expect_declared_shapes(*e, out);
+    for (const char* metric : {"train_error", "test_error"}) {
+      const double error = out.metrics[metric_index(*e, metric)];
+      EXPECT_GE(error, 0.0);
+      EXPECT_LE(error, 1.0);
+      // The linear vertex: 3 against 8 is easy for a linear classifier even after 30 steps (a
+      // relaxed search's most probable vertex may be the zero one).
+      if (sweep == kEnumerate) {
+        EXPECT_LT(error, 0.2) << metric;
+      }
+    }
+    EXPECT_TRUE(bitwise_equal(out.metrics, run_at(*build_job(job_text(kDigits, kDigitsModel, sweep)), at).metrics));
+  }
+  // The zero vertex predicts f = 0 (class 0 everywhere): its error is the share of class 1.
+  auto e = build_job(job_text(kDigits, kDigitsModel, kEnumerate));
+  const auto zero = run_at(*e, std::vector<std::uint32_t>{0, 0, 0, 0, 0});
+  const double error = zero.metrics[metric_index(*e, "test_error")];
+  EXPECT_GT(error, 0.3);
+  EXPECT_LT(error, 0.7);
+}
+
+TEST(StructureSelection, LikelihoodAndClassesErrorsGiveFileAndLine) {
+  expect_input_error(job_text(kDigits, kDigitsModel + "likelihood = \"gaussian\"\n", ""), "likelihood");
+  expect_input_error(job_text("source = \"boston\"\ntest_fraction = 0.2\n", "likelihood = \"bernoulli\"\n", ""), "likelihood");
+  expect_input_error(job_text(kData, "likelihood = \"bernoulli\"\n", ""), "likelihood");
+  expect_input_error(job_text(kDigits, kDigitsModel + "likelihood = \"poisson\"\n", ""), "likelihood");
+  expect_input_error(job_text("source = \"digits\"\n", kDigitsModel, ""), "source");  // ten classes: not 0/1
+  expect_input_error(job_text("source = \"digits\"\nclasses = [3]\n", kDigitsModel, ""), "classes");
+  expect_input_error(job_text("source = \"digits\"\nclasses = [3, 3]\n", kDigitsModel, ""), "classes");
+  expect_input_error(job_text("source = \"digits\"\nclasses = [3, 10]\n", kDigitsModel, ""), "classes");
+  expect_input_error(job_text("source = \"digits\"\nclasses = [3, 5, 8]\n", kDigitsModel, ""), "classes");  // not 0/1
+  expect_input_error(job_text("source = \"digits\"\nclasses = \"3,8\"\n", kDigitsModel, ""), "classes");
+}
+
 TEST(StructureSelection, JobFilesInTheRepositoryAreValid) {
   const std::filesystem::path jobs = std::filesystem::path(MSWEEP_SOURCE_DIR) / "jobs";
   int checked = 0;
@@ -165,7 +210,7 @@ TEST(StructureSelection, JobFilesInTheRepositoryAreValid) {
     const JobSpec spec = load_job(entry.path().string());
     auto e = make_experiment(spec);
     spec.reject_unknown_keys();
-    if (name.find("boston") != std::string::npos) {
+    if (name.find("boston") != std::string::npos || name.find("digits") != std::string::npos) {
       EXPECT_GE(dynamic_cast<const StructureSelectionExperiment&>(*e).graph().vertex_count(), 1024u);
     }
     if (name == "structure-small.toml") {
@@ -174,7 +219,7 @@ TEST(StructureSelection, JobFilesInTheRepositoryAreValid) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 4);
+  EXPECT_EQ(checked, 6);
 }
 
 }  // namespace

@@ -151,7 +151,12 @@ struct MetaWeights {
   double complexity_lower = 1.0;  // l_CL
 };
 
+// The likelihood p(y | X, w, Gamma): Gaussian y ~ N(f(x), sigma^2) (regression), or Bernoulli
+// y ~ Bernoulli(sigmoid(f(x))) with y in {0, 1} (two classes: f is the log-odds).
+enum class StructureLikelihood { gaussian, bernoulli };
+
 struct StructureElboOptions {
+  StructureLikelihood likelihood = StructureLikelihood::gaussian;
   double noise_std = 1.0;          // sigma of the Gaussian likelihood y ~ N(f(x), sigma^2)
   double prior_log_std = 0.0;      // h_A = ln of A^-1/2 (one scalar: A = e^{-2 h_A} I)
   double gamma_floor = 1e-3;       // prior variance (gamma^2 + floor^2) e^{2 h_A}
@@ -214,7 +219,8 @@ struct StructureSearchOptions {
   double prior_variance = 1.0;            // A^-1 for the first part
   double broad_prior_variance = 22026.465794806718;  // e^10, after broad_after
   double broad_after = 0.5;               // share of the steps under the first prior
-  double noise_std = 1.0;
+  StructureLikelihood likelihood = StructureLikelihood::gaussian;
+  double noise_std = 1.0;                 // Gaussian likelihood only
   double gamma_floor = 1e-3;
   double init_std = 0.1;                  // mu_0 ~ N(0, init_std^2)
   double init_log_std = -3.0;             // ln s_0

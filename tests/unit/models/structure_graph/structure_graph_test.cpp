@@ -163,15 +163,17 @@ TEST(StructureKl, MonteCarloMeanIsZeroAtThePriorAndPositiveAway) {
 }
 
 // Every term's gradient in theta = [mu, ln s, a] against central differences on fixed draws,
-// relaxed (Gumbel-softmax) and at fixed vertices, over many seeds, both graphs.
+// relaxed (Gumbel-softmax) and at fixed vertices, over many seeds, both graphs, both likelihoods.
 TEST(StructureElboGradients, MatchFiniteDifferencesOverSeedsStructuresAndVertices) {
   for (int structure = 0; structure < 2; ++structure) {
     const StructureGraph graph(structure == 0 ? synthetic_graph() : layered_graph());
     for (std::uint64_t seed = 1; seed <= 8; ++seed) {
       RandomStream rng(seed * 104729 + static_cast<std::uint64_t>(structure));
       const Eigen::MatrixXd X = normal_matrix(rng, 7, graph.options().inputs);
-      const Eigen::VectorXd y = normal_vector(rng, 7);
       StructureElboOptions options;
+      if (seed % 3 == 0) options.likelihood = StructureLikelihood::bernoulli;  // seeds 3 (relaxed) and 6 (a vertex)
+      Eigen::VectorXd y = normal_vector(rng, 7);
+      if (seed % 3 == 0) y = (y.array() > 0.0).cast<double>();
       options.noise_std = 0.7;
       options.prior_log_std = rng.uniform(-1.0, 1.0);
       options.temperature = rng.uniform(0.3, 3.0);
