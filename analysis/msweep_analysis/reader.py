@@ -80,6 +80,12 @@ def open_results(path):
     try:
         handle = _open_unlocked(str(path))
     except OSError as error:
+        if "not already open for SWMR writing" in str(error):
+            # The same words as the engine's reader (src/store/layout.cpp): the superblock says a
+            # writer has the file open outside SWMR mode, which only a resume's short check does.
+            raise ResultsFileError(path, "open for writing outside SWMR mode: a resume is checking its rows (read it "
+                                         "again in a moment), or was killed doing so (then `msweep run --resume` "
+                                         "repairs it)") from None
         raise ResultsFileError(path, f"cannot open as HDF5: {error}") from None
     try:
         check_format(path, handle)

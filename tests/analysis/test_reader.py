@@ -172,6 +172,26 @@ def expect_one_line_error(path, fragment):
     return message
 
 
+def test_file_killed_while_open_outside_swmr_mode_names_the_remedy(complete_file, tmp_path):
+    """A resume rewrites attributes before SWMR writing starts again; a kill then leaves the
+    superblock marked open for non-SWMR writing. The reader says so and how to repair it,
+    in the engine's words, instead of HDF5's."""
+    path = tmp_path / "killed-in-resume.h5"
+    # The engine writes the latest superblock (SWMR needs it), the only one with these marks.
+    with h5py.File(complete_file[0], "r") as source, h5py.File(path, "w", libver="latest") as copy:
+        for name in source:
+            source.copy(name, copy)
+        copy.attrs.update(source.attrs)
+    killed = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os, signal, h5py
+        f = h5py.File({str(path)!r}, "r+", locking=False)
+        f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)])
+    assert killed.returncode == -9
+    expect_one_line_error(path, "open for writing outside SWMR mode")
+
+
 def test_missing_file_is_refused(tmp_path):
     expect_one_line_error(tmp_path / "absent.h5", "no such file")
 
