@@ -15,10 +15,11 @@
 namespace msweep::app {
 namespace {
 
-// Bytes of one /tasks row (docs/results-format.md): id, coordinates, status, the error string's
-// reference, wall time, rank, metrics, and the arrays' values.
+// Bytes of one /tasks row (docs/results-format.md): id, status, the error string's reference,
+// wall time, rank, metrics (no coordinates: format 3 derives them from the id), and the
+// arrays' values.
 double row_bytes(const ResultLayout& layout) {
-  double bytes = 8 + 4.0 * static_cast<double>(layout.axes.size()) + 1 + 16 + 8 + 4 + 8.0 * static_cast<double>(layout.metrics.size());
+  double bytes = 8 + 1 + 16 + 8 + 4 + 8.0 * static_cast<double>(layout.metrics.size());
   for (const auto& array : layout.arrays) {
     double values = 1;
     for (auto d : array.shape) values *= static_cast<double>(d);
