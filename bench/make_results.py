@@ -168,10 +168,7 @@ def write(out, features, folds, runs, failed_every, msweep):
                 ok = np.ones(ids.shape, dtype=bool) if not failed_every else (ids % failed_every != failed_every - 1)
                 table[first:first + len(block)] = summaries(values, ok, metrics, summary_dtype, block)
                 rows = np.zeros(ids.size, dtype=layout)
-                rows["id"] = ids.ravel()
-                rows["structure"] = np.repeat(block, folds * runs)
-                rows["fold"] = np.tile(np.repeat(np.arange(folds), runs), len(block))
-                rows["run"] = np.tile(np.arange(runs), len(block) * folds)
+                rows["id"] = ids.ravel()  # format 3: the coordinates are not stored, they follow from the id
                 rows["status"] = ~ok.ravel()
                 rows["wall_time"] = 0.001
                 rows["rank"] = 1 + rows["id"] % 2

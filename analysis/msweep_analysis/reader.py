@@ -1,4 +1,4 @@
-"""Reading msweep results files (docs/results-format.md, format_version 2, and 1) into pandas.
+"""Reading msweep results files (docs/results-format.md, format_version 3, 2 and 1) into pandas.
 
 Every reader here opens the file read-only *without* the HDF5 file lock, because a
 run that is still writing holds the lock and researchers want to look at partial
@@ -18,10 +18,12 @@ import pandas as pd
 from .errors import ResultsFileError
 
 FORMAT_NAME = "msweep-results"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Version 1 kept the run's state (rows_committed, status, ...) in root attributes; version 2
-# keeps it in the one row of /state, since an SWMR writer may change no attribute.
-READABLE_VERSIONS = (1, 2)
+# keeps it in the one row of /state, since an SWMR writer may change no attribute; version 3
+# stores no coordinate fields in /tasks (they follow from the id: axis_index). Readers here
+# compute the coordinates from the id for every version, so all three read the same way.
+READABLE_VERSIONS = (1, 2, 3)
 STATE_FIELDS = ("rows_committed", "status", "updated", "finished", "wall_seconds", "summarized_rows")
 EXPECTED = f"expected an msweep results file (format '{FORMAT_NAME}', format_version {FORMAT_VERSION})"
 
@@ -264,25 +266,37 @@ def axis_labels(info, axis):
     return np.asarray(labels, dtype=object)
 
 
+def _sizes(info, axes):
+    return [len(info["axes"][a]) for a in axes]
+
+
+def axis_index(block, info, axis):
+    """The index on ``axis`` of every row of a /tasks ``block``, computed from its task id as the
+    engine's grid does (TaskGrid::coordinates): the id is the row-major index over the axes in
+    the order of /axes, the last varying fastest, which is numpy's C order (np.unravel_index).
+    Format 3 stores no coordinate fields; older files' fields hold the same values."""
+    order = list(info["axes"])
+    ids = block["id"].astype(np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= info["task_count"]):
+        raise ResultsFileError(info["path"], f"/tasks holds task id {int(ids.max())} but the grid has {info['task_count']} tasks")
+    return np.unravel_index(ids, _sizes(info, order))[order.index(axis)].astype(np.int64)
+
+
 def _row_order(ids):
     """Rows are stored in finishing order; every reader returns them by task id instead."""
     return np.argsort(ids, kind="stable")
 
 
-def _tasks_frame(path, rows, meta, sort=True):
-    """The structured /tasks rows (all fields or a subset) as a DataFrame with axis labels."""
+def _tasks_frame(path, rows, meta, sort=True, axes=None):
+    """The structured /tasks rows (all fields or a subset) as a DataFrame with the label and
+    index columns of ``axes`` (default: every axis), computed from the ids."""
     if sort:
         rows = rows[_row_order(rows["id"])]
     fields = set(rows.dtype.names)
     columns = {"id": rows["id"].astype(np.int64)}
-    for axis in meta["axes"]:
-        if axis not in fields:
-            continue
-        labels = axis_labels(meta, axis)
-        index = rows[axis].astype(np.int64)
-        if index.size and (index.min() < 0 or index.max() >= len(labels)):
-            raise ResultsFileError(path, f"/tasks field {axis} holds index {index.max()} but /axes/{axis} has {len(labels)} labels")
-        columns[axis] = labels[index]
+    for axis in meta["axes"] if axes is None else axes:
+        index = axis_index(rows, meta, axis)
+        columns[axis] = axis_labels(meta, axis)[index]
         columns[f"{axis}_index"] = index
     if "status" in fields:
         columns["status"] = np.where(rows["status"].astype(np.int64) == 0, "ok", "failed")
@@ -301,13 +315,14 @@ def _tasks_frame(path, rows, meta, sort=True):
 
 
 def _fields_for(path, meta, columns, where):
-    """/tasks fields to read for ``columns`` and ``where``; ValueError naming an unknown column."""
+    """/tasks fields to read for ``columns`` and ``where``; ValueError naming an unknown column.
+    An axis needs only the id, from which its index is computed."""
     known = {"id": "id", "status": "status", "error": "error", "wall_time": "wall_time", "rank": "rank"}
     for axis in meta["axes"]:
-        known[axis] = known[f"{axis}_index"] = axis
+        known[axis] = known[f"{axis}_index"] = "id"
     for metric in meta["metrics"]:
         known[metric] = metric
-    wanted = list(meta["axes"]) + list(FIXED_FIELDS) + list(meta["metrics"]) if columns is None else list(columns)
+    wanted = list(FIXED_FIELDS) + list(meta["metrics"]) if columns is None else list(columns)
     for name in [*wanted, *(where or {})]:
         if name not in known:
             raise ValueError(f"{path}: load(): no column '{name}' (columns: {', '.join(known)})")
@@ -337,7 +352,7 @@ def _where_masks(path, meta, where):
                 indices = np.array([position[v] for v in values], dtype=np.int64)
             else:
                 indices = np.asarray(values, dtype=np.int64)
-            masks[axis] = lambda rows, axis=axis, indices=indices: np.isin(rows[axis].astype(np.int64), indices)
+            masks[axis] = lambda rows, axis=axis, indices=indices: np.isin(axis_index(rows, meta, axis), indices)
         elif name == "status":
             codes = [0 if v == "ok" else 1 for v in values]
             masks[name] = lambda rows, codes=codes: np.isin(rows["status"].astype(np.int64), codes)
@@ -478,14 +493,15 @@ def load(path, columns=None, where=None, rows=None, chunksize=None):
     fields = _fields_for(path, meta, columns, where)
     masks = _where_masks(path, meta, where)
     start, stop = _row_range(path, rows, meta["rows_committed"])
+    axes = None if columns is None else [a for a in meta["axes"] if a in columns or f"{a}_index" in columns]
     if chunksize is not None:
         if int(chunksize) < 1:
             raise ValueError(f"{path}: load(): chunksize must be at least 1, got {chunksize}")
-        return (_requested(_tasks_frame(path, block, meta), columns, meta)
+        return (_requested(_tasks_frame(path, block, meta, axes=axes), columns, meta)
                 for block in _chunks(path, meta, fields, masks, start, stop, int(chunksize)))
     blocks = list(_chunks(path, meta, fields, masks, start, stop, READ_ROWS))
     selected = np.concatenate(blocks) if blocks else np.zeros(0, dtype=_tasks_dtype_subset(path, fields))
-    return _requested(_tasks_frame(path, selected, meta), columns, meta)
+    return _requested(_tasks_frame(path, selected, meta, axes=axes), columns, meta)
 
 
 def _requested(frame, columns, meta):

@@ -18,25 +18,11 @@ count of ok rows (plus a count per metric only if some ok row of it is not finit
 import numpy as np
 import pandas as pd
 
-from .reader import READ_ROWS, _chunks, axis_labels, open_results, text_list
+from .reader import READ_ROWS, _chunks, _sizes, axis_index, axis_labels, open_results, text_list
 from .summary import UNIT
 
 CELL_BUDGET = 450 * 1024 * 1024  # bytes of (group, run) accumulators held in one pass
 SUMMARY_ROWS = 65536  # /summaries/table rows read at a time
-
-
-def _sizes(info, axes):
-    return [len(info["axes"][a]) for a in axes]
-
-
-def axis_index(block, info, axis):
-    """The index of every row of ``block`` on ``axis``: its /tasks field, or derived from the
-    task id (row-major over the axes, the last fastest) for a layout without that field."""
-    if axis in block.dtype.names:
-        return block[axis].astype(np.int64)
-    order = list(info["axes"])
-    stride = int(np.prod(_sizes(info, order[order.index(axis) + 1:]), dtype=np.int64))
-    return (block["id"].astype(np.int64) // stride) % len(info["axes"][axis])
 
 
 def _group_of(block, info, group_axes):
@@ -46,12 +32,9 @@ def _group_of(block, info, group_axes):
     return np.ravel_multi_index([axis_index(block, info, a) for a in group_axes], _sizes(info, group_axes))
 
 
-def _row_fields(info, group_axes, metrics):
-    """/tasks fields a pass reads: the axes it groups by (when stored), the unit, status, metrics."""
-    with open_results(info["path"]) as handle:
-        stored = set(handle["tasks"].dtype.names)
-    axes = [a for a in [*group_axes, UNIT] if a in stored]
-    return list(dict.fromkeys(["id", "status", *axes, *metrics]))
+def _row_fields(metrics):
+    """/tasks fields a pass reads: the id (the coordinates follow from it), status, metrics."""
+    return list(dict.fromkeys(["id", "status", *metrics]))
 
 
 def _blocks(info, fields):
@@ -79,7 +62,7 @@ def run_tables(info, group_axes, metrics):
         missing = {}  # metric -> per-cell count of ok rows where it is not finite (rare; made on demand)
         rows_per_cell = int(np.prod([len(v) for k, v in info["axes"].items() if k not in group_axes and k != UNIT]))
         count = np.zeros(cells, dtype=np.min_scalar_type(rows_per_cell))  # uint8 for 5 folds: 1 byte a cell
-        for block in _blocks(info, _row_fields(info, group_axes, batch)):
+        for block in _blocks(info, _row_fields(batch)):
             ok = block["status"] == 0
             block = block[ok]
             cell = _group_of(block, info, group_axes) * runs + (
@@ -109,7 +92,7 @@ def _counts(info, group_axes):
     groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
     ok_count, failed_count = np.zeros(groups, dtype=np.int64), np.zeros(groups, dtype=np.int64)
     run_seen = np.zeros(groups * runs, dtype=bool)
-    for block in _blocks(info, _row_fields(info, group_axes, [])):
+    for block in _blocks(info, _row_fields([])):
         group = _group_of(block, info, group_axes)
         ok = block["status"] == 0
         ok_count += np.bincount(group[ok], minlength=groups)
@@ -129,7 +112,7 @@ def _row_spread(info, group_axes, metrics):
     result = {}
     for batch in _metric_batches(list(metrics), 3 * groups):
         acc = {m: [np.zeros(groups), np.zeros(groups), np.zeros(groups), np.full(groups, np.nan)] for m in batch}
-        for block in _blocks(info, _row_fields(info, group_axes, batch)):
+        for block in _blocks(info, _row_fields(batch)):
             block = block[block["status"] == 0]
             group = _group_of(block, info, group_axes)
             for m in batch:

@@ -12,23 +12,18 @@ namespace {
 
 using Kind = h5::CompoundType::Kind;
 
-// Field indices of the fixed part of a row; the coordinates sit between id and status, the
-// metrics after rank.
-constexpr std::size_t kId = 0;
-std::size_t status_field(std::size_t axes) { return 1 + axes; }
-std::size_t error_field(std::size_t axes) { return 2 + axes; }
-std::size_t wall_field(std::size_t axes) { return 3 + axes; }
-std::size_t rank_field(std::size_t axes) { return 4 + axes; }
-std::size_t metric_field(std::size_t axes, std::size_t m) { return 5 + axes + m; }
+// Field indices of a row: the fixed fields, then the metrics.
+constexpr std::size_t kId = 0, kStatus = 1, kError = 2, kWall = 3, kRank = 4, kFirstMetric = 5;
 
 std::vector<h5::CompoundType::Field> row_fields(const ResultLayout& layout, bool with_error) {
+  // Axis names are not fields any more, but they still name load()'s columns (Python adds them
+  // back, computed from the id), so they must not collide with the row's fields either.
   std::set<std::string> names = {"id", "status", "error", "wall_time", "rank"};
   for (const auto& axis : layout.axes)
     if (!names.insert(axis.name).second) throw ArgumentError("RowCodec: axis name '" + axis.name + "' collides with another field");
   for (const auto& metric : layout.metrics)
     if (!names.insert(metric.name).second) throw ArgumentError("RowCodec: metric name '" + metric.name + "' collides with another field");
   std::vector<h5::CompoundType::Field> fields{{"id", Kind::uint64}};
-  for (const auto& axis : layout.axes) fields.push_back({axis.name, Kind::uint32});
   fields.push_back({"status", Kind::int8});
   fields.push_back({"error", Kind::string, with_error});
   fields.push_back({"wall_time", Kind::float64});
@@ -40,38 +35,36 @@ std::vector<h5::CompoundType::Field> row_fields(const ResultLayout& layout, bool
 }  // namespace
 
 RowCodec::RowCodec(const ResultLayout& layout, const std::string& context, bool with_error)
-    : axis_count_(layout.axes.size()),
-      metric_count_(layout.metrics.size()),
+    : metric_count_(layout.metrics.size()),
       with_error_(with_error),
       type_(row_fields(layout, with_error), context) {}
 
-void RowCodec::encode(unsigned char* row, const TaskResult& result, const std::uint32_t* coordinates, const char* error) const {
+void RowCodec::encode(unsigned char* row, const TaskResult& result, const char* error) const {
   const bool ok = result.status == TaskStatus::ok;
   type_.put(row, kId, result.id);
-  for (std::size_t a = 0; a < axis_count_; ++a) type_.put(row, 1 + a, coordinates[a]);
-  type_.put(row, status_field(axis_count_), static_cast<std::int8_t>(result.status));
-  type_.put(row, error_field(axis_count_), error);
-  type_.put(row, wall_field(axis_count_), result.wall_seconds);
-  type_.put(row, rank_field(axis_count_), result.rank);
+  type_.put(row, kStatus, static_cast<std::int8_t>(result.status));
+  type_.put(row, kError, error);
+  type_.put(row, kWall, result.wall_seconds);
+  type_.put(row, kRank, result.rank);
   for (std::size_t m = 0; m < metric_count_; ++m)
-    type_.put(row, metric_field(axis_count_, m), ok ? result.metrics[m] : std::numeric_limits<double>::quiet_NaN());
+    type_.put(row, kFirstMetric + m, ok ? result.metrics[m] : std::numeric_limits<double>::quiet_NaN());
 }
 
-TaskRow RowCodec::decode(const unsigned char* row) const {
+TaskRow RowCodec::decode(const unsigned char* row, const TaskGrid& grid) const {
   TaskRow out;
   TaskResult& result = out.result;
   result.id = type_.get<std::uint64_t>(row, kId);
-  out.coordinates.resize(axis_count_);
-  for (std::size_t a = 0; a < axis_count_; ++a) out.coordinates[a] = type_.get<std::uint32_t>(row, 1 + a);
-  result.status = static_cast<TaskStatus>(type_.get<std::int8_t>(row, status_field(axis_count_)));
+  out.coordinates.resize(grid.axes().size());
+  grid.coordinates(result.id, out.coordinates);
+  result.status = static_cast<TaskStatus>(type_.get<std::int8_t>(row, kStatus));
   if (with_error_) {
-    const char* error = type_.get<const char*>(row, error_field(axis_count_));
+    const char* error = type_.get<const char*>(row, kError);
     result.error = error ? error : "";
   }
-  result.wall_seconds = type_.get<double>(row, wall_field(axis_count_));
-  result.rank = type_.get<std::int32_t>(row, rank_field(axis_count_));
+  result.wall_seconds = type_.get<double>(row, kWall);
+  result.rank = type_.get<std::int32_t>(row, kRank);
   result.metrics.resize(metric_count_);
-  for (std::size_t m = 0; m < metric_count_; ++m) result.metrics[m] = type_.get<double>(row, metric_field(axis_count_, m));
+  for (std::size_t m = 0; m < metric_count_; ++m) result.metrics[m] = type_.get<double>(row, kFirstMetric + m);
   return out;
 }
 
@@ -79,6 +72,7 @@ void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uin
                     std::size_t block_rows, bool with_errors, bool with_arrays,
                     const std::function<void(std::vector<TaskRow>&)>& visit) {
   const RowCodec codec(layout, path, with_errors);
+  const TaskGrid grid(layout.axes);
   h5::Handle tasks = h5::open_dataset(file, "tasks", path);
   std::vector<h5::Handle> arrays;
   std::vector<std::uint64_t> elements;
@@ -97,9 +91,14 @@ void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uin
     buffer.assign(count * codec.row_size(), 0);
     h5::read_rows(tasks, codec.type(), at, count, buffer.data(), path + ": /tasks");
     block.clear();
-    for (std::uint64_t r = 0; r < count; ++r) block.push_back(codec.decode(buffer.data() + r * codec.row_size()));
+    for (std::uint64_t r = 0; r < count; ++r) block.push_back(codec.decode(buffer.data() + r * codec.row_size(), grid));
     // HDF5 allocated the error strings: free them through the library that made them.
     if (with_errors) h5::reclaim_variable_lengths(codec.type(), count, buffer.data(), path + ": /tasks");
+    // An id outside the grid has no coordinates: a damaged row (garbage a crash left).
+    for (std::uint64_t r = 0; r < count; ++r)
+      if (block[r].result.id >= grid.size())
+        throw StoreError(path + ": damaged rows (row " + std::to_string(at + r) + ", task " + std::to_string(block[r].result.id) +
+                         ": out of the grid)");
     for (std::size_t a = 0; a < arrays.size(); ++a) {
       const std::uint64_t n = elements[a];
       values.resize(count * n);

@@ -1,11 +1,13 @@
-// Private to the store: the compound task row of /tasks (docs/results-format.md): id, one
-// uint32 per axis, status, error, wall_time, rank, then one double per metric.
+// Private to the store: the compound task row of /tasks (docs/results-format.md): id, status,
+// error, wall_time, rank, then one double per metric. A task's coordinates are not stored
+// (format 3): they follow from its id and the grid, and decode() computes them.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "msweep/core/grid.hpp"
 #include "msweep/core/task.hpp"
 #include "msweep/store/hdf5.hpp"
 #include "msweep/store/layout.hpp"
@@ -26,17 +28,20 @@ class RowCodec {
 
   // `error` must outlive the row until it is written (the row holds the pointer).
   // Failed results store NaN for every metric.
-  void encode(unsigned char* row, const TaskResult& result, const std::uint32_t* coordinates, const char* error) const;
-  TaskRow decode(const unsigned char* row) const;
+  void encode(unsigned char* row, const TaskResult& result, const char* error) const;
+  // The row's coordinates are computed from its id with `grid` (the layout's axes);
+  // meaningless for an id outside the grid, which read_task_rows refuses.
+  TaskRow decode(const unsigned char* row, const TaskGrid& grid) const;
 
  private:
-  std::size_t axis_count_, metric_count_;
+  std::size_t metric_count_;
   bool with_error_;
   h5::CompoundType type_;
 };
 
 // Calls visit for blocks of up to block_rows of the first `rows` rows of /tasks, in file
-// order; each row's arrays are filled too when with_arrays.
+// order; each row's arrays are filled too when with_arrays. Throws StoreError for a row
+// whose id lies outside the grid.
 void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
                     std::size_t block_rows, bool with_errors, bool with_arrays,
                     const std::function<void(std::vector<TaskRow>&)>& visit);

@@ -58,7 +58,7 @@ void ResultWriter::State::buffer(const TaskResult& result) {
   // string as an object in a global heap, rewritten as the heap grows. That cost ~600 bytes
   // per row in small flushes, and SWMR readers caught heap collections reaching past the end
   // of the file they knew ("actual len exceeds EOA"); null strings touch no heap.
-  codec->encode(rows.data() + at, result, coordinates.data(), errors.back().empty() ? nullptr : errors.back().c_str());
+  codec->encode(rows.data() + at, result, errors.back().empty() ? nullptr : errors.back().c_str());
   for (std::size_t a = 0; a < arrays.size(); ++a) {
     auto& out = array_rows[a];
     const std::size_t n = array_elements[a];

@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -71,6 +72,32 @@ def test_engine_file_loads_with_every_task(tiny_results):
     assert len(ok) > 0 and np.isfinite(ok["log_evidence"]).all()
     sizes = ok["structure"].map(lambda s: 0 if s == "(intercept only)" else len(s.split("+")))
     np.testing.assert_array_equal(ok["n_features"], sizes)
+
+
+def test_coordinates_computed_from_ids_match_the_engines_grid(tiny_results):
+    """Format 3 stores no coordinate fields: load() computes them from the id, and they must be
+    those of the engine's grid (TaskGrid::coordinates), which `msweep inspect --rows` prints."""
+    with h5py.File(tiny_results, "r", swmr=True) as f:
+        assert int(f.attrs["format_version"]) == 3
+        assert set(f["tasks"].dtype.names).isdisjoint(f["axes"].attrs["order"])
+    tasks = ma.load(tiny_results)
+    axes = list(tasks.attrs["axes"])
+    assert [len(tasks.attrs["axes"][a]) for a in axes] == [16, 3, 1, 2]  # three axes of more than one value
+    shown = subprocess.run([str(MSWEEP_BIN), "inspect", str(tiny_results), "--rows", str(len(tasks))],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    lines = shown[shown.index("\nid\t"):].strip().splitlines()
+    assert lines[0].split("\t")[:1 + len(axes)] == ["id", *axes]
+    engine = {int(fields[0]): fields[1:1 + len(axes)] for fields in (line.split("\t") for line in lines[1:])}
+    assert len(engine) == len(tasks) == 96
+    mine = {int(row.id): [str(getattr(row, a)) for a in axes] for row in tasks.itertuples()}
+    assert mine == engine
+    # The index columns are the positions of those labels, and filtering by an axis uses them.
+    for axis in axes:
+        labels = np.asarray(tasks.attrs["axes"][axis], dtype=object)
+        assert list(labels[tasks[f"{axis}_index"]]) == [str(v) for v in tasks[axis]]
+    part = ma.load(tiny_results, columns=["fold", "log_evidence"], where={"run": 1, "structure_index": [5]})
+    assert list(part["id"]) == [5 * 6 + fold * 2 + 1 for fold in range(3)]
+    assert list(part["fold"]) == [0, 1, 2] and "run" not in part.columns
 
 
 def test_engine_summaries_agree_with_aggregate(tiny_results):

@@ -212,9 +212,9 @@ def test_empty_hdf5_file_is_refused(tmp_path):
 def test_other_format_version_is_refused_naming_both_versions(tmp_path):
     axes, metrics, rows = results_files.subset_evidence_rows()
     path = tmp_path / "future.h5"
-    results_files.write_results(path, axes, metrics, rows, format_version=3)
-    message = expect_one_line_error(path, "format_version 3")
-    assert "format_version 1, 2" in message
+    results_files.write_results(path, axes, metrics, rows, format_version=4)
+    message = expect_one_line_error(path, "format_version 4")
+    assert "format_version 1, 2, 3" in message
 
 
 def test_other_hdf5_format_is_refused(tmp_path):

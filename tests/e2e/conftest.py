@@ -53,10 +53,21 @@ def run_state(path):
 
 
 def load_tasks(path):
-    """Committed rows of /tasks as a numpy structured array sorted by task id."""
+    """Committed rows of /tasks as a numpy structured array sorted by task id, with one uint32
+    field per axis added: the task's index on it, which format 3 no longer stores but computes
+    from the id (row-major over /axes order, the last fastest: numpy's unravel_index)."""
     with open_results(path) as f:
         rows = f["tasks"][: f["state"][0]["rows_committed"]]
-    return np.sort(rows, order="id")
+        order = [a.decode() if isinstance(a, bytes) else str(a) for a in f["axes"].attrs["order"]]
+        sizes = [len(f["axes"][a]) for a in order]
+    rows = np.sort(rows, order="id")
+    stored = [n for n in rows.dtype.names if n not in order]
+    out = np.empty(len(rows), dtype=[(n, rows.dtype[n]) for n in stored] + [(a, "<u4") for a in order])
+    for name in stored:
+        out[name] = rows[name]
+    for axis, index in zip(order, np.unravel_index(rows["id"].astype(np.int64), sizes)):
+        out[axis] = index
+    return out
 
 
 def metric_names(path):

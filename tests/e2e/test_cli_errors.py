@@ -1,6 +1,7 @@
 """Every user mistake ends in one line naming the file and the key or argument, exit status 2,
 before any MPI work and before any output file exists."""
 import os
+import shutil
 import resource
 from pathlib import Path
 
@@ -220,12 +221,15 @@ def test_inspect_rejects_foreign_hdf5_and_other_versions(tmp):
     assert run(["run", write_job(tmp, "e", GOOD), "-o", output, "-q"]).returncode == 0
     with h5py.File(output, "a") as f:
         f.attrs["format_version"] = 99
-    assert_one_line_error(run(["inspect", output]), "results format version 99 (written by a newer msweep), but this msweep reads version 2")
+    assert_one_line_error(run(["inspect", output]), "results format version 99 (written by a newer msweep), but this msweep reads version 3")
     with h5py.File(output, "a") as f:
-        f.attrs["format_version"] = 1
+        f.attrs["format_version"] = 2  # format 2 stored coordinate fields in /tasks
     older = run(["inspect", output])
-    assert_one_line_error(older, "results format version 1 (written by an older msweep), but this msweep reads version 2")
+    assert_one_line_error(older, "results format version 2 (written by an older msweep), but this msweep reads version 3")
     assert older.returncode == 2
     resumed = run(["run", write_job(tmp, "e", GOOD), "-o", output, "-q", "--resume"])
-    assert_one_line_error(resumed, "results format version 1 (written by an older msweep)")
+    assert_one_line_error(resumed, "results format version 2 (written by an older msweep)")
+    shutil.copy(output, tmp / "copy.h5")
+    merged = run(["merge", output, tmp / "copy.h5", "-o", tmp / "merged.h5"])
+    assert_one_line_error(merged, "results format version 2 (written by an older msweep)")
     assert not Path(str(output) + ".damaged").exists()  # another version is not damage: never rebuilt

@@ -27,8 +27,8 @@ struct TaskResult {
   std::int32_t rank = 0;
 };
 
-// A result as the store reads it back: the result and its grid coordinates (stored beside
-// the id so readers need not rebuild the grid). `result.arrays` stays empty unless the
+// A result as the store reads it back: the result and its grid coordinates (computed from
+// the id by the reader: the file stores only the id). `result.arrays` stays empty unless the
 // reader was asked for the arrays too.
 struct TaskRow {
   TaskResult result;

@@ -17,10 +17,10 @@
 
 namespace msweep {
 
-// 2: written in SWMR mode (HDF5 1.10 format); the values a run changes (rows_committed,
+// 3: /tasks rows carry no coordinates (they follow from the id and /axes). 2: written in SWMR mode (HDF5 1.10 format); the values a run changes (rows_committed,
 // status, updated, finished, wall_seconds) are the one row of /state, not root attributes;
 // /summaries exists from creation and is rewritten as the run goes. 1: before that.
-inline constexpr std::int64_t kResultsFormatVersion = 2;
+inline constexpr std::int64_t kResultsFormatVersion = 3;
 
 // A results file of a format version this msweep does not read: not damaged, so never
 // rebuilt from its journal; status 2 with one line naming both versions.

@@ -110,7 +110,7 @@ class ResultWriter {
   // Reopens a file of the same job to add the missing tasks; rows past rows_committed (a
   // batch cut short by a kill) are dropped, and rows the journal holds beyond them are
   // restored. A file HDF5 cannot open is moved aside to PATH.damaged and rebuilt from the
-  // journal. Rows are checked first: each committed row's coordinates must match its id and
+  // journal. Rows are checked first: each committed row's id must lie in the grid (once) and in
   // its shard, and when the journal is usable every row must be in it with the same values;
   // a file that fails is rebuilt from the journal like an unreadable one (rows the journal
   // lacks are dropped). A file HDF5 refuses because another process holds it is in use, not

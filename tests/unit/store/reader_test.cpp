@@ -48,17 +48,17 @@ TEST_F(ReaderTest, AnotherFormatVersionIsRefusedNotRebuilt) {
     const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     ASSERT_GE(f, 0);
     const hid_t attribute = H5Aopen(f, "format_version", H5P_DEFAULT);
-    const std::int64_t old_version = 1;
+    const std::int64_t old_version = 2;
     EXPECT_GE(H5Awrite(attribute, H5T_NATIVE_INT64, &old_version), 0);
     H5Aclose(attribute);
     H5Fclose(f);
   }
   try {
     ResultReader reader(file);
-    FAIL() << "opened a version 1 file";
+    FAIL() << "opened a version 2 file";
   } catch (const FormatVersionError& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find(file + ": results format version 1 (written by an older msweep), but this msweep reads version 2"),
+    EXPECT_NE(message.find(file + ": results format version 2 (written by an older msweep), but this msweep reads version 3"),
               std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos);
   }

@@ -217,15 +217,16 @@ TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
   EXPECT_EQ(after, 4u);
 }
 
-// A row whose id does not match its coordinates (a crash mixed up rows; an all-zero row reads
-// as task 0) is damage: the file is rebuilt from the journal, which holds the real rows.
-TEST_F(RecoveryTest, ARowWhoseCoordinatesAreAnotherTasksIsRepairedFromTheJournal) {
+// A row that claims another task's id (a crash mixed up rows; an all-zero row reads as task 0)
+// is damage: it is not in the journal under that id, so the file is rebuilt from the journal,
+// which holds the real rows. (Format 3 stores no coordinates that could disagree with the id.)
+TEST_F(RecoveryTest, ARowWhoseIdIsAnotherTasksIsRepairedFromTheJournal) {
   const std::string file = path("a.h5");
   write_interrupted(file);
   overwrite_field(file, "id", H5T_NATIVE_UINT64, 5, std::uint64_t{9});  // row 5 (task 5) now claims task 9
   auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
   EXPECT_TRUE(writer.recovery().rebuilt);
-  EXPECT_NE(writer.recovery().damage.find("coordinates"), std::string::npos) << writer.recovery().damage;
+  EXPECT_NE(writer.recovery().damage.find("not in"), std::string::npos) << writer.recovery().damage;
   EXPECT_EQ(writer.recovery().rows_restored, 8u);
   writer.finish(RunStatus::interrupted, 0);
   expect_same_rows(rows_of(file), reference_rows(8));
@@ -245,13 +246,14 @@ TEST_F(RecoveryTest, ARowThatDiffersFromTheJournalIsRestoredFromIt) {
   expect_same_rows(rows_of(file), reference_rows(8));
 }
 
-// Without a journal to vouch for the rows, a row that contradicts its id is an input error
-// and the file is not touched.
+// Without a journal to vouch for the rows, a row that contradicts the others (here a second
+// row of task 3; one claiming a task no other row has is only caught by the journal) is an
+// input error and the file is not touched.
 TEST_F(RecoveryTest, AContradictoryRowWithoutAJournalIsAnInputError) {
   const std::string file = path("a.h5");
   write_interrupted(file);
   fs::remove(journal_path(file));
-  overwrite_field(file, "id", H5T_NATIVE_UINT64, 5, std::uint64_t{9});
+  overwrite_field(file, "id", H5T_NATIVE_UINT64, 5, std::uint64_t{3});
   const auto before = fs::file_size(file);
   EXPECT_THROW(ResultWriter::resume(file, layout_, {}, {}, false), InputError);
   EXPECT_EQ(fs::file_size(file), before);
