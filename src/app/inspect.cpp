@@ -47,9 +47,11 @@ std::string optional_attribute(const ResultReader& reader, const std::string& na
 }
 
 // Metrics where larger is better sort descending by default; everything else (errors, AIC,
-// BIC, times) ascending. --ascending / --descending override the guess.
+// BIC, times) ascending. --ascending / --descending override the guess. The names are the
+// kinds' own: evidence and log-likelihoods, accuracies, bounds (elbo, mixture-em's
+// final_bound) and hyperparameter-optimization's criterion Q (best_criterion).
 bool larger_is_better(const std::string& metric) {
-  for (const char* part : {"evidence", "log_lik", "loglik", "accuracy", "elbo", "cv_q"})
+  for (const char* part : {"evidence", "log_lik", "loglik", "accuracy", "elbo", "bound", "criterion", "cv_q"})
     if (metric.find(part) != std::string::npos) return true;
   return false;
 }

@@ -140,8 +140,8 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--top", inspect_options.top, "With --summary: only the first K groups (after --by)")
       ->check(CLI::PositiveNumber)->needs(summary_flag);
   auto* by_option = inspect_cmd->add_option("--by", inspect_options.sort_by,
-                          "With --summary: sort groups by this metric's mean (descending for evidence, log-likelihoods "
-                          "and accuracies, ascending otherwise)")->needs(summary_flag);
+                          "With --summary: sort groups by this metric's mean (descending for evidence, log-likelihoods, "
+                          "accuracies, bounds and criteria, ascending otherwise)")->needs(summary_flag);
   auto* ascending = inspect_cmd->add_flag_callback("--ascending", [&] { inspect_options.order = "ascending"; },
                                                    "With --by: smallest first")->needs(by_option);
   inspect_cmd->add_flag_callback("--descending", [&] { inspect_options.order = "descending"; }, "With --by: largest first")

@@ -1,4 +1,7 @@
 """plan shows the grid without writing anything; inspect summarizes a results file."""
+import csv
+import io
+
 import pytest
 
 from conftest import SOURCE, run, write_job
@@ -124,3 +127,15 @@ def test_end_of_run_reports_print_aligned_tables(tmp, name, title, columns):
     assert len(table) >= 3, result.stdout
     assert common_gaps(table) == columns - 1, "\n".join(table)
     assert all(not line.endswith(" ") for line in table)
+
+
+def test_summary_sorts_bounds_and_criteria_largest_first(tmp):
+    """`inspect --summary --by M` puts the best groups first: hyperparameter-optimization's Q
+    (best_criterion) is maximized, so it sorts descending without --descending."""
+    output = tmp / "hpo.h5"
+    result = run(["run", SOURCE / "jobs" / "hpo-polynomial-small.toml", "-o", output, "-q", "--set", "sweep.runs=1"])
+    assert result.returncode == 0, result.stderr
+    shown = run(["inspect", output, "--summary", "--by", "best_criterion", "--csv", "-"])
+    assert shown.returncode == 0, shown.stderr
+    values = [float(r["best_criterion_mean"]) for r in csv.DictReader(io.StringIO(shown.stdout))]
+    assert len(values) >= 2 and values == sorted(values, reverse=True)
