@@ -98,7 +98,7 @@ int plan(const PlanOptions& options) {
   }
   const double tasks = static_cast<double>(grid.size());
   const FileSizeEstimate size = estimate_file_size(job.layout, grid.size());
-  std::printf("\nestimate: results file about %s (%.0f bytes per task, whole HDF5 chunks, summaries and metadata; a journal "
+  std::printf("\nestimate: results file about %s (rows of %.0f bytes a task, plus whole HDF5 chunks, summaries and metadata; a journal "
               "of about %s lies beside it while the run is unfinished)\n",
               format_bytes(size.bytes).c_str(), size.row_bytes, format_bytes(size.journal_bytes).c_str());
   if (options.estimate) {
