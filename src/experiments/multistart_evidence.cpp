@@ -216,7 +216,10 @@ MultistartEvidenceOptions read_multistart_evidence_options(const JobSpec& spec, 
                                  std::to_string(spec.folds));
   if (options.data.test_fraction <= 0.0) spec.data.fail("test_fraction", "multistart-evidence needs a held-out test part (> 0)");
   const ConfigTable& model = spec.model;
-  const bool logistic = model.get_choice("likelihood", "gaussian", {"gaussian", "logistic"}) == "logistic";
+  // "logistic" and "bernoulli" name the same likelihood (Bernoulli with a logistic link), as in
+  // structure-selection; a classification source defaults to it there too.
+  const bool logistic = model.get_choice("likelihood", is_classification_source(options.data.source) ? "logistic" : "gaussian",
+                                         {"gaussian", "logistic", "bernoulli"}) != "gaussian";
   options.network.loss = logistic ? Loss::cross_entropy : Loss::mse;
   if (!logistic && is_classification_source(options.data.source))
     spec.data.fail("source", "\"" + options.data.source +

@@ -86,9 +86,11 @@ StructureSelectionOptions read_structure_selection_options(const JobSpec& spec) 
     options.graph.inputs = 0;
   }
   const bool classification = !options.synthetic && is_classification_source(options.data.source);
-  const std::string likelihood = model.get_choice("likelihood", classification ? "bernoulli" : "gaussian", {"gaussian", "bernoulli"});
-  options.search.likelihood = likelihood == "bernoulli" ? StructureLikelihood::bernoulli : StructureLikelihood::gaussian;
-  if (classification != (likelihood == "bernoulli"))
+  // "bernoulli" and "logistic" name the same likelihood (as in multistart-evidence).
+  const bool bernoulli = model.get_choice("likelihood", classification ? "bernoulli" : "gaussian",
+                                          {"gaussian", "bernoulli", "logistic"}) != "gaussian";
+  options.search.likelihood = bernoulli ? StructureLikelihood::bernoulli : StructureLikelihood::gaussian;
+  if (classification != bernoulli)
     model.fail("likelihood", classification ? "\"gaussian\" needs a regression data set; [data] source \"" + options.data.source +
                                                   "\" has classes: use \"bernoulli\" (two classes)"
                                             : "\"bernoulli\" needs two classes 0/1 (e.g. [data] source = \"digits\" with classes = [3, 8])");

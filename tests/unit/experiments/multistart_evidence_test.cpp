@@ -395,7 +395,11 @@ TEST(MultistartEvidence, BadKeysGiveInputErrorsWithFileAndLine) {
   expect_input_error(job_text(kData, kModel, "tau = 5\n"), "tau");  // a typo is an unknown key
   expect_input_error(job_text(kData, "likelihood = \"poisson\"\n", ""), "likelihood");
   expect_input_error(job_text(kData, "likelihood = \"logistic\"\n", ""), "likelihood");  // regression targets
-  expect_input_error(job_text(kClassData, kModel, ""), "source");  // classes under a Gaussian likelihood
+  expect_input_error(job_text(kClassData, kModel + "likelihood = \"gaussian\"\n", ""), "source");  // classes, Gaussian
+  // A classification source defaults to the logistic likelihood; "bernoulli" (structure-selection's
+  // spelling) names the same one.
+  EXPECT_NO_THROW(build_job(job_text(kClassData, kModel, "")));
+  EXPECT_NO_THROW(build_job(job_text(kClassData, kModel + "likelihood = \"bernoulli\"\n", "")));
 }
 
 TEST(MultistartEvidence, JobFilesInTheRepositoryAreValid) {

@@ -192,6 +192,9 @@ TEST(StructureSelection, LikelihoodAndClassesErrorsGiveFileAndLine) {
   expect_input_error(job_text("source = \"boston\"\ntest_fraction = 0.2\n", "likelihood = \"bernoulli\"\n", ""), "likelihood");
   expect_input_error(job_text(kData, "likelihood = \"bernoulli\"\n", ""), "likelihood");
   expect_input_error(job_text(kDigits, kDigitsModel + "likelihood = \"poisson\"\n", ""), "likelihood");
+  // "logistic" (multistart-evidence's spelling) names the Bernoulli likelihood too.
+  EXPECT_NO_THROW(build_job(job_text(kDigits, kDigitsModel + "likelihood = \"logistic\"\n", "")));
+  expect_input_error(job_text(kData, "likelihood = \"logistic\"\n", ""), "likelihood");
   expect_input_error(job_text("source = \"digits\"\n", kDigitsModel, ""), "source");  // ten classes: not 0/1
   expect_input_error(job_text("source = \"digits\"\nclasses = [3]\n", kDigitsModel, ""), "classes");
   expect_input_error(job_text("source = \"digits\"\nclasses = [3, 3]\n", kDigitsModel, ""), "classes");
