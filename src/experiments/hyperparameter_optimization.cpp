@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "msweep/core/error.hpp"
+#include "msweep/core/summary.hpp"
+#include "msweep/core/text_table.hpp"
 
 namespace msweep {
 namespace {
@@ -308,6 +310,50 @@ TaskOutput HyperparameterOptimizationExperiment::run(const TaskView& task) const
   const Eigen::VectorXd per_parameter = expand_groups(best_h, groups);
   out.arrays.emplace_back(per_parameter.data(), per_parameter.data() + per_parameter.size());
   return out;
+}
+
+// Per criterion and method, the mean over tasks (restarts) of each task's run means. A random-
+// search task is one trial, so its row is the mean trial, not the best of the trials: the
+// best-so-far curve over trials and the README's table are analysis/msweep-report's.
+std::string HyperparameterOptimizationExperiment::report(const SummaryTable& summary) const {
+  if (summary.groups() == 0) return {};
+  std::size_t method_pos = summary.group_axes.size(), criterion_pos = summary.group_axes.size();
+  for (std::size_t i = 0; i < summary.group_axes.size(); ++i) {
+    if (summary.group_axes[i] == "method") method_pos = i;
+    if (summary.group_axes[i] == "criterion") criterion_pos = i;
+  }
+  if (method_pos == summary.group_axes.size() || criterion_pos == summary.group_axes.size()) return {};
+  const auto& method_axis = grid_.axes()[grid_.axis_index("method")];
+  const auto& criterion_axis = grid_.axes()[grid_.axis_index("criterion")];
+  const std::size_t best = summary.metric_index("best_criterion"), error = summary.metric_index("test_error"),
+                    noisy = summary.metric_index("test_error_noise_050"), to_99 = summary.metric_index("iterations_to_99");
+  struct Cell {
+    double best = 0, error = 0, noisy = 0, to_99 = 0, tasks = 0;
+  };
+  std::vector<Cell> cells(method_axis.size() * criterion_axis.size());
+  for (std::size_t g = 0; g < summary.groups(); ++g) {
+    if (summary.ok_count[g] == 0) continue;
+    Cell& cell = cells[summary.coordinate(g, criterion_pos) * method_axis.size() + summary.coordinate(g, method_pos)];
+    cell.best += summary.mean_of(g, best);
+    cell.error += summary.mean_of(g, error);
+    cell.noisy += summary.mean_of(g, noisy);
+    cell.to_99 += summary.mean_of(g, to_99);
+    cell.tasks += 1;
+  }
+  std::ostringstream out;
+  out << "per task, mean over restarts and runs (a random-search task is one trial; best of the trials: analysis/msweep-report):\n";
+  TextTable table({"criterion", "method", "Q-hat (best_criterion)", "iteration to 99% (from 0)", "test error", "test error, s = 0.5"},
+                  {TextTable::Align::left, TextTable::Align::left});
+  for (std::size_t c = 0; c < criterion_axis.size(); ++c)
+    for (std::size_t m = 0; m < method_axis.size(); ++m) {
+      const Cell& cell = cells[c * method_axis.size() + m];
+      if (cell.tasks == 0) continue;
+      table.add_row({criterion_axis.label(c), method_axis.label(m), format_number(cell.best / cell.tasks),
+                     format_number(cell.to_99 / cell.tasks), format_number(cell.error / cell.tasks),
+                     format_number(cell.noisy / cell.tasks)});
+    }
+  out << table.str("  ");
+  return out.str();
 }
 
 }  // namespace msweep

@@ -115,6 +115,7 @@ def common_gaps(lines):
     ("param-ordering-synthetic1-small", "network ", 8),
     ("multistart-evidence-small", "(the ensemble of starts", 5),
     ("structure-small", "relaxed searches", 5),
+    ("hpo-polynomial-small", "per task, mean over restarts", 6),
 ])
 def test_end_of_run_reports_print_aligned_tables(tmp, name, title, columns):
     """The reports' tables come from one formatter (core/text_table.hpp): every line of a table

@@ -86,6 +86,7 @@ class HyperparameterOptimizationExperiment final : public Experiment {
   TaskOutput run(const TaskView& task) const override;
   std::string describe_data() const override;
   std::vector<InputFile> inputs() const override { return data_.inputs; }
+  std::string report(const SummaryTable& summary) const override;
 
   const Mlp& model() const { return model_; }
   const HyperparameterOptimizationOptions& options() const { return options_; }
