@@ -148,7 +148,10 @@ bool shared_data_enabled() {
   const char* value = std::getenv("MSWEEP_SHARED_DATA");
   if (value == nullptr) return true;
   const std::string text = value;
-  return !(text == "0" || text == "off" || text == "no");
+  if (text == "0" || text == "off" || text == "no") return false;
+  if (text.empty() || text == "1" || text == "on" || text == "yes") return true;
+  throw InputError("environment variable MSWEEP_SHARED_DATA: expected 0, off or no (every rank loads its own copy) or 1, on "
+                   "or yes (the default: the ranks of a node share one), got \"" + text + "\"");
 }
 
 NodeSharedData::NodeSharedData(MPI_Comm world) {

@@ -17,7 +17,8 @@
 namespace msweep::app {
 
 // False when MSWEEP_SHARED_DATA is "0", "off" or "no": every rank then loads its own copy, as
-// before (for debugging; results are the same bit for bit either way).
+// before (for debugging; results are the same bit for bit either way). True when it is unset,
+// empty, "1", "on" or "yes"; any other value is an InputError (a typo must not pass silently).
 bool shared_data_enabled();
 
 class NodeSharedData {

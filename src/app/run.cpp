@@ -376,7 +376,13 @@ int run(RunOptions options, int& argc, char**& argv) {
       input_error = error.what();
     }
   };
-  const bool share_data = launched_with_peers() && shared_data_enabled();
+  bool share_data = false;
+  try {
+    share_data = shared_data_enabled() && launched_with_peers();
+  } catch (const InputError& error) {
+    if (!launched_with_peers()) throw;
+    input_error = error.what();  // said once, by the master, with the other ranks' verdicts
+  }
   if (!share_data) prepare({});
 
   // Not abort-on-exception: Boost would call MPI_Abort while an exception unwinds, before
@@ -406,9 +412,13 @@ int run(RunOptions options, int& argc, char**& argv) {
   }
 
   install_signal_handlers(master);
-  if (master && node_data && node_data->shared_bytes() > 0 && !options.quiet)
-    std::fprintf(stderr, "msweep: data shared by the %d ranks of this node: one copy of %.1f MiB (MSWEEP_SHARED_DATA=0 turns sharing off)\n",
-                 node_data->node_size(), static_cast<double>(node_data->shared_bytes()) / (1024.0 * 1024.0));
+  if (master && node_data && node_data->shared_bytes() > 0 && !options.quiet) {
+    const double mib = static_cast<double>(node_data->shared_bytes()) / (1024.0 * 1024.0);
+    std::fprintf(stderr, "msweep: data shared by the %d ranks of this node: one copy of %.*f %s (MSWEEP_SHARED_DATA=0 turns sharing off)\n",
+                 node_data->node_size(), mib < 1.0 ? 0 : 1, mib < 1.0 ? mib * 1024.0 : mib, mib < 1.0 ? "KiB" : "MiB");
+  }
+  if (master && !share_data && world.size() > 1 && !options.quiet)
+    std::fprintf(stderr, "msweep: MSWEEP_SHARED_DATA is off: every rank holds its own copy of the data\n");
   std::vector<std::string> hosts;
   boost::mpi::all_gather(world, rank_host_name(boost::mpi::environment::processor_name()), hosts);
 

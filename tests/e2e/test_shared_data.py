@@ -75,3 +75,20 @@ def test_a_data_error_on_the_loading_rank_reaches_every_rank(tmp):
     assert result.returncode != 0
     assert result.stderr.count("missing.csv") == 1, result.stderr
     assert not (tmp / "out.h5").exists()
+
+
+@pytest.mark.parametrize("ranks", [None, 3])
+def test_a_misspelt_switch_is_refused_in_one_line(tmp_path, ranks):
+    """MSWEEP_SHARED_DATA takes 0/off/no or 1/on/yes: a typo is bad input (status 2, one line,
+    nothing created), on one rank and under mpirun, not silently 'on'."""
+    job = write_job(tmp_path, "job", SUBSETS)
+    output = tmp_path / "typo.h5"
+    command = (mpirun(ranks) if ranks else []) + [MSWEEP, "run", str(job), "-o", str(output), "--progress", "none"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env=environment(MSWEEP_SHARED_DATA="offf"))
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("msweep: error:")]
+    assert errors == ['msweep: error: environment variable MSWEEP_SHARED_DATA: expected 0, off or no (every rank loads '
+                      'its own copy) or 1, on or yes (the default: the ranks of a node share one), got "offf"']
+    assert not output.exists() and not list(tmp_path.glob("typo.h5*"))
+
