@@ -80,6 +80,27 @@ def report_peer_blas(peer, allow_reference_blas=False, threads=1):
     return limiter
 
 
+
+def import_torch(script):
+    """PyTorch, or exit naming the Debian package that provides it (a driver's first step)."""
+    try:
+        import torch
+    except ImportError:
+        sys.exit(f"{script}: PyTorch is missing: install the Debian package python3-torch "
+                 "(scripts/setup.sh --bench installs every benchmark peer)")
+    return torch
+
+
+def start_torch_peer(torch, allow, products):
+    """One intra-op thread, the peer's BLAS reported (and refused if it is the reference BLAS,
+    unless `allow` is --allow-reference-blas), and a line saying how the peer computes
+    `products`. Returns the threadpoolctl limiter: keep it alive while timing."""
+    torch.set_num_threads(1)
+    limiter = report_peer_blas("torch", allow_reference_blas=allow == "--allow-reference-blas")
+    print(f"peer torch {torch.__version__}: {torch.get_num_threads()} intra-op thread(s), float64, {products}",
+          file=sys.stderr, flush=True)
+    return limiter
+
 def msweep_build_report(binary=MSWEEP):
     """One line on how the msweep binary computes: its build's compiler flags (from the CMakeCache
     beside bin/), hence Eigen's SIMD kernels, and its threads (one per rank: no OpenMP)."""

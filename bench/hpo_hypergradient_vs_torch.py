@@ -16,23 +16,16 @@ import time
 
 import numpy as np
 
-try:
-    import torch
-except ImportError:
-    sys.exit("bench/hpo_hypergradient_vs_torch.py: PyTorch is missing: install the Debian package python3-torch "
-             "(scripts/setup.sh --bench installs every benchmark peer)")
+from common import import_torch, start_torch_peer
 
-from common import report_peer_blas
+torch = import_torch("bench/hpo_hypergradient_vs_torch.py")
 
 
 def main():
     path, rows, cols, hidden, folds, steps, lr, tolerance, skip, allow, repeats = sys.argv[1:12]
     rows, cols, hidden, folds, steps, repeats = map(int, (rows, cols, hidden, folds, steps, repeats))
     lr, tolerance, skip = float(lr), float(tolerance), float(skip)
-    torch.set_num_threads(1)
-    limiter = report_peer_blas("torch", allow_reference_blas=allow == "--allow-reference-blas")  # noqa: F841
-    print(f"peer torch {torch.__version__}: {torch.get_num_threads()} intra-op thread(s), float64, "
-          "Hessian-vector and mixed products by double backward", file=sys.stderr, flush=True)
+    limiter = start_torch_peer(torch, allow, "Hessian-vector and mixed products by double backward")  # noqa: F841
     widths = [cols, hidden, 1] if hidden > 0 else [cols, 1]
     p = sum(o * i + o for i, o in zip(widths[:-1], widths[1:]))
     raw = np.fromfile(path, dtype="<f8")

@@ -12,23 +12,16 @@ import time
 
 import numpy as np
 
-try:
-    import torch
-except ImportError:
-    sys.exit("bench/multistart_entropy_vs_torch.py: PyTorch is missing: install the Debian package python3-torch "
-             "(scripts/setup.sh --bench installs every benchmark peer)")
+from common import import_torch, start_torch_peer
 
-from common import report_peer_blas
+torch = import_torch("bench/multistart_entropy_vs_torch.py")
 
 
 def main():
     path, rows, cols, hidden, batch, steps, lr, scale, alpha, allow, repeats = sys.argv[1:12]
     rows, cols, hidden, batch, steps, repeats = map(int, (rows, cols, hidden, batch, steps, repeats))
     lr, scale, alpha = float(lr), float(scale), float(alpha)
-    torch.set_num_threads(1)
-    limiter = report_peer_blas("torch", allow_reference_blas=allow == "--allow-reference-blas")  # noqa: F841
-    print(f"peer torch {torch.__version__}: {torch.get_num_threads()} intra-op thread(s), float64, "
-          "Hessian-vector products by double backward", file=sys.stderr, flush=True)
+    limiter = start_torch_peer(torch, allow, "Hessian-vector products by double backward")  # noqa: F841
     d = hidden * cols + hidden
     raw = np.fromfile(path, dtype="<f8")
     X = torch.tensor(raw[: rows * cols].reshape(rows, cols))
