@@ -63,17 +63,23 @@ def test_one_start_cloud_is_the_engines_own_entropy(results, tmp_path):
     assert checked == 2 * 3 * RUNS
 
 
-def test_sgd_ensemble_is_the_mean_prediction_at_the_budget(results, tmp_path):
-    context = context_of(results, tmp_path)
+def sgd_ensembles(path, tmp_path):
+    """Per run: the combined table's SGD row, the SGD starts' final test predictions, the test
+    targets and the target scale, for checking the combination against a direct mean."""
+    context = context_of(path, tmp_path)
     combined, _ = multistart.combine_all(context)
     tasks = context.tasks
     predictions, targets = context.array(multistart.TEST_PREDICTION), context.array(multistart.TEST_TARGET)
     for run in range(RUNS):
         rows = np.flatnonzero(((tasks["method"] == "sgd") & (tasks["run_index"] == run)).to_numpy())
-        scale = tasks["target_scale"].iloc[rows[0]]
-        expected = np.sqrt(np.mean((predictions[rows, -1, 0].mean(axis=0) - targets[rows[0]]) ** 2)) * scale
-        got = combined[(combined["method"] == "sgd") & (combined["run"] == run)]["test_rmse"].iloc[0]
-        assert got == pytest.approx(expected, rel=1e-12)
+        row = combined[(combined["method"] == "sgd") & (combined["run"] == run)].iloc[0]
+        yield row, predictions[rows, -1, 0], targets[rows[0]], tasks["target_scale"].iloc[rows[0]], combined
+
+
+def test_sgd_ensemble_is_the_mean_prediction_at_the_budget(results, tmp_path):
+    for row, starts, target, scale, combined in sgd_ensembles(results, tmp_path):
+        expected = np.sqrt(np.mean((starts.mean(axis=0) - target) ** 2)) * scale
+        assert row["test_rmse"] == pytest.approx(expected, rel=1e-12)
     assert set(combined["starts"]) == {3}
     assert (combined[combined["method"].isin(multistart.EVIDENCE_METHODS)]["evidence_at_stop"].notna()).all()
 
@@ -98,12 +104,6 @@ def test_logistic_job_reports_accuracy_of_the_ensemble(digits_results, tmp_path)
                          ("evidence_terms", "test_accuracy_by_method", "accuracy_vs_input_noise", "stopping_iteration"))
     assert "test_rmse_mean" not in table.columns
     assert ((table["test_accuracy_mean"] > 0.5) & (table["test_accuracy_mean"] <= 1.0)).all()
-    context = context_of(digits_results, tmp_path)
-    combined, _ = multistart.combine_all(context)
-    tasks = context.tasks
-    predictions, targets = context.array(multistart.TEST_PREDICTION), context.array(multistart.TEST_TARGET)
-    for run in range(RUNS):
-        rows = np.flatnonzero(((tasks["method"] == "sgd") & (tasks["run_index"] == run)).to_numpy())
-        expected = np.mean((predictions[rows, -1, 0].mean(axis=0) > 0.5) == (targets[rows[0]] > 0.5))
-        got = combined[(combined["method"] == "sgd") & (combined["run"] == run)]["test_accuracy"].iloc[0]
-        assert got == pytest.approx(expected, rel=1e-12)
+    for row, starts, target, _, _ in sgd_ensembles(digits_results, tmp_path):
+        expected = np.mean((starts.mean(axis=0) > 0.5) == (target > 0.5))
+        assert row["test_accuracy"] == pytest.approx(expected, rel=1e-12)
