@@ -7,7 +7,9 @@ before and after.
     bench/worker_scaling.py JOB.toml [--set SECTION.KEY=VALUE ...] [--repeats 1] [--workers 1 2]
 
 The rate is the farm phase's, from msweep's last line ("N tasks/s while farming"); without it
-(a farm phase too short to time) the run's tasks over its wall time. --set overrides go to
+(a farm phase too short to time) the run's tasks over its wall time. With --repeats N > 1 each
+worker count runs N times; the figure printed (and the speed-up) is the best of the N, and the
+line gives their spread (slowest-fastest), since on a shared machine one run may be slowed by others. --set overrides go to
 `msweep run --set` unchanged, so a job can be shrunk for a trial (--set sweep.runs=1). The figure
 means something only on an IDLE machine with at least as many free cores as workers: other
 processes on the cores slow the 2-worker run more than the 1-worker one.
@@ -59,7 +61,8 @@ def main():
     parser.add_argument("job", type=Path, help="job file (TOML)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="passed to msweep run --set (repeatable)")
-    parser.add_argument("--repeats", type=int, default=1, help="runs per worker count; the best rate is kept")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per worker count; the best rate is reported, with the spread over the runs")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (ranks = workers + 1)")
     args = parser.parse_args()
     if not args.job.is_file():
@@ -69,19 +72,25 @@ def main():
     print(f"job {args.job}" + "".join(f" --set {o}" for o in args.set) + f"; {os.cpu_count()} cores")
     print("Only meaningful on an idle machine with a free core per worker: compare the load averages.")
     print(f"load average before: {load_average()}")
+    if args.repeats > 1:
+        print(f"Each rate is the best of {args.repeats} repeats per worker count; spread: slowest-fastest of them.")
     rates = {}
     for workers in args.workers:
-        best = max((run_once(args.job, args.set, workers) for _ in range(args.repeats)), key=lambda r: r[0])
+        runs = [run_once(args.job, args.set, workers) for _ in range(args.repeats)]
+        best = max(runs, key=lambda r: r[0])
         rates[workers] = best[0]
+        spread = "" if len(runs) == 1 else \
+            f"; best of {len(runs)} repeats, spread {min(r[0] for r in runs):.4g}-{best[0]:.4g} tasks/s"
         print(f"{workers} worker(s), {workers + 1} ranks: {best[0]:.4g} tasks/s ({best[3]}; {best[1]} tasks, "
-              f"{best[2]:.1f} s wall)")
+              f"{best[2]:.1f} s wall{spread})")
     base = min(args.workers)
     for workers in args.workers:
         if workers == base:
             continue
         speedup = rates[workers] / rates[base]
         linear = workers / base
-        print(f"{workers} against {base} worker(s): {speedup:.3f}x = {100 * speedup / linear:.1f}% of linear ({linear:g}x)")
+        print(f"{workers} against {base} worker(s): {speedup:.3f}x = {100 * speedup / linear:.1f}% of linear ({linear:g}x)"
+              + (f", best against best of {args.repeats} repeats" if args.repeats > 1 else ""))
     print(f"load average after:  {load_average()}")
 
 

@@ -1,5 +1,6 @@
 // The msweep subcommands. Each returns the process exit status (docs/cli.md).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct InspectOptions {
   std::string order;         // "ascending", "descending", or empty: guessed from the metric's name
   std::string csv_path;      // with summary: write it as CSV to this file ("-": stdout) instead of the table
   std::size_t rows = 0;      // the first N task rows
+  std::int64_t width = -1;   // with summary: fit the table in this many columns (0: never split; -1: the terminal's)
   bool status_only = false;  // one word: running, complete or interrupted (for scripts)
   bool json = false;         // one JSON object: status, shard, task counts, provenance (for scripts)
 };

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <string>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include "cluster.hpp"
 #include "commands.hpp"
 #include "msweep/core/text_table.hpp"
@@ -54,6 +57,22 @@ bool larger_is_better(const std::string& metric) {
   for (const char* part : {"evidence", "log_lik", "loglik", "accuracy", "elbo", "bound", "criterion", "cv_q"})
     if (metric.find(part) != std::string::npos) return true;
   return false;
+}
+
+// Columns the summary table may fill: --width when given (0: never split), else $COLUMNS (a
+// positive number; anything else is ignored, as ls does), else the terminal's width when stdout
+// is one, else 0: a pipe or a file gets whole rows, one line per group, for grep and scripts.
+std::size_t summary_width(const InspectOptions& options) {
+  if (options.width >= 0) return static_cast<std::size_t>(options.width);
+  if (const char* columns = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    errno = 0;
+    const long value = std::strtol(columns, &end, 10);
+    if (end != columns && *end == '\0' && errno == 0 && value > 0 && value <= 100000) return static_cast<std::size_t>(value);
+  }
+  winsize size{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 0;
 }
 
 std::string csv_field(const std::string& text) {
@@ -105,11 +124,6 @@ void print_summary(const InspectOptions& options, const ResultLayout& layout, co
     if (!out) throw InputError("--csv " + options.csv_path + ": cannot write the file (" + std::strerror(errno) + ")");
   }
   if (!csv) {
-    std::fprintf(out, "\nsummary over run and fold, runs as the unit of replication (each run's folds averaged, then mean "
-                      "and sem over runs)%s%s:\n",
-                 sorted_by.c_str(), order.size() < table.groups() ? (", first " + std::to_string(order.size()) + " of " +
-                                                                     std::to_string(table.groups())).c_str()
-                                                                  : "");
     // Aligned columns (labels left, numbers right); 6 significant digits for means, 3 for sems.
     std::vector<std::string> header(table.group_axes.begin(), table.group_axes.end());
     for (const char* count : {"ok", "failed", "runs"}) header.push_back(count);
@@ -118,6 +132,7 @@ void print_summary(const InspectOptions& options, const ResultLayout& layout, co
       header.push_back(name + "_sem");
     }
     TextTable text(std::move(header), std::vector<TextTable::Align>(table.group_axes.size(), TextTable::Align::left));
+    for (std::size_t m = 0; m < table.metric_names.size(); ++m) text.keep_with_previous(table.group_axes.size() + 3 + 2 * m + 1);
     for (std::size_t g : order) {
       std::vector<std::string> row;
       for (std::size_t a = 0; a < table.group_axes.size(); ++a) row.push_back(labels_of(a)[table.coordinate(g, a)]);
@@ -128,7 +143,17 @@ void print_summary(const InspectOptions& options, const ResultLayout& layout, co
       }
       text.add_row(std::move(row));
     }
-    std::fprintf(out, "%s", text.str().c_str());
+    std::fprintf(out, "\nsummary over run and fold, runs as the unit of replication (each run's folds averaged, then mean "
+                      "and sem over runs)%s%s:\n",
+                 sorted_by.c_str(), order.size() < table.groups() ? (", first " + std::to_string(order.size()) + " of " +
+                                                                     std::to_string(table.groups())).c_str()
+                                                                  : "");
+    // Too wide for the terminal: column blocks that each repeat the group columns, nothing dropped
+    // (a metric's mean and sem stay in one block).
+    const std::size_t width = summary_width(options), keys = table.group_axes.size();
+    if (const std::size_t blocks = text.blocks("", width, keys); blocks > 1)
+      std::fprintf(out, "(%zu column blocks to fit %zu columns; --width 0: one line per group)\n", blocks, width);
+    std::fprintf(out, "%s", text.str("", width, keys).c_str());
     return;
   }
   for (const auto& axis : table.group_axes) std::fprintf(out, "%s,%s_index,", axis.c_str(), axis.c_str());

@@ -149,6 +149,10 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--csv", inspect_options.csv_path, "With --summary: write the summary as CSV to this file ('-': stdout)")
       ->needs(summary_flag);
   inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows")->check(in_range(std::int64_t{0}, kMaxRows));
+  inspect_cmd->add_option("--width", inspect_options.width,
+                          "With --summary: fit the table in N columns, splitting it into column blocks that repeat the group "
+                          "columns (0: never split; default: $COLUMNS, else the terminal's width, else never)")
+      ->check(in_range(std::int64_t{0}, std::int64_t{100000}))->needs(summary_flag);
   auto* status_flag = inspect_cmd->add_flag("--status", inspect_options.status_only,
                                             "Print only the file's status, one word for scripts: running, complete or interrupted");
   inspect_cmd->add_flag("--json", inspect_options.json,

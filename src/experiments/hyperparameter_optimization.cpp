@@ -342,7 +342,10 @@ std::string HyperparameterOptimizationExperiment::report(const SummaryTable& sum
   }
   std::ostringstream out;
   out << "per task, mean over restarts and runs (a random-search task is one trial; best of the trials: analysis/msweep-report):\n";
-  TextTable table({"criterion", "method", "Q-hat (best_criterion)", "iteration to 99% (from 0)", "test error", "test error, s = 0.5"},
+  // Column titles in words: the metric names (test_error, test_error_noise_050) stay the file's.
+  const std::string error_title = model_.options().loss == Loss::mse ? "test MSE" : "test error";
+  TextTable table({"criterion", "method", "Q-hat (best_criterion)", "iteration to 99% (from 0)", error_title,
+                   error_title + ", input noise s = " + format_number(hpo::kNoiseLevels[1])},
                   {TextTable::Align::left, TextTable::Align::left});
   for (std::size_t c = 0; c < criterion_axis.size(); ++c)
     for (std::size_t m = 0; m < method_axis.size(); ++m) {

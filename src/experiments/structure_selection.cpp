@@ -154,7 +154,12 @@ StructureGraphOptions fitted_graph(StructureGraphOptions graph, const Dataset& d
 
 StructureSelectionExperiment::StructureSelectionExperiment(StructureSelectionOptions options, Dataset data)
     : options_(std::move(options)), data_(std::move(data)), graph_(fitted_graph(options_.graph, data_)) {
-  Axis structure = enumerating() ? Axis::indexed("structure", graph_.vertex_count(), "edges") : Axis{"structure", {"relaxed"}};
+  // An enumeration's vertices are named by their bases ("zero|tanh|linear", one per edge in
+  // [model] edges order) wherever the axis is shown: plan, inspect, the results file's /axes.
+  // The labels are made when asked for, so no rank holds one per vertex.
+  auto vertex_label = [graph = graph_](std::uint64_t vertex) { return graph.vertex_label(vertex); };
+  Axis structure = enumerating() ? Axis::generated("structure", graph_.vertex_count(), std::move(vertex_label), "edges")
+                                 : Axis{"structure", {"relaxed"}};
   std::vector<Axis> extra = {Axis{"meta", options_.meta_labels, "meta"}};
   if (!enumerating()) {
     std::vector<std::string> labels;

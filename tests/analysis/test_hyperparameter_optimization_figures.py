@@ -33,6 +33,10 @@ def test_figures_and_table_are_written(report):
     shown = (output / "tables" / "methods.md").read_text()
     for method in ("random", "greedy", "hoag", "drmad"):
         assert f"| {method} |" in shown
+    # Error columns in words (the polynomial job's loss is MSE); the CSV keeps the file's names.
+    header = next(line for line in shown.splitlines() if line.startswith("| criterion |"))
+    assert "| test MSE | test MSE, input noise s = 0.25 | test MSE, input noise s = 0.5 |" in header, header
+    assert "test_error_noise_025_mean" in (output / "tables" / "methods.csv").read_text().splitlines()[0]
 
 
 def test_method_table_matches_the_file(report):

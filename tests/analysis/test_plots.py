@@ -97,3 +97,75 @@ def test_matrix_annotations_contrast_with_cells(tmp_path):
     texts = [t.get_text() for t in ax.texts]
     assert texts == ["1.00", "-1.00", "0.00"]  # NaN cell left blank
     assert_figure_files(*plots.save(fig, tmp_path, "matrix"), min_png_bytes=5_000)
+
+
+def two_methods_frame(offset):
+    """Q against trainings for methods a, b (b = a + offset) and c (far below), 3 runs each."""
+    rows = [{"method": method, "trainings": t, "run": run,
+             "q": -10 + np.log(t) + run * 0.1 + {"a": 0.0, "b": offset, "c": -5.0}[method]}
+            for method in ("a", "b", "c") for t in range(1, 11) for run in range(3)]
+    return pd.DataFrame(rows)
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_identical_curves_share_one_legend_entry_and_both_stay_visible(tmp_path):
+    fig, (ax,) = plots.figure()
+    lines = plots.plot_curves(ax, two_methods_frame(0.0), "trainings", "q", group="method", markers=False)
+    assert legend_texts(ax) == ["method = a = b (identical)", "method = c"]
+    # The later curve is dashed over the earlier, which stays solid: both colours show.
+    assert lines[0].get_linestyle() == "-" and lines[1].get_linestyle() == "--" and lines[2].get_linestyle() == "-"
+    assert lines[1].get_zorder() > lines[0].get_zorder()
+    assert_figure_files(*plots.save(fig, tmp_path, "identical"), min_png_bytes=5_000)
+
+
+def test_curves_closer_than_a_line_width_are_named_as_overlapping_not_identical():
+    fig, (ax,) = plots.figure()
+    plots.plot_curves(ax, two_methods_frame(1e-3), "trainings", "q", group="method")
+    assert legend_texts(ax) == ["method = a ≈ b (overlap: within 0.001)", "method = c"]
+
+
+def test_a_curve_covered_by_its_two_neighbours_joins_them():
+    """The Fashion-MNIST case: drmad lies between greedy and hoag, each within a line width of
+    it, so the two together hide it although neither alone does."""
+    frame = two_methods_frame(0.0)
+    frame.loc[frame["method"] == "a", "q"] -= 0.03  # 1% of the axis below b: within two line widths
+    frame.loc[frame["method"] == "c", "q"] += 5.0 + 0.03  # 1% above b, 2% above a: linked through b
+    fig, (ax,) = plots.figure()
+    lines = plots.plot_curves(ax, frame, "trainings", "q", group="method", markers=False)
+    assert legend_texts(ax) == ["method = a ≈ b ≈ c (overlap: within 0.06)"]
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "--"]
+    fig, (ax,) = plots.figure()
+    plots.plot_curves(ax, two_methods_frame(0.5), "trainings", "q", group="method")  # apart: listed apart
+    assert legend_texts(ax) == ["method = a", "method = b", "method = c"]
+
+
+def test_a_curve_of_one_point_gets_a_marker():
+    """A method that stops after its first training is one point: invisible as a line alone."""
+    frame = two_methods_frame(0.5)
+    frame = frame[(frame["method"] != "b") | (frame["trainings"] == 1)]
+    fig, (ax,) = plots.figure()
+    lines = plots.plot_curves(ax, frame, "trainings", "q", group="method", markers=False)
+    assert [line.get_marker() for line in lines] == ["None", "o", "None"]
+
+
+def test_legend_merges_identical_errorbar_series_too():
+    fig, (ax,) = plots.figure()
+    for method in ("early-stopping", "sgd"):
+        ax.errorbar([0, 0.5, 1], [3.0, 4.0, 6.0], yerr=[0.1, 0.2, 0.3], marker="o", label=method)
+    ax.plot([0, 1], [1, 2], label="reference")
+    plots.legend(ax)
+    assert legend_texts(ax) == ["reference", "early-stopping = sgd (identical)"]  # matplotlib lists containers last
+
+
+def test_ticks_at_every_value_of_the_data_on_a_log_axis():
+    fig, (ax,) = plots.figure()
+    ax.plot([0.2, 1.0, 10.0], [1, 2, 3])
+    ax.set_xscale("log")
+    plots.ticks_at_values(ax, [10.0, 0.2, 1.0, 0.2], ["10", "0.2", "1", "0.2"])
+    fig.canvas.draw()
+    assert list(ax.get_xticks()) == [0.2, 1.0, 10.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.2", "1", "10"]
+    assert len(ax.xaxis.get_minorticklocs()) == 0

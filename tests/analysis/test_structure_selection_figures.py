@@ -1,6 +1,9 @@
 """Figure set of structure-selection on files the engine writes: the simplex figure of a relaxed
 run, the ranking of an enumeration, and the two-file placement report, whose ranks are checked
-against numpy on the same files. Vertex labels are rebuilt from the job's edges."""
+against numpy on the same files. Vertex labels rebuilt from the job's edges equal those the
+engine stores on an enumeration's structure axis; edges are named in figures and captions."""
+
+import html
 
 import numpy as np
 import pytest
@@ -44,6 +47,18 @@ def test_vertex_labels_follow_the_engine_numbering(files):
     assert ss.vertex_label(bases, 0) == "zero|linear|zero"
     assert ss.vertex_label(bases, 1) == "zero|linear|const"  # the last edge fastest
     assert ss.vertex_label(bases, 11) == "tanh|tanh|const"
+    # The enumeration names its vertices on the structure axis by the same rule (plan, inspect).
+    stored = ma.load(files[1]).attrs["axes"]["structure"]
+    assert stored == [ss.vertex_label(bases, v) for v in range(12)]
+
+
+def test_edges_are_named_by_the_nodes_they_join(files):
+    info = ma.load(files[0]).attrs
+    assert ss.edge_names(info) == ["1<-0", "2<-1", "2<-0"]
+    assert [ss.edge_title(info, e) for e in range(3)] == [
+        "edge 1<-0 (into node 1 from the input x)", "edge 2<-1 (into the output from node 1)",
+        "edge 2<-0 (into the output from the input x)"]
+    assert ss.vertex_key(info) == "1<-0 | 2<-1 | 2<-0"
 
 
 def test_single_file_reports_draw_the_simplex_and_the_ranking(files, tmp_path, capsys):
@@ -52,6 +67,9 @@ def test_single_file_reports_draw_the_simplex_and_the_ranking(files, tmp_path, c
         assert main([str(path), "-o", str(output)]) == 0
         assert (output / "figures" / f"{figure}.png").stat().st_size > 0
     assert (tmp_path / "relaxed" / "tables" / "most_probable_vertices.csv").is_file()
+    page = html.unescape((tmp_path / "relaxed" / "index.html").read_text())
+    assert "Structure distribution on edge 2<-1 (into the output from node 1)" in page
+    assert "the basis on each edge: 1<-0 | 2<-1 | 2<-0" in page
 
 
 def test_placement_ranks_match_numpy(files, tmp_path):
@@ -64,6 +82,12 @@ def test_placement_ranks_match_numpy(files, tmp_path):
         assert row.rank == 1 + int(np.sum(elbo.to_numpy() > elbo[row.vertex]))
         assert row.elbo_gap == pytest.approx(elbo.max() - elbo[row.vertex])
         assert row.top_10pct == (row.rank <= 2)  # 12 vertices: the top 10% is the best 2
+        assert row.vertex_label == enumeration.attrs["axes"]["structure"][row.vertex]  # named as the file names it
+    fig, _ = ss.placement_figure(table)
+    fig.canvas.draw()
+    for ax in fig.axes:  # a tick at every temperature of the file, labelled as the file labels it
+        assert list(ax.get_xticks()) == [0.5, 2.0]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "2"]
     assert main([str(files[0]), str(files[1]), "-o", str(tmp_path / "placement")]) == 0
     assert (tmp_path / "placement" / "figures" / "placement.png").is_file()
     assert (tmp_path / "placement" / "tables" / "placement_summary.csv").is_file()

@@ -22,14 +22,18 @@ def mpirun(ranks):
 
 
 def environment(**extra):
-    """The process environment for msweep under mpirun (root allowed, oversubscribed), plus `extra`."""
-    return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+    """The process environment for msweep under mpirun (root allowed, oversubscribed), plus `extra`.
+    Without the caller's COLUMNS: inspect fits its tables to it, and tests must not depend on the
+    terminal they were started from (a test that wants a width passes COLUMNS in `extra`)."""
+    env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    return dict(env, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                 OMPI_MCA_rmaps_base_oversubscribe="1", **extra)
 
 
-def run(args, ranks=None, timeout=300, **kwargs):
-    """Runs msweep with `args`, under mpirun when ranks is given; returns CompletedProcess."""
-    env = environment()
+def run(args, ranks=None, timeout=300, extra_env=None, **kwargs):
+    """Runs msweep with `args`, under mpirun when ranks is given, with `extra_env` added to the
+    environment; returns CompletedProcess."""
+    env = environment(**(extra_env or {}))
     command = (mpirun(ranks) if ranks else []) + [MSWEEP] + [str(a) for a in args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
 

@@ -1,6 +1,7 @@
 """plan shows the grid without writing anything; inspect summarizes a results file."""
 import csv
 import io
+import re
 
 import pytest
 
@@ -140,3 +141,69 @@ def test_summary_sorts_bounds_and_criteria_largest_first(tmp):
     assert shown.returncode == 0, shown.stderr
     values = [float(r["best_criterion_mean"]) for r in csv.DictReader(io.StringIO(shown.stdout))]
     assert len(values) >= 2 and values == sorted(values, reverse=True)
+
+
+ENUMERATE = ["--set", 'sweep.mode="enumerate"', "--set", "sweep.runs=1", "--set", "sweep.restarts=1",
+             "--set", "model.iterations=20"]
+
+
+def test_plan_and_inspect_name_structure_vertices_by_their_bases(tmp):
+    """structure-selection's enumeration: plan, the file's /axes and inspect (rows and summary)
+    show each vertex as its bases, one per edge, not as its index."""
+    job = SOURCE / "jobs" / "structure-small.toml"  # one edge: const, tanh:1, tanh
+    plan = run(["plan", job, "--no-estimate", *ENUMERATE], cwd=tmp)
+    assert plan.returncode == 0, plan.stderr
+    assert re.search(r"^ *structure +3  const, tanh:1, tanh$", plan.stdout, re.M), plan.stdout
+    output = tmp / "enumeration.h5"
+    assert run(["run", job, "-o", output, "-q", *ENUMERATE], cwd=tmp).returncode == 0
+    inspect = run(["inspect", output, "--rows", "6", "--summary"])
+    assert inspect.returncode == 0, inspect.stderr
+    rows = [line.split("\t") for line in inspect.stdout.splitlines() if re.match(r"^\d+\t", line)]
+    assert sorted({row[1] for row in rows}) == ["const", "tanh", "tanh:1"], inspect.stdout
+    summary = inspect.stdout.split("sem over runs):\n", 1)[1].splitlines()
+    assert sorted(line.split()[0] for line in summary[1:]) == ["const", "const", "tanh", "tanh", "tanh:1", "tanh:1"]
+
+
+def summary_blocks(stdout):
+    """The summary table's column blocks: lists of lines, split at the empty lines (after the
+    line that says how many blocks there are, when there are several)."""
+    blocks = [[]]
+    lines = stdout.split("sem over runs):\n", 1)[1].splitlines()
+    if lines[0].startswith("("):
+        assert re.fullmatch(r"\(\d+ column blocks to fit \d+ columns; --width 0: one line per group\)", lines[0]), lines[0]
+        lines = lines[1:]
+    for line in lines:
+        if line:
+            blocks[-1].append(line)
+        else:
+            blocks.append([])
+    return blocks
+
+
+def test_a_wide_summary_fits_the_terminal_in_blocks_that_repeat_the_group_columns(tmp):
+    """COLUMNS (or --width) narrower than the table: column blocks, each within the width, each
+    starting with the group axes (the row's identity), every metric column in exactly one
+    block. --width 0, or no COLUMNS and a pipe for stdout, keep one line per group."""
+    job = SOURCE / "jobs" / "structure-small.toml"
+    output = tmp / "enumeration.h5"
+    assert run(["run", job, "-o", output, "-q", *ENUMERATE], cwd=tmp).returncode == 0
+    whole = summary_blocks(run(["inspect", output, "--summary"]).stdout)
+    assert len(whole) == 1 and len(whole[0][0]) > 100
+    columns = whole[0][0].split()
+    for narrow in (run(["inspect", output, "--summary"], extra_env={"COLUMNS": "100"}),
+                   run(["inspect", output, "--summary", "--width", "100"], extra_env={"COLUMNS": "300"})):
+        assert narrow.returncode == 0, narrow.stderr
+        blocks = summary_blocks(narrow.stdout)
+        assert len(blocks) >= 2
+        shown = []
+        for block in blocks:
+            assert all(len(line) <= 100 for line in block), "\n".join(block)
+            assert block[0].split()[:3] == ["structure", "restart", "meta"]
+            assert [line.split()[:3] for line in block[1:]] == [line.split()[:3] for line in whole[0][1:]]
+            shown += block[0].split()[3:]
+            assert not block[0].split()[3].endswith("_sem")  # a metric's sem stays beside its mean
+        assert shown == columns[3:]  # every column once, in order
+        assert narrow.stdout.count("\n(") == 1 and f"({len(blocks)} column blocks to fit 100 columns" in narrow.stdout
+    assert summary_blocks(run(["inspect", output, "--summary", "--width", "0"], extra_env={"COLUMNS": "100"}).stdout) == whole
+    bad = run(["inspect", output, "--summary", "--width", "-1"])
+    assert bad.returncode == 2 and "--width" in bad.stderr

@@ -1,6 +1,7 @@
 """bench/worker_scaling.py on a tiny job: both worker counts run, the rates come from msweep's
 farm-phase line (or, for a farm phase too short to time, the whole run), the ratio against linear and the
-load averages are printed; a bad job exits 2 and a failing run 1. No figure is asserted."""
+load averages are printed; with --repeats the best rate and the spread are named; a bad job exits 2
+and a failing run 1. No figure is asserted."""
 import re
 import subprocess
 import sys
@@ -25,6 +26,18 @@ def test_both_worker_counts_and_the_ratio_are_printed():
         assert re.search(rf"^{workers} worker\(s\), {ranks} ranks: [\d.e+]+ tasks/s \((farm phase|whole run); 16 tasks", out, re.M), out
     assert re.search(r"^2 against 1 worker\(s\): [\d.]+x = [\d.]+% of linear \(2x\)$", out, re.M), out
     assert "load average before:" in out and "load average after:" in out
+
+
+def test_repeats_say_which_rate_is_shown_and_their_spread():
+    result = scaling(JOB, "--set", "sweep.runs=1", "--set", "sweep.outer_iterations=2", "--repeats", "2", "--workers", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "Each rate is the best of 2 repeats per worker count" in out
+    line = re.search(r"^1 worker\(s\), 2 ranks: ([\d.e+]+) tasks/s \((farm phase|whole run); 16 tasks, [\d.]+ s wall; "
+                     r"best of 2 repeats, spread ([\d.e+]+)-([\d.e+]+) tasks/s\)$", out, re.M)
+    assert line, out
+    best, slowest, fastest = float(line.group(1)), float(line.group(3)), float(line.group(4))
+    assert slowest <= fastest == best
 
 
 def test_bad_job_and_bad_override():

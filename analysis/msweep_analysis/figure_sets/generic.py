@@ -87,7 +87,7 @@ def draw_metric(context, metric, kept):
         varying = [a for a in kept if len(context.info["axes"][a]) > 1] or ["group"]
         ax.set_xlabel(f"{' × '.join(varying)} (rank by this metric)")
         ax.set_ylabel(value_label)
-        ax.legend(frameon=False)
+        plots.legend(ax, frameon=False)
         how = f"{len(summary)} groups sorted by their mean over runs; band: ± 1 standard error over runs"
     ax.set_title(metric)
     context.add_figure(fig, f"metric_{metric}", metric, how)

@@ -24,7 +24,8 @@ PRIOR_LOG_STD = "prior_log_std"    # (P) h at Q-hat, one value per parameter
 BEST = "best_criterion"
 TRAININGS = "inner_trainings"
 ITERATIONS_99 = "iterations_to_99"
-ERRORS = ("test_error", "test_error_noise_025", "test_error_noise_050")
+# The test-error metrics and the input noise s each adds to the standardized test inputs.
+ERRORS = {"test_error": None, "test_error_noise_025": 0.25, "test_error_noise_050": 0.5}
 RANDOM = "random"
 FRACTION = 0.99
 
@@ -112,13 +113,22 @@ def pm(mean, sem, digits=4):
     return f"{mean:.{digits}g} ± {sem:.2g}" if np.isfinite(sem) else f"{mean:.{digits}g}"
 
 
-def shown_table(table, errors):
+def error_titles(info):
+    """Column titles of the test-error metrics in words (the file's names stay as they are):
+    'test error, input noise s = 0.25', or 'test MSE, ...' for a regression loss, as the metric's
+    description in the file says."""
+    description = info.get("metric_descriptions", {}).get("test_error", "")
+    kind = "test MSE" if "squared error" in description else "test error"
+    return {name: kind if noise is None else f"{kind}, input noise s = {noise:g}" for name, noise in ERRORS.items()}
+
+
+def shown_table(table, errors, titles):
     shown = pd.DataFrame({"criterion": table["criterion"], "method": table["method"]})
     shown["Q-hat"] = [pm(m, s) for m, s in zip(table["q_hat_mean"], table["q_hat_sem"])]
     shown["trainings to 99%"] = [pm(m, s, 3) for m, s in zip(table["iterations_to_99_mean"], table["iterations_to_99_sem"])]
     shown["trainings"] = [f"{t:g}" for t in table["trainings_mean"]]
     for e in errors:
-        shown[e.replace("_", " ")] = [pm(m, s, 3) for m, s in zip(table[f"{e}_mean"], table[f"{e}_sem"])]
+        shown[titles[e]] = [pm(m, s, 3) for m, s in zip(table[f"{e}_mean"], table[f"{e}_sem"])]
     shown["median h"] = [pm(m, s, 3) for m, s in zip(table["median_h_mean"], table["median_h_sem"])]
     shown["runs"] = table["runs"].to_numpy()
     return shown
@@ -170,7 +180,7 @@ def add_prior_figure(context, tasks):
     ax.set_xlabel("parameter (flat layout of models/mlp)" if per_parameter
                   else f"share of the {parameters} parameters (sorted by h)")
     ax.set_ylabel("h = ln σ of the prior at Q-hat")
-    ax.legend(frameon=False, fontsize=8, ncol=2)
+    plots.legend(ax, frameon=False, fontsize=8, ncol=2)
     fig.tight_layout()
     shown = "h per parameter" if per_parameter else \
         f"h sorted over the parameters (more than {PER_PARAMETER_LIMIT}: the quantile function of h)"
@@ -210,7 +220,7 @@ def build(context):
         "outer iteration (random search: trial) with (Q_j − Q_0) / (Q-hat − Q_0) ≥ 0.99. Test errors of the "
         "model at Q-hat, also with N(0, s²) noise on the standardized test inputs. Median h: the median over "
         "parameters of the prior's log std at Q-hat.",
-        shown=shown_table(table, errors))
+        shown=shown_table(table, errors, error_titles(info)))
     add_trajectory_figure(context, best_so_far(context, tasks))
     if PRIOR_LOG_STD in info["arrays"]:
         add_prior_figure(context, tasks)

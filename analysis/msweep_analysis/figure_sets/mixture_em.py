@@ -493,7 +493,7 @@ def add_trace_figure(context, best):
             ax.set_xlabel("EM iteration")
             if n == 0:
                 ax.set_ylabel("lower bound [nats]")
-            ax.legend(frameon=False, loc="lower right", title="method", title_fontsize=9.5)
+            plots.legend(ax, frameon=False, loc="lower right", title="method", title_fontsize=9.5)
     fig.suptitle("Variational lower bound during EM (best-bound restart, mean over runs ± 1 sem)", fontsize=12)
     fig.tight_layout()
     context.add_figure(fig, "bound_traces", "Lower bound per EM iteration",

@@ -58,7 +58,7 @@ def add_evidence_figure(context, curves, methods):
         ax.set_title(method)
         ax.set_xlabel("iteration")
     panels[0].set_ylabel("nats (mean over starts, then runs)")
-    panels[0].legend(fontsize="small")
+    plots.legend(panels[0], fontsize="small")
     context.add_figure(fig, "evidence_terms", "Evidence terms along the trajectory",
                        "Mean over the starts of ln p(w) and ln p(y | X, w) on the training part, the cloud's entropy "
                        "(mean-field-vi: the mean of H(q)), and their sum, the evidence estimate; averaged over runs. "
@@ -97,7 +97,7 @@ def add_noise_figure(context, table, methods, noise, score):
         ax.set_xlabel("input noise s (standardized features)")
         ax.set_ylabel(f"{score.label}{score.unit}")
         ax.set_title(f"{structure}: {score.label.removeprefix('test ')} with N(0, s²) input noise")
-        ax.legend(fontsize="small")
+        plots.legend(ax, fontsize="small")
     name = score.column.removeprefix("test_")
     context.add_figure(fig, f"{name}_vs_input_noise", f"{name.capitalize() if name == 'accuracy' else 'RMSE'} against input noise",
                        f"{upper_first(score.label)} of the ensemble when N(0, s²) noise is added to the standardized test inputs (the "

@@ -206,7 +206,7 @@ def add_loss_figure(context, curves, differences, orders, first, second, grid, n
         ax.set_ylabel(plots.axis_label(f"loss ({loss_name})", unit))
         runs = int(curves[curves["structure"] == structure]["n"].max())
         ax.set_title(f"{structure}: loss after the continuation ({runs} runs)", fontsize=11)
-        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)  # below: hides no curve
+        plots.legend(ax, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)  # below: hides no curve
         if second is None:
             continue
         ax = panels[s * ncols + 1]
@@ -221,7 +221,7 @@ def add_loss_figure(context, curves, differences, orders, first, second, grid, n
         ax.set_xlabel("fraction of parameters frozen")
         ax.set_ylabel(f"{first} − {second}" + (f"\n[{unit}]" if unit else ""))
         ax.set_title(f"paired difference (< 0: {first} order better)", fontsize=11)
-        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
+        plots.legend(ax, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     fig.suptitle("Loss against the fraction of frozen parameters (mean ± 1 standard error over runs)", fontsize=12)
     fig.tight_layout()
     context.add_figure(

@@ -11,7 +11,11 @@ the relaxed search's most probable vertex placed in the enumeration's ranking of
 setting and run: its rank, the ELBO gap to the best vertex, and the share of searches landing
 in the top 1% and top 10%, per temperature.
 
-Vertex labels are generated from the index and the job's [model] edges (the engine stores none).
+Edges are named as the job names them ([model] edges, "TARGET<-SOURCE", stored in the file's
+resolved_job), and each edge figure says which nodes it joins. A vertex label lists the basis on
+each edge in that order ("zero|tanh|linear"): an enumeration file stores them as its structure
+axis labels; a relaxed file has only the vertex index (a metric), so labels are rebuilt from
+the edges by the engine's rule (vertex_label, tested against the stored labels).
 """
 
 import numpy as np
@@ -38,8 +42,29 @@ def edge_bases(info):
 
 
 def edge_names(info):
+    """["1<-0", "2<-1", ...]: each edge as [model] edges names it, TARGET<-SOURCE."""
     edges = (resolved_section(info, "model") or {}).get("edges") or ["1<-0: const tanh:1 tanh"]
     return [text.split(":", 1)[0].strip() for text in edges]
+
+
+def node_name(node, last):
+    return "the input x" if node == 0 else "the output" if node == last else f"node {node}"
+
+
+def edge_title(info, e):
+    """'edge 2<-1 (into the output from node 1)': the edge's name and the nodes it joins."""
+    name = edge_names(info)[e]
+    widths = (resolved_section(info, "model") or {}).get("widths") or [1]
+    try:
+        target, source = (int(part) for part in name.split("<-"))
+    except ValueError:  # not the engine's syntax: the name alone
+        return f"edge {name}"
+    return f"edge {name} (into {node_name(target, len(widths))} from {node_name(source, len(widths))})"
+
+
+def vertex_key(info):
+    """'1<-0 | 2<-1 | 2<-0': which edge each part of a vertex label stands for."""
+    return " | ".join(edge_names(info))
 
 
 def vertex_label(bases, index):
@@ -85,6 +110,7 @@ def relaxed_figures(context, ok):
     offsets = np.cumsum([0] + [len(b) for b in bases])
     for e, names in enumerate(bases[:MAX_EDGE_FIGURES]):
         fig, axes = plots.figure(ncols=len(temperatures), nrows=len(metas), panel_width=3.2, panel_height=3.0)
+        fig.suptitle(f"{edge_title(info, e)}: where the searches end", fontsize=11)
         for i, meta in enumerate(metas):
             for j, temperature in enumerate(temperatures):
                 ax = axes[i * len(temperatures) + j]
@@ -97,7 +123,7 @@ def relaxed_figures(context, ok):
                     ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
                     ax.set_ylim(0, 1)
                 ax.set_title(f"meta {meta}, c = {temperature}", fontsize=9)
-        context.add_figure(fig, f"structure_edge_{e}", f"Structure distribution on edge {edge_names(info)[e]}",
+        context.add_figure(fig, f"structure_edge_{e}", f"Structure distribution on {edge_title(info, e)}",
                            "softmax(a_e) where each search (run x restart) ends, per meta setting (l_LL, l_CQ, l_CL; rows) and "
                            "temperature (columns)" + (": a point per search on the simplex." if len(names) == 3
                                                       else ": the mean probability of each basis over searches."))
@@ -105,7 +131,8 @@ def relaxed_figures(context, ok):
               .groupby(["meta", "temperature", "vertex_label"]).size().rename("searches").reset_index()
               .sort_values(["meta", "temperature", "searches"], ascending=[True, True, False]))
     context.add_table("most_probable_vertices", "Most probable vertex at the end of each search", counts,
-                      "How many searches (runs x restarts) end with each vertex most probable, per meta setting and temperature.")
+                      "How many searches (runs x restarts) end with each vertex most probable, per meta setting and temperature. "
+                      f"A vertex label gives the basis on each edge: {vertex_key(info)}.")
 
 
 def enumeration_ranking(tasks, bases):
@@ -121,7 +148,9 @@ def enumeration_ranking(tasks, bases):
 def enumeration_figures(context, ok):
     bases = edge_bases(context.info)
     table = enumeration_ranking(ok, bases)
-    context.add_table("vertex_ranking", "Vertices ranked by ELBO", table, "Means over runs; rank 1 is the best ELBO of its meta setting.",
+    context.add_table("vertex_ranking", "Vertices ranked by ELBO", table,
+                      "Means over runs; rank 1 is the best ELBO of its meta setting. A vertex label gives the basis on each "
+                      f"edge: {vertex_key(context.info)}.",
                       shown=table.groupby("meta").head(TOP_SHOWN))
     fig, axes = plots.figure(ncols=2)
     for meta, group in table.groupby("meta"):
@@ -131,7 +160,7 @@ def enumeration_figures(context, ok):
     axes[1].set_xlabel("weights the vertex uses")
     for ax in axes:
         ax.set_ylabel("ELBO (nats, mean over runs)")
-    axes[0].legend(fontsize=8)
+    plots.legend(axes[0], fontsize=8)
     context.add_figure(fig, "vertex_ranking", "ELBO of every vertex",
                        f"{len(table)} (meta, vertex) pairs: the ranking (left) and the ELBO against the vertex's parameter count (right).")
 
@@ -150,13 +179,15 @@ def build(context):
 # --------------------------------------------------------------------------- two files
 
 def placement(relaxed, enumeration):
-    """One row per relaxed search: its most probable vertex's rank among the enumerated vertices
-    of the same meta setting and run (1 = best ELBO; a vertex trained from several restarts counts
-    with its best, the tightest bound), the ELBO gap to the best vertex, and the top 1% / 10%
-    flags, and the search's own test metric (test_mse or test_error, at its vertex and w = mu).
+    """One row per relaxed search: its most probable vertex (index and label) and that vertex's rank
+    among the enumerated vertices of the same meta setting and run (1 = best ELBO; a vertex trained
+    from several restarts counts with its best, the tightest bound), the ELBO gap to the best
+    vertex, the top 1% / 10% flags, and the search's own test metric (test_mse or test_error, at
+    its vertex and w = mu).
     Arguments are paths or load() frames."""
     relaxed = relaxed if isinstance(relaxed, pd.DataFrame) else load(relaxed)
     enumeration = enumeration if isinstance(enumeration, pd.DataFrame) else load(enumeration)
+    bases = edge_bases(relaxed.attrs)
     relaxed = relaxed[relaxed["status"] == "ok"]
     enumeration = enumeration[enumeration["status"] == "ok"]
     rows = []
@@ -170,7 +201,8 @@ def placement(relaxed, enumeration):
                 continue
             rank = int(ranks[vertex])
             rows.append({"meta": meta, "temperature": search.temperature, "run": run, "restart": search.restart,
-                         "vertex": vertex, "rank": rank, "vertices": count, "elbo_gap": float(elbo.max() - elbo[vertex]),
+                         "vertex": vertex, "vertex_label": vertex_label(bases, vertex),
+                         "rank": rank, "vertices": count, "elbo_gap": float(elbo.max() - elbo[vertex]),
                          "top_1pct": rank <= max(1, int(np.ceil(0.01 * count))),
                          "top_10pct": rank <= max(1, int(np.ceil(0.10 * count))),
                          **{m: getattr(search, m) for m in TEST_METRICS if m in relaxed}})
@@ -199,10 +231,12 @@ def placement_figure(table):
     axes[0].set_ylabel("share of searches")
     axes[0].set_ylim(-0.02, 1.02)
     axes[1].set_ylabel("ELBO gap to the best vertex (nats)")
+    temperatures = summary.drop_duplicates("temperature")
     for ax in axes:
         ax.set_xscale("log")
+        plots.ticks_at_values(ax, temperatures["temperature"].astype(float), temperatures["temperature"].astype(str))
         ax.set_xlabel("temperature c")
-        ax.legend(fontsize=7)
+        plots.legend(ax, fontsize=7)
     return fig, summary
 
 

@@ -167,6 +167,25 @@ TEST(HyperparameterOptimization, MaxStepReductionsZeroKeepsTheStepSize) {
   EXPECT_EQ(kept.metrics[named(m, "final_step_size")], 1000.0);
 }
 
+// The end-of-run table titles its error columns in words; the metric names stay the file's.
+TEST(HyperparameterOptimization, ReportTitlesTheErrorColumnsInWords) {
+  auto e = build_job(hpo_job(kData, "", "runs = 1\nrestarts = 1\nouter_iterations = 2\ninner_steps = 10\nelbo_draws = 3\n"));
+  std::vector<AxisShape> shapes;
+  for (const auto& axis : e->grid().axes()) shapes.push_back({axis.name, axis.size()});
+  std::vector<std::string> names;
+  for (const auto& metric : e->metrics()) names.push_back(metric.name);
+  SummaryBuilder builder(shapes, {"run", "fold"}, names);
+  std::vector<std::uint32_t> coordinates(shapes.size());
+  for (TaskId id = 0; id < e->grid().size(); ++id) {
+    e->grid().coordinates(id, coordinates);
+    const TaskResult r = execute_task(*e, id, 0);
+    builder.add(coordinates, r.status == TaskStatus::ok, r.metrics);
+  }
+  const std::string report = e->report(builder.finish());
+  EXPECT_NE(report.find("test MSE, input noise s = 0.5"), std::string::npos) << report;  // a regression loss
+  EXPECT_EQ(report.find("noise_0"), std::string::npos) << report;
+}
+
 TEST(HyperparameterOptimization, JobFilesInTheRepositoryAreValid) {
   const std::filesystem::path jobs = std::filesystem::path(MSWEEP_SOURCE_DIR) / "jobs";
   const bool fashion = std::filesystem::is_directory(kFashionMnistDirectory);

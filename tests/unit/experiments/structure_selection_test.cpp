@@ -66,12 +66,13 @@ TEST(StructureSelection, RelaxedGridAxesAndShapes) {
   EXPECT_LE(out.metrics[metric_index(*e, "vertex_probability")], 1.0);
 }
 
-TEST(StructureSelection, EnumerationAxisIsTheVertexIndex) {
+TEST(StructureSelection, EnumerationAxisNamesEachVertexByItsBases) {
   auto e = build_job(job_text(kData, kModel, kEnumerate));
   const auto& axes = e->grid().axes();
   ASSERT_EQ(axes.size(), 5u);  // no temperature axis: Gamma is fixed
   EXPECT_TRUE(axes[0].labels.empty());  // labels generated from the index, not stored
   EXPECT_EQ(axes[0].size(), 3u);
+  EXPECT_EQ(axes[0].all_labels(), (std::vector<std::string>{"const", "tanh:1", "tanh"}));  // plan, inspect, /axes
   for (std::uint32_t v = 0; v < 3; ++v) {
     const auto out = run_at(*e, std::vector<std::uint32_t>{v, 0, 0, 1, 0});
     expect_declared_shapes(*e, out);
