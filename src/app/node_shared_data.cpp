@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "msweep/core/error.hpp"
+#include "quiet_collectives.hpp"
 
 namespace msweep::app {
 namespace {
@@ -19,19 +20,6 @@ void check(int code, const char* call) {
   int length = 0;
   if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
   throw FarmError(std::string("sharing the data on this node: ") + call + " failed: " + std::string(text, static_cast<std::size_t>(length)));
-}
-
-// Open MPI's blocking collectives busy-poll a core (docs/architecture.md, "Nobody spins"): while
-// the node's first rank reads a large data set, the others wait here with a sleeping backoff.
-void wait_without_spinning(MPI_Request& request) {
-  auto pause = std::chrono::microseconds(50);
-  for (;;) {
-    int done = 0;
-    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) return;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(2000));
-  }
 }
 
 // Rank 0's bytes to every rank of `comm`; the others' `bytes` are replaced.
@@ -45,19 +33,6 @@ void broadcast_bytes(MPI_Comm comm, std::string& bytes) {
     check(MPI_Bcast(bytes.data() + done, piece, MPI_CHAR, 0, comm), "MPI_Bcast");
     done += static_cast<std::size_t>(piece);
   }
-}
-
-void barrier_without_spinning(MPI_Comm comm) {
-  MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier");
-  wait_without_spinning(request);
-}
-
-// Rank 0's `values` to every rank of `comm`, waited for without spinning (a barrier too).
-void broadcast_without_spinning(MPI_Comm comm, std::int64_t* values, int count) {
-  MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Ibcast(values, count, MPI_INT64_T, 0, comm, &request), "MPI_Ibcast");
-  wait_without_spinning(request);
 }
 
 // The node's first rank ran `work`; every rank learns whether it succeeded, so none is left

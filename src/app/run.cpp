@@ -18,6 +18,7 @@
 #include "job_setup.hpp"
 #include "launch.hpp"
 #include "node_shared_data.hpp"
+#include "quiet_collectives.hpp"
 #include "msweep/core/progress.hpp"
 #include "msweep/core/stop_requests.hpp"
 #include "msweep/farm/farm.hpp"
@@ -235,7 +236,9 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     open_error = output_ + ": " + error.what();
     open_status = static_cast<int>(ExitStatus::runtime_error);
   }
-  boost::mpi::broadcast(world_, open_status, 0);
+  // The workers may wait minutes here (resume checks every stored row): without spinning.
+  std::int64_t opened[1] = {open_status};
+  broadcast_without_spinning(world_, opened, 1);
   if (open_status != 0) {
     std::fprintf(stderr, "msweep: error: %s\n", open_error.c_str());
     writer_.reset();
@@ -339,9 +342,9 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
 
 // A worker's part: learn whether the master opened the file, then compute until released.
 int run_worker(const boost::mpi::communicator& world, const TaskFunction& task, const FarmOptions& farm_options) {
-  int open_status = 0;
-  boost::mpi::broadcast(world, open_status, 0);
-  if (open_status != 0) return open_status;
+  std::int64_t open_status[1] = {0};
+  broadcast_without_spinning(world, open_status, 1);
+  if (open_status[0] != 0) return static_cast<int>(open_status[0]);
   try {
     run_farm(world, {}, task, {}, farm_options);
     return 0;

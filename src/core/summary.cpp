@@ -76,10 +76,15 @@ std::size_t SummaryBuilder::window_groups(std::span<const AxisShape> axes, std::
   return std::max<std::size_t>(1, budget_values / (runs * std::max<std::size_t>(1, metrics)));
 }
 
-void SummaryBuilder::add(std::span<const std::uint32_t> coordinates, bool ok, std::span<const double> metrics) {
+std::size_t SummaryBuilder::group_of(std::span<const std::uint32_t> coordinates) const {
   std::size_t group = 0;
   for (std::size_t i = 0; i < axes_.size(); ++i)
     if (kept_[i]) group = group * axes_[i].size + coordinates[i];
+  return group;
+}
+
+void SummaryBuilder::add(std::span<const std::uint32_t> coordinates, bool ok, std::span<const double> metrics) {
+  std::size_t group = group_of(coordinates);
   if (group < window_.first || group >= window_.last) return;
   group -= window_.first;
   if (!ok) {

@@ -9,6 +9,7 @@
 
 #include "durable.hpp"
 #include "msweep/core/error.hpp"
+#include "msweep/core/random.hpp"
 #include "msweep/core/timer.hpp"
 #include "summaries.hpp"
 #include "results_file.hpp"
@@ -53,6 +54,50 @@ std::uint64_t row_fingerprint(const TaskResult& row) {
   if (row.status == TaskStatus::ok)
     for (double value : row.metrics) mix(bits(value));
   return h;
+}
+
+// The digest `digest` extended by `row`: equal digests mean equal sequences of rows (up to
+// a 64-bit collision, the same odds as the fingerprint comparison itself).
+std::uint64_t chain_digest(std::uint64_t digest, const TaskResult& row) {
+  return mix64(digest ^ mix64(row_fingerprint(row) + 0x9e3779b97f4a7c15ULL));
+}
+
+// The check when the journal does not hold the stored rows in the file's order: every stored
+// row must be in the journal with the same values, in any order. Holds 16 bytes per stored
+// row while it runs. Fills `restore` (and marks `seen`) with the journal's rows the file
+// lacks; returns the damage found, or "".
+std::string check_rows_by_fingerprint(const OpenedFile& opened, const std::string& path, const std::string& journal,
+                                      const ResultLayout& layout, std::vector<bool>& seen, std::vector<TaskResult>& restore) {
+  struct Fingerprint {
+    TaskId id;
+    std::uint64_t value;
+    bool operator<(const Fingerprint& other) const { return id < other.id; }
+  };
+  std::vector<Fingerprint> fingerprints;
+  fingerprints.reserve(opened.state.rows_committed);
+  read_task_rows(opened.file, opened.layout, opened.state.rows_committed, path, kBlockRows, false, false,
+                 [&](std::vector<TaskRow>& block) {
+                   for (const auto& row : block) fingerprints.push_back({row.result.id, row_fingerprint(row.result)});
+                 });
+  std::sort(fingerprints.begin(), fingerprints.end());
+  std::vector<bool> confirmed(fingerprints.size(), false);
+  scan_journal(journal, [&](TaskResult&& row) {
+    if (row.id >= seen.size() || !in_shard(layout, row.id)) return;
+    if (const auto found = std::lower_bound(fingerprints.begin(), fingerprints.end(), Fingerprint{row.id, 0});
+        found != fingerprints.end() && found->id == row.id) {
+      if (row_fingerprint(row) == found->value) confirmed[static_cast<std::size_t>(found - fingerprints.begin())] = true;
+      return;
+    }
+    if (seen[row.id]) return;
+    seen[row.id] = true;
+    restore.push_back(std::move(row));
+  });
+  const auto missing = std::find(confirmed.begin(), confirmed.end(), false);
+  if (missing == confirmed.end()) return "";
+  const auto count = std::count(confirmed.begin(), confirmed.end(), false);
+  const TaskId first = fingerprints[static_cast<std::size_t>(missing - confirmed.begin())].id;
+  return path + ": " + std::to_string(count) + " stored row" + (count == 1 ? "" : "s") + " not in " + journal +
+         " or different there (first: task " + std::to_string(first) + ")";
 }
 
 }  // namespace
@@ -186,15 +231,12 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   const TaskGrid grid(layout.axes);
   // One bit per task of the grid: stored in the file (then restored from the journal too).
   std::vector<bool> seen(grid.size(), false);
-  // Of each stored row when the journal can vouch for them, sorted by id for the journal's
-  // look-ups: 16 bytes per stored row, only while resume checks them.
-  struct Fingerprint {
-    TaskId id;
-    std::uint64_t value;
-    bool operator<(const Fingerprint& other) const { return id < other.id; }
-  };
-  std::vector<Fingerprint> fingerprints;
-  if (usable) fingerprints.reserve(opened.state.rows_committed);
+  // The journal holds the file's rows in the file's order (both are written in commit order,
+  // the journal first), then any the kill kept from the file. So the stored rows are checked
+  // against the journal's first ones by one order-dependent digest of each side: nothing per
+  // row is held (at 131M rows a sorted list of fingerprints took 2 GB). When the digests
+  // differ, a per-row comparison that ignores order decides (check_rows_by_fingerprint).
+  std::uint64_t file_digest = 0;
   // The summaries go on from the stored rows, taken in file order like everything after them.
   std::optional<SummaryBuilder> summary = streaming_summary(layout);
   std::string damage;
@@ -204,11 +246,14 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
                    [&](std::vector<TaskRow>& block) {
                      for (const auto& row : block) {
                        const TaskId id = row.result.id;
-                       const std::string where = path + ": damaged rows (row " + std::to_string(at++) + ", task " + std::to_string(id);
-                       if (id >= seen.size() || seen[id]) throw StoreError(where + ": out of the grid or stored twice)");
-                       if (!in_shard(layout, id)) throw StoreError(where + ": not of shard " + std::to_string(layout.shard_index) + "/" +
-                                                                            std::to_string(layout.shard_count) + ")");
-                       if (usable) fingerprints.push_back({id, row_fingerprint(row.result)});
+                       if (id >= seen.size() || seen[id] || !in_shard(layout, id)) {
+                         const std::string where = path + ": damaged rows (row " + std::to_string(at) + ", task " + std::to_string(id);
+                         if (id >= seen.size() || seen[id]) throw StoreError(where + ": out of the grid or stored twice)");
+                         throw StoreError(where + ": not of shard " + std::to_string(layout.shard_index) + "/" +
+                                          std::to_string(layout.shard_count) + ")");
+                       }
+                       ++at;
+                       if (usable) file_digest = chain_digest(file_digest, row.result);
                        seen[id] = true;
                        if (summary) summary->add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
                      }
@@ -222,25 +267,23 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   std::vector<TaskResult> restore;
   JournalScan scan;
   if (usable && damage.empty()) {
-    std::sort(fingerprints.begin(), fingerprints.end());
-    std::vector<bool> confirmed(fingerprints.size(), false);
+    const std::uint64_t committed = opened.state.rows_committed;
+    std::uint64_t journal_rows = 0, journal_digest = 0;
     scan = scan_journal(journal, [&](TaskResult&& row) {
       if (row.id >= seen.size() || !in_shard(layout, row.id)) return;
-      if (const auto found = std::lower_bound(fingerprints.begin(), fingerprints.end(), Fingerprint{row.id, 0});
-          found != fingerprints.end() && found->id == row.id) {
-        if (row_fingerprint(row) == found->value) confirmed[static_cast<std::size_t>(found - fingerprints.begin())] = true;
+      if (journal_rows < committed) {
+        journal_digest = chain_digest(journal_digest, row);
+        ++journal_rows;
         return;
       }
       if (seen[row.id]) return;
       seen[row.id] = true;
       restore.push_back(std::move(row));
     });
-    const auto missing = std::find(confirmed.begin(), confirmed.end(), false);
-    if (missing != confirmed.end()) {
-      const auto count = std::count(confirmed.begin(), confirmed.end(), false);
-      const TaskId first = fingerprints[static_cast<std::size_t>(missing - confirmed.begin())].id;
-      damage = path + ": " + std::to_string(count) + " stored row" + (count == 1 ? "" : "s") + " not in " + journal +
-               " or different there (first: task " + std::to_string(first) + ")";
+    if (journal_rows < committed || journal_digest != file_digest) {
+      for (const auto& row : restore) seen[row.id] = false;
+      restore.clear();
+      damage = check_rows_by_fingerprint(opened, path, journal, layout, seen, restore);
     }
   }
   if (!damage.empty()) {
@@ -253,7 +296,6 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   auto state = std::make_unique<State>(path, layout, options, std::move(opened.file), opened.state);
   state->recovery.stale_lock = lock.stale_note();
   state->lock = std::move(lock);
-  fingerprints = {};
   state->stored = std::move(seen);  // the file's rows and those restored below
   state->summary = std::move(summary);
   State& s = *state;

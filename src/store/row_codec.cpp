@@ -70,7 +70,7 @@ TaskRow RowCodec::decode(const unsigned char* row, const TaskGrid& grid) const {
 
 void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
                     std::size_t block_rows, bool with_errors, bool with_arrays,
-                    const std::function<void(std::vector<TaskRow>&)>& visit) {
+                    const std::function<void(std::vector<TaskRow>&)>& visit, const RowBlockFilter& wanted) {
   const RowCodec codec(layout, path, with_errors);
   const TaskGrid grid(layout.axes);
   h5::Handle tasks = h5::open_dataset(file, "tasks", path);
@@ -87,6 +87,7 @@ void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uin
   std::vector<double> values;
   std::vector<TaskRow> block;
   for (std::uint64_t at = 0; at < rows; at += block_rows) {
+    if (wanted && !wanted(at)) continue;
     const std::uint64_t count = std::min<std::uint64_t>(block_rows, rows - at);
     buffer.assign(count * codec.row_size(), 0);
     h5::read_rows(tasks, codec.type(), at, count, buffer.data(), path + ": /tasks");

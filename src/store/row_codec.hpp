@@ -39,11 +39,15 @@ class RowCodec {
   h5::CompoundType type_;
 };
 
+// Whether to read the block of /tasks that starts at row `first_row` (blocks are numbered
+// first_row / block_rows).
+using RowBlockFilter = std::function<bool(std::uint64_t first_row)>;
+
 // Calls visit for blocks of up to block_rows of the first `rows` rows of /tasks, in file
-// order; each row's arrays are filled too when with_arrays. Throws StoreError for a row
-// whose id lies outside the grid.
+// order, skipping the blocks `wanted` (if given) refuses; each row's arrays are filled too
+// when with_arrays. Throws StoreError for a row whose id lies outside the grid.
 void read_task_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
                     std::size_t block_rows, bool with_errors, bool with_arrays,
-                    const std::function<void(std::vector<TaskRow>&)>& visit);
+                    const std::function<void(std::vector<TaskRow>&)>& visit, const RowBlockFilter& wanted = {});
 
 }  // namespace msweep::store_detail

@@ -10,9 +10,6 @@ namespace msweep::store_detail {
 
 namespace {
 
-// Run sums held at once for the run-unit statistics (doubles; 128 MB). A grid whose groups,
-// runs and metrics need more is read once per window of groups.
-constexpr std::size_t kRunSumBudget = std::size_t{16} << 20;
 // Groups converted and written at once: a block's table and its rows (about 1 KB per group
 // at 16 metrics), never a second copy of every group.
 constexpr std::size_t kBlockGroups = 16384;
@@ -76,7 +73,7 @@ std::uint64_t summary_table_bytes(const ResultLayout& layout) {
 
 std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout) {
   const auto shapes = shapes_of(layout);
-  if (SummaryBuilder::window_groups(shapes, layout.metrics.size(), kRunSumBudget) < group_count_of(layout)) return std::nullopt;
+  if (SummaryBuilder::window_groups(shapes, layout.metrics.size(), SummaryPassOptions{}.run_sum_budget_values) < group_count_of(layout)) return std::nullopt;
   return SummaryBuilder(shapes, kReducedAxes, metric_names(layout));
 }
 
@@ -172,27 +169,55 @@ SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, 
 }
 
 void for_each_summary_window(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
-                             const std::function<void(const SummaryBuilder&)>& visit) {
+                             const std::function<void(const SummaryBuilder&)>& visit, const SummaryPassOptions& options) {
   const std::vector<AxisShape> shapes = shapes_of(layout);
   const std::vector<std::string> metrics = metric_names(layout);
-  const std::size_t window = SummaryBuilder::window_groups(shapes, metrics.size(), kRunSumBudget), groups = group_count_of(layout);
+  const std::size_t window = SummaryBuilder::window_groups(shapes, metrics.size(), options.run_sum_budget_values);
+  const std::size_t groups = group_count_of(layout);
+  // When the groups need several windows, the first pass also notes the groups each block of
+  // rows spans, and later passes read only the blocks that reach into their window. Rows are
+  // stored roughly in task order (the farm hands out the grid in order) and the run and fold
+  // axes are the fastest, so a block spans few groups: the passes together read the file
+  // about once, not once per window (at 131M rows, 25 windows).
+  struct GroupSpan {
+    std::size_t low = static_cast<std::size_t>(-1), high = 0;
+  };
+  std::vector<GroupSpan> block_groups;  // [block]: 16 bytes per block of rows
+  const bool several_windows = window < groups;
   for (std::size_t first = 0; first < std::max<std::size_t>(groups, 1); first += window) {
     SummaryBuilder builder(shapes, kReducedAxes, metrics, {first, first + window});
-    read_task_rows(file, layout, rows, path, 65536, false, false, [&](std::vector<TaskRow>& block) {
-      for (const auto& row : block) builder.add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
-    });
+    const bool first_pass = first == 0;
+    RowBlockFilter wanted;
+    if (several_windows && !first_pass)
+      wanted = [&, last = first + window](std::uint64_t first_row) {
+        const GroupSpan& span = block_groups[first_row / options.block_rows];
+        return span.low < last && span.high >= first;
+      };
+    read_task_rows(file, layout, rows, path, options.block_rows, false, false, [&](std::vector<TaskRow>& block) {
+      GroupSpan span;
+      for (const auto& row : block) {
+        builder.add(row.coordinates, row.result.status == TaskStatus::ok, row.result.metrics);
+        if (several_windows && first_pass) {
+          const std::size_t group = builder.group_of(row.coordinates);
+          span.low = std::min(span.low, group);
+          span.high = std::max(span.high, group);
+        }
+      }
+      if (several_windows && first_pass) block_groups.push_back(span);
+    }, wanted);
     visit(builder);
   }
 }
 
-SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path) {
+SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
+                            const SummaryPassOptions& options) {
   std::optional<SummaryTable> table;
   for_each_summary_window(file, layout, rows, path, [&](const SummaryBuilder& builder) {
     if (!table)
       table = builder.finish();
     else
       table->append(builder.finish());
-  });
+  }, options);
   return std::move(*table);
 }
 

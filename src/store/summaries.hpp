@@ -15,17 +15,24 @@
 namespace msweep::store_detail {
 
 // A builder that accumulates rows as they are committed, when its state fits the store's
-// budget for run sums (groups x runs x metrics <= 16 Mi doubles); otherwise nothing, and the
+// budget for run sums (groups x runs x metrics <= SummaryPassOptions' 16 Mi doubles); otherwise nothing, and the
 // summaries are computed from the file at the end only. Rows added in file order give exactly
 // the table summarize_rows computes from the file.
 std::optional<SummaryBuilder> streaming_summary(const ResultLayout& layout);
 
-// The summaries of the first `rows` rows, computed from the file: one pass over /tasks per
-// window of groups whose state fits the store's budget; `visit` sees each window's builder.
+struct SummaryPassOptions {
+  std::size_t run_sum_budget_values = std::size_t{16} << 20;  // run sums held at once (doubles; 128 MB)
+  std::uint64_t block_rows = 65536;                           // rows read and decoded at once
+};
+
+// The summaries of the first `rows` rows, computed from the file, a window of groups whose
+// run sums fit the budget at a time; `visit` sees each window's builder. The first window's
+// pass reads every row; later ones only the blocks of rows that reach into their window.
 void for_each_summary_window(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
-                             const std::function<void(const SummaryBuilder&)>& visit);
+                             const std::function<void(const SummaryBuilder&)>& visit, const SummaryPassOptions& options = {});
 // The same, gathered into one table (for readers; a writer writes each window out instead).
-SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path);
+SummaryTable summarize_rows(const h5::Handle& file, const ResultLayout& layout, std::uint64_t rows, const std::string& path,
+                            const SummaryPassOptions& options = {});
 
 // Bytes /summaries/table allocates (whole chunks of one row per group): for the size estimate.
 std::uint64_t summary_table_bytes(const ResultLayout& layout);

@@ -68,6 +68,8 @@ class SummaryBuilder {
   // many groups write it out in blocks rather than hold a second copy of the whole window.
   SummaryTable finish(std::size_t first = 0, std::size_t last = static_cast<std::size_t>(-1)) const;
   std::size_t groups() const { return group_count_; }  // of the grid, not only the window's
+  // The group a row with these coordinates belongs to (whether or not it is in the window).
+  std::size_t group_of(std::span<const std::uint32_t> coordinates) const;
   GroupWindow window() const { return window_; }
 
   // Groups whose run sums fit in `budget_values` doubles (at least 1).

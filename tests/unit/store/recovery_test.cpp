@@ -246,6 +246,25 @@ TEST_F(RecoveryTest, ARowThatDiffersFromTheJournalIsRestoredFromIt) {
   expect_same_rows(rows_of(file), reference_rows(8));
 }
 
+// The journal normally holds the stored rows in the file's order, and resume compares one
+// digest of each side. A journal with the same rows in another order is not damage: the
+// row-by-row comparison that ignores order decides, and the file is kept as it is.
+TEST_F(RecoveryTest, AJournalWithTheStoredRowsInAnotherOrderStillVouchesForThem) {
+  const std::string file = path("a.h5"), other = path("reversed.h5");
+  write_interrupted(file);
+  {
+    auto writer = ResultWriter::create(other, layout_, {}, {}, false);
+    writer.append({result(7), result(6), result(5), result(4), result(3), result(2), result(1), result(0)});
+    writer.finish(RunStatus::interrupted, 0);
+  }
+  fs::copy_file(journal_path(other), journal_path(file), fs::copy_options::overwrite_existing);
+  auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+  EXPECT_FALSE(writer.recovery().rebuilt) << writer.recovery().damage;
+  EXPECT_EQ(writer.recovery().rows_restored, 0u);
+  writer.finish(RunStatus::interrupted, 0);
+  expect_same_rows(rows_of(file), reference_rows(8));
+}
+
 // Without a journal to vouch for the rows, a row that contradicts the others (here a second
 // row of task 3; one claiming a task no other row has is only caught by the journal) is an
 // input error and the file is not touched.
