@@ -179,7 +179,7 @@ std::vector<hsize_t> dataset_shape(const Handle& dataset, const std::string& con
 // Type conversion buffers for the row transfers below, made once and kept. Without them
 // HDF5 allocates and zeroes its default 1 MiB conversion and 1 MiB background buffer on every
 // H5Dwrite of a type it converts (the /tasks rows, for their variable-length error string):
-// 2 MiB of memset per flush, 7% of the master's store CPU (perf, bench/store_bench.cpp).
+// 2 MiB of memset per flush, 7% of the CPU samples of bench/store_bench.cpp (perf, journal on).
 // Writing a variable-length type HDF5 fills the background buffer from the file first, so
 // nothing of an earlier transfer shows through.
 class TransferBuffers {
