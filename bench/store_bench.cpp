@@ -6,6 +6,9 @@
 // flush_rows. Prints one table row per variant (journal on/off).
 //
 //   build/bin/bench_store [--rows N] [--batch B] [--metrics M] [--array A] [--dir DIR] [--keep 1]
+//                         [--journal on|off|both]
+// --journal on alone is what to profile the journal with (perf record -g build/bin/bench_store
+// --journal on): both variants in one profile count the HDF5 part twice.
 // --keep 1 leaves DIR/msweep_store_bench.h5 for a compression check:
 //   h5repack -f SHUF -f GZIP=1 DIR/msweep_store_bench.h5 packed.h5 && ls -l both
 #include <sys/resource.h>
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
   std::size_t batch = 4096, metrics = 3, array = 0;
   std::string dir = std::filesystem::temp_directory_path().string();
   bool keep = false;
+  std::vector<bool> journals = {false, true};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--rows") rows = std::strtoull(value.c_str(), nullptr, 10);
@@ -86,8 +90,10 @@ int main(int argc, char** argv) {
     else if (key == "--array") array = std::strtoull(value.c_str(), nullptr, 10);
     else if (key == "--dir") dir = value;
     else if (key == "--keep") keep = value == "1";
+    else if (key == "--journal" && (value == "on" || value == "off" || value == "both"))
+      journals = value == "both" ? std::vector<bool>{false, true} : std::vector<bool>{value == "on"};
     else {
-      std::fprintf(stderr, "bench_store: unknown option %s\n", key.c_str());
+      std::fprintf(stderr, "bench_store: unknown option or value: %s %s\n", key.c_str(), value.c_str());
       return 2;
     }
   }
@@ -105,7 +111,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(rows), batch, metrics, array);
   std::printf("%-10s %12s %16s %20s %14s %16s\n", "journal", "rows/s", "CPU s / 1M rows", "core share @200k/s", "file B/row",
               "journal B/row");
-  for (bool journal : {false, true}) {
+  for (bool journal : journals) {
     const Measure m = write_rows(path, layout, rows, batch, journal, metrics, array);
     const double per_million = m.cpu / (static_cast<double>(rows) / 1e6);
     std::printf("%-10s %12.0f %16.3f %19.1f%% %14.1f %16.1f\n", journal ? "on" : "off", static_cast<double>(rows) / m.wall,

@@ -394,9 +394,16 @@ void set_extent(const Handle& dataset, hsize_t rows, const std::string& context)
   check(H5Dset_extent(dataset.id(), dims.data()), "H5Dset_extent", context);
 }
 
+TransferBuffers::TransferBuffers(std::size_t row_bytes, const std::string& context)
+    : conversion_(std::max<std::size_t>(std::size_t{1} << 20, 4 * row_bytes)),
+      background_(conversion_.size()),
+      properties_(check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", context), H5Pclose) {
+  check(H5Pset_buffer(properties_.id(), conversion_.size(), conversion_.data(), background_.data()), "H5Pset_buffer", context);
+}
+
 namespace {
 void transfer_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, bool write,
-                   const std::string& context) {
+                   const std::string& context, hid_t transfer = H5P_DEFAULT) {
   Handle file_space(check(H5Dget_space(dataset.id()), "H5Dget_space", context), H5Sclose);
   auto dims = dimensions_of(file_space, context);
   std::vector<hsize_t> start(dims.size(), 0), count = dims;
@@ -405,7 +412,7 @@ void transfer_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t
   check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), "H5Sselect_hyperslab", context);
   Handle memory_space(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate_simple", context), H5Sclose);
   if (write)
-    check(H5Dwrite(dataset.id(), memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dwrite", context);
+    check(H5Dwrite(dataset.id(), memory_type, memory_space.id(), file_space.id(), transfer, data), "H5Dwrite", context);
   else
     check(H5Dread(dataset.id(), memory_type, memory_space.id(), file_space.id(), H5P_DEFAULT, data), "H5Dread", context);
 }
@@ -417,10 +424,11 @@ void overwrite_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_
   transfer_rows(dataset, memory_type, at, rows, const_cast<void*>(data), true, context);
 }
 
-void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context) {
+void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context,
+                const TransferBuffers* buffers) {
   if (rows == 0) return;
   set_extent(dataset, at + rows, context);
-  transfer_rows(dataset, memory_type, at, rows, const_cast<void*>(data), true, context);
+  transfer_rows(dataset, memory_type, at, rows, const_cast<void*>(data), true, context, buffers ? buffers->id() : H5P_DEFAULT);
 }
 
 void read_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, const std::string& context) {

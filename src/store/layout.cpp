@@ -337,40 +337,40 @@ void create_run_state(const h5::Handle& file, const std::string& path) {
   h5::set_extent(dataset, 1, context);
   RunState state;
   state.updated = iso8601_utc(unix_time_now());
-  write_run_state(file, state, path);
+  RunStateDataset(file, path).write(state);
 }
 
 }  // namespace
 
-RunState read_run_state(const h5::Handle& file, const std::string& path) {
-  const std::string context = path + ": /state";
-  const h5::CompoundType type = run_state_type(context);
-  h5::Handle dataset = h5::open_dataset(file, "state", path);
-  if (h5::row_count(dataset, context) != 1) throw StoreError(context + ": expected exactly one row");
-  std::vector<unsigned char> row(type.size());
-  h5::read_rows(dataset, type.id(), 0, 1, row.data(), context);
+RunStateDataset::RunStateDataset(const h5::Handle& file, const std::string& path)
+    : context_(path + ": /state"), type_(run_state_type(context_)), dataset_(h5::open_dataset(file, "state", path)) {}
+
+RunState RunStateDataset::read() const {
+  if (h5::row_count(dataset_, context_) != 1) throw StoreError(context_ + ": expected exactly one row");
+  std::vector<unsigned char> row(type_.size());
+  h5::read_rows(dataset_, type_.id(), 0, 1, row.data(), context_);
   RunState state;
-  state.rows_committed = type.get<std::uint64_t>(row.data(), kRowsCommitted);
-  state.status = parse_run_status(type.get_text(row.data(), kStatus), context);
-  state.updated = type.get_text(row.data(), kUpdated);
-  state.finished = type.get_text(row.data(), kFinished);
-  state.wall_seconds = type.get<double>(row.data(), kWallSeconds);
-  state.summarized_rows = type.get<std::uint64_t>(row.data(), kSummarizedRows);
+  state.rows_committed = type_.get<std::uint64_t>(row.data(), kRowsCommitted);
+  state.status = parse_run_status(type_.get_text(row.data(), kStatus), context_);
+  state.updated = type_.get_text(row.data(), kUpdated);
+  state.finished = type_.get_text(row.data(), kFinished);
+  state.wall_seconds = type_.get<double>(row.data(), kWallSeconds);
+  state.summarized_rows = type_.get<std::uint64_t>(row.data(), kSummarizedRows);
   return state;
 }
 
-void write_run_state(const h5::Handle& file, const RunState& state, const std::string& path) {
-  const std::string context = path + ": /state";
-  const h5::CompoundType type = run_state_type(context);
-  std::vector<unsigned char> row(type.size());
-  type.put(row.data(), kRowsCommitted, state.rows_committed);
-  type.put_text(row.data(), kStatus, run_status_name(state.status));
-  type.put_text(row.data(), kUpdated, state.updated);
-  type.put_text(row.data(), kFinished, state.finished);
-  type.put(row.data(), kWallSeconds, state.wall_seconds);
-  type.put(row.data(), kSummarizedRows, state.summarized_rows);
-  h5::overwrite_rows(h5::open_dataset(file, "state", path), type.id(), 0, 1, row.data(), context);
+void RunStateDataset::write(const RunState& state) const {
+  std::vector<unsigned char> row(type_.size());
+  type_.put(row.data(), kRowsCommitted, state.rows_committed);
+  type_.put_text(row.data(), kStatus, run_status_name(state.status));
+  type_.put_text(row.data(), kUpdated, state.updated);
+  type_.put_text(row.data(), kFinished, state.finished);
+  type_.put(row.data(), kWallSeconds, state.wall_seconds);
+  type_.put(row.data(), kSummarizedRows, state.summarized_rows);
+  h5::overwrite_rows(dataset_, type_.id(), 0, 1, row.data(), context_);
 }
+
+RunState read_run_state(const h5::Handle& file, const std::string& path) { return RunStateDataset(file, path).read(); }
 
 std::uint64_t elements_of(const ArrayInfo& array) {
   return std::accumulate(array.shape.begin(), array.shape.end(), std::uint64_t{1}, std::multiplies<>());

@@ -307,7 +307,7 @@ ResultWriter ResultWriter::resume_holding(OutputLock lock, const std::string& pa
   s.run_state.status = RunStatus::running;
   s.run_state.finished.clear();
   s.run_state.updated = iso8601_utc(unix_time_now());
-  write_run_state(s.file, s.run_state, path);
+  s.state_dataset.write(s.run_state);
   h5::flush(s.file, path);
   ResultWriter writer(std::move(state));
   if (!options.journal) {

@@ -20,8 +20,24 @@ struct RunState {
   double wall_seconds = 0.0;
   std::uint64_t summarized_rows = 0;  // committed rows /summaries covers (0: not written yet)
 };
+// /state, open with its row type. The writer keeps one and rewrites the row at every flush:
+// opening the dataset and building its type for each write cost more than the write itself.
+class RunStateDataset {
+ public:
+  RunStateDataset() = default;
+  RunStateDataset(const h5::Handle& file, const std::string& path);
+  RunState read() const;
+  void write(const RunState& state) const;
+  // Closes the dataset (before its file: HDF5 keeps a file open while any object in it is).
+  void close() { dataset_.reset(); }
+
+ private:
+  std::string context_;
+  h5::CompoundType type_;
+  h5::Handle dataset_;
+};
+// Once, through a RunStateDataset of its own.
 RunState read_run_state(const h5::Handle& file, const std::string& path);
-void write_run_state(const h5::Handle& file, const RunState& state, const std::string& path);
 
 // An opened, validated results file and the layout read back from it.
 struct OpenedFile {

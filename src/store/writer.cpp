@@ -28,10 +28,12 @@ ResultWriter::State::State(const std::string& path_, const ResultLayout& layout_
       grid(layout_.axes),
       options(options_),
       codec(std::make_unique<RowCodec>(layout_, path_)),
+      row_transfer(codec->row_size(), path_ + ": /tasks"),
       file(std::move(file_)),
       committed(run_state_.rows_committed),
       run_state(run_state_) {
   tasks = h5::open_dataset(file, "tasks", path);
+  state_dataset = RunStateDataset(file, path);
   h5::Handle group = h5::open_group(file, "arrays", path);
   for (const auto& array : layout.arrays) {
     arrays.push_back(h5::open_dataset(group, array.name, path));
@@ -51,14 +53,14 @@ void ResultWriter::State::buffer(const TaskResult& result) {
   grid.coordinates(result.id, coordinates);
   // Flushed rows are committed in the order they are buffered: the summaries see file order.
   if (summary) summary->add(coordinates, ok, result.metrics);
-  errors.push_back(result.error);
-  const std::size_t at = rows.size();
-  rows.resize(at + codec->row_size());
   // No error text is a null string, not "": HDF5 1.10 stores every non-null variable-length
   // string as an object in a global heap, rewritten as the heap grows. That cost ~600 bytes
   // per row in small flushes, and SWMR readers caught heap collections reaching past the end
   // of the file they knew ("actual len exceeds EOA"); null strings touch no heap.
-  codec->encode(rows.data() + at, result, errors.back().empty() ? nullptr : errors.back().c_str());
+  const char* error = result.error.empty() ? nullptr : errors.emplace_back(result.error).c_str();
+  const std::size_t at = rows.size();
+  rows.resize(at + codec->row_size());
+  codec->encode(rows.data() + at, result, error);
   for (std::size_t a = 0; a < arrays.size(); ++a) {
     auto& out = array_rows[a];
     const std::size_t n = array_elements[a];
@@ -81,7 +83,7 @@ void ResultWriter::State::start_swmr() {
 void ResultWriter::State::write_streamed_summaries() {
   write_summaries(file, *summary, path);
   run_state.summarized_rows = committed;
-  write_run_state(file, run_state, path);
+  state_dataset.write(run_state);
   since_summaries.reset();
 }
 
@@ -152,7 +154,7 @@ void ResultWriter::flush() {
   // the HDF5 file (a resume restores them from the journal).
   if (s.journal) s.journal.commit();
   // Step 1: the rows themselves, made durable before anything points at them.
-  h5::write_rows(s.tasks, s.codec->type(), s.committed, s.buffered, s.rows.data(), s.path + ": /tasks");
+  h5::write_rows(s.tasks, s.codec->type(), s.committed, s.buffered, s.rows.data(), s.path + ": /tasks", &s.row_transfer);
   for (std::size_t a = 0; a < s.arrays.size(); ++a)
     h5::write_rows(s.arrays[a], H5T_NATIVE_DOUBLE, s.committed, s.buffered, s.array_rows[a].data(), s.path + ": /arrays");
   fault_point("flush.rows");  // test-only (fault_injection.hpp)
@@ -166,7 +168,7 @@ void ResultWriter::flush() {
   next.rows_committed = s.committed + s.buffered;
   next.updated = iso8601_utc(unix_time_now());
   fault_point("flush.mark");
-  write_run_state(s.file, next, s.path);
+  s.state_dataset.write(next);
   fault_point("flush.mark_flush");
   h5::flush(s.file, s.path);
   s.run_state = next;
@@ -202,11 +204,12 @@ SummaryTable ResultWriter::finish(RunStatus status, double wall_seconds) {
   s.run_state.finished = iso8601_utc(unix_time_now());
   s.run_state.updated = s.run_state.finished;
   s.run_state.wall_seconds = wall_seconds;
-  write_run_state(s.file, s.run_state, s.path);
+  s.state_dataset.write(s.run_state);
   h5::flush(s.file, s.path);
   SummaryTable table = read_summaries(s.file, s.layout, s.path);
   s.tasks.reset();
   s.arrays.clear();
+  s.state_dataset.close();
   s.file.close(s.path);
   if (s.journal) {
     s.journal.close();

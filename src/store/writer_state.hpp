@@ -26,8 +26,10 @@ struct ResultWriter::State {
   TaskGrid grid;
   WriterOptions options;
   std::unique_ptr<store_detail::RowCodec> codec;
+  h5::TransferBuffers row_transfer;  // for the /tasks rows, kept across flushes
   h5::Handle file, tasks;
   std::vector<h5::Handle> arrays;
+  store_detail::RunStateDataset state_dataset;  // /state, rewritten at every flush
   std::vector<std::uint64_t> array_elements;
   std::uint64_t committed = 0;
   store_detail::RunState run_state;  // /state as last written
@@ -41,8 +43,8 @@ struct ResultWriter::State {
   JournalWriter journal;  // empty when options.journal is off
   RecoveryReport recovery;
 
-  // Buffered rows: encoded bytes, error texts (a deque never moves its strings, so the
-  // pointers inside the encoded rows stay valid), and array values.
+  // Buffered rows: encoded bytes, the error texts of failed rows (a deque never moves its
+  // strings, so the pointers inside the encoded rows stay valid), and array values.
   std::vector<unsigned char> rows;
   std::deque<std::string> errors;
   std::vector<std::vector<double>> array_rows;

@@ -176,6 +176,23 @@ void reclaim_variable_lengths(hid_t memory_type, hsize_t rows, void* data, const
 // The dimensions of a dataset (rows first for the extendible datasets below).
 std::vector<hsize_t> dataset_shape(const Handle& dataset, const std::string& context);
 
+// Type conversion buffers for the row transfers below, made once and kept. Without them
+// HDF5 allocates and zeroes its default 1 MiB conversion and 1 MiB background buffer on every
+// H5Dwrite of a type it converts (the /tasks rows, for their variable-length error string):
+// 2 MiB of memset per flush, 7% of the CPU samples of bench/store_bench.cpp (perf, journal on).
+// Writing a variable-length type HDF5 fills the background buffer from the file first, so
+// nothing of an earlier transfer shows through.
+class TransferBuffers {
+ public:
+  // Buffers of max(1 MiB, 4 x row_bytes) each: HDF5 converts that much at a time.
+  TransferBuffers(std::size_t row_bytes, const std::string& context);
+  hid_t id() const { return properties_.id(); }  // the dataset transfer property list
+
+ private:
+  std::vector<unsigned char> conversion_, background_;
+  Handle properties_;
+};
+
 // Extendible chunked datasets along dimension 0 (the row dimension).
 Handle create_extendible(const Handle& location, const std::string& name, hid_t type, std::vector<hsize_t> row_shape,
                          hsize_t chunk_rows, const std::string& context);
@@ -183,8 +200,10 @@ hsize_t row_count(const Handle& dataset, const std::string& context);
 // Rewrites `rows` existing rows from row `at` on (the extent does not change).
 void overwrite_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data,
                     const std::string& context);
-// Appends `rows` rows of memory type `memory_type` starting at data, after `at` existing rows.
-void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context);
+// Appends `rows` rows of memory type `memory_type` starting at data, after `at` existing rows
+// (with `buffers` for the type conversion, when given).
+void write_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, const void* data, const std::string& context,
+                const TransferBuffers* buffers = nullptr);
 void read_rows(const Handle& dataset, hid_t memory_type, hsize_t at, hsize_t rows, void* data, const std::string& context);
 void set_extent(const Handle& dataset, hsize_t rows, const std::string& context);
 

@@ -12,8 +12,9 @@
 
 namespace msweep {
 
-// The format version JournalWriter writes (version 1 journals are still read).
-inline constexpr int kJournalVersion = 2;
+// The format version JournalWriter writes (versions 1 and 2 are still read; resume replaces
+// such a journal with one of this version).
+inline constexpr int kJournalVersion = 3;
 
 // What a journal belongs to: resume refuses a journal of another job or shard.
 struct JournalHeader {

@@ -90,6 +90,40 @@ TEST_F(Hdf5Test, RowsRoundTripAndAFieldLeftOutIsSkipped) {
   EXPECT_EQ(without_note.get<double>(lean.data() + without_note.size(), 2), 0.5);
 }
 
+// The writer converts every flush's rows through the same TransferBuffers. What an earlier
+// write left in them must not leak into a later one: HDF5 takes the old value of each
+// variable-length string from the background buffer and frees its heap object, so stale
+// contents there would delete the strings of rows already written.
+TEST_F(Hdf5Test, RowsWrittenThroughKeptTransferBuffersStayIntact) {
+  h5::silence_library_errors();
+  const std::string file_path = path("buffers.h5");
+  const h5::CompoundType type({{"id", Kind::uint64}, {"note", Kind::string}}, "buffers");
+  const std::vector<std::string> notes = {"first", "second", "", "", "fifth", "", "", "", "ninth"};  // "" as a null string
+  std::vector<unsigned char> rows(notes.size() * type.size());
+  for (std::size_t r = 0; r < notes.size(); ++r) {
+    type.put(rows.data() + r * type.size(), 0, std::uint64_t{r});
+    type.put(rows.data() + r * type.size(), 1, notes[r].empty() ? nullptr : notes[r].c_str());
+  }
+  {
+    h5::Handle file = h5::create_file(file_path);
+    h5::Handle dataset = h5::create_extendible(file, "rows", type.id(), {}, 4, "test");
+    const h5::TransferBuffers buffers(type.size(), "test");
+    for (hsize_t at = 0; at < notes.size(); at += 3)
+      h5::write_rows(dataset, type.id(), at, 3, rows.data() + at * type.size(), "test", &buffers);
+    file.close("test");
+  }
+  h5::Handle file = h5::open_file(file_path, false);
+  std::vector<unsigned char> back(rows.size(), 0);
+  h5::read_rows(h5::open_dataset(file, "rows", "test"), type.id(), 0, notes.size(), back.data(), "test");
+  for (std::size_t r = 0; r < notes.size(); ++r) {
+    const unsigned char* row = back.data() + r * type.size();
+    EXPECT_EQ(type.get<std::uint64_t>(row, 0), r);
+    const char* note = type.get<const char*>(row, 1);
+    EXPECT_EQ(note ? std::string(note) : std::string(), notes[r]) << "row " << r;
+  }
+  h5::reclaim_variable_lengths(type.id(), notes.size(), back.data(), "test");
+}
+
 TEST(CompoundType, TextFieldsAreFixedLengthNulPaddedAndCutToTheirSize) {
   h5::silence_library_errors();
   const std::string file_path = (std::filesystem::temp_directory_path() / ("msweep_text_" + std::to_string(::getpid()) + ".h5")).string();

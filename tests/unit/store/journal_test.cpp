@@ -1,9 +1,10 @@
 // The journal (store/journal.cpp): retried commits, bounded reads of corrupt records, the
-// version 1 format, fsync retried on EINTR.
+// record checksum, the older formats, fsync retried on EINTR.
 #include "msweep/store/journal.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -23,14 +24,6 @@ class JournalTest : public StoreFixture {
   void TearDown() override {
     ::unsetenv("MSWEEP_TEST_FAIL_AT");
     StoreFixture::TearDown();
-  }
-  static std::vector<unsigned char> bytes_of(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
-  static void write_bytes(const std::string& file, const std::vector<unsigned char>& bytes) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }
   static std::vector<TaskId> ids_in(const std::string& file) {
     std::vector<TaskId> ids;
@@ -89,20 +82,34 @@ TEST_F(JournalTest, ACorruptRowCountEndsTheValidPrefixWithoutAllocating) {
   EXPECT_EQ(scan_journal(file, [](TaskResult&&) {}).rows, 0u);
 }
 
-TEST_F(JournalTest, VersionOneJournalsAreStillRead) {
-  const std::string file = path("v1.journal");
+// Version 3 records are checksummed with zlib's CRC-32 of the row count, the payload length
+// and the payload (docs/results-format.md, "Journal").
+TEST_F(JournalTest, RecordsCarryTheCrc32OfTheirCountLengthAndPayload) {
+  const std::string file = path("crc.journal");
   const std::size_t header = one_record(file);
-  auto bytes = bytes_of(file);
-  bytes[7] = '1';
-  // Version 1 checksummed the payload alone.
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (std::size_t i = header + 24; i < bytes.size(); ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;
-  std::memcpy(bytes.data() + header + 16, &h, 8);
-  write_bytes(file, bytes);
-  const JournalScan scan = scan_journal(file, [](TaskResult&&) {});
-  EXPECT_EQ(scan.header.version, 1);
+  const auto bytes = bytes_of(file);
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 8), "MSWJRNL3");
+  std::uint64_t stored = 0;
+  std::memcpy(&stored, bytes.data() + header + 8 + 8, 8);
+  uLong crc = crc32_z(0, nullptr, 0);
+  crc = crc32_z(crc, bytes.data() + header + 4, 12);                         // row count, payload length
+  crc = crc32_z(crc, bytes.data() + header + 24, bytes.size() - header - 24);  // payload
+  EXPECT_EQ(stored, crc);
   EXPECT_EQ(ids_in(file), (std::vector<TaskId>{3}));
-  EXPECT_EQ(read_journal_header(file).version, 1);
+}
+
+TEST_F(JournalTest, OlderVersionsAreStillRead) {
+  for (const int version : {1, 2}) {
+    SCOPED_TRACE(version);
+    const std::string file = path("v" + std::to_string(version) + ".journal");
+    one_record(file);
+    rewrite_journal_as_version(file, version);
+    const JournalScan scan = scan_journal(file, [](TaskResult&&) {});
+    EXPECT_EQ(scan.header.version, version);
+    EXPECT_EQ(scan.valid_bytes, scan.file_bytes);
+    EXPECT_EQ(ids_in(file), (std::vector<TaskId>{3}));
+    EXPECT_EQ(read_journal_header(file).version, version);
+  }
 }
 
 // fsync interrupted by a signal (no SA_RESTART; some network file systems) is retried.

@@ -65,6 +65,26 @@ class RecoveryTest : public StoreFixture {
     writer.append({result(4), result(5), result(6), result(7)});
     writer.finish(RunStatus::interrupted, 0);
   }
+  // A file that lost rows its journal kept, as a kill between a journal record and the HDF5
+  // flush leaves it: `file` holds rows 0 and 1; its journal also row 5, then a record for
+  // each id in `later`.
+  void write_rows_the_file_lost(const std::string& file, const std::vector<TaskId>& later = {}) const {
+    const std::string older = file + ".older";
+    {
+      auto writer = ResultWriter::create(file, layout_, {}, {}, false);
+      writer.append({result(0), result(1)});
+      writer.flush();
+      fs::copy_file(file, older);
+      writer.append({result(5)});
+      writer.flush();
+      for (const TaskId id : later) {
+        writer.append({result(id)});
+        writer.flush();
+      }
+    }
+    fs::remove(file);
+    fs::rename(older, file);
+  }
   std::vector<TaskRow> reference_rows(TaskId count) {
     const std::string file = path("reference.h5");
     auto writer = ResultWriter::create(file, layout_, {}, {}, false);
@@ -183,17 +203,8 @@ TEST_F(RecoveryTest, ADamagedRowCountEndsTheValidPrefix) {
 }
 
 TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
-  const std::string file = path("a.h5"), older = path("older.h5");
-  {
-    auto writer = ResultWriter::create(file, layout_, {}, {}, false);
-    writer.append({result(0), result(1)});
-    writer.flush();
-    fs::copy_file(file, older);  // the HDF5 file as a kill between journal and HDF5 would leave it
-    writer.append({result(5)});
-    writer.flush();
-    writer.append({result(6)});
-    writer.flush();
-  }
+  const std::string file = path("a.h5");
+  write_rows_the_file_lost(file, {6});
   // The last record is torn (a kill mid-append): only rows 0, 1 and 5 are in valid records.
   const auto size = fs::file_size(journal_path(file));
   fs::resize_file(journal_path(file), size - 3);
@@ -203,8 +214,6 @@ TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
   EXPECT_EQ(scan.file_bytes, size - 3);
   EXPECT_LT(scan.valid_bytes, scan.file_bytes);
 
-  fs::remove(file);
-  fs::rename(older, file);
   auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
   EXPECT_FALSE(writer.recovery().rebuilt);
   EXPECT_EQ(writer.recovery().rows_restored, 1u);  // row 5
@@ -215,6 +224,26 @@ TEST_F(RecoveryTest, RestoresRowsTheFileLostAndIgnoresATornTail) {
   std::uint64_t after = 0;
   scan_journal(journal_path(file), [&](TaskResult&&) { ++after; });
   EXPECT_EQ(after, 4u);
+}
+
+// A run killed under an older msweep is resumed from its journal of the older version (rows
+// restored from it), which is then replaced by a journal of the current version.
+TEST_F(RecoveryTest, ResumeRestoresFromAnOlderJournalAndReplacesIt) {
+  for (const int version : {1, 2}) {
+    SCOPED_TRACE(version);
+    const std::string file = path("v" + std::to_string(version) + ".h5");
+    write_rows_the_file_lost(file);
+    rewrite_journal_as_version(journal_path(file), version);
+    auto writer = ResultWriter::resume(file, layout_, {}, {}, false);
+    EXPECT_EQ(writer.recovery().rows_restored, 1u);  // row 5
+    EXPECT_EQ(read_journal_header(journal_path(file)).version, kJournalVersion);
+    writer.append({result(6)});
+    writer.finish(RunStatus::interrupted, 0);
+    std::vector<TaskId> ids;
+    scan_journal(journal_path(file), [&](TaskResult&& row) { ids.push_back(row.id); });
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<TaskId>{0, 1, 5, 6}));
+  }
 }
 
 // A row that claims another task's id (a crash mixed up rows; an all-zero row reads as task 0)

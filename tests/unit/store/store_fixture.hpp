@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,39 @@ class StoreFixture : public ::testing::Test {
       ASSERT_EQ(x.arrays.size(), y.arrays.size());
       for (std::size_t k = 0; k < x.arrays.size(); ++k) EXPECT_TRUE(same_bits(x.arrays[k], y.arrays[k])) << "id " << x.id;
     }
+  }
+
+  static std::vector<unsigned char> bytes_of(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  static void write_bytes(const std::string& file, const std::vector<unsigned char>& bytes) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  // Rewrites a journal as an older msweep wrote it (docs/results-format.md, "Journal"): the
+  // versions differ in the header's magic and the record checksum only, an FNV-1a 64 of the
+  // row count, payload length and payload (version 2) or of the payload alone (version 1).
+  static void rewrite_journal_as_version(const std::string& file, int version) {
+    std::vector<unsigned char> bytes = bytes_of(file);
+    bytes[7] = static_cast<unsigned char>('0' + version);
+    std::uint32_t text = 0;
+    std::memcpy(&text, bytes.data() + 8, 4);
+    auto fnv = [&](std::size_t from, std::size_t to, std::uint64_t h) {
+      for (std::size_t i = from; i < to; ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;
+      return h;
+    };
+    for (std::size_t at = 8 + 4 + text + 8; at + 24 <= bytes.size();) {  // record: magic, count, length, checksum
+      std::uint64_t length = 0;
+      std::memcpy(&length, bytes.data() + at + 8, 8);
+      std::uint64_t h = 0xcbf29ce484222325ULL;
+      if (version == 2) h = fnv(at + 4, at + 16, h);
+      h = fnv(at + 24, at + 24 + length, h);
+      std::memcpy(bytes.data() + at + 16, &h, 8);
+      at += 24 + length;
+    }
+    write_bytes(file, bytes);
   }
 
   // Overwrites the start of the file, where HDF5 keeps its superblock.
