@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import plots
 from ..formatting import distinguishing_digits, mean_pm_sem
+from ..reader import READ_ROWS, load
 
 INTERCEPT_ONLY = "(intercept only)"
 TOP_BARS = 15
@@ -491,11 +492,15 @@ def add_convergence_note(context, summary):
     if not context.has_metric("converged"):
         return
     ok_count = int(summary["ok_count"].sum())
-    if context.streaming and not (summary["converged_mean"] < 1).any():
-        stalled = 0  # converged is 0 or 1: every run mean is 1 exactly when no fit stalled
-    else:
+    if not context.streaming:
         ok = context.tasks[context.tasks["status"] == "ok"]
         stalled = int((ok["converged"] < 0.5).sum())
+    elif not (summary["converged_mean"] < 1).any():
+        stalled = 0  # converged is 0 or 1: every mean is 1 exactly when no fit stalled
+    else:
+        # Counted a block at a time: a file too large for memory never has all its rows held.
+        blocks = load(context.path, columns=["converged"], where={"status": "ok"}, chunksize=READ_ROWS)
+        stalled = sum(int((block["converged"] < 0.5).sum()) for block in blocks)
     if stalled:
         context.add_note(f"{stalled} of {ok_count} fits stopped at the iteration limit before the evidence "
                          "fixed point converged; their alpha, beta and log evidence are approximate.")
