@@ -14,13 +14,7 @@
 namespace msweep::app {
 namespace {
 
-void check(int code, const char* call) {
-  if (code == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
-  throw FarmError(std::string("sharing the data on this node: ") + call + " failed: " + std::string(text, static_cast<std::size_t>(length)));
-}
+void check(int code, const char* call) { check_mpi(code, call, "sharing the data on this node: "); }
 
 // Rank 0's bytes to every rank of `comm`; the others' `bytes` are replaced.
 void broadcast_bytes(MPI_Comm comm, std::string& bytes) {

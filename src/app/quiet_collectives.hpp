@@ -11,6 +11,10 @@
 
 namespace msweep::app {
 
+// Throws FarmError "<what>CALL failed: <MPI's text>" unless `code` is MPI_SUCCESS (`what` says
+// what the rank was doing, e.g. "sharing the data on this node: ").
+void check_mpi(int code, const char* call, const char* what = "");
+
 // Tests `request` with a sleeping backoff until it completes. Throws FarmError if MPI fails.
 void wait_without_spinning(MPI_Request& request);
 // MPI_Ibarrier, waited for so.
