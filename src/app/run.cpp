@@ -260,9 +260,15 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
                  static_cast<unsigned long long>(tasks.pending_count()), world_.size(), world_.size() > 1 ? "s" : "", output_.c_str());
 
   FarmCallbacks callbacks;
+  // The workers' own time inside tasks (each result carries it): against the farm phase it
+  // says how much of the workers' time the farm (dispatch, messages, the store) costs.
+  double task_seconds = 0.0;
   callbacks.on_results = [&](std::vector<TaskResult>&& results) {
     std::uint64_t failed = 0;
-    for (const auto& r : results) failed += r.status == TaskStatus::failed;
+    for (const auto& r : results) {
+      failed += r.status == TaskStatus::failed;
+      task_seconds += r.wall_seconds;
+    }
     writer_->append(results);
     progress.add(results.size(), failed);
   };
@@ -303,13 +309,15 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   // a few tasks left) is noise that can read as billions of tasks/s: it is not printed.
   std::string rates = "farm phase too short to time";
   if (farm.wall_seconds >= 0.05) {
-    char text[160];
+    char text[200];
     // Whole tasks/s for fast tasks; decimals below 100/s, where jobs of minute-long tasks
     // (hyperparameter optimization, an MLP) would otherwise all read "0 tasks/s".
     const double rate = static_cast<double>(farm.completed) / farm.wall_seconds;
     const int decimals = rate >= 100 ? 0 : rate >= 1 ? 2 : 5;
-    std::snprintf(text, sizeof text, "%.*f tasks/s while farming, %s %.1f%%", decimals, rate,
-                  world_.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm.wall_seconds);
+    const int workers = std::max(world_.size() - 1, 1);  // one rank runs the tasks itself
+    std::snprintf(text, sizeof text, "%.*f tasks/s while farming, %s %.1f%%, workers in tasks %.1f%%", decimals, rate,
+                  world_.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm.wall_seconds,
+                  100.0 * task_seconds / (workers * farm.wall_seconds));
     rates = text;
   }
   std::printf("msweep: %s %s: %llu of %llu tasks stored, %llu failed; this run: %llu tasks in %s on %d rank%s (%s)\n",
