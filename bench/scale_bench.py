@@ -9,8 +9,9 @@ on master + 2 workers, and what each rank costs.
 journal while it runs). Prints one row per size: tasks, wall time, the throughput msweep
 reports, master and worker peak RSS (while farming, and over the whole run including the
 end-of-run summaries), results file size, journal size at its peak, master CPU seconds
-(user + sys). With --stop-after a long size is stopped (SIGUSR1) and its row shows the tasks
-stored by then. A baseline row (the same job with 4 structures, 20 tasks) shows what
+(user + sys), and the share of the workers' time inside tasks (msweep's closing line: the
+end-to-end throughput against the compute-only one of the same run). With --stop-after a long
+size is stopped (SIGUSR1) and its row shows the tasks stored by then. A baseline row (the same job with 4 structures, 20 tasks) shows what
 a rank holds whatever the task count (binary, MPI, HDF5, the data set).
 
 How it measures, without psutil: every rank runs under GNU time (/usr/bin/time -f, the
@@ -35,6 +36,8 @@ JOB = SOURCE / "jobs" / "sweep-20-features.toml"
 TIME_FORMAT = "%M %U %S %e"  # peak RSS (KiB), user s, system s, elapsed s
 # msweep's closing line; a run too short to time (the baseline) has no rate.
 SUMMARY = re.compile(r"this run: (\d+) tasks in \S+ on (\d+) ranks? \((?:([\d.]+) tasks/s|farm phase too short)")
+# The share of the workers' time inside tasks: end-to-end against compute-only throughput.
+IN_TASKS = re.compile(r"workers in tasks ([\d.]+)%")
 
 
 def gib(size_bytes):
@@ -118,7 +121,11 @@ def run_size(args, directory, label, overrides):
     except subprocess.TimeoutExpired:
         # To the master itself: mpirun would forward it to GNU time, which dies of it. The master
         # stops after the running tasks, releases the workers and exits 4.
-        os.kill(watch.ranks[0], signal.SIGUSR1)
+        # On a busy machine the watcher may not have found the ranks yet: wait for the master.
+        while 0 not in watch.ranks and process.poll() is None:
+            time.sleep(0.1)
+        if 0 in watch.ranks:
+            os.kill(watch.ranks[0], signal.SIGUSR1)
         stdout, stderr = process.communicate()
     wall = time.monotonic() - start
     watch.stopped.set()
@@ -135,6 +142,7 @@ def run_size(args, directory, label, overrides):
         "tasks": int(match.group(1)),
         "wall": wall,
         "rate": float(match.group(3)) if match.group(3) else None,
+        "in_tasks": float(IN_TASKS.search(stdout).group(1)) if IN_TASKS.search(stdout) else None,
         "interrupted": process.returncode != 0,  # mpirun reports a rank's 4 as 1
         "farming_master_rss": watch.farming_master,
         "farming_worker_rss": watch.farming_worker,
@@ -166,7 +174,7 @@ def main():
     directory = Path(args.directory) if args.directory else Path(tempfile.mkdtemp(prefix="scale-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
     header = (f"{'tasks':>11} {'wall':>7} {'tasks/s':>8} {'master RSS':>17} {'worker RSS':>17} {'results file':>12} "
-              f"{'journal peak':>12} {'master CPU':>15}")
+              f"{'journal peak':>12} {'master CPU':>15} {'in tasks':>8}")
     print(header)
     print(f"{'':>28} {'farming / peak':>17} {'farming / peak':>17}", flush=True)
 
@@ -175,6 +183,7 @@ def main():
               f"{mib(row['farming_master_rss']):>8} / {mib(row['master_rss']):>6} {mib(row['farming_worker_rss']):>8} / {mib(row['worker_rss']):>6} "
               f"{gib(row['file']):>12} {gib(row['journal']):>12} "
               f"{row['master_cpu']:>6.0f} s ({100 * row['master_cpu'] / row['wall']:.0f}%)"
+              f" {(str(row['in_tasks']) + '%') if row['in_tasks'] is not None else '-':>8}"
               f"{'  interrupted' if row['interrupted'] else ''}{note}", flush=True)
 
     try:
