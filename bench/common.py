@@ -11,7 +11,7 @@ from pathlib import Path
 SOURCE = Path(__file__).resolve().parents[1]
 MSWEEP = os.environ.get("MSWEEP_BIN", str(SOURCE / "build" / "bin" / "msweep"))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-SUMMARY = re.compile(r"this run: (\d+) tasks in \S+ on (\d+) ranks? \(([\d.]+) tasks/s while farming, (?:master )?CPU ([\d.]+)%\)")
+SUMMARY = re.compile(r"this run: (\d+) tasks in \S+ on (\d+) ranks? \(([\d.]+) tasks/s while farming, (?:master )?CPU ([\d.]+)%(?:, workers in tasks ([\d.]+)%)?\)")
 
 
 def mpirun(ranks):
