@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <cstdio>
+#include <optional>
 #include <cstdlib>
 #include <string>
 
@@ -201,14 +202,22 @@ int inspect(const InspectOptions& options) {
     print_summary(options, layout, summaries_of(reader));
     return 0;
   }
-  std::uint64_t failed = 0;
+  // The failed count comes from /summaries when they are current; the task time needs a pass
+  // over the rows, which a file of many million rows (a minute or more) is spared.
+  constexpr std::uint64_t kScannedRows = 5'000'000;
+  std::optional<std::uint64_t> failed_from_summaries = reader.failed_count_from_summaries();
+  const bool scan = !failed_from_summaries || stored <= kScannedRows;
+  std::uint64_t failed = failed_from_summaries.value_or(0);
   double wall = 0;
-  reader.for_each_block([&](const std::vector<TaskRow>& block) {
-    for (const auto& [result, coordinates] : block) {
-      failed += result.status == TaskStatus::failed;
-      wall += result.wall_seconds;
-    }
-  });
+  if (scan) {
+    failed = 0;
+    reader.for_each_block([&](const std::vector<TaskRow>& block) {
+      for (const auto& [result, coordinates] : block) {
+        failed += result.status == TaskStatus::failed;
+        wall += result.wall_seconds;
+      }
+    });
+  }
   if (options.json) {
     const auto number = [](std::uint64_t n) { return std::to_string(n); };
     std::string out = "{\"path\": " + json_string(results_path) + ", \"job\": " + json_string(layout.job_name) +
@@ -230,9 +239,14 @@ int inspect(const InspectOptions& options) {
     std::printf(", shard %llu/%llu of a %llu-task grid", static_cast<unsigned long long>(layout.shard_index),
                 static_cast<unsigned long long>(layout.shard_count), static_cast<unsigned long long>(reader.task_count()));
   std::printf("\n");
-  std::printf("tasks: %llu of %llu stored (%.1f%%), %llu failed, %.3g s of task time\n", static_cast<unsigned long long>(stored),
+  std::printf("tasks: %llu of %llu stored (%.1f%%), %llu failed, ", static_cast<unsigned long long>(stored),
               static_cast<unsigned long long>(total), total ? 100.0 * static_cast<double>(stored) / static_cast<double>(total) : 0.0,
-              static_cast<unsigned long long>(failed), wall);
+              static_cast<unsigned long long>(failed));
+  if (scan)
+    std::printf("%.3g s of task time\n", wall);
+  else
+    std::printf("task time not summed (over %llu rows: msweep_analysis.load(path, columns=[\"wall_time\"], chunksize=...) sums it)\n",
+                static_cast<unsigned long long>(kScannedRows));
   std::printf("created %s, updated %s, finished %s; %lld rank%s on %s; msweep %s\n", reader.attribute("created").c_str(),
               reader.updated().c_str(), reader.finished().empty() ? "-" : reader.finished().c_str(),
               static_cast<long long>(reader.ranks()), reader.ranks() == 1 ? "" : "s", reader.attribute("hosts").c_str(),
@@ -276,7 +290,7 @@ int inspect(const InspectOptions& options) {
         for (double v : row.metrics) std::printf("\t%.6g", v);
         std::printf("\n");
       }
-    }, rows);
+    }, std::min<std::size_t>(rows, 65536), false, rows);  // the first K rows only, not a pass over the file
   }
   if (options.summary) print_summary(options, layout, summaries_of(reader));
   return 0;

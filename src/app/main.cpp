@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
       "--summary", inspect_options.summary,
       "Print the summary table: per group, mean and sem with runs as the unit of replication (folds averaged per run first)");
   inspect_cmd->add_option("--top", inspect_options.top, "With --summary: only the first K groups (after --by)")
-      ->check(CLI::PositiveNumber)->needs(summary_flag);
+      ->check(in_range(std::int64_t{1}, kMaxRows))->needs(summary_flag);
   auto* by_option = inspect_cmd->add_option("--by", inspect_options.sort_by,
                           "With --summary: sort groups by this metric's mean (descending for evidence, log-likelihoods, "
                           "accuracies, bounds and criteria, ascending otherwise)")->needs(summary_flag);

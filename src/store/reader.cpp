@@ -48,9 +48,14 @@ std::uint64_t ResultReader::summarized_rows() const { return state_->opened.stat
 std::int64_t ResultReader::ranks() const { return h5::read_int_attribute(state_->opened.file, "ranks", state_->path); }
 
 void ResultReader::for_each_block(const std::function<void(const std::vector<TaskRow>&)>& visit, std::size_t block_rows,
-                                  bool with_arrays) const {
-  read_task_rows(state_->opened.file, state_->opened.layout, state_->opened.state.rows_committed, state_->path, block_rows, true,
-                 with_arrays, [&](std::vector<TaskRow>& block) { visit(block); });
+                                  bool with_arrays, std::uint64_t max_rows) const {
+  read_task_rows(state_->opened.file, state_->opened.layout, std::min(state_->opened.state.rows_committed, max_rows), state_->path,
+                 block_rows, true, with_arrays, [&](std::vector<TaskRow>& block) { visit(block); });
+}
+
+std::optional<std::uint64_t> ResultReader::failed_count_from_summaries() const {
+  if (!summaries_current()) return std::nullopt;
+  return summed_failed_counts(state_->opened.file, state_->opened.layout, state_->path);
 }
 
 std::vector<double> ResultReader::read_array(const std::string& name) const {

@@ -126,6 +126,24 @@ void write_summaries(const h5::Handle& file, const SummaryBuilder& builder, cons
     write_summaries(file, builder.finish(first, first + kBlockGroups), path);
 }
 
+std::uint64_t summed_failed_counts(const h5::Handle& file, const ResultLayout& layout, const std::string& path) {
+  const std::string context = path + ": /summaries";
+  // A memory type of one field: HDF5 converts only it (the others are not copied out).
+  const h5::CompoundType type({{"failed_count", h5::CompoundType::Kind::uint64}}, context);
+  h5::Handle group = h5::open_group(file, "summaries", context);
+  h5::Handle dataset = h5::open_dataset(group, "table", context);
+  const std::size_t groups = group_count_of(layout);
+  if (h5::row_count(dataset, context) != groups) throw StoreError(context + ": /summaries/table has the wrong number of rows");
+  std::vector<std::uint64_t> counts(std::min(groups, kBlockGroups * 16));
+  std::uint64_t failed = 0;
+  for (std::size_t first = 0; first < groups; first += counts.size()) {
+    const std::size_t count = std::min(counts.size(), groups - first);
+    h5::read_rows(dataset, type.id(), first, count, counts.data(), context);
+    for (std::size_t g = 0; g < count; ++g) failed += counts[g];
+  }
+  return failed;
+}
+
 SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path) {
   const std::string context = path + ": /summaries";
   SummaryTable table;

@@ -44,6 +44,8 @@ void create_summaries(const h5::Handle& file, const ResultLayout& layout, const 
 void write_summaries(const h5::Handle& file, const SummaryTable& table, const std::string& path);
 // Rewrites the rows of the builder's window, a block of groups at a time.
 void write_summaries(const h5::Handle& file, const SummaryBuilder& builder, const std::string& path);
+// The sum of /summaries/table's failed_count, read a block of that one field at a time.
+std::uint64_t summed_failed_counts(const h5::Handle& file, const ResultLayout& layout, const std::string& path);
 // /summaries/table as written (whether it is current is /state's summarized_rows).
 SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, const std::string& path);
 

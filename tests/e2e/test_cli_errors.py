@@ -95,6 +95,7 @@ def test_every_value_option_is_checked(tmp):
     assert run(["run", job, "-o", results, "-q"]).returncode == 0
     for args, fragment in [
         (["inspect", results, "--rows", "-1"], "--rows: expected a number from 0 to 1099511627776, got -1"),
+        (["inspect", results, "--summary", "--top", "0"], "--top: expected a number from 1 to 1099511627776, got 0"),
         (["inspect", results, "--rows", "99999999999999999999999"], "--rows"),
         (["inspect", results, "--rows", "ten"], "--rows"),
         (["inspect", ""], "results"),

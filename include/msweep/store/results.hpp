@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,10 +43,13 @@ class ResultReader {
   std::uint64_t summarized_rows() const;  // committed rows /summaries covers (0: none)
   std::int64_t ranks() const;
 
-  // Calls visit for blocks of up to block_rows committed rows, in file order. Each row's
-  // result.arrays is filled only when with_arrays.
+  // Calls visit for blocks of up to block_rows committed rows, in file order (the first
+  // max_rows of them only, when given). Each row's result.arrays is filled only when with_arrays.
   void for_each_block(const std::function<void(const std::vector<TaskRow>&)>& visit, std::size_t block_rows = 65536,
-                      bool with_arrays = false) const;
+                      bool with_arrays = false, std::uint64_t max_rows = static_cast<std::uint64_t>(-1)) const;
+  // The failed tasks among the committed rows, from /summaries' failed counts when they are
+  // current (one field of one row per group: no pass over the task rows), else nothing.
+  std::optional<std::uint64_t> failed_count_from_summaries() const;
   // All committed rows of one declared array, row-major (rows x shape...).
   std::vector<double> read_array(const std::string& name) const;
   // Committed rows [first, first + rows) of one declared array.

@@ -68,5 +68,23 @@ TEST_F(SummariesTest, WindowsThatSkipBlocksGiveTheTableOfOnePass) {
   }
 }
 
+// inspect's header takes the failed count of a large file from /summaries: it equals the rows'.
+TEST_F(SummariesTest, TheFailedCountFromSummariesEqualsTheRows) {
+  const std::string file = path("failed.h5");
+  write_full_reference(file);  // every fifth task failed: 4, 9
+  ResultReader reader(file);
+  ASSERT_TRUE(reader.summaries_current());
+  std::uint64_t failed = 0;
+  reader.for_each_block([&](const std::vector<TaskRow>& block) {
+    for (const auto& row : block) failed += row.result.status == TaskStatus::failed;
+  });
+  EXPECT_EQ(failed, 2u);
+  EXPECT_EQ(reader.failed_count_from_summaries(), std::optional<std::uint64_t>(failed));
+  // The first K rows only.
+  std::uint64_t seen = 0;
+  reader.for_each_block([&](const std::vector<TaskRow>& block) { seen += block.size(); }, 2, false, 5);
+  EXPECT_EQ(seen, 5u);
+}
+
 }  // namespace
 }  // namespace msweep
