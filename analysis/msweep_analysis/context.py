@@ -75,11 +75,11 @@ class Context:
             self._summary = self.aggregate()
         return self._summary
 
-    def aggregate(self, over=("run", "fold")):
-        """aggregate(tasks, over): from the rows in memory, or from /summaries or passes over the file."""
+    def aggregate(self, over=("run", "fold"), metrics=None):
+        """aggregate(tasks, over, metrics): from the rows in memory, or from /summaries or passes over the file."""
         if self.streaming:
-            return streaming.file_aggregate(self.info, over)
-        return aggregate(self.tasks, over=over)
+            return streaming.file_aggregate(self.info, over, metrics)
+        return aggregate(self.tasks, over=over, metrics=metrics)
 
     def run_tables(self, axis, metrics):
         """Yield (metric, DataFrame runs x positions on ``axis``): each run's mean of the metric over

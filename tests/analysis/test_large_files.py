@@ -110,3 +110,19 @@ def test_a_streamed_subset_evidence_report_never_holds_the_rows(large_file, tmp_
     monkeypatch.setattr(context_module.Context, "tasks", property(refuse))
     index = report.write_report(large_file, tmp_path / "report")
     assert re.search(r"\d+ of \d+ fits stopped at the iteration limit", Path(index).read_text())
+
+
+def test_run_choices_match_a_whole_table_argmax():
+    """The per-run choice, made a run's row at a time (no copy of a runs x 1M-structures table), is the
+    argmax of the oriented finite scores; a run without any finite score is flagged."""
+    from msweep_analysis.figure_sets.subset_evidence import run_choices
+    table = np.random.default_rng(3).normal(size=(6, 50))
+    table[1, [4, 9]] = np.nan
+    table[2, 7] = np.inf * -1
+    table[4] = np.nan
+    for higher_is_better in (True, False):
+        scores = table if higher_is_better else -table
+        expected = np.argmax(np.where(np.isfinite(scores), scores, -np.inf), axis=1)
+        choice, has_score = run_choices(table, higher_is_better)
+        assert np.array_equal(has_score, np.isfinite(table).any(axis=1))
+        assert np.array_equal(choice[has_score], expected[has_score])

@@ -63,9 +63,9 @@ def available_outcome(context):
     return OUTCOME if context.has_metric(OUTCOME.metric) else None
 
 
-def structure_summary(context):
-    """One row per structure: aggregate over run, fold and restart (runs as the unit)."""
-    return context.aggregate(over=("run", "fold", "restart"))
+def structure_summary(context, metrics=None):
+    """One row per structure: aggregate over run, fold and restart (runs as the unit); all metrics by default."""
+    return context.aggregate(over=("run", "fold", "restart"), metrics=metrics)
 
 
 @dataclass
@@ -80,29 +80,42 @@ class PerRun:
 def per_run_statistics(context, summary, criteria, outcome):
     """Reduce every run's structure means of the criteria (and the outcome) to a PerRun.
 
-    The outcome's table comes first and is kept; each criterion's is reduced as it arrives
-    and dropped, so a large file never holds more than the outcome's and one batch of tables.
+    The criteria's tables come first and each is reduced, as it arrives, to its choice per run
+    (a run's row at a time: no copy of the table) and dropped; the outcome's table comes last
+    and only the chosen structures' entries are read from it. A large file never holds more
+    than one batch of tables (streaming.CELL_BUDGET).
     """
     lead = criteria[0]
     top = ranking(summary, lead)[:TOP_BARS]
     top = summary["structure_index"].to_numpy()[top[np.isfinite(score(summary, lead)[top])]]
-    metrics = ([outcome.metric] if outcome else []) + [c.metric for c in criteria]
-    outcome_runs, choices, gaps = None, {}, (np.zeros(0), np.zeros(0))
+    metrics = [c.metric for c in criteria] + ([outcome.metric] if outcome else [])
+    picks, gaps = {}, (np.zeros(0), np.zeros(0))  # criterion metric -> (run labels, choice, has_score)
     for metric, runs in context.run_tables("structure", list(dict.fromkeys(metrics))):
-        if outcome and metric == outcome.metric:
-            outcome_runs = runs
         for c in (c for c in criteria if c.metric == metric):
-            scores = runs.to_numpy() if c.higher_is_better else -runs.to_numpy()
-            has_score = np.isfinite(scores).any(axis=1)
-            choice = np.argmax(np.where(np.isfinite(scores), scores, -np.inf), axis=1)
-            achieved = None
-            if outcome_runs is not None:
-                achieved = outcome_runs.reindex(runs.index).to_numpy()[np.arange(len(runs)), choice][has_score]
-            choices[c.metric] = (choice[has_score], achieved)
+            picks[c.metric] = (runs.index, *run_choices(runs.to_numpy(), c.higher_is_better))
             if c is lead and top.size:
                 gaps = paired_gaps(runs, c, top)
+        if outcome and metric == outcome.metric:
+            outcome_runs = runs  # the last table
         del runs
+    choices = {}
+    for metric, (index, choice, has_score) in picks.items():
+        achieved = None
+        if outcome:
+            achieved = outcome_runs.reindex(index).to_numpy()[np.arange(len(index)), choice][has_score]
+        choices[metric] = (choice[has_score], achieved)
     return PerRun(choices, gaps)
+
+
+def run_choices(table, higher_is_better):
+    """Per run (row of ``table``: runs x structures), the structure with the best finite value and
+    whether there is one; row by row, so temporaries are one run's size, not the table's."""
+    choice = np.zeros(len(table), dtype=np.int64)
+    has_score = np.zeros(len(table), dtype=bool)
+    for r, row in enumerate(table):
+        scores = np.where(np.isfinite(row), row if higher_is_better else -row, -np.inf)
+        choice[r], has_score[r] = np.argmax(scores), np.isfinite(row).any()
+    return choice, has_score
 
 
 def score(summary, criterion):
@@ -508,16 +521,20 @@ def add_convergence_note(context, summary):
 
 def build(context):
     """Criteria against size, what each criterion's choice achieves, agreement, feature inclusion, top structures."""
-    summary = structure_summary(context)
     criteria = available_criteria(context)
-    if not criteria or "structure" not in summary or summary["ok_count"].sum() == 0:
+    # The per-run statistics need only the lead criterion's ranking: computed from a summary of that
+    # metric alone, so that a large file's per-run tables and the full summary are never held together.
+    lead_summary = structure_summary(context, [criteria[0].metric]) if criteria else None
+    if not criteria or "structure" not in lead_summary or lead_summary["ok_count"].sum() == 0:
         context.add_note("No structure has a finished task with criteria yet: falling back to the generic report.")
         from .generic import build as generic_build
         generic_build(context)
         return
     outcome = available_outcome(context)
+    per_run = per_run_statistics(context, lead_summary, criteria, outcome)
+    del lead_summary
+    summary = structure_summary(context)
     add_convergence_note(context, summary)
-    per_run = per_run_statistics(context, summary, criteria, outcome)
     add_structure_table(context, summary, criteria, outcome)
     add_best_table(context, summary, criteria, outcome)
     add_selection_outcomes(context, summary, criteria, outcome, per_run)
