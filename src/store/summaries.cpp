@@ -126,14 +126,20 @@ void write_summaries(const h5::Handle& file, const SummaryBuilder& builder, cons
     write_summaries(file, builder.finish(first, first + kBlockGroups), path);
 }
 
+// /summaries/table for reading, checked to have one row per group.
+static h5::Handle open_summary_table(const h5::Handle& file, std::size_t groups, const std::string& context) {
+  h5::Handle group = h5::open_group(file, "summaries", context);
+  h5::Handle dataset = h5::open_dataset(group, "table", context);
+  if (h5::row_count(dataset, context) != groups) throw StoreError(context + ": /summaries/table has the wrong number of rows");
+  return dataset;
+}
+
 std::uint64_t summed_failed_counts(const h5::Handle& file, const ResultLayout& layout, const std::string& path) {
   const std::string context = path + ": /summaries";
   // A memory type of one field: HDF5 converts only it (the others are not copied out).
   const h5::CompoundType type({{"failed_count", h5::CompoundType::Kind::uint64}}, context);
-  h5::Handle group = h5::open_group(file, "summaries", context);
-  h5::Handle dataset = h5::open_dataset(group, "table", context);
   const std::size_t groups = group_count_of(layout);
-  if (h5::row_count(dataset, context) != groups) throw StoreError(context + ": /summaries/table has the wrong number of rows");
+  h5::Handle dataset = open_summary_table(file, groups, context);
   std::vector<std::uint64_t> counts(std::min(groups, kBlockGroups * 16));
   std::uint64_t failed = 0;
   for (std::size_t first = 0; first < groups; first += counts.size()) {
@@ -154,9 +160,7 @@ SummaryTable read_summaries(const h5::Handle& file, const ResultLayout& layout, 
   table.metric_names = metric_names(layout);
   const std::size_t axes = table.group_axes.size(), metrics = table.metric_names.size(), groups = group_count_of(layout);
   const h5::CompoundType type = summary_type(table.group_axes, table.metric_names, context);
-  h5::Handle group = h5::open_group(file, "summaries", context);
-  h5::Handle dataset = h5::open_dataset(group, "table", context);
-  if (h5::row_count(dataset, context) != groups) throw StoreError(context + ": /summaries/table has the wrong number of rows");
+  h5::Handle dataset = open_summary_table(file, groups, context);
   table.ok_count.resize(groups);
   table.failed_count.resize(groups);
   table.run_count.resize(groups);
