@@ -35,7 +35,8 @@ def load_average():
 
 
 def run_once(job, overrides, workers):
-    """One complete run on workers + 1 ranks; returns (tasks/s, tasks, wall seconds, source of the rate)."""
+    """One complete run on workers + 1 ranks; returns (tasks/s, tasks, wall seconds, source of the rate,
+    the workers' share of time inside tasks or None)."""
     with tempfile.TemporaryDirectory() as directory:
         command = mpirun(workers + 1) + [MSWEEP, "run", str(job), "-o", str(Path(directory) / "out.h5"), "-q",
                                           "--force"]
@@ -49,11 +50,17 @@ def run_once(job, overrides, workers):
                  f"{result.stdout}{result.stderr}".rstrip())
     match = SUMMARY.search(result.stdout)
     if match:
-        return float(match.group(3)), int(match.group(1)), wall, "farm phase"
+        in_tasks = float(match.group(5)) / 100 if match.group(5) else None
+        return float(match.group(3)), int(match.group(1)), wall, "farm phase", in_tasks
     tasks = TASKS_IN_RUN.search(result.stdout)
     if not tasks:
         sys.exit(f"worker_scaling: no summary line in msweep's output:\n{result.stdout}")
-    return int(tasks.group(1)) / wall, int(tasks.group(1)), wall, "whole run"
+    return int(tasks.group(1)) / wall, int(tasks.group(1)), wall, "whole run", None
+
+
+def task_milliseconds(run, workers):
+    """Mean wall time of one task inside a worker: workers x share in tasks / farm rate."""
+    return None if run[4] is None else 1000 * workers * run[4] / run[0]
 
 
 def main():
@@ -74,15 +81,18 @@ def main():
     print(f"load average before: {load_average()}")
     if args.repeats > 1:
         print(f"Each rate is the best of {args.repeats} repeats per worker count; spread: slowest-fastest of them.")
-    rates = {}
+    rates, runs_of = {}, {}
     for workers in args.workers:
         runs = [run_once(args.job, args.set, workers) for _ in range(args.repeats)]
         best = max(runs, key=lambda r: r[0])
         rates[workers] = best[0]
         spread = "" if len(runs) == 1 else \
             f"; best of {len(runs)} repeats, spread {min(r[0] for r in runs):.4g}-{best[0]:.4g} tasks/s"
+        runs_of[workers] = best
+        inside = "" if best[4] is None else \
+            f"; workers in tasks {100 * best[4]:.1f}%, {task_milliseconds(best, workers):.4g} ms a task"
         print(f"{workers} worker(s), {workers + 1} ranks: {best[0]:.4g} tasks/s ({best[3]}; {best[1]} tasks, "
-              f"{best[2]:.1f} s wall{spread})")
+              f"{best[2]:.1f} s wall{spread}{inside})")
     base = min(args.workers)
     for workers in args.workers:
         if workers == base:
@@ -91,6 +101,14 @@ def main():
         linear = workers / base
         print(f"{workers} against {base} worker(s): {speedup:.3f}x = {100 * speedup / linear:.1f}% of linear ({linear:g}x)"
               + (f", best against best of {args.repeats} repeats" if args.repeats > 1 else ""))
+        # The gap to linear splits into the farm's part (workers not inside tasks) and the tasks'
+        # own (a task slower when the other cores are busy: shared caches, clock, a noisy VM).
+        run, base_run = runs_of[workers], runs_of[base]
+        if run[4] is not None and base_run[4] is not None:
+            print(f"  of which the farm: workers in tasks {100 * run[4]:.1f}% against {100 * base_run[4]:.1f}% "
+                  f"({100 * run[4] / base_run[4]:.1f}%); the tasks: {task_milliseconds(run, workers):.4g} against "
+                  f"{task_milliseconds(base_run, base):.4g} ms a task "
+                  f"({100 * task_milliseconds(base_run, base) / task_milliseconds(run, workers):.1f}%)")
     print(f"load average after:  {load_average()}")
 
 
