@@ -5,6 +5,7 @@ the tasks per second of each, the speed-up and its share of linear (2x), and the
 before and after.
 
     bench/worker_scaling.py JOB.toml [--set SECTION.KEY=VALUE ...] [--repeats 1] [--workers 1 2]
+                            [--machine-ceiling]
 
 The rate is the farm phase's, from msweep's last line ("N tasks/s while farming"); without it
 (a farm phase too short to time) the run's tasks over its wall time. With --repeats N > 1 each
@@ -13,6 +14,11 @@ line gives their spread (slowest-fastest), since on a shared machine one run may
 `msweep run --set` unchanged, so a job can be shrunk for a trial (--set sweep.runs=1). The figure
 means something only on an IDLE machine with at least as many free cores as workers: other
 processes on the cores slow the 2-worker run more than the 1-worker one.
+When msweep's line gives the workers' share inside tasks, the gap to linear is split in two: the
+farm's part (that share, 1 against N workers) and the tasks' own (the mean time of a task inside a
+worker, which grows when the other cores are busy: shared caches and memory bandwidth, the clock,
+a virtual machine's neighbours). --machine-ceiling measures the second without MPI: the job as
+independent single-rank runs, one alone, then as many at once as the largest worker count.
 Exit status: 0, or 2 on bad arguments, or 1 when a run fails.
 """
 import argparse
@@ -32,6 +38,32 @@ TASKS_IN_RUN = re.compile(r"this run: (\d+) tasks in ")
 
 def load_average():
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def alone_and_together(job, overrides, copies):
+    """The machine's own ceiling, without MPI or the farm: the job as `copies` independent
+    single-rank runs started at once, against one alone. Returns the mean task milliseconds
+    (from each run's in-task share and rate) alone and together."""
+    def start(directory, k):
+        command = [MSWEEP, "run", str(job), "-o", str(Path(directory) / f"alone{k}.h5"), "-q", "--force"]
+        for override in overrides:
+            command += ["--set", override]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+
+    def milliseconds(process):
+        output = process.communicate()[0]
+        match = SUMMARY.search(output)
+        if process.returncode != 0 or (not match and "farm phase too short to time" not in output):
+            sys.exit(f"worker_scaling: a single-rank run failed (exit {process.returncode}):\n{output}".rstrip())
+        return 1000 * float(match.group(5)) / 100 / float(match.group(3)) if match and match.group(5) else None
+
+    with tempfile.TemporaryDirectory() as directory:
+        alone = milliseconds(start(directory, 0))
+        processes = [start(directory, k) for k in range(copies)]
+        together = [milliseconds(process) for process in processes]
+    if alone is None or None in together:
+        return None
+    return alone, sum(together) / len(together)
 
 
 def run_once(job, overrides, workers):
@@ -71,6 +103,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs per worker count; the best rate is reported, with the spread over the runs")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (ranks = workers + 1)")
+    parser.add_argument("--machine-ceiling", action="store_true",
+                        help="also run the job as independent single-rank runs, one alone and as many at once as the "
+                             "largest worker count: how much slower a task gets when the cores are all busy, "
+                             "without MPI or the farm")
     args = parser.parse_args()
     if not args.job.is_file():
         parser.error(f"{args.job}: no such job file")
@@ -109,6 +145,16 @@ def main():
                   f"({100 * run[4] / base_run[4]:.1f}%); the tasks: {task_milliseconds(run, workers):.4g} against "
                   f"{task_milliseconds(base_run, base):.4g} ms a task "
                   f"({100 * task_milliseconds(base_run, base) / task_milliseconds(run, workers):.1f}%)")
+    if args.machine_ceiling:
+        copies = max(args.workers)
+        ceiling = alone_and_together(args.job, args.set, copies)
+        if ceiling is None:
+            print("machine ceiling: not measured, a single-rank run's farm phase was too short to time (make the job larger)")
+        else:
+            alone, together = ceiling
+            print(f"machine ceiling (no MPI, no farm): {copies} single-rank runs at once take {together:.4g} ms a task "
+              f"against {alone:.4g} ms alone ({100 * alone / together:.1f}%): the share of linear any parallel "
+                  f"program gets from these cores for this task")
     print(f"load average after:  {load_average()}")
 
 

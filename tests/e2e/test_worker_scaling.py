@@ -1,7 +1,8 @@
 """bench/worker_scaling.py on a tiny job: both worker counts run, the rates come from msweep's
 farm-phase line (or, for a farm phase too short to time, the whole run), the ratio against linear and the
-load averages are printed; with --repeats the best rate and the spread are named; a bad job exits 2
-and a failing run 1. No figure is asserted."""
+load averages are printed, the gap split into the farm's and the tasks' shares; with --repeats the best
+rate and the spread are named; --machine-ceiling runs single-rank copies alone and together; a bad job
+exits 2 and a failing run 1. No figure is asserted."""
 import re
 import subprocess
 import sys
@@ -26,6 +27,19 @@ def test_both_worker_counts_and_the_ratio_are_printed():
         assert re.search(rf"^{workers} worker\(s\), {ranks} ranks: [\d.e+]+ tasks/s \((farm phase|whole run); 16 tasks", out, re.M), out
     assert re.search(r"^2 against 1 worker\(s\): [\d.]+x = [\d.]+% of linear \(2x\)$", out, re.M), out
     assert "load average before:" in out and "load average after:" in out
+    if "(farm phase;" in out:
+        assert re.search(r"^  of which the farm: workers in tasks [\d.]+% against [\d.]+% \([\d.]+%\); the tasks: "
+                         r"[\d.e+]+ against [\d.e+]+ ms a task \([\d.]+%\)$", out, re.M), out
+
+
+def test_machine_ceiling_runs_single_rank_copies_alone_and_together():
+    result = scaling(JOB, "--set", "sweep.runs=1", "--set", "sweep.outer_iterations=2", "--workers", "1", "2",
+                     "--machine-ceiling")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Either figure is right: whether 16 short tasks make a farm phase long enough to time depends on the machine.
+    assert re.search(r"^machine ceiling \(no MPI, no farm\): 2 single-rank runs at once take [\d.e+]+ ms a task against "
+                     r"[\d.e+]+ ms alone \([\d.]+%\)|^machine ceiling: not measured, a single-rank run's farm phase was "
+                     r"too short to time", result.stdout, re.M), result.stdout
 
 
 def test_repeats_say_which_rate_is_shown_and_their_spread():
@@ -34,7 +48,8 @@ def test_repeats_say_which_rate_is_shown_and_their_spread():
     out = result.stdout
     assert "Each rate is the best of 2 repeats per worker count" in out
     line = re.search(r"^1 worker\(s\), 2 ranks: ([\d.e+]+) tasks/s \((farm phase|whole run); 16 tasks, [\d.]+ s wall; "
-                     r"best of 2 repeats, spread ([\d.e+]+)-([\d.e+]+) tasks/s\)$", out, re.M)
+                     r"best of 2 repeats, spread ([\d.e+]+)-([\d.e+]+) tasks/s(; workers in tasks [\d.]+%, [\d.e+]+ ms a task)?\)$",
+                     out, re.M)
     assert line, out
     best, slowest, fastest = float(line.group(1)), float(line.group(3)), float(line.group(4))
     assert slowest <= fastest == best
