@@ -53,11 +53,6 @@ def _coordinates(block, info, group_axes):
     return group, (indices[-1] if unit else np.zeros(len(block), dtype=np.int64))
 
 
-def _group_of(block, info, group_axes):
-    """Flat group index (row-major over ``group_axes``) of every row of ``block``."""
-    return _coordinates(block, info, group_axes)[0]
-
-
 def _local(cell):
     """(where, local index, span): the cells of a block as positions local to it, for bincount.
 
@@ -135,34 +130,30 @@ def run_tables(info, group_axes, metrics, tallies=()):
             del table
 
 
-def _counts(info, group_axes):
-    """ok_count, failed_count and run_count (runs with an ok row) per group, in one pass."""
+def _counts_and_spread(info, group_axes, metrics):
+    """((ok_count, failed_count, run_count) per group, {metric: row spread per group}), together.
+
+    run_count counts the runs with an ok row. The row spread is the sample standard deviation
+    (ddof 1) of the single ok rows per group and metric; its sums of squares are taken about a
+    per-group shift (the group's first value) so that values far from zero with a small spread
+    keep their digits. One pass for both when the spread's sums fit CELL_BUDGET (the counts are
+    taken in the first pass, which reads the failed rows too).
+    """
     runs = len(info["axes"].get(UNIT, [0]))
     groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
     ok_count, failed_count = np.zeros(groups, dtype=np.int64), np.zeros(groups, dtype=np.int64)
     run_seen = np.zeros(groups * runs, dtype=bool)
-    for block in _blocks(info, _row_fields([])):
-        group, run = _coordinates(block, info, group_axes)
-        ok = block["status"] == 0
-        ok_count += np.bincount(group[ok], minlength=groups)
-        failed_count += np.bincount(group[~ok], minlength=groups)
-        run_seen[group[ok] * runs + run[ok]] = True
-    return ok_count, failed_count, run_seen.reshape(groups, runs).sum(axis=1)
-
-
-def _row_spread(info, group_axes, metrics):
-    """Sample standard deviation (ddof 1) of the single ok rows per group and metric, one pass.
-
-    Sums of squares are taken about a per-group shift (the group's first value) so that
-    values far from zero with a small spread keep their digits.
-    """
-    groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
     result = {}
-    for batch in _metric_batches(list(metrics), 3 * groups):
+    for number, batch in enumerate(_metric_batches(list(metrics), 3 * groups) or [[]]):
         acc = {m: [np.zeros(groups), np.zeros(groups), np.zeros(groups), np.full(groups, np.nan)] for m in batch}
         for block in _blocks(info, _row_fields(batch)):
-            block = block[block["status"] == 0]
-            group = _group_of(block, info, group_axes)
+            group, run = _coordinates(block, info, group_axes)
+            ok = block["status"] == 0
+            if number == 0:
+                ok_count += np.bincount(group[ok], minlength=groups)
+                failed_count += np.bincount(group[~ok], minlength=groups)
+                run_seen[group[ok] * runs + run[ok]] = True
+            block, group = block[ok], group[ok]
             for m in batch:
                 values = block[m].astype(np.float64)
                 finite = np.isfinite(values)
@@ -178,7 +169,7 @@ def _row_spread(info, group_axes, metrics):
             n, s, q, _ = acc.pop(m)
             with np.errstate(invalid="ignore", divide="ignore"):
                 result[m] = np.where(n > 1, np.sqrt(np.maximum(q - s * s / n, 0.0) / (n - 1)), np.nan)
-    return result
+    return (ok_count, failed_count, run_seen.reshape(groups, runs).sum(axis=1)), result
 
 
 def _table(info, group_axes, reduced, counts, statistics, metrics):
@@ -292,10 +283,8 @@ def file_aggregate(info, over=("run", "fold"), metrics=None):
     table = _from_summaries(info, group_axes, reduced, metrics)
     if table is not None:
         return table
-    counts = _counts(info, group_axes)
-    statistics = {m: {} for m in metrics}
-    for m, row_std in _row_spread(info, group_axes, metrics).items():
-        statistics[m]["row_std"] = row_std
+    counts, spread = _counts_and_spread(info, group_axes, metrics)
+    statistics = {m: {"row_std": spread.pop(m)} for m in metrics}
     if UNIT in reduced:
         for m, table in run_tables(info, group_axes, metrics):
             n = np.isfinite(table).sum(axis=0)
