@@ -434,10 +434,12 @@ def _read_raw(tasks, layout, begin, end):
     return np.frombuffer(b"".join(chunks), dtype=layout)[begin - first:end - first]
 
 
-def _read_block(tasks, layout, fields, masks, begin, end):
+def _read_block(tasks, layout, fields, masks, begin, end, packed=True):
     """Rows begin..end of /tasks with only ``fields``, filtered by ``masks`` (see _chunks)."""
     stored = None if layout is None or not all(f in layout.names for f in fields) else _read_raw(
         tasks, layout, begin, end)
+    if not packed and stored is not None and not masks and all(layout.fields[f][0].kind != "V" for f in fields):
+        return stored[fields]  # a view of the raw rows: each field is read once, where it is used
     if stored is None:
         block = tasks.fields(fields)[begin:end]
         keep = np.ones(len(block), dtype=bool)
@@ -461,13 +463,18 @@ def _read_block(tasks, layout, fields, masks, begin, end):
     return block
 
 
-def _chunks(path, meta, fields, masks, start, stop, chunksize):
-    """Structured row blocks of /tasks[start:stop], only ``fields``, filtered by ``masks``."""
+def _chunks(path, meta, fields, masks, start, stop, chunksize, packed=True):
+    """Structured row blocks of /tasks[start:stop], only ``fields``, filtered by ``masks``.
+
+    ``packed=False`` (for a reduction that uses each block and drops it) may give a view of the
+    whole raw rows instead of a packed copy of the fields: no copy of every field of every row,
+    but each row still takes the stored row's bytes, so never keep or concatenate such blocks.
+    """
     with open_results(path) as handle:
         tasks = handle["tasks"]
         layout = _stored_layout(tasks)
         for begin in range(start, stop, chunksize):
-            yield _read_block(tasks, layout, fields, masks, begin, min(stop, begin + chunksize))
+            yield _read_block(tasks, layout, fields, masks, begin, min(stop, begin + chunksize), packed)
 
 
 def load(path, columns=None, where=None, rows=None, chunksize=None):

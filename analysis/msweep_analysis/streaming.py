@@ -77,7 +77,7 @@ def _row_fields(metrics):
 
 
 def _blocks(info, fields):
-    return _chunks(info["path"], info, fields, {}, 0, info["rows_committed"], READ_ROWS)
+    return _chunks(info["path"], info, fields, {}, 0, info["rows_committed"], READ_ROWS, packed=False)
 
 
 def _metric_batches(metrics, cells):
