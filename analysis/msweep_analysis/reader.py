@@ -240,7 +240,7 @@ def info(path):
 # --------------------------------------------------------------------------- rows
 
 # Rows read from /tasks at a time, so filtered loads and passes over huge files stay small
-# (MSWEEP_READ_ROWS sets another count). 131,072 rows of the engine's 157-byte rows are some
+# (MSWEEP_READ_ROWS sets another count). 131,072 of the engine's rows (165 bytes stored) are some
 # 21 MB, under glibc's largest mmap threshold (32 MB): a block's buffers are then reused from
 # the heap, whereas a block of a million rows (165 MB) was a fresh mmap every time, and its
 # page faults were 40% of a pass's CPU time as system time (measured on the 131M-row file:
