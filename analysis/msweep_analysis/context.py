@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import plots, streaming
@@ -81,17 +82,22 @@ class Context:
             return streaming.file_aggregate(self.info, over, metrics)
         return aggregate(self.tasks, over=over, metrics=metrics)
 
-    def run_tables(self, axis, metrics):
+    def run_tables(self, axis, metrics, tallies=()):
         """Yield (metric, DataFrame runs x positions on ``axis``): each run's mean of the metric over
-        its ok rows per value of ``axis`` (NaN where none). In streaming mode a few metrics are
-        computed per pass over the file; use each table and drop it."""
+        its ok rows per value of ``axis`` (NaN where none). In streaming mode as many metrics as
+        streaming.CELL_BUDGET allows are computed per pass over the file; use each table and drop
+        it. ``tallies`` (streaming.Tally) count ok rows in the same pass: final after the first table."""
         positions = range(len(self.info["axes"][axis]))
         if not self.streaming:
+            if tallies:
+                ok = self.tasks[self.tasks["status"] == "ok"]
+                for tally in tallies:
+                    tally.count += int(np.count_nonzero(tally.test(ok[tally.field].to_numpy())))
             for metric in metrics:
                 means = unit_means(self.tasks, [f"{axis}_index"], [metric])[metric]
                 yield metric, means.unstack(f"{axis}_index").reindex(columns=positions)
             return
-        for metric, table in streaming.run_tables(self.info, [axis], metrics):
+        for metric, table in streaming.run_tables(self.info, [axis], metrics, tallies):
             frame = pd.DataFrame(table, columns=positions)
             frame.index.name = "run_index"
             yield metric, frame

@@ -240,8 +240,12 @@ def info(path):
 # --------------------------------------------------------------------------- rows
 
 # Rows read from /tasks at a time, so filtered loads and passes over huge files stay small
-# (a block of a million rows of the engine's 200-byte rows is 200 MB; MSWEEP_READ_ROWS lowers it).
-READ_ROWS = int(os.environ.get("MSWEEP_READ_ROWS", 1 << 20))
+# (MSWEEP_READ_ROWS sets another count). 131,072 of the engine's rows (165 bytes stored) are some
+# 21 MB, under glibc's largest mmap threshold (32 MB): a block's buffers are then reused from
+# the heap, whereas a block of a million rows (165 MB) was a fresh mmap every time, and its
+# page faults were 40% of a pass's CPU time as system time (measured on the 131M-row file:
+# 1.2 s of system time per 10M rows at 1M rows a block, 0.3 s at 131,072).
+READ_ROWS = int(os.environ.get("MSWEEP_READ_ROWS", 1 << 17))
 
 
 def _is_integer_label(label):
@@ -275,11 +279,17 @@ def axis_index(block, info, axis):
     engine's grid does (TaskGrid::coordinates): the id is the row-major index over the axes in
     the order of /axes, the last varying fastest, which is numpy's C order (np.unravel_index).
     Format 3 stores no coordinate fields; older files' fields hold the same values."""
+    return axis_indices(block, info, [axis])[0]
+
+
+def axis_indices(block, info, axes):
+    """axis_index() of each of ``axes``, from one unravelling of the ids."""
     order = list(info["axes"])
     ids = block["id"].astype(np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= info["task_count"]):
         raise ResultsFileError(info["path"], f"/tasks holds task id {int(ids.max())} but the grid has {info['task_count']} tasks")
-    return np.unravel_index(ids, _sizes(info, order))[order.index(axis)].astype(np.int64)
+    coordinates = np.unravel_index(ids, _sizes(info, order))
+    return [coordinates[order.index(axis)].astype(np.int64) for axis in axes]
 
 
 def _row_order(ids):
@@ -414,19 +424,22 @@ def _read_raw(tasks, layout, begin, end):
     None when a chunk is not the size that layout implies (then the caller converts)."""
     rows = tasks.chunks[0]
     first = begin // rows * rows
-    raw = bytearray()
+    chunks = []
     for offset in range(first, end, rows):
         chunk = tasks.id.read_direct_chunk((offset,))[1]
         if len(chunk) != rows * layout.itemsize:
             return None
-        raw += chunk
-    return np.frombuffer(raw, dtype=layout)[begin - first:end - first]
+        chunks.append(chunk)
+    # One buffer of the final size (a growing bytearray reallocates and copies as it grows).
+    return np.frombuffer(b"".join(chunks), dtype=layout)[begin - first:end - first]
 
 
-def _read_block(tasks, layout, fields, masks, begin, end):
+def _read_block(tasks, layout, fields, masks, begin, end, packed=True):
     """Rows begin..end of /tasks with only ``fields``, filtered by ``masks`` (see _chunks)."""
     stored = None if layout is None or not all(f in layout.names for f in fields) else _read_raw(
         tasks, layout, begin, end)
+    if not packed and stored is not None and not masks and all(layout.fields[f][0].kind != "V" for f in fields):
+        return stored[fields]  # a view of the raw rows: each field is read once, where it is used
     if stored is None:
         block = tasks.fields(fields)[begin:end]
         keep = np.ones(len(block), dtype=bool)
@@ -437,11 +450,12 @@ def _read_block(tasks, layout, fields, masks, begin, end):
     for mask in masks.values():
         keep &= mask(stored)
     positions = np.flatnonzero(keep)
+    every = len(positions) == len(stored)  # then slice: no gather through an index of every row
     converted = [f for f in fields if layout.fields[f][0].kind == "V"]  # variable-length: through HDF5
     block = np.empty(len(positions), dtype=[(f, object if f in converted else layout.fields[f][0]) for f in fields])
     for field in fields:
         if field not in converted:
-            block[field] = stored[field][positions]
+            block[field] = stored[field] if every else stored[field][positions]
         elif len(positions) > len(stored) // 8:  # many rows: one converting read of the block
             block[field] = tasks.fields(field)[begin:end][positions]
         elif len(positions):  # a few (e.g. the failed rows): read just those
@@ -449,13 +463,18 @@ def _read_block(tasks, layout, fields, masks, begin, end):
     return block
 
 
-def _chunks(path, meta, fields, masks, start, stop, chunksize):
-    """Structured row blocks of /tasks[start:stop], only ``fields``, filtered by ``masks``."""
+def _chunks(path, meta, fields, masks, start, stop, chunksize, packed=True):
+    """Structured row blocks of /tasks[start:stop], only ``fields``, filtered by ``masks``.
+
+    ``packed=False`` (for a reduction that uses each block and drops it) may give a view of the
+    whole raw rows instead of a packed copy of the fields: no copy of every field of every row,
+    but each row still takes the stored row's bytes, so never keep or concatenate such blocks.
+    """
     with open_results(path) as handle:
         tasks = handle["tasks"]
         layout = _stored_layout(tasks)
         for begin in range(start, stop, chunksize):
-            yield _read_block(tasks, layout, fields, masks, begin, min(stop, begin + chunksize))
+            yield _read_block(tasks, layout, fields, masks, begin, min(stop, begin + chunksize), packed)
 
 
 def load(path, columns=None, where=None, rows=None, chunksize=None):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import streaming
 from .compare import IncomparableError
 from .context import IN_MEMORY_ROWS, Context
 from .errors import ResultsFileError
@@ -90,9 +91,12 @@ def describe_status(info, failed):
 
 
 def failed_tasks(context):
-    """The failed rows (id, axes, rank, error): read from the file alone in streaming mode."""
+    """The failed rows (id, axes, rank, error): read from the file alone in streaming mode, and not
+    at all (no pass over /tasks) when a current /summaries counts none."""
     if context.streaming:
-        return load(context.path, columns=[*context.info["axes"], "rank", "error"], where={"status": "failed"})
+        none_failed = streaming.failed_count_from_summaries(context.info) == 0
+        return load(context.path, columns=[*context.info["axes"], "rank", "error"], where={"status": "failed"},
+                    rows=(0, 0) if none_failed else None)
     return context.tasks[context.tasks["status"] == "failed"]
 
 

@@ -10,26 +10,65 @@ depends on the grid (groups x runs), never on the number of rows:
   rows for every group (what ``unit_means`` gives, as a dense runs x groups array), yielded
   a few metrics at a time so that at most ``CELL_BUDGET`` bytes of accumulators are held.
 
-A pass reads /tasks in blocks of READ_ROWS rows (the reader's raw-chunk path, about two
+A pass reads /tasks in blocks of READ_ROWS rows (the reader's raw-chunk path, some five
 million rows a second) and keeps per (group, run) cell one float64 sum per metric and one
-count of ok rows (plus a count per metric only if some ok row of it is not finite).
+count of ok rows (plus a count per metric only if some ok row of it is not finite). A pass
+costs as much as reading the file (20.7 GiB for 131M rows, which does not stay in a 23 GB
+page cache from one pass to the next), so the work is arranged in as few passes as the
+budget allows: every metric of run_tables() in one pass when their sums fit CELL_BUDGET,
+together with any Tally (a count of ok rows, e.g. fits that stalled) a caller asks for.
 """
+
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .reader import READ_ROWS, _chunks, _sizes, axis_index, axis_labels, open_results, text_list
+from .reader import READ_ROWS, _chunks, _sizes, axis_indices, axis_labels, open_results, text_list
 from .summary import UNIT
 
-CELL_BUDGET = 450 * 1024 * 1024  # bytes of (group, run) accumulators held in one pass
+# Bytes of (group, run) accumulators held in one pass: 1 GiB holds the five per-run tables the
+# subset-evidence report needs for 2^20 structures x 25 runs (5 x 8 x 26.2M cells = 1000 MiB),
+# so the 131M-row file is one pass, and the report stays under 2 GB with the rest of it.
+CELL_BUDGET = 1024 * 1024 * 1024
 SUMMARY_ROWS = 65536  # /summaries/table rows read at a time
 
 
-def _group_of(block, info, group_axes):
-    """Flat group index (row-major over ``group_axes``) of every row of ``block``."""
-    if not group_axes:
-        return np.zeros(len(block), dtype=np.int64)
-    return np.ravel_multi_index([axis_index(block, info, a) for a in group_axes], _sizes(info, group_axes))
+@dataclass
+class Tally:
+    """A count of the ok rows whose ``field`` passes ``test`` (a vectorised predicate), taken in
+    the same pass as run_tables() (e.g. Tally("converged", lambda v: v < 0.5): stalled fits)."""
+    field: str
+    test: Callable
+    count: int = 0
+
+
+def _coordinates(block, info, group_axes):
+    """(flat group index row-major over ``group_axes``, run index) of every row of ``block``."""
+    unit = [UNIT] if UNIT in info["axes"] else []
+    indices = axis_indices(block, info, [*group_axes, *unit])
+    group = (np.ravel_multi_index(indices[:len(group_axes)], _sizes(info, group_axes)) if group_axes
+             else np.zeros(len(block), dtype=np.int64))
+    return group, (indices[-1] if unit else np.zeros(len(block), dtype=np.int64))
+
+
+def _local(cell):
+    """(where, local index, span): the cells of a block as positions local to it, for bincount.
+
+    Rows finish in roughly task-id order, so a block's cells usually lie in a narrow range:
+    then ``where`` is that range (a slice) and the local index an offset, with no sort;
+    otherwise ``where`` is the distinct cells (np.unique). Either way ``acc[where] +=
+    np.bincount(local, weights, minlength=span)`` adds the block's rows to the accumulators,
+    each cell's rows summed in the same order (so the sums do not depend on the route).
+    """
+    if not cell.size:
+        return slice(0, 0), cell, 0
+    low, high = int(cell.min()), int(cell.max())
+    if high - low < 4 * cell.size + 4096:
+        return slice(low, high + 1), cell - low, high - low + 1
+    present, local = np.unique(cell, return_inverse=True)
+    return present, local, len(present)
 
 
 def _row_fields(metrics):
@@ -38,7 +77,7 @@ def _row_fields(metrics):
 
 
 def _blocks(info, fields):
-    return _chunks(info["path"], info, fields, {}, 0, info["rows_committed"], READ_ROWS)
+    return _chunks(info["path"], info, fields, {}, 0, info["rows_committed"], READ_ROWS, packed=False)
 
 
 def _metric_batches(metrics, cells):
@@ -47,35 +86,40 @@ def _metric_batches(metrics, cells):
     return [metrics[i:i + per_pass] for i in range(0, len(metrics), per_pass)]
 
 
-def run_tables(info, group_axes, metrics):
+def run_tables(info, group_axes, metrics, tallies=()):
     """Yield (metric, runs x groups float64 array of run means) for every metric, in passes.
 
     Entry [r, g] is the mean of ``metric`` over the ok rows of run r in group g (groups
     row-major over ``group_axes``), NaN where there is none: ``unit_means`` as a dense array.
     The tables of one pass are yielded together; drop each when done to keep memory bounded.
+    ``tallies`` (Tally) are counted during the first pass: their counts are final once the
+    first table has been yielded.
     """
     runs = len(info["axes"].get(UNIT, [0]))
     groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
     cells = groups * runs
-    for batch in _metric_batches(list(metrics), cells):
+    for number, batch in enumerate(_metric_batches(list(metrics), cells)):
+        counted = list(tallies) if number == 0 else []
         sums = {m: np.zeros(cells) for m in batch}
         missing = {}  # metric -> per-cell count of ok rows where it is not finite (rare; made on demand)
         rows_per_cell = int(np.prod([len(v) for k, v in info["axes"].items() if k not in group_axes and k != UNIT]))
         count = np.zeros(cells, dtype=np.min_scalar_type(rows_per_cell))  # uint8 for 5 folds: 1 byte a cell
-        for block in _blocks(info, _row_fields(batch)):
+        for block in _blocks(info, _row_fields([*batch, *(t.field for t in counted)])):
             ok = block["status"] == 0
-            block = block[ok]
-            cell = _group_of(block, info, group_axes) * runs + (
-                axis_index(block, info, UNIT) if UNIT in info["axes"] else 0)
-            present, local = np.unique(cell, return_inverse=True)
-            count[present] += np.bincount(local, minlength=len(present)).astype(count.dtype)
+            block = block if ok.all() else block[ok]
+            for tally in counted:
+                tally.count += int(np.count_nonzero(tally.test(block[tally.field])))
+            group, run = _coordinates(block, info, group_axes)
+            where, local, span = _local(group * runs + run)
+            count[where] += np.bincount(local, minlength=span).astype(count.dtype)
             for m in batch:
                 values = block[m].astype(np.float64)
                 finite = np.isfinite(values)
                 if not finite.all():
                     lost = missing.setdefault(m, np.zeros(cells, dtype=count.dtype))
-                    lost[present] += np.bincount(local[~finite], minlength=len(present)).astype(count.dtype)
-                sums[m][present] += np.bincount(local, weights=np.where(finite, values, 0.0), minlength=len(present))
+                    lost[where] += np.bincount(local[~finite], minlength=span).astype(count.dtype)
+                    values = np.where(finite, values, 0.0)
+                sums[m][where] += np.bincount(local, weights=values, minlength=span)
         for m in batch:
             n = count - missing.pop(m) if m in missing else count
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -86,35 +130,30 @@ def run_tables(info, group_axes, metrics):
             del table
 
 
-def _counts(info, group_axes):
-    """ok_count, failed_count and run_count (runs with an ok row) per group, in one pass."""
+def _counts_and_spread(info, group_axes, metrics):
+    """((ok_count, failed_count, run_count) per group, {metric: row spread per group}), together.
+
+    run_count counts the runs with an ok row. The row spread is the sample standard deviation
+    (ddof 1) of the single ok rows per group and metric; its sums of squares are taken about a
+    per-group shift (the group's first value) so that values far from zero with a small spread
+    keep their digits. One pass for both when the spread's sums fit CELL_BUDGET (the counts are
+    taken in the first pass, which reads the failed rows too).
+    """
     runs = len(info["axes"].get(UNIT, [0]))
     groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
     ok_count, failed_count = np.zeros(groups, dtype=np.int64), np.zeros(groups, dtype=np.int64)
     run_seen = np.zeros(groups * runs, dtype=bool)
-    for block in _blocks(info, _row_fields([])):
-        group = _group_of(block, info, group_axes)
-        ok = block["status"] == 0
-        ok_count += np.bincount(group[ok], minlength=groups)
-        failed_count += np.bincount(group[~ok], minlength=groups)
-        run = axis_index(block, info, UNIT)[ok] if UNIT in info["axes"] else 0
-        run_seen[group[ok] * runs + run] = True
-    return ok_count, failed_count, run_seen.reshape(groups, runs).sum(axis=1)
-
-
-def _row_spread(info, group_axes, metrics):
-    """Sample standard deviation (ddof 1) of the single ok rows per group and metric, one pass.
-
-    Sums of squares are taken about a per-group shift (the group's first value) so that
-    values far from zero with a small spread keep their digits.
-    """
-    groups = int(np.prod(_sizes(info, group_axes), dtype=np.int64))
     result = {}
-    for batch in _metric_batches(list(metrics), 3 * groups):
+    for number, batch in enumerate(_metric_batches(list(metrics), 3 * groups) or [[]]):
         acc = {m: [np.zeros(groups), np.zeros(groups), np.zeros(groups), np.full(groups, np.nan)] for m in batch}
         for block in _blocks(info, _row_fields(batch)):
-            block = block[block["status"] == 0]
-            group = _group_of(block, info, group_axes)
+            group, run = _coordinates(block, info, group_axes)
+            ok = block["status"] == 0
+            if number == 0:
+                ok_count += np.bincount(group[ok], minlength=groups)
+                failed_count += np.bincount(group[~ok], minlength=groups)
+                run_seen[group[ok] * runs + run[ok]] = True
+            block, group = block[ok], group[ok]
             for m in batch:
                 values = block[m].astype(np.float64)
                 finite = np.isfinite(values)
@@ -130,7 +169,7 @@ def _row_spread(info, group_axes, metrics):
             n, s, q, _ = acc.pop(m)
             with np.errstate(invalid="ignore", divide="ignore"):
                 result[m] = np.where(n > 1, np.sqrt(np.maximum(q - s * s / n, 0.0) / (n - 1)), np.nan)
-    return result
+    return (ok_count, failed_count, run_seen.reshape(groups, runs).sum(axis=1)), result
 
 
 def _table(info, group_axes, reduced, counts, statistics, metrics):
@@ -219,6 +258,23 @@ def _from_summaries(info, group_axes, reduced, metrics):
     return _table(info, group_axes, reduced, counts, statistics, metrics)
 
 
+def failed_count_from_summaries(info):
+    """The number of failed rows per /summaries when that is current (its ok and failed counts
+    add up to rows_committed), else None: lets a report skip a pass that would find none."""
+    if not info.get("has_summaries"):
+        return None
+    with open_results(info["path"]) as handle:
+        table = handle["summaries"]["table"]
+        if not {"ok_count", "failed_count"} <= set(table.dtype.names):
+            return None
+        ok = failed = 0
+        for begin in range(0, len(table), SUMMARY_ROWS):
+            block = table.fields(["ok_count", "failed_count"])[begin:begin + SUMMARY_ROWS]
+            ok += int(block["ok_count"].sum(dtype=np.int64))
+            failed += int(block["failed_count"].sum(dtype=np.int64))
+    return failed if ok + failed == info["rows_committed"] else None
+
+
 def file_aggregate(info, over=("run", "fold"), metrics=None):
     """aggregate(load(path), over, metrics) without loading the rows (see the module docstring)."""
     metrics = list(info["metrics"]) if metrics is None else list(metrics)
@@ -227,10 +283,8 @@ def file_aggregate(info, over=("run", "fold"), metrics=None):
     table = _from_summaries(info, group_axes, reduced, metrics)
     if table is not None:
         return table
-    counts = _counts(info, group_axes)
-    statistics = {m: {} for m in metrics}
-    for m, row_std in _row_spread(info, group_axes, metrics).items():
-        statistics[m]["row_std"] = row_std
+    counts, spread = _counts_and_spread(info, group_axes, metrics)
+    statistics = {m: {"row_std": spread.pop(m)} for m in metrics}
     if UNIT in reduced:
         for m, table in run_tables(info, group_axes, metrics):
             n = np.isfinite(table).sum(axis=0)

@@ -78,7 +78,7 @@ def test_streamed_report_tables_equal_the_in_memory_ones(large_file, tmp_path, s
         status, _ = run_measured([sys.executable, str(REPORT), str(path), "-o", str(tmp_path / name)],
                                  MSWEEP_IN_MEMORY_ROWS=rows, MSWEEP_READ_ROWS="50000")
         assert status == 0
-    # The fits that stopped at the iteration limit are counted alike (streamed: a block at a time).
+    # The fits that stopped at the iteration limit are counted alike (streamed: in the per-run tables' pass).
     stalled = [re.search(r"(\d+) of (\d+) fits stopped at the iteration limit", (tmp_path / name / "index.html").read_text())
                for name in ("memory", "streamed")]
     assert stalled[0] and stalled[1] and stalled[0].groups() == stalled[1].groups(), stalled

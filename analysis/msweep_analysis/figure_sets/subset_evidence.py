@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import plots
 from ..formatting import distinguishing_digits, mean_pm_sem
-from ..reader import READ_ROWS, load
+from ..streaming import Tally
 
 INTERCEPT_ONLY = "(intercept only)"
 TOP_BARS = 15
@@ -75,6 +75,7 @@ class PerRun:
     outcome of that choice, and the paired gaps of the lead criterion's top structures."""
     choices: dict   # criterion metric -> (choice per run, outcome of the choice per run or None)
     gaps: tuple     # (mean, sem) over runs of (structure - best) for the lead criterion's top structures
+    stalled: int = None  # ok rows whose fit stopped at the iteration limit (None: no converged metric)
 
 
 def per_run_statistics(context, summary, criteria, outcome):
@@ -83,14 +84,16 @@ def per_run_statistics(context, summary, criteria, outcome):
     The criteria's tables come first and each is reduced, as it arrives, to its choice per run
     (a run's row at a time: no copy of the table) and dropped; the outcome's table comes last
     and only the chosen structures' entries are read from it. A large file never holds more
-    than one batch of tables (streaming.CELL_BUDGET).
+    than one batch of tables (streaming.CELL_BUDGET). The fits that stalled (converged < 0.5) are
+    counted in the same pass.
     """
     lead = criteria[0]
     top = ranking(summary, lead)[:TOP_BARS]
     top = summary["structure_index"].to_numpy()[top[np.isfinite(score(summary, lead)[top])]]
     metrics = [c.metric for c in criteria] + ([outcome.metric] if outcome else [])
     picks, gaps = {}, (np.zeros(0), np.zeros(0))  # criterion metric -> (run labels, choice, has_score)
-    for metric, runs in context.run_tables("structure", list(dict.fromkeys(metrics))):
+    stalled = [Tally("converged", lambda converged: converged < 0.5)] if context.has_metric("converged") else []
+    for metric, runs in context.run_tables("structure", list(dict.fromkeys(metrics)), stalled):
         for c in (c for c in criteria if c.metric == metric):
             picks[c.metric] = (runs.index, *run_choices(runs.to_numpy(), c.higher_is_better))
             if c is lead and top.size:
@@ -104,7 +107,7 @@ def per_run_statistics(context, summary, criteria, outcome):
         if outcome:
             achieved = outcome_runs.reindex(index).to_numpy()[np.arange(len(index)), choice][has_score]
         choices[metric] = (choice[has_score], achieved)
-    return PerRun(choices, gaps)
+    return PerRun(choices, gaps, stalled[0].count if stalled else None)
 
 
 def run_choices(table, higher_is_better):
@@ -501,20 +504,10 @@ def add_top_structures_figure(context, summary, criteria, per_run):
                           "and drawn with dots, not bars." if metric else ""))
 
 
-def add_convergence_note(context, summary):
-    if not context.has_metric("converged"):
-        return
-    ok_count = int(summary["ok_count"].sum())
-    if not context.streaming:
-        ok = context.tasks[context.tasks["status"] == "ok"]
-        stalled = int((ok["converged"] < 0.5).sum())
-    elif not (summary["converged_mean"] < 1).any():
-        stalled = 0  # converged is 0 or 1: every mean is 1 exactly when no fit stalled
-    else:
-        # Counted a block at a time: a file too large for memory never has all its rows held.
-        blocks = load(context.path, columns=["converged"], where={"status": "ok"}, chunksize=READ_ROWS)
-        stalled = sum(int((block["converged"] < 0.5).sum()) for block in blocks)
+def add_convergence_note(context, summary, stalled):
+    """The note on fits that stopped at the iteration limit (``stalled``: PerRun.stalled)."""
     if stalled:
+        ok_count = int(summary["ok_count"].sum())
         context.add_note(f"{stalled} of {ok_count} fits stopped at the iteration limit before the evidence "
                          "fixed point converged; their alpha, beta and log evidence are approximate.")
 
@@ -534,7 +527,7 @@ def build(context):
     per_run = per_run_statistics(context, lead_summary, criteria, outcome)
     del lead_summary
     summary = structure_summary(context)
-    add_convergence_note(context, summary)
+    add_convergence_note(context, summary, per_run.stalled)
     add_structure_table(context, summary, criteria, outcome)
     add_best_table(context, summary, criteria, outcome)
     add_selection_outcomes(context, summary, criteria, outcome, per_run)
