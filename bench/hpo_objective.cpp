@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   try {
     const JobSpec spec = load_job(argv[1], std::vector<std::string>(argv + 5, argv + argc));
     auto experiment = make_experiment(spec);
+    spec.reject_unknown_keys();  // after the experiment has read its keys, as msweep run does
     const auto* hpo = dynamic_cast<const HyperparameterOptimizationExperiment*>(experiment.get());
     if (!hpo) throw ArgumentError(std::string(argv[1]) + ": not a hyperparameter-optimization job");
     const auto& axes = hpo->grid().axes();
