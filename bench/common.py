@@ -86,8 +86,9 @@ def import_torch(script):
     try:
         import torch
     except ImportError:
-        sys.exit(f"{script}: PyTorch is missing: install the Debian package python3-torch "
-                 "(scripts/setup.sh --bench installs every benchmark peer)")
+        print(f"{script}: PyTorch is missing: install the Debian package python3-torch "
+              "(scripts/setup.sh --bench installs every benchmark peer)", file=sys.stderr)
+        sys.exit(PEER_NOT_READY)
     return torch
 
 

@@ -21,6 +21,8 @@ best-so-far Q against the number of trainings and against wall seconds for every
 
 Exits 3 (bench/common.py PEER_NOT_READY) when Optuna is missing: apt-get install python3-optuna
 (bash scripts/setup.sh --bench installs it).
+Exits 2 when the job or a --set is refused (bench_hpo_objective's one-line message comes first).
+A --set replaces the case's own overrides: with --case mlp, repeat --set sweep.elbo_groups="layer".
 """
 import argparse
 import math
@@ -49,6 +51,13 @@ class Objective:
         self.process = subprocess.Popen([str(HELPER), str(job), criterion, str(run), "0", *overrides], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True, bufsize=1)
         self.report = self.process.stdout.readline().strip()  # the Eigen report line
+        if not self.report:
+            # The helper refused the job or a --set before its first line; its one-line reason
+            # (file, key, what was expected) is already on stderr.
+            self.process.wait()
+            print(f"hpo_vs_optuna: bench_hpo_objective refused {job} (exit {self.process.returncode}): "
+                  "its message is above; --set takes SECTION.KEY=VALUE as msweep run does", file=sys.stderr)
+            sys.exit(2)
         fields = self.ask("info").split()
         self.hyperparameters, self.low, self.high, self.budget = int(fields[1]), float(fields[2]), float(fields[3]), int(fields[4])
 
@@ -104,6 +113,8 @@ def main():
     parser.add_argument("--runs", type=int, help="runs (default: the case's)")
     parser.add_argument("--criteria", nargs="+", default=["cv", "elbo"])
     args = parser.parse_args()
+    if args.runs is not None and args.runs < 1:
+        parser.error("--runs must be at least 1")
     case = CASES[args.case]
     job = args.job or str(SOURCE / "jobs" / case["job"])
     overrides = case["set"] if args.set is None else args.set

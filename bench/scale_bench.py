@@ -10,7 +10,9 @@ journal while it runs). Prints one row per size: tasks, wall time, the throughpu
 reports, master and worker peak RSS (while farming, and over the whole run including the
 end-of-run summaries), results file size, journal size at its peak, master CPU seconds
 (user + sys), and the share of the workers' time inside tasks (msweep's closing line: the
-end-to-end throughput against the compute-only one of the same run). With --stop-after a long
+end-to-end throughput against the compute-only one of the same run). The master CPU percentage is its CPU
+seconds over the whole run's wall time, end-of-run summaries included (msweep's own closing
+line gives the farm phase's). With --stop-after a long
 size is stopped (SIGUSR1) and its row shows the tasks stored by then. A baseline row (the same job with 4 structures, 20 tasks) shows what
 a rank holds whatever the task count (binary, MPI, HDF5, the data set).
 
@@ -179,7 +181,8 @@ def main():
     print(f"{'':>28} {'farming / peak':>17} {'farming / peak':>17}", flush=True)
 
     def show(row, note=""):
-        print(f"{row['tasks']:>11,} {row['wall']:>6.0f}s {row['rate'] or 0:>8.0f} "
+        rate = f"{row['rate']:.0f}" if row['rate'] else "-"  # "-": a farm phase too short to time
+        print(f"{row['tasks']:>11,} {row['wall']:>6.0f}s {rate:>8} "
               f"{mib(row['farming_master_rss']):>8} / {mib(row['master_rss']):>6} {mib(row['farming_worker_rss']):>8} / {mib(row['worker_rss']):>6} "
               f"{gib(row['file']):>12} {gib(row['journal']):>12} "
               f"{row['master_cpu']:>6.0f} s ({100 * row['master_cpu'] / row['wall']:.0f}%)"
@@ -194,6 +197,8 @@ def main():
     finally:
         if not args.directory and not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
+        elif args.keep:
+            print(f"results files kept in {directory} (runsN.h5 per size, baseline.h5)")
 
 
 if __name__ == "__main__":

@@ -39,13 +39,14 @@ inline TorchPeerArguments parse_torch_peer_arguments(int argc, char** argv, cons
   return a;
 }
 
-// Exits 1, naming the package, when `python` cannot import torch: checked before minutes of
-// msweep timings, so a missing peer costs nothing.
+// Exits 3 (a peer not ready, as bench/common.py's PEER_NOT_READY), naming the package, when
+// `python` cannot import torch: checked before minutes of msweep timings, so a missing peer
+// costs nothing.
 inline void require_torch(const std::string& python, const char* program) {
   if (std::system((python + " -c 'import torch' 2>/dev/null").c_str()) != 0) {
     std::fprintf(stderr, "%s: %s cannot import torch: install the Debian package python3-torch "
                          "(scripts/setup.sh --bench installs every benchmark peer)\n", program, python.c_str());
-    std::exit(1);
+    std::exit(3);
   }
 }
 

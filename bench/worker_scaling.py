@@ -96,7 +96,7 @@ def task_milliseconds(run, workers):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("job", type=Path, help="job file (TOML)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="passed to msweep run --set (repeatable)")
@@ -112,6 +112,13 @@ def main():
         parser.error(f"{args.job}: no such job file")
     if args.repeats < 1 or min(args.workers) < 1:
         parser.error("--repeats and --workers must be at least 1")
+    # A mistyped --set is refused here, in msweep's own words, not by mpirun's abort banner.
+    check = subprocess.run([MSWEEP, "plan", str(args.job), "--no-estimate",
+                            *[part for override in args.set for part in ("--set", override)]],
+                           capture_output=True, text=True, env=ENV, check=False)
+    if check.returncode != 0:
+        print(check.stderr.strip() or check.stdout.strip(), file=sys.stderr)
+        sys.exit(2)
     print(f"job {args.job}" + "".join(f" --set {o}" for o in args.set) + f"; {os.cpu_count()} cores")
     print("Only meaningful on an idle machine with a free core per worker: compare the load averages.")
     print(f"load average before: {load_average()}")

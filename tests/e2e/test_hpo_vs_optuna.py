@@ -38,9 +38,11 @@ def test_tiny_comparison_prints_every_method_or_names_the_missing_peer():
 def test_bad_override_stops_with_the_key():
     if importlib.util.find_spec("optuna") is None:
         return  # the missing peer is checked first (the test above)
-    result = comparison("--runs", "1", "--criteria", "cv", "--set", "sweep.no_such_key=1")
-    assert result.returncode != 0
-    assert "no_such_key" in result.stdout + result.stderr
+    result = comparison("--runs", "1", "--criteria", "cv", "--set", "sweep.stepsize=1e-5")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and "stepsize" in lines[0] and 'did you mean "step_size"' in lines[0], result.stderr
+    assert lines[1].startswith("hpo_vs_optuna: bench_hpo_objective refused ") and "Traceback" not in result.stderr
 
 
 def test_a_missing_optuna_names_its_package_and_exits_3(tmp_path):

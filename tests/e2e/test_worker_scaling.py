@@ -2,7 +2,7 @@
 farm-phase line (or, for a farm phase too short to time, the whole run), the ratio against linear and the
 load averages are printed, the gap split into the farm's and the tasks' shares; with --repeats the best
 rate and the spread are named; --machine-ceiling runs single-rank copies alone and together; a bad job
-exits 2 and a failing run 1. No figure is asserted."""
+or --set exits 2 with msweep's one line. No figure is asserted."""
 import re
 import subprocess
 import sys
@@ -59,4 +59,6 @@ def test_bad_job_and_bad_override():
     missing = scaling(SOURCE / "jobs" / "no-such-job.toml")
     assert missing.returncode == 2 and "no such job file" in missing.stderr
     bad = scaling(JOB, "--set", "sweep.no_such_key=1")
-    assert bad.returncode == 1 and "msweep failed" in bad.stderr and "no_such_key" in bad.stderr
+    assert bad.returncode == 2, bad.stdout + bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "no_such_key: unknown key" in bad.stderr, bad.stderr
+    assert "mpirun" not in bad.stderr and bad.stdout.strip() == "", bad.stdout
