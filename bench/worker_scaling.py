@@ -160,7 +160,7 @@ def main():
         else:
             alone, together = ceiling
             print(f"machine ceiling (no MPI, no farm): {copies} single-rank runs at once take {together:.4g} ms a task "
-              f"against {alone:.4g} ms alone ({100 * alone / together:.1f}%): the share of linear any parallel "
+                  f"against {alone:.4g} ms alone ({100 * alone / together:.1f}%): the share of linear any parallel "
                   f"program gets from these cores for this task")
     print(f"load average after:  {load_average()}")
 
