@@ -18,6 +18,11 @@ def mpirun(ranks):
     return ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none"]
 
 
+def set_arguments(overrides):
+    """msweep's command-line form of job-key overrides: --set SECTION.KEY=VALUE for each."""
+    return [part for override in overrides for part in ("--set", override)]
+
+
 def run_msweep(job_text, ranks, extra=(), output=None):
     """Runs a job; returns (tasks, tasks_per_second, master_cpu_percent) from msweep's summary
     line. The results file is kept at `output` when given, else discarded."""

@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import ENV, MSWEEP, SOURCE, mpirun, msweep_build_report
+from common import ENV, MSWEEP, SOURCE, mpirun, msweep_build_report, set_arguments
 
 JOB = SOURCE / "jobs" / "sweep-20-features.toml"
 TIME_FORMAT = "%M %U %S %e"  # peak RSS (KiB), user s, system s, elapsed s
@@ -111,9 +111,7 @@ def run_size(args, directory, label, overrides):
     # GNU time per rank, its report named by the rank Open MPI gives the process.
     command = mpirun(args.ranks) + [
         "sh", "-c", f'exec /usr/bin/time -f "{TIME_FORMAT}" -o {times}/rank.$OMPI_COMM_WORLD_RANK "$0" "$@"',
-        args.msweep, "run", str(JOB), "-o", str(output), "-q", "--force"]
-    for override in overrides:
-        command += ["--set", override]
+        args.msweep, "run", str(JOB), "-o", str(output), "-q", "--force", *set_arguments(overrides)]
     watch = Watch(args.msweep, output)
     watch.start()
     start = time.monotonic()

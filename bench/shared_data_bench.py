@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ENV, MSWEEP, SOURCE, mpirun
+from common import ENV, MSWEEP, SOURCE, mpirun, set_arguments
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
@@ -38,7 +38,7 @@ JOB = SOURCE / "jobs" / "param-ordering-fashion-mnist-small.toml"
 def overrides(train, test, runs):
     settings = [f"data.train_objects={train}", f"data.test_objects={test}", f"sweep.runs={runs}", "sweep.t0=20",
                 "sweep.continue_iterations=20", "sweep.fractions=[0.0, 1.0]"]
-    return [item for setting in settings for item in ("--set", setting)]
+    return set_arguments(settings)
 
 
 def children(pid):

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ENV, MSWEEP, SUMMARY, mpirun  # noqa: E402
+from common import ENV, MSWEEP, SUMMARY, mpirun, set_arguments  # noqa: E402
 
 TASKS_IN_RUN = re.compile(r"this run: (\d+) tasks in ")
 
@@ -45,9 +45,8 @@ def alone_and_together(job, overrides, copies):
     single-rank runs started at once, against one alone. Returns the mean task milliseconds
     (from each run's in-task share and rate) alone and together."""
     def start(directory, k):
-        command = [MSWEEP, "run", str(job), "-o", str(Path(directory) / f"alone{k}.h5"), "-q", "--force"]
-        for override in overrides:
-            command += ["--set", override]
+        command = [MSWEEP, "run", str(job), "-o", str(Path(directory) / f"alone{k}.h5"), "-q", "--force",
+                   *set_arguments(overrides)]
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
 
     def milliseconds(process):
@@ -71,9 +70,7 @@ def run_once(job, overrides, workers):
     the workers' share of time inside tasks or None)."""
     with tempfile.TemporaryDirectory() as directory:
         command = mpirun(workers + 1) + [MSWEEP, "run", str(job), "-o", str(Path(directory) / "out.h5"), "-q",
-                                          "--force"]
-        for override in overrides:
-            command += ["--set", override]
+                                          "--force", *set_arguments(overrides)]
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, env=ENV, check=False)
         wall = time.perf_counter() - start
@@ -114,7 +111,7 @@ def main():
         parser.error("--repeats and --workers must be at least 1")
     # A mistyped --set is refused here, in msweep's own words, not by mpirun's abort banner.
     check = subprocess.run([MSWEEP, "plan", str(args.job), "--no-estimate",
-                            *[part for override in args.set for part in ("--set", override)]],
+                            *set_arguments(args.set)],
                            capture_output=True, text=True, env=ENV, check=False)
     if check.returncode != 0:
         print(check.stderr.strip() or check.stdout.strip(), file=sys.stderr)
