@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "msweep/core/error.hpp"
+#include "msweep/store/output_lock.hpp"
 
 namespace msweep::app {
 namespace {
@@ -56,7 +57,69 @@ void check_output_file_name(const std::string& path) {
   const std::string name = output.filename().string();
   // "dir/", "dir/." and "dir/.." name directories even when they do not exist yet.
   if (fs::is_directory(output, ec) || name.empty() || name == "." || name == "..")
-    throw InputError(path + ": output path is a directory (expected a file name ending in .h5)");
+    throw InputError(path + ": output path is a directory (expected the path of a results file, e.g. results/job.h5)");
+}
+
+namespace {
+
+// Same file: equivalent() when both exist, else the same absolute normalized path.
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) {
+    const bool same = fs::equivalent(a, b, ec);
+    if (!ec) return same;
+  }
+  const fs::path left = fs::weakly_canonical(fs::absolute(a, ec), ec);
+  const fs::path right = fs::weakly_canonical(fs::absolute(b, ec), ec);
+  return left.lexically_normal() == right.lexically_normal();
+}
+
+}  // namespace
+
+void check_output_spares_inputs(const std::string& output, const std::vector<ReadFile>& read) {
+  const std::pair<std::string, std::string> written[] = {
+      {output, ""}, {journal_path(output), " (its journal " + journal_path(output) + ")"},
+      {lock_path(output), " (its lock file " + lock_path(output) + ")"}};
+  for (const auto& [path, beside] : written)
+    for (const auto& file : read)
+      if (same_file(path, file.path))
+        throw InputError(output + ": the output" + beside + " would replace " + file.path + ", " + file.role +
+                         " (expected a results file path that is not one of the files read)");
+}
+
+std::vector<ReadFile> files_read_by(const PreparedJob& job) {
+  std::vector<ReadFile> read = {{job.spec.path, "the job file"}};
+  for (const auto& input : job.layout.inputs) read.push_back({input.path, "a data file of the job"});
+  return read;
+}
+
+std::vector<std::string> create_parent_directories(const std::string& output) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> missing;
+  std::error_code ec;
+  for (fs::path dir = fs::absolute(output, ec).parent_path(); !dir.empty() && !fs::exists(dir, ec); dir = dir.parent_path()) {
+    missing.push_back(dir);
+    if (dir == dir.parent_path()) break;
+  }
+  // missing[0] is the deepest: create from the back, undo from the deepest made.
+  std::vector<std::string> made;
+  for (std::size_t i = missing.size(); i-- > 0;) {
+    if (fs::create_directory(missing[i], ec) || !ec) {
+      made.push_back(missing[i].string());
+      continue;
+    }
+    const std::string reason = ec.message();
+    remove_created_directories(made);
+    throw InputError(output + ": cannot create the directory " + missing[i].string() + ": " + reason);
+  }
+  return made;
+}
+
+void remove_created_directories(const std::vector<std::string>& made) {
+  std::error_code ec;
+  for (auto dir = made.rbegin(); dir != made.rend(); ++dir)
+    if (!std::filesystem::remove(*dir, ec)) return;  // not empty (or gone): keep it and those above
 }
 
 OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force) {
@@ -64,6 +127,7 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   std::error_code ec;
   const fs::path output(path);
   check_output_file_name(path);
+  check_output_spares_inputs(path, files_read_by(job));
   const bool journal = fs::exists(journal_path(path), ec);
   if (resume && journal && rebuildable_from_journal(path, job.layout)) {
     // The file is missing or HDF5 cannot open it, but its journal holds this job's rows.

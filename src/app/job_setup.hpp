@@ -33,6 +33,31 @@ enum class OutputMode { create, replace, resume, resume_or_create };
 // Throws InputError when `path` names a directory (existing, or ending in '/', '.' or '..').
 void check_output_file_name(const std::string& path);
 
+// A file the command reads, which its output must never replace: `role` says what it is
+// ("the job file", "a data file of the job", "an input of the merge") for the message.
+struct ReadFile {
+  std::string path;
+  std::string role;
+};
+
+// Throws InputError when `output`, or a file written beside it (its journal, its lock), is one
+// of `read`: the same file (std::filesystem::equivalent), or the same absolute normalized path
+// when one does not exist yet. --force must not turn a job's data or job file into HDF5.
+void check_output_spares_inputs(const std::string& output, const std::vector<ReadFile>& read);
+
+// The files `job` reads: its job file and its data files (the inputs of its identity).
+std::vector<ReadFile> files_read_by(const PreparedJob& job);
+
+// Makes the missing directories above `output` and returns them, the shallowest first (for
+// remove_created_directories). Creation can fail though check_output found the nearest
+// existing one writable (a read-only or special file system, a name too long): then the
+// directories made here are removed again and the error is bad input (status 2: nothing
+// was created).
+std::vector<std::string> create_parent_directories(const std::string& output);
+
+// Removes the directories create_parent_directories made, from the deepest, while empty.
+void remove_created_directories(const std::vector<std::string>& made);
+
 OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force);
 
 // "I/N" (0 <= I < N), or "auto": from SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN,

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   inspect_cmd->add_flag_callback("--descending", [&] { inspect_options.order = "descending"; }, "With --by: largest first")
       ->needs(by_option)->excludes(ascending);
   inspect_cmd->add_option("--csv", inspect_options.csv_path, "With --summary: write the summary as CSV to this file ('-': stdout)")
-      ->needs(summary_flag);
+      ->check(kNonEmptyPath)->needs(summary_flag);
   inspect_cmd->add_option("--rows", inspect_options.rows, "Print the first N task rows")->check(in_range(std::int64_t{0}, kMaxRows));
   inspect_cmd->add_option("--width", inspect_options.width,
                           "With --summary: fit the table in N columns, splitting it into column blocks that repeat the group "

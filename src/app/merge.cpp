@@ -9,7 +9,18 @@ namespace msweep::app {
 
 int merge(const MergeOptions& options) {
   check_output_file_name(options.output_path);
-  const MergeReport report = merge_results(options.inputs, options.output_path, options.force);
+  std::vector<ReadFile> read;
+  for (const auto& input : options.inputs) read.push_back({input, "an input of the merge"});
+  check_output_spares_inputs(options.output_path, read);
+  // Like run -o: missing directories above the output are made, and removed again on failure.
+  const std::vector<std::string> made = create_parent_directories(options.output_path);
+  MergeReport report;
+  try {
+    report = merge_results(options.inputs, options.output_path, options.force);
+  } catch (...) {
+    remove_created_directories(made);
+    throw;
+  }
   if (!report.stale_lock.empty()) std::fprintf(stderr, "msweep: %s\n", report.stale_lock.c_str());
   for (const auto& input : report.unfinished_inputs)
     std::fprintf(stderr, "msweep: warning: %s did not finish (status is not complete); its committed rows are merged\n", input.c_str());

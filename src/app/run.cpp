@@ -134,27 +134,6 @@ ExitStatus status_of(std::exception_ptr error) {
 // worker prints the error itself and aborts.
 constexpr double kMasterAbortWaitSeconds = 60.0;
 
-// Makes the missing directories above `output`. check_output found the nearest existing one
-// writable, but creation can still fail (a read-only or special file system, a name too
-// long): then the directories made here are removed again and the error is bad input, so
-// exit status 2 keeps meaning "nothing was created".
-void create_parent_directories(const std::string& output) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> missing;
-  std::error_code ec;
-  for (fs::path dir = fs::absolute(output, ec).parent_path(); !dir.empty() && !fs::exists(dir, ec); dir = dir.parent_path()) {
-    missing.push_back(dir);
-    if (dir == dir.parent_path()) break;
-  }
-  // missing[0] is the deepest: create from the back, undo from the deepest made.
-  for (std::size_t i = missing.size(); i-- > 0;) {
-    if (fs::create_directory(missing[i], ec) || !ec) continue;
-    const std::string reason = ec.message();
-    for (std::size_t made = i + 1; made < missing.size(); ++made) fs::remove(missing[made], ec);
-    throw InputError(output + ": cannot create the directory " + missing[i].string() + ": " + reason);
-  }
-}
-
 }  // namespace
 
 // True when a launcher started peers of this process (mpirun, srun): an input error then goes
@@ -203,6 +182,7 @@ class MasterRun {
   const boost::mpi::communicator& world_;
   std::string program_;  // argv[0] as typed, for the resume command
   std::optional<ResultWriter> writer_;
+  std::vector<std::string> made_directories_;  // above the output, by this run
   bool finishing_ = false;  // finish() was called: never call it twice
   WallTimer wall_;
 };
@@ -216,7 +196,7 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     RunProvenance provenance{world_.size(), join_unique_hosts(hosts), cluster_provenance(hosts)};
     WriterOptions writer_options{static_cast<std::size_t>(job_.spec.store_batch_rows), job_.spec.flush_seconds,
                                  job_.spec.summary_seconds};
-    create_parent_directories(output_);
+    made_directories_ = create_parent_directories(output_);
     const bool resume = mode_ == OutputMode::resume;
     writer_.emplace(resume ? ResultWriter::resume(output_, job_.layout, provenance, writer_options, options_.force)
                            : ResultWriter::create(output_, job_.layout, provenance, writer_options, mode_ == OutputMode::replace));
@@ -242,6 +222,7 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   if (open_status != 0) {
     std::fprintf(stderr, "msweep: error: %s\n", open_error.c_str());
     writer_.reset();
+    remove_created_directories(made_directories_);  // the output was not created: leave no trace
     return open_status;
   }
 

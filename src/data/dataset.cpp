@@ -43,6 +43,7 @@ Dataset select_features(const Dataset& data, const Indices& columns) {
   out.y = data.y;
   out.target_name = data.target_name;
   out.description = data.description;
+  out.inputs = data.inputs;  // the same files were read: they stay part of the job's identity
   return out;
 }
 

@@ -207,7 +207,8 @@ OutputLock OutputLock::acquire(const std::string& output) {
   for (int round = 0; round < 100; ++round) {
     const std::string temporary = path + "." + me.host + "." + std::to_string(me.pid);
     const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw InputError(output + ": cannot create the lock file " + temporary + ": " + errno_text());
+    if (fd < 0)  // The temporary is an internal name: the message names the lock file the user can look for.
+      throw InputError(output + ": cannot create the lock file " + path + ": " + errno_text());
     OutputLock lock;
     lock.path_ = path;
     lock.fd_ = fd;

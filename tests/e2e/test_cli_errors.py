@@ -103,6 +103,8 @@ def test_every_value_option_is_checked(tmp):
         (["run", job, "-o", ""], "--output"),
         (["run", ""], "job"),
         (["merge", results, "-o", ""], "--output"),
+        (["merge", "", "-o", output], "inputs"),
+        (["inspect", results, "--summary", "--csv", ""], "--csv: expected a path, got an empty string"),
         (["run", job, "-o", output, "--in-flight", "0"], "--in-flight"),
         (["run", job, "-o", output, "--in-flight", "99999999999"], "--in-flight"),
         (["run", job, "-o", output, "--progress-seconds", "-1"], "--progress-seconds"),
@@ -128,6 +130,85 @@ def test_output_paths_that_name_directories_create_nothing(tmp):
     # as documented, and the directories made before it are removed again.
     too_long = tmp / "made" / ("a" * 300) / "x.h5"
     assert_one_line_error(run(["run", job, "-o", too_long, "-q"]), "cannot create the directory", "File name too long")
+    assert not (tmp / "made").exists()
+
+
+CSV_JOB = """[job]
+name = "g2"
+experiment = "subset-evidence"
+seed = 1
+[data]
+source = "csv:g2.csv"
+target = "y"
+features = ["x0", "x1"]
+[sweep]
+folds = 2
+"""
+
+
+def write_csv(path, rows=40):
+    path.write_text("x0,x1,y\n" + "".join(f"{i % 7},{(i * 3) % 5},{i % 4 + 0.5 * (i % 7)}\n" for i in range(rows)))
+
+
+def test_output_that_is_a_file_the_job_reads_is_refused_even_with_force(tmp):
+    """-o naming the job file or its data (or a path whose journal or lock would be one of them)
+    must not turn them into HDF5: exit 2, every file untouched, nothing created."""
+    write_csv(tmp / "g2.csv")
+    job = write_job(tmp, "g2", CSV_JOB)
+    originals = {path: path.read_bytes() for path in [tmp / "g2.csv", job]}
+    (tmp / "sub").mkdir()
+    for output, fragments in [
+        (tmp / "g2.csv", ["g2.csv: the output would replace", "a data file of the job"]),
+        (f"{tmp}/sub/../g2.csv", ["a data file of the job"]),
+        (job, ["the output would replace", "the job file"]),
+    ]:
+        for mode in [["--force"], ["--resume"], ["--resume", "--force"], []]:
+            assert_one_line_error(run(["run", job, "-o", output, "-q"] + mode), *fragments)
+    # The journal or lock file beside the output would be a data file of the job.
+    for sibling in ["journal", "lock"]:
+        data = tmp / f"d.h5.{sibling}"
+        write_csv(data)
+        side_job = write_job(tmp, "side", CSV_JOB.replace("g2.csv", data.name))
+        assert_one_line_error(run(["run", side_job, "-o", tmp / "d.h5", "-q", "--force"]), f"its {sibling}", "a data file of the job")
+        assert not (tmp / "d.h5").exists()
+        data.unlink()
+    for path, content in originals.items():
+        assert path.read_bytes() == content, path
+    assert sorted(p.name for p in tmp.iterdir()) == ["g2.csv", "g2.toml", "side.toml", "sub"]
+
+
+def test_merge_never_replaces_an_input(tmp):
+    job = write_job(tmp, "e", GOOD)
+    shards = [tmp / "s0.h5", tmp / "s1.h5"]
+    for index, shard in enumerate(shards):
+        assert run(["run", job, "-o", shard, "-q", "--shard", f"{index}/2"]).returncode == 0
+    before = shards[1].read_bytes()
+    for output in [shards[1], f"{tmp}/./s1.h5"]:
+        assert_one_line_error(run(["merge", *shards, "-o", output, "--force"]), "s1.h5", "an input of the merge")
+    assert shards[1].read_bytes() == before
+    assert sorted(p.name for p in tmp.iterdir()) == ["e.toml", "s0.h5", "s1.h5"]
+
+
+def test_merge_creates_missing_directories_like_run(tmp):
+    job = write_job(tmp, "e", GOOD)
+    shards = [tmp / "s0.h5", tmp / "s1.h5"]
+    for index, shard in enumerate(shards):
+        assert run(["run", job, "-o", shard, "-q", "--shard", f"{index}/2"]).returncode == 0
+    merged = run(["merge", *shards, "-o", tmp / "out" / "md2" / "x.h5", "-q"])
+    assert merged.returncode == 0, merged.stderr
+    assert (tmp / "out" / "md2" / "x.h5").exists()
+    # A merge that fails after making directories removes them again, and its message names
+    # the path given, never an internal temporary name.
+    failed = run(["merge", shards[0], tmp / "missing.h5", "-o", tmp / "new" / "deeper" / "x.h5"])
+    assert_one_line_error(failed, "missing.h5")
+    assert not (tmp / "new").exists()
+    long_name = tmp / "long" / ("a" * 250 + ".h5")  # fits NAME_MAX, its lock file does not
+    failed = run(["merge", *shards, "-o", long_name])
+    assert_one_line_error(failed, "cannot create the lock file", ".h5.lock: File name too long")
+    assert ".lock." not in failed.stderr
+    assert not (tmp / "long").exists()
+    too_long = tmp / "made" / ("a" * 300) / "x.h5"
+    assert_one_line_error(run(["merge", *shards, "-o", too_long]), "cannot create the directory", "File name too long")
     assert not (tmp / "made").exists()
 
 

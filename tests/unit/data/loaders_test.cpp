@@ -55,6 +55,10 @@ TEST(SelectFeatures, KeepsTheChosenColumnsInOrder) {
   EXPECT_EQ(chosen.X(1, 0), 8.0);
   EXPECT_EQ(chosen.X(1, 1), 5.0);
   EXPECT_EQ(chosen.y, d.y);
+  // The file read stays recorded: the job's identity (and the check that -o spares it) needs it.
+  ASSERT_EQ(chosen.inputs.size(), 1u);
+  EXPECT_EQ(chosen.inputs[0].path, d.inputs[0].path);
+  EXPECT_EQ(chosen.inputs[0].digest, d.inputs[0].digest);
 }
 
 // A path that exists but is not a file is not "not found": the message says what it is.
