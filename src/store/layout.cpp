@@ -380,7 +380,10 @@ OpenedFile open_results(const std::string& path, bool writable) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path + ": results file not found");
   if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": expected a results file (.h5), got a directory");
-  if (!h5::is_hdf5_file(path)) throw InputError(path + ": not an HDF5 file (expected an msweep results file)");
+  // No HDF5 signature: a damaged results file and some other file look alike here, so the
+  // message names both, and neither reading sends the user the wrong way.
+  if (!h5::is_hdf5_file(path))
+    throw InputError(path + ": not a readable HDF5 file: damaged, or not an msweep results file");
   OpenedFile opened;
   try {
     opened.file = h5::open_file(path, writable);

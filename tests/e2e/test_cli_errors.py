@@ -285,11 +285,27 @@ def test_resume_of_another_jobs_file_is_refused(tmp):
     assert_one_line_error(run(["run", other, "-o", output, "--resume"]), "belongs to another job")
 
 
-@pytest.mark.parametrize("content, fragment", [(b"", "not an HDF5 file"), (b"plain text", "not an HDF5 file")])
+@pytest.mark.parametrize("content, fragment", [(b"", "not a readable HDF5 file: damaged, or not an msweep results file"), (b"plain text", "not a readable HDF5 file")])
 def test_inspect_rejects_non_results_files(tmp, content, fragment):
     path = tmp / "bad.h5"
     path.write_bytes(content)
     assert_one_line_error(run(["inspect", path]), str(path), fragment)
+
+
+def test_resume_of_a_file_damaged_at_its_start_says_both_readings(tmp):
+    """A results file whose first bytes were overwritten (no journal: the run completed) reads as
+    "not HDF5": the message must not only suggest the user named the wrong file."""
+    job = write_job(tmp, "e", GOOD)
+    output = tmp / "dmg.h5"
+    assert run(["run", job, "-o", output, "-q"]).returncode == 0
+    with open(output, "r+b") as f:
+        f.write(b"\0" * 64)
+    before = output.read_bytes()
+    for mode in [["--resume"], ["--resume", "--force"]]:
+        assert_one_line_error(run(["run", job, "-o", output, "-q"] + mode),
+                              f"{output}: not a readable HDF5 file: damaged, or not an msweep results file")
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in tmp.iterdir()) == ["dmg.h5", "e.toml"]
 
 
 def test_inspect_rejects_foreign_hdf5_and_other_versions(tmp):

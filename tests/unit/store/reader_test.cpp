@@ -30,7 +30,7 @@ TEST_F(ReaderTest, ReaderRejectsBadFilesWithOneLine) {
     }
     return std::string();
   };
-  EXPECT_EQ(message(text), text + ": not an HDF5 file (expected an msweep results file)");
+  EXPECT_EQ(message(text), text + ": not a readable HDF5 file: damaged, or not an msweep results file");
   EXPECT_EQ(message(path("missing.h5")), path("missing.h5") + ": results file not found");
   EXPECT_EQ(message(dir_.string()), dir_.string() + ": expected a results file (.h5), got a directory");
 }
