@@ -291,12 +291,10 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   std::string rates = "farm phase too short to time";
   if (farm.wall_seconds >= 0.05) {
     char text[200];
-    // Whole tasks/s for fast tasks; decimals below 100/s, where jobs of minute-long tasks
-    // (hyperparameter optimization, an MLP) would otherwise all read "0 tasks/s".
     const double rate = static_cast<double>(farm.completed) / farm.wall_seconds;
-    const int decimals = rate >= 100 ? 0 : rate >= 1 ? 2 : 5;
     const int workers = std::max(world_.size() - 1, 1);  // one rank runs the tasks itself
-    std::snprintf(text, sizeof text, "%.*f tasks/s while farming, %s %.1f%%, workers in tasks %.1f%%", decimals, rate,
+    std::snprintf(text, sizeof text, "%s tasks/s while farming, %s %.1f%%, workers in tasks %.1f%%",
+                  ProgressReporter::format_rate(rate).c_str(),
                   world_.size() > 1 ? "master CPU" : "CPU", 100.0 * farm.master_cpu_seconds / farm.wall_seconds,
                   100.0 * task_seconds / (workers * farm.wall_seconds));
     rates = text;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace msweep {
@@ -53,6 +54,18 @@ std::string ProgressReporter::format_duration(double seconds) {
   return buffer;
 }
 
+std::string ProgressReporter::format_rate(double per_second) {
+  char buffer[48];
+  if (!std::isfinite(per_second) || per_second < 0) return "?";
+  if (per_second >= 100 || per_second == 0) {
+    std::snprintf(buffer, sizeof buffer, "%.0f", per_second);
+  } else {
+    const int decimals = std::min(12, 2 - static_cast<int>(std::floor(std::log10(per_second))));
+    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, per_second);
+  }
+  return buffer;
+}
+
 void ProgressReporter::print(bool final_line) {
   since_print_.reset();
   const std::uint64_t done = already_ + done_;
@@ -60,9 +73,9 @@ void ProgressReporter::print(bool final_line) {
   const double speed = rate();
   const double eta = speed > 0 ? static_cast<double>(total_ - std::min(done, total_)) / speed : NAN;
   char line[256];
-  std::snprintf(line, sizeof line, "msweep: %llu/%llu tasks (%.1f%%), %llu failed, %.0f tasks/s, %s %s",
+  std::snprintf(line, sizeof line, "msweep: %llu/%llu tasks (%.1f%%), %llu failed, %s tasks/s, %s %s",
                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), percent,
-                static_cast<unsigned long long>(failed_), speed, final_line ? "elapsed" : "ETA",
+                static_cast<unsigned long long>(failed_), format_rate(speed).c_str(), final_line ? "elapsed" : "ETA",
                 format_duration(final_line ? clock_.seconds() : eta).c_str());
   if (bar_) std::fprintf(stream_, "\r\033[K%s%s", line, final_line ? "\n" : "");
   else std::fprintf(stream_, "%s\n", line);

@@ -308,7 +308,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 // "did you mean \"work\"? " when a known key is within a third of the typo's length, then the
 // keys this section takes for this kind (every key the kind read, with or without a value).
 std::string unknown_key_hint(std::string_view key, const std::set<std::string, std::less<>>& known) {
-  if (known.empty()) return "this section takes no keys here (docs/job-spec.md lists the keys of each section)";
+  if (known.empty()) return "this section takes no keys in this job; docs/job-spec.md lists the keys of each section";
   std::string closest;
   std::size_t best = std::max<std::size_t>(1, key.size() / 3) + 1;
   for (const auto& candidate : known)

@@ -42,6 +42,11 @@ class ProgressReporter {
   // "1h02m", "3m05s", "4.2s"
   static std::string format_duration(double seconds);
 
+  // A rate for people: whole numbers from 100 ("80123"), 3 significant digits below ("1.45",
+  // "0.0145"), so jobs of minute-long tasks do not all read "0". The progress line and the
+  // run's end summary both print it, so the two never disagree in precision.
+  static std::string format_rate(double per_second);
+
  private:
   void print(bool final_line);
 

@@ -16,6 +16,16 @@ TEST(Progress, FormatsDurations) {
   EXPECT_EQ(ProgressReporter::format_duration(NAN), "?");
 }
 
+TEST(Progress, FormatsRatesWithThreeSignificantDigitsBelow100) {
+  EXPECT_EQ(ProgressReporter::format_rate(80123.4), "80123");
+  EXPECT_EQ(ProgressReporter::format_rate(145.4), "145");
+  EXPECT_EQ(ProgressReporter::format_rate(14.54), "14.5");
+  EXPECT_EQ(ProgressReporter::format_rate(1.4499), "1.45");
+  EXPECT_EQ(ProgressReporter::format_rate(0.01454), "0.0145");
+  EXPECT_EQ(ProgressReporter::format_rate(0), "0");
+  EXPECT_EQ(ProgressReporter::format_rate(NAN), "?");
+}
+
 TEST(Progress, ParsesModes) {
   EXPECT_EQ(parse_progress_mode("auto"), ProgressMode::automatic);
   EXPECT_EQ(parse_progress_mode("bar"), ProgressMode::bar);

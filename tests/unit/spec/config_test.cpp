@@ -137,6 +137,10 @@ TEST(JobSpec, UnknownKeyNamesFileLineSectionKey) {
   // Nothing close: only the list of the keys the section takes.
   EXPECT_EQ(error_of(std::string(kValid) + "colour = 3\n"),
             "jobs/x.toml:8: [sweep] colour: unknown key (known here: folds, restarts, runs, structures)");
+  // A section this job reads nothing from (here [data]): one sentence, no nested parentheses.
+  EXPECT_EQ(error_of(std::string(kValid) + "[data]\nsource = \"x\"\n"),
+            "jobs/x.toml:9: [data] source: unknown key (this section takes no keys in this job; docs/job-spec.md lists the keys "
+            "of each section)");
 }
 
 TEST(JobSpec, UnknownSection) {
