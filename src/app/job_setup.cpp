@@ -181,6 +181,34 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
   return resume ? OutputMode::resume_or_create : OutputMode::create;
 }
 
+std::string describe_existing_output(const std::string& path, const PreparedJob& job) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string journal = journal_path(path);
+  if (!fs::exists(path, ec))
+    return fs::exists(journal, ec) ? "absent, but its journal " + journal +
+                                         " exists: --resume rebuilds the file from it (if it holds this job), --force discards it"
+                                   : "";
+  const std::string replace = "-o NEW.h5 writes elsewhere, or --force replaces it";
+  try {
+    const ResultReader existing(path);
+    if (const auto mismatch = check_compatible(existing.layout(), job.layout, job_source(job.spec)))
+      return "exists and " + mismatch->reason + "; " +
+             (mismatch->force_accepts ? "--resume --force continues it anyway, " : std::string()) + replace;
+    const std::string stored = std::to_string(existing.rows_committed()) + " of " + std::to_string(existing.task_count()) +
+                               " tasks stored, status " + run_status_name(existing.status());
+    if (existing.status() == RunStatus::complete) return "exists, same job, complete: " + stored + "; " + replace;
+    return "exists, same job: " + stored + "; --resume continues it, --force starts over";
+  } catch (const LeftOpenError&) {
+    return "exists, left open by a run that was killed while resuming it: --resume continues it";
+  } catch (const InputError& error) {
+    std::string reason = error.what();
+    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
+    return "exists but cannot be read as this job's results: " + reason + "; " +
+           (fs::exists(journal, ec) ? "--resume rebuilds it from its journal if that holds this job; " : "") + replace;
+  }
+}
+
 void apply_shard(const std::string& shard, PreparedJob& job) {
   if (shard.empty()) return;
   auto number = [&](const std::string& text, const std::string& what) -> std::uint64_t {

@@ -60,6 +60,12 @@ void remove_created_directories(const std::vector<std::string>& made);
 
 OutputMode check_output(const std::string& path, const PreparedJob& job, bool resume, bool force);
 
+// What `run` would meet at `path`, for plan: empty when nothing is there, else a clause such as
+// "exists, same job: 3 of 8 tasks stored; --resume continues it" or "exists and belongs to
+// another job (...); ..." (by check_compatible, the rule run applies), or that it is unreadable.
+// Reads only; writes nothing.
+std::string describe_existing_output(const std::string& path, const PreparedJob& job);
+
 // "I/N" (0 <= I < N), or "auto": from SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN,
 // SLURM_ARRAY_TASK_STEP and SLURM_ARRAY_TASK_COUNT of a Slurm job array. Sets the shard of
 // job.layout; throws InputError naming the option.

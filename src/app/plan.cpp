@@ -4,7 +4,6 @@
 // Nothing here is per task: the grid is described by its axes, so plan stays cheap for any size.
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <vector>
 
 #include "commands.hpp"
@@ -111,9 +110,8 @@ int plan(const PlanOptions& options) {
                 "timed here; divide by the number of workers, ranks - 1 under mpirun; a loaded machine is slower)\n",
                 ProgressReporter::format_duration(mean * tasks).c_str(), mean, seconds.size());
   }
-  std::error_code ec;
-  const bool exists = std::filesystem::exists(job.spec.output_path, ec);
-  std::printf("output: %s%s\n", job.spec.output_path.c_str(), exists ? " (exists: run needs --resume or --force)" : "");
+  const std::string existing = describe_existing_output(job.spec.output_path, job);
+  std::printf("output: %s%s\n", job.spec.output_path.c_str(), existing.empty() ? "" : (" (" + existing + ")").c_str());
   return 0;
 }
 

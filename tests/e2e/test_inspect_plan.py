@@ -207,3 +207,33 @@ def test_a_wide_summary_fits_the_terminal_in_blocks_that_repeat_the_group_column
     assert summary_blocks(run(["inspect", output, "--summary", "--width", "0"], extra_env={"COLUMNS": "100"}).stdout) == whole
     bad = run(["inspect", output, "--summary", "--width", "-1"])
     assert bad.returncode == 2 and "--width" in bad.stderr
+
+
+def test_plan_says_what_run_would_meet_at_the_output_and_writes_nothing(tmp):
+    """The same job (how much is stored), another job (check_compatible's reason) or an unreadable
+    file: each is named with what to do, read from the file; plan writes nothing."""
+    output = tmp / "res" / "p.h5"
+    job = write_job(tmp, "p", JOB.replace("runs = 2", "runs = 2\n[output]\npath = \"res/p.h5\""))
+
+    def output_line(*extra):
+        planned = run(["plan", job, "--no-estimate", *extra], cwd=tmp)
+        assert planned.returncode == 0, planned.stderr
+        return [line for line in planned.stdout.splitlines() if line.startswith("output: ")][0]
+
+    assert output_line() == "output: res/p.h5"
+    shard = tmp / "s0.h5"
+    assert run(["run", job, "-o", shard, "-q", "--shard", "0/2"], cwd=tmp).returncode == 0
+    assert run(["merge", shard, "-o", output, "-q"], cwd=tmp).returncode == 4  # half the tasks
+    assert output_line() == ("output: res/p.h5 (exists, same job: 9 of 18 tasks stored, status interrupted; "
+                             "--resume continues it, --force starts over)")
+    line = output_line("--set", "sweep.runs=3")
+    assert "(exists and belongs to another job (changed in " in line and "sweep.runs 2 -> 3" in line, line
+    assert line.endswith("; -o NEW.h5 writes elsewhere, or --force replaces it)"), line
+    assert run(["run", job, "-q", "--resume"], cwd=tmp).returncode == 0
+    assert "exists, same job, complete: 18 of 18 tasks stored" in output_line()
+    with open(output, "r+b") as f:
+        f.write(b"\0" * 64)
+    before = sorted(p.name for p in tmp.rglob("*"))
+    assert output_line() == ("output: res/p.h5 (exists but cannot be read as this job's results: not a readable HDF5 file: "
+                             "damaged, or not an msweep results file; -o NEW.h5 writes elsewhere, or --force replaces it)")
+    assert sorted(p.name for p in tmp.rglob("*")) == before
