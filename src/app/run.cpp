@@ -158,11 +158,17 @@ class MasterRun {
 
   // Any failure after MPI started: print the one error line, save what we have (status
   // interrupted, if the file was opened), then end the job with the error's status.
+  // The error line names the output file (docs/cli.md: every error names its file); once the
+  // file is marked interrupted, a second line says what it holds and how to resume it.
   [[noreturn]] void fail(std::exception_ptr error) {
-    std::fprintf(stderr, "%smsweep: error: %s\n", options_.quiet ? "" : "\n", message_of(error).c_str());
+    std::string message = message_of(error);
+    if (message.find(output_) == std::string::npos) message = output_ + ": " + message;
+    std::fprintf(stderr, "%smsweep: error: %s\n", options_.quiet ? "" : "\n", message.c_str());
+    const ExitStatus status = status_of(error);
     if (writer_ && !finishing_) {
       try {
         writer_->finish(RunStatus::interrupted, wall_.seconds());
+        print_resume_line(stderr, "stopped by this error", status, writer_->rows_committed(), "fix the cause, then resume with");
       } catch (const std::exception& e) {
         std::fprintf(stderr, "msweep: %s: could not mark the file interrupted: %s\n", output_.c_str(), e.what());
       }
@@ -171,10 +177,15 @@ class MasterRun {
       writer_.reset();  // closes the file (HDF5 would not, on the exit below)
     } catch (...) {
     }
-    end_process(world_, status_of(error));
+    end_process(world_, status);
   }
 
  private:
+  // "msweep: WHAT (exit N; the file's status is interrupted, S of T tasks stored); ACTION: CMD",
+  // CMD resuming with the same launcher, ranks, shard and --set overrides. The last line of
+  // every run that leaves the file resumable (a signal: stdout; an error: stderr, before the abort).
+  void print_resume_line(std::FILE* stream, const char* what, ExitStatus status, std::uint64_t stored, const char* action) const;
+
   const RunOptions& options_;
   PreparedJob& job_;
   std::string output_;
@@ -308,16 +319,9 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
     const std::string report = job_.experiment->report(summary);
     if (!report.empty()) std::printf("%s", report.c_str());
   } else {
-    const std::string shard_option = job_.layout.shard_count > 1 ? " --shard " + std::to_string(job_.layout.shard_index) + "/" +
-                                                                      std::to_string(job_.layout.shard_count)
-                                                                : "";
-    std::string set_options;  // the overrides are part of the job: resuming needs them again
-    for (const auto& override : job_.spec.overrides) set_options += " --set " + shell_quote(override);
     // The last line says "interrupted" whatever the launcher's own exit status (mpirun
-    // reports 1 for any rank's non-zero exit), and resumes with the same launcher and ranks.
-    std::printf("msweep: interrupted (exit %d; the file's status is interrupted, %llu of %llu tasks stored); resume with: %s\n",
-                static_cast<int>(ExitStatus::interrupted), static_cast<unsigned long long>(stored),
-                static_cast<unsigned long long>(total), resume_command(program_, job_.spec.path, output_, shard_option + set_options).c_str());
+    // reports 1 for any rank's non-zero exit).
+    print_resume_line(stdout, "interrupted", ExitStatus::interrupted, stored, "resume with");
   }
   writer_.reset();
   // Tasks still running (grace over, or a second signal) cannot be stopped: end them with us.
@@ -325,6 +329,19 @@ int MasterRun::run(const std::vector<std::string>& hosts, const TaskFunction& ta
   std::fflush(stdout);
   if (interrupted) return static_cast<int>(ExitStatus::interrupted);
   return failed_total > 0 ? static_cast<int>(ExitStatus::tasks_failed) : 0;
+}
+
+void MasterRun::print_resume_line(std::FILE* stream, const char* what, ExitStatus status, std::uint64_t stored,
+                                  const char* action) const {
+  const std::string shard_option = job_.layout.shard_count > 1 ? " --shard " + std::to_string(job_.layout.shard_index) + "/" +
+                                                                    std::to_string(job_.layout.shard_count)
+                                                              : "";
+  std::string set_options;  // the overrides are part of the job: resuming needs them again
+  for (const auto& override : job_.spec.overrides) set_options += " --set " + shell_quote(override);
+  std::fprintf(stream, "msweep: %s (exit %d; the file's status is interrupted, %llu of %llu tasks stored); %s: %s\n", what,
+               static_cast<int>(status), static_cast<unsigned long long>(stored),
+               static_cast<unsigned long long>(shard_task_count(job_.layout)), action,
+               resume_command(program_, job_.spec.path, output_, shard_option + set_options).c_str());
 }
 
 // A worker's part: learn whether the master opened the file, then compute until released.

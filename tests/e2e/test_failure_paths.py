@@ -97,8 +97,13 @@ def test_exception_on_a_computing_rank_is_printed_and_the_file_saved(tmp, ranks)
     lines = error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
     assert "injected fault on the first task of rank" in lines[0]
-    if ranks > 1:
-        assert lines[0].startswith("msweep: error: rank ")  # the master names the worker
+    # The error names the output file (and the worker, when the master reports it) ...
+    assert lines[0].startswith(f"msweep: error: {output}: " + ("rank " if ranks > 1 else ""))
+    # ... and the next line what the file holds and how to resume it, before the abort.
+    stopped = [line for line in result.stderr.splitlines() if line.startswith("msweep: stopped by this error")]
+    assert len(stopped) == 1, result.stderr
+    assert "(exit 3; the file's status is interrupted, " in stopped[0] and " tasks stored); fix the cause, then resume with: " in stopped[0]
+    assert f" -o {output} --resume" in stopped[0]
     assert status_of(output) == "interrupted"
     assert run(["run", job(tmp), "-o", output, "--resume", "-q"]).returncode == 0
 

@@ -3,6 +3,7 @@ signals sent to mpirun, a hung or dead worker, a results file damaged beyond HDF
 rebuilt from its journal, shards and merge, and bad or full output locations. Every path
 ends with a file whose tasks equal, bit for bit, an uninterrupted run."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -160,6 +161,9 @@ def test_hung_worker_ends_the_run_with_status_3_and_a_resumable_file(reference, 
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 3, stderr
     assert "returned nothing for" in stderr and "--worker-timeout" in stderr
+    assert f"msweep: error: {output}: worker rank " in stderr
+    assert re.search(r"^msweep: stopped by this error \(exit 3; the file's status is interrupted, \d+ of \d+ tasks stored\); "
+                     r"fix the cause, then resume with: .* --resume", stderr, re.M), stderr
     assert tasks_of(output)[2]["status"] == "interrupted"
     release()
     resume_to_completion(job, output, reference_path)
