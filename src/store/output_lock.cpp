@@ -207,8 +207,15 @@ OutputLock OutputLock::acquire(const std::string& output) {
   for (int round = 0; round < 100; ++round) {
     const std::string temporary = path + "." + me.host + "." + std::to_string(me.pid);
     const int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)  // The temporary is an internal name: the message names the lock file the user can look for.
-      throw InputError(output + ": cannot create the lock file " + path + ": " + errno_text());
+    if (fd < 0) {
+      // The temporary is an internal name: the message names the lock file the user can look
+      // for, and, when the name is too long, that files with longer names lie beside the output.
+      const std::string why = errno == ENAMETOOLONG
+                                  ? errno_text() + " (msweep writes files beside the output with suffixes up to " +
+                                        ".lock.HOST.PID: use a shorter file name)"
+                                  : errno_text();
+      throw InputError(output + ": cannot create the lock file " + path + ": " + why);
+    }
     OutputLock lock;
     lock.path_ = path;
     lock.fd_ = fd;
