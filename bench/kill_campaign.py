@@ -615,7 +615,8 @@ def main():
         if missed["worker"]:
             reasons.append(f"{missed['worker']} worker aims found no farming phase (the session was killed instead, "
                            "counted as a session kill)")
-        print(f"fewer kills than asked ({'; '.join(reasons)}): a larger --structures gives every phase more time")
+        print(f"fewer kills than asked ({'; '.join(reasons) or 'phases ended before the kills aimed at them landed'}): "
+              "a larger --structures gives every phase more time")
     if args.keep:
         print(f"kept {directory}")
     else:
