@@ -266,6 +266,8 @@ def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, r
     assert jobs[0]["Restarts"] == "0", log
     # scancel's SIGTERM reaches each rank once; the script adds none: one clean stop.
     assert not any(marker in log for marker in ABORT_MARKERS), log
+    # The test cluster's KillWait (10 s) is shorter than MSWEEP_GRACE (20 s): the log says what that costs.
+    assert "grace 20s does not fit KillWait 10s: tasks still running 5 s after the SIGTERM will be abandoned" in log, log
     assert "this script does not requeue the job (a preemption with PreemptMode=REQUEUE requeues it itself)" in log, "the hint comes at once, before KillWait can cut the script short"
     assert "msweep ended with status 4" in log and "file status: interrupted" in log, log
     assert inspect_json(output)["status"] == "interrupted"
