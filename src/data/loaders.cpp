@@ -10,11 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "msweep/core/error.hpp"
 
 namespace msweep {
 namespace {
+
+constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
 
 std::vector<std::string> split_csv_line(const std::string& line) {
   std::vector<std::string> fields;
@@ -82,6 +85,9 @@ Dataset load_csv(const std::string& path, const std::string& target) {
   std::vector<std::string> header;
   while (std::getline(in, line)) {
     ++line_number;
+    // Excel saves "CSV UTF-8" with a byte-order mark: invisible, yet it would become part of
+    // the first column's name, so a name the user can see would not match.
+    if (line_number == 1 && line.starts_with(kUtf8ByteOrderMark)) line.erase(0, kUtf8ByteOrderMark.size());
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     header = split_csv_line(line);
     if (line_number == 1 && looks_like_count_line(header)) continue;  // sklearn's "506,13" line

@@ -2,6 +2,7 @@
 complete rows, and --resume must finish the job with exactly the rows of an uninterrupted run."""
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -109,7 +110,7 @@ def test_kill_campaign_in_every_phase_loses_nothing():
     script = Path(__file__).resolve().parents[2] / "bench" / "kill_campaign.py"
     seed = int(os.environ.get("MSWEEP_KILL_SEED", time.time_ns() % 100000))
     done = subprocess.run([sys.executable, str(script), "--msweep", MSWEEP, "--kills", "9", "--worker-kills", "2",
-                           "--cycles", "1", "--structures", "2500", "--array-size", "50", "--farm-delay", "0.3",
+                           "--cycles", "1", "--structures", "2500", "--array-size", "50",
                            "--seed", str(seed)], capture_output=True, text=True, timeout=800)
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
@@ -120,3 +121,15 @@ def test_kill_campaign_in_every_phase_loses_nothing():
     # reports the kills per phase.
     assert int(table.get("farming", ["0"])[0]) + int(table.get("start-up", ["0"])[0]) >= 1, done.stdout
     assert "tasks lost 0, duplicates 0" in done.stdout, done.stdout
+    # The summary says what the campaign really did: kills made against kills asked, "fewer"
+    # only when fewer, and last the promised "kills survived N/N" over every kill made.
+    lines = done.stdout.splitlines()
+    session = re.fullmatch(r"session kills: (\d+) made, 9 asked( \(more: \d+ aims landed in another phase and were tried again\))?",
+                           next(line for line in lines if line.startswith("session kills:")))
+    worker = re.fullmatch(r"worker kills: (\d+) made, 2 asked", next(line for line in lines if line.startswith("worker kills:")))
+    assert session and worker, done.stdout
+    made = int(session.group(1)) + int(worker.group(1))
+    assert bool(session.group(2)) == (int(session.group(1)) > 9), done.stdout
+    fewer = int(session.group(1)) < 9 or int(worker.group(1)) < 2
+    assert any(line.startswith("fewer kills than asked") for line in lines) == fewer, done.stdout
+    assert lines[-1] == f"kills survived {made}/{made}, tasks lost 0, duplicates 0, rows differing from the reference 0", done.stdout

@@ -229,6 +229,25 @@ def test_job_array_with_afterok_merge_as_documented(slurm, reference, repo):
     assert int(attrs["shard_count"]) == 1
 
 
+def test_array_not_starting_at_0_names_its_files_by_shard_index(slurm, reference, repo):
+    """--array=1-2: array tasks 1 and 2 run shards 0/2 and 1/2 (--shard auto), and their files
+    are named by that index, the --shard I/N that resumes them by hand; the merge finds them."""
+    env = dict(slurm.env, MSWEEP_GRACE="20")
+    array_id = slurm.sbatch(["--array=1-2", "--output=array-%A_%a.out", "slurm/msweep-array.sbatch", "jobs/big.toml",
+                             "results/big.h5"], cwd=repo, env=env)
+    merge_id = slurm.sbatch([f"--dependency=afterok:{array_id}", "--output=merge-%j.out", "slurm/msweep-merge.sbatch",
+                             "jobs/big.toml", "results/big.h5"], cwd=repo, env=env)
+    slurm.wait_for(merge_id, {"COMPLETED"}, timeout=400)
+    logs = log_of(repo, "*.out")
+    shards = sorted(p.name for p in (repo / "results").glob("big.shard-*.h5"))
+    assert shards == ["big.shard-0-of-2.h5", "big.shard-1-of-2.h5"], logs
+    for index in (0, 1):
+        state = inspect_json(repo / "results" / f"big.shard-{index}-of-2.h5")
+        assert state["shard"] == {"index": index, "count": 2} and state["status"] == "complete", state
+        assert state["slurm_array_task_id"] == str(index + 1), state
+    assert assert_same_tasks(repo / "results" / "big.h5", reference)["status"] == "complete", logs
+
+
 def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, reference, repo):
     release = held_job(repo)
     _, jid = shell(slurm, repo, readme_block("# one job, requeued until done"))
@@ -247,7 +266,9 @@ def test_plain_scancel_is_one_clean_stop_and_the_logged_command_resumes(slurm, r
     assert jobs[0]["Restarts"] == "0", log
     # scancel's SIGTERM reaches each rank once; the script adds none: one clean stop.
     assert not any(marker in log for marker in ABORT_MARKERS), log
-    assert "this job will not be requeued" in log, "the hint comes at once, before KillWait can cut the script short"
+    # The test cluster's KillWait (10 s) is shorter than MSWEEP_GRACE (20 s): the log says what that costs.
+    assert "grace 20s does not fit KillWait 10s: tasks still running 5 s after the SIGTERM will be abandoned" in log, log
+    assert "this script does not requeue the job (a preemption with PreemptMode=REQUEUE requeues it itself)" in log, "the hint comes at once, before KillWait can cut the script short"
     assert "msweep ended with status 4" in log and "file status: interrupted" in log, log
     assert inspect_json(output)["status"] == "interrupted"
     # The last line is the command the user submitted, not Slurm's spool copy.
@@ -293,7 +314,7 @@ def test_signal_lead_is_checked_against_time_limit_and_grace(slurm, repo):
     assert "the --signal lead (180 s) is not shorter than the time limit (--time=00:02:00, 120 s)" in log, log
     assert "Raise --time, or lower the lead" in log, log
     log = log_of(repo, "grace-*.out")
-    assert "the --signal lead (180 s) must exceed MSWEEP_GRACE (300 s)" in log, log
+    assert "the --signal lead (180 s) must be at least MSWEEP_GRACE (300 s) plus 10 s to write the file" in log, log
     assert not (repo / "results").exists()
 
 

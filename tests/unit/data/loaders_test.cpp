@@ -48,6 +48,15 @@ TEST(LoadCsv, RepeatedColumnNameIsRefused) {
   EXPECT_EQ(error_of(twice, "y"), twice + ":1: column name \"a\" appears twice in the header (columns 1 and 4)");
 }
 
+// Excel's "CSV UTF-8" starts with a byte-order mark; it must not become part of the first name.
+TEST(LoadCsv, LeadingUtf8ByteOrderMarkIsIgnored) {
+  const Dataset d = load_csv(write_temp("bom.csv", "\xEF\xBB\xBF" "a,b,y\r\n1,2,3\r\n4,5,6\r\n"), "y");
+  EXPECT_EQ(d.feature_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(d.X(1, 0), 4.0);
+  const Dataset target_first = load_csv(write_temp("bom-target.csv", "\xEF\xBB\xBF" "y,a\n1,2\n3,4\n"), "y");
+  EXPECT_EQ(target_first.y(1), 3.0);
+}
+
 TEST(SelectFeatures, KeepsTheChosenColumnsInOrder) {
   const Dataset d = load_csv(write_temp("select.csv", "a,y,b,c\n1,2,3,4\n5,6,7,8\n"), "y");
   const Dataset chosen = select_features(d, {2, 0});
