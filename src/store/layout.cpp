@@ -272,11 +272,15 @@ std::optional<Incompatibility> check_compatible(const ResultLayout& stored, cons
                                                 const std::string& wanted_source, const CompatibilityRules& rules) {
   using Rule = Incompatibility::Rule;
   // The data first: no flag mixes rows computed from two data sets in one file.
-  if (stored.inputs_recorded && wanted.inputs_recorded) {
+  // Before 2026-11-27 a csv job with `[data] features` recorded no data files (the feature
+  // selection dropped them): such a file says "none" where the job reads some, which is
+  // "not recorded", not "other data", so --force may vouch for it as for older files.
+  const bool stored_unrecorded = !stored.inputs_recorded || (stored.inputs.empty() && !wanted.inputs.empty());
+  if (!stored_unrecorded && wanted.inputs_recorded) {
     if (const std::string difference = inputs_difference(stored, wanted, wanted_source); !difference.empty())
       return Incompatibility{Rule::inputs, difference, false};
   } else if (!stored.inputs.empty() || !wanted.inputs.empty()) {
-    const ResultLayout& recorded = stored.inputs_recorded ? stored : wanted;
+    const ResultLayout& recorded = stored_unrecorded ? wanted : stored;
     const std::string reason = "was written before msweep recorded input data, so " +
                                (recorded.inputs.empty() ? std::string("its data") : describe_input(recorded.inputs.front())) +
                                (recorded.inputs.size() > 1 ? " and the others" : "") + " cannot be checked against it";

@@ -206,6 +206,22 @@ def test_existing_default_output_of_another_job_names_the_change_and_the_way_out
     assert "use --resume to continue it" in one_error_line(run(["run", job, "-q"], cwd=tmp))
 
 
+def test_files_that_recorded_no_data_files_need_force(tmp):
+    """Before 2026-11-27 a csv job with [data] features recorded no inputs (an empty list):
+    "not recorded", so --force vouches for it; a file that recorded other data stays refused."""
+    job = csv_job(tmp)
+    output = tmp / "out.h5"
+    assert run(["run", job, "-o", output, "-q"]).returncode == 0
+    with h5py.File(output, "a") as f:  # as that msweep wrote them
+        f.attrs["inputs"] = "[]"
+        f.attrs["job_hash"] = "0" * 16
+    line = one_error_line(run(["run", job, "-o", output, "--resume", "-q"]))
+    assert "written before msweep recorded input data" in line and "data.csv" in line and "--force" in line, line
+    assert run(["run", job, "-o", output, "--resume", "--force", "-q"]).returncode == 0
+    with h5py.File(output, "r") as f:
+        assert "data.csv" in f.attrs["inputs"]  # vouched for: recorded from now on
+
+
 def test_old_files_without_input_records_need_force(tmp):
     job = csv_job(tmp)
     output = tmp / "out.h5"
