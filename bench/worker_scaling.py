@@ -144,7 +144,12 @@ def main():
         # The gap to linear splits into the farm's part (workers not inside tasks) and the tasks'
         # own (a task slower when the other cores are busy: shared caches, clock, a noisy VM).
         run, base_run = runs_of[workers], runs_of[base]
-        if run[4] is not None and base_run[4] is not None:
+        if run[4] is None or base_run[4] is None:
+            # Which runs' farm phase lasts long enough to time (msweep's 0.05 s) depends on the
+            # machine's speed and load: say why there is no split rather than leave it out.
+            print("  not split into the farm's and the tasks' parts: a run's farm phase was too short to time "
+                  "(make the job larger)")
+        else:
             print(f"  of which the farm: workers in tasks {100 * run[4]:.1f}% against {100 * base_run[4]:.1f}% "
                   f"({100 * run[4] / base_run[4]:.1f}%); the tasks: {task_milliseconds(run, workers):.4g} against "
                   f"{task_milliseconds(base_run, base):.4g} ms a task "

@@ -12,6 +12,7 @@ struct PlanOptions {
   std::string job_path;
   bool estimate = true;      // time a few sample tasks for the run-time estimate
   std::vector<std::string> overrides;  // --set SECTION.KEY=VALUE, applied over the file
+  std::string output_path;   // -o as run would get it; empty: [output] path of the job
 };
 
 struct RunOptions {

@@ -22,6 +22,13 @@ std::string way_out(const Incompatibility& mismatch, bool forced) {
 
 // What the wanted identity comes from, for messages: the job file, and the --set overrides
 // when there are any (a changed key may come from either).
+// An error's text without its leading "PATH: ", for messages that name the path themselves.
+std::string reason_without_path(const std::exception& error, const std::string& path) {
+  std::string reason = error.what();
+  if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
+  return reason;
+}
+
 std::string job_source(const JobSpec& spec) {
   std::string source = spec.path;
   for (std::size_t i = 0; i < spec.overrides.size(); ++i) source += (i == 0 ? " with --set " : ", ") + spec.overrides[i];
@@ -138,12 +145,20 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
     if (resume) {
       // Validate now, before MPI starts, by the rules resume applies (store/layout.hpp). A file
       // a killed resume left open outside SWMR mode cannot be read here; resume itself checks it.
+      std::optional<Incompatibility> mismatch;
       try {
-        ResultReader existing(path);
-        if (const auto mismatch = check_compatible(existing.layout(), job.layout, job_source(job.spec), {.same_job = !force}))
-          throw InputError(path + ": " + mismatch->reason + "; " + way_out(*mismatch, force));
+        mismatch = check_compatible(ResultReader(path).layout(), job.layout, job_source(job.spec), {.same_job = !force});
       } catch (const LeftOpenError&) {
+      } catch (const FileInUseError&) {
+        throw;
+      } catch (const FormatVersionError&) {
+        throw;  // not damaged: its own message says what to do
+      } catch (const InputError& error) {
+        // Damaged, and (checked above) no journal of this job can rebuild it.
+        throw InputError(path + ": " + reason_without_path(error, path) + "; no journal of this job to rebuild it from (" +
+                         journal_path(path) + "): write to a new file with -o NEW.h5, or replace it with --force (without --resume)");
       }
+      if (mismatch) throw InputError(path + ": " + mismatch->reason + "; " + way_out(*mismatch, force));
       if (access(path.c_str(), W_OK) != 0) throw InputError(path + ": results file is not writable");
       return OutputMode::resume;
     }
@@ -153,8 +168,17 @@ OutputMode check_output(const std::string& path, const PreparedJob& job, bool re
       std::optional<Incompatibility> mismatch;
       try {
         mismatch = check_compatible(ResultReader(path).layout(), job.layout, job_source(job.spec));
-      } catch (const InputError&) {
-        // not a readable results file: the plain message below fits
+      } catch (const LeftOpenError&) {
+      } catch (const FileInUseError&) {
+      } catch (const FormatVersionError&) {
+        // readable, just not here: the plain message below fits
+      } catch (const InputError& error) {
+        // Damaged: --resume helps only when a journal of this job can rebuild it.
+        throw InputError(path + ": output file exists but " + reason_without_path(error, path) + "; " +
+                         (journal && rebuildable_from_journal(path, job.layout)
+                              ? "use --resume to rebuild it from its journal " + journal_path(path) + ", or "
+                              : std::string()) +
+                         "write to a new file with -o NEW.h5, or replace it with --force");
       }
       if (mismatch && mismatch->rule != Incompatibility::Rule::shard)
         throw InputError(path + ": output file exists and " + mismatch->reason + "; " + way_out(*mismatch, false));
@@ -190,6 +214,9 @@ std::string describe_existing_output(const std::string& path, const PreparedJob&
                                          " exists: --resume rebuilds the file from it (if it holds this job), --force discards it"
                                    : "";
   const std::string replace = "-o NEW.h5 writes elsewhere, or --force replaces it";
+  if (const std::string holder = live_lock_holder(path); !holder.empty())
+    return "exists, being written by another msweep (" + holder + "; lock " + lock_path(path) +
+           "): run refuses it until that one ends; -o NEW.h5 writes elsewhere";
   try {
     const ResultReader existing(path);
     if (const auto mismatch = check_compatible(existing.layout(), job.layout, job_source(job.spec)))
@@ -202,9 +229,7 @@ std::string describe_existing_output(const std::string& path, const PreparedJob&
   } catch (const LeftOpenError&) {
     return "exists, left open by a run that was killed while resuming it: --resume continues it";
   } catch (const InputError& error) {
-    std::string reason = error.what();
-    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
-    return "exists but cannot be read as this job's results: " + reason + "; " +
+    return "exists but cannot be read as this job's results: " + reason_without_path(error, path) + "; " +
            (fs::exists(journal, ec) ? "--resume rebuilds it from its journal if that holds this job; " : "") + replace;
   }
 }

@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
                                       "run time and file size (no MPI, writes nothing)");
   plan_cmd->add_option("job", plan_options.job_path, "Job file (TOML)")->required()->check(kNonEmptyPath);
   plan_cmd->add_flag("!--no-estimate", plan_options.estimate, "Skip timing sample tasks for the run-time estimate");
+  plan_cmd->add_option("-o,--output", plan_options.output_path,
+                       "The results file run would get (default: [output] path of the job): plan says what is there")
+      ->check(kNonEmptyPath);
   const char* set_help = "Override a key of the job file: SECTION.KEY=VALUE, the value as in TOML (e.g. --set sweep.runs=2); "
                          "repeatable, part of the job's identity";
   plan_cmd->add_option("--set", plan_options.overrides, set_help)->allow_extra_args(false)->take_all();

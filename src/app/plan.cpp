@@ -110,8 +110,9 @@ int plan(const PlanOptions& options) {
                 "timed here; divide by the number of workers, ranks - 1 under mpirun; a loaded machine is slower)\n",
                 ProgressReporter::format_duration(mean * tasks).c_str(), mean, seconds.size());
   }
-  const std::string existing = describe_existing_output(job.spec.output_path, job);
-  std::printf("output: %s%s\n", job.spec.output_path.c_str(), existing.empty() ? "" : (" (" + existing + ")").c_str());
+  const std::string output = options.output_path.empty() ? job.spec.output_path : options.output_path;
+  const std::string existing = describe_existing_output(output, job);
+  std::printf("output: %s%s\n", output.c_str(), existing.empty() ? "" : (" (" + existing + ")").c_str());
   return 0;
 }
 

@@ -198,6 +198,12 @@ LockOwner read_lock_owner(const std::string& output) {
   return owner;
 }
 
+std::string live_lock_holder(const std::string& output) {
+  const LockOwner owner = read_lock_owner(output);
+  if (owner.pid <= 0 && owner.host.empty()) return "";
+  return why_stale(owner, this_process(), false).empty() ? owner.describe() : "";
+}
+
 OutputLock OutputLock::acquire(const std::string& output) {
   const std::string path = lock_path(output);
   const LockOwner me = this_process();

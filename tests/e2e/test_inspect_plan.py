@@ -236,4 +236,17 @@ def test_plan_says_what_run_would_meet_at_the_output_and_writes_nothing(tmp):
     before = sorted(p.name for p in tmp.rglob("*"))
     assert output_line() == ("output: res/p.h5 (exists but cannot be read as this job's results: not a readable HDF5 file: "
                              "damaged, or not an msweep results file; -o NEW.h5 writes elsewhere, or --force replaces it)")
+    # run says the same, with and without --resume (no journal can rebuild it), and touches nothing.
+    plain = run(["run", job, "-q"], cwd=tmp)
+    assert plain.returncode == 2 and plain.stderr.count("\n") == 1, plain.stderr
+    assert ("res/p.h5: output file exists but not a readable HDF5 file: damaged, or not an msweep results file; "
+            "write to a new file with -o NEW.h5, or replace it with --force") in plain.stderr, plain.stderr
+    resumed = run(["run", job, "-q", "--resume"], cwd=tmp)
+    assert resumed.returncode == 2 and resumed.stderr.count("\n") == 1, resumed.stderr
+    assert "no journal of this job to rebuild it from (res/p.h5.journal)" in resumed.stderr, resumed.stderr
+    assert "replace it with --force (without --resume)" in resumed.stderr, resumed.stderr
+    # plan -o: what run -o would meet there.
+    elsewhere = [line for line in run(["plan", job, "--no-estimate", "-o", "elsewhere.h5"], cwd=tmp).stdout.splitlines()
+                 if line.startswith("output: ")]
+    assert elsewhere == ["output: elsewhere.h5"], elsewhere
     assert sorted(p.name for p in tmp.rglob("*")) == before

@@ -71,6 +71,11 @@ def test_second_writer_is_refused_while_the_first_lives(tmp_path, monkeypatch, l
             assert second.returncode == 2, second.stderr
             assert "in use by another msweep" in second.stderr and f"pid {live.pid}" in second.stderr, second.stderr
             assert second.stderr.count("\n") == 1, second.stderr
+        # plan -o says so (read only: it tries no lock), not "--resume continues it".
+        planned = run(["plan", job, "--no-estimate", "-o", output])
+        line = [text for text in planned.stdout.splitlines() if text.startswith("output: ")][0]
+        assert "exists, being written by another msweep (host " in line and f"pid {live.pid}" in line, line
+        assert "run refuses it until that one ends" in line, line
         assert (digest(output), digest(journal)) == before
         assert not Path(str(output) + ".damaged").exists()
     finally:

@@ -63,5 +63,10 @@ std::string lock_path(const std::string& output);
 // The owner recorded in the lock file of `output`, or an empty owner (pid 0) when there is
 // none or it cannot be read. For messages ("in use by ...").
 LockOwner read_lock_owner(const std::string& output);
+// "host H, pid P (...)" of the msweep holding `output`'s lock, or "" when there is no lock or
+// its owner is certainly gone (the rules OutputLock::acquire takes a stale lock by; another
+// host's owner counts as alive, as there). Only reads: no flock is tried, so a writer taking
+// the lock at the same moment is never disturbed. For plan ("run would be refused").
+std::string live_lock_holder(const std::string& output);
 
 }  // namespace msweep
